@@ -1,0 +1,103 @@
+// Package config is mxdesk's configuration: the TOML file of SPEC §14, its
+// defaults and its validation. It is a leaf package: every other package
+// takes the parts it needs from a *Config and nothing here imports them.
+package config
+
+import "time"
+
+// Config is one mxdesk deployment, as read from its TOML file.
+type Config struct {
+	Hostname string `toml:"hostname"` // EHLO name and banner
+	DataDir  string `toml:"data_dir"`
+	Company  string `toml:"company"`
+	Timezone string `toml:"timezone"`
+
+	Listen Listen   `toml:"listen"`
+	TLS    TLS      `toml:"tls"`
+	SMTP   SMTP     `toml:"smtp"`
+	IMAP   IMAP     `toml:"imap"`
+	Store  Store    `toml:"store"`
+	Domain []Domain `toml:"domain"`
+	Queue  []Queue  `toml:"queue"`
+	Agent  []Agent  `toml:"agent"`
+	// SendOnly lists send-only addresses (SPEC §1): they never accept mail.
+	SendOnly []string `toml:"send_only"`
+
+	// path is the file this was loaded from, for messages.
+	path string
+}
+
+// Listen holds the listener addresses; an empty string turns a listener off.
+type Listen struct {
+	SMTP        string `toml:"smtp"`
+	Submission  string `toml:"submission"`
+	Submissions string `toml:"submissions"`
+	IMAP        string `toml:"imap"`
+	IMAPS       string `toml:"imaps"`
+	HTTP        string `toml:"http"`
+}
+
+// TLS configures certificates for STARTTLS and implicit TLS listeners.
+type TLS struct {
+	Cert         string `toml:"cert"`
+	Key          string `toml:"key"`
+	InsecureAuth bool   `toml:"insecure_auth"`
+}
+
+// SMTP holds the limits of the inbound MX.
+type SMTP struct {
+	MaxMessageBytes int64    `toml:"max_message_bytes"` // default 25 MiB
+	MaxRecipients   int      `toml:"max_recipients"`    // default 100
+	ReadTimeout     Duration `toml:"read_timeout"`      // default 10m
+	WriteTimeout    Duration `toml:"write_timeout"`     // default 1m
+	MaxLineLength   int      `toml:"max_line_length"`   // default 4000
+}
+
+// IMAP holds the limits of the agents' IMAP server.
+type IMAP struct {
+	MaxAppendBytes int64 `toml:"max_append_bytes"` // default: smtp.max_message_bytes
+}
+
+// Store tunes the embedded database.
+type Store struct {
+	// Sync makes every commit wait for fsync (default true). Turning it off
+	// breaks the promise that 250 means stored; only for throwaway demos.
+	Sync *bool `toml:"sync"`
+}
+
+// Domain is a mail domain mxdesk is the MX for.
+type Domain struct {
+	Name string `toml:"name"`
+}
+
+// Queue is a named inbox with one or more addresses.
+type Queue struct {
+	Name       string   `toml:"name"`
+	Addresses  []string `toml:"addresses"`
+	AutoAssign bool     `toml:"auto_assign"`
+}
+
+// Agent is a person who logs in to IMAP and submission.
+type Agent struct {
+	Login        string   `toml:"login"`
+	Name         string   `toml:"name"`
+	PasswordHash string   `toml:"password_hash"`
+	Queues       []string `toml:"queues"`
+	Role         string   `toml:"role"` // agent | supervisor | admin
+}
+
+// Duration is a time.Duration written as "10m", "30s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
