@@ -1,0 +1,116 @@
+// Package router is the heart of mxdesk: it decides where mail goes and what
+// an agent may see and do. Protocol packages (smtpserver, imapserver) call
+// it; it keeps its state in a store.Store and never speaks a protocol.
+//
+// The router owns the folder model of SPEC §5: each agent has personal
+// mailboxes (INBOX, Sent, Drafts, Trash and their own folders) and sees the
+// shared Queues/<queue> mailboxes of the queues they serve. It publishes
+// every committed change to its subscribers (the IMAP server feeds them to
+// IDLE and unilateral updates).
+package router
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"mxdesk/config"
+	"mxdesk/store"
+)
+
+// Kind classifies a router error so protocol packages can map it to their
+// own response codes.
+type Kind int
+
+const (
+	KindNotFound  Kind = iota + 1 // no such folder or message
+	KindExists                    // folder name taken
+	KindForbidden                 // reserved folder, not this agent's queue, desk rule
+	KindInvalid                   // malformed name or argument
+	KindTooBig                    // over a configured size limit
+	KindAuth                      // bad login or password
+)
+
+// Error is an error with a Kind and a message safe to show a client.
+type Error struct {
+	Kind Kind
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func errorf(kind Kind, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the Kind of err, or 0 when it is not a router error.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}
+
+// Options are the router's dependencies besides config and store.
+type Options struct {
+	Now    func() time.Time // the clock; time.Now when nil
+	Logger *slog.Logger     // slog.Default() when nil
+}
+
+// Router routes mail and serves the agents' desk.
+type Router struct {
+	cfg *config.Config
+	st  store.Store
+	now func() time.Time
+	log *slog.Logger
+
+	mu   sync.Mutex
+	subs map[int]store.Observer
+	next int
+}
+
+// New builds a router on st and makes sure every desk mailbox of cfg exists.
+func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
+	r := &Router{cfg: cfg, st: st, now: opts.Now, log: opts.Logger, subs: map[int]store.Observer{}}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	st.SetObserver(r.publish)
+	if err := r.ensureDesk(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Subscribe registers fn to receive every committed batch of changes, in
+// commit order, on the store's writer: fn must be quick and must not write.
+func (r *Router) Subscribe(fn store.Observer) (unsubscribe func()) {
+	r.mu.Lock()
+	id := r.next
+	r.next++
+	r.subs[id] = fn
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.subs, id)
+		r.mu.Unlock()
+	}
+}
+
+func (r *Router) publish(changes []store.Change) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, fn := range r.subs {
+		fn(changes)
+	}
+}
+
+// View gives read access to the store. Callers read only mailboxes they got
+// from Folder (the router checked the agent may see them).
+func (r *Router) View(fn func(rd store.Reader) error) error { return r.st.View(fn) }

@@ -1,0 +1,174 @@
+// Package store is mxdesk's durable state: mailboxes, the messages in them,
+// message bodies (blobs), sessions and their event logs.
+//
+// The Store interface is deliberately narrow and domain-shaped so that a
+// second backend (PostgreSQL plus an object store) can replace the embedded
+// badger one without touching router or protocol code. All writes go through
+// Update, which the backend batches: concurrent Updates share one durable
+// commit (group commit), and Update returns only once its changes are synced.
+// Every committed change is published, in commit order, to the Observer.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by reads of a mailbox, message, blob or session
+// that does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrExists is returned when creating a mailbox whose name is taken.
+var ErrExists = errors.New("store: already exists")
+
+// MailboxID identifies a mailbox for its whole life (renames keep it).
+type MailboxID uint64
+
+// BlobID identifies a stored message body.
+type BlobID uint64
+
+// UID is an IMAP UID within one mailbox.
+type UID uint32
+
+// Mailbox is an IMAP folder. Shared mailboxes (queue folders) have an empty
+// Owner; personal ones belong to one agent login.
+type Mailbox struct {
+	ID          MailboxID
+	Owner       string // agent login, or "" for a shared mailbox
+	Name        string // full IMAP name as its owner sees it ("INBOX", "Queues/Support")
+	UIDValidity uint32
+	UIDNext     UID
+	Subscribed  bool
+	SpecialUse  string   // RFC 6154 attribute ("\\Sent"), or ""
+	Keywords    []string // every keyword ever set in this mailbox, sorted
+	// RecentUID: messages with a UID at or above it have not yet been
+	// seen by any SELECT, so the next one reports them as \Recent.
+	RecentUID UID
+	Created   time.Time
+}
+
+// Message is one message in one mailbox. Several Messages (copies) may share
+// a blob.
+type Message struct {
+	Mailbox      MailboxID
+	UID          UID
+	Blob         BlobID
+	Size         int64
+	Flags        []string // sorted, system flags with their backslash
+	InternalDate time.Time
+	Session      string // session ID, or "" for mail outside any session
+}
+
+// Session is one customer conversation (SPEC §1). Later issues grow it.
+type Session struct {
+	ID       string
+	Queue    string // queue name
+	Agent    string // assigned agent login, "" while waiting in the queue
+	Status   string
+	Customer string // the customer's address
+	Subject  string
+	Created  time.Time
+	Updated  time.Time
+}
+
+// Event is one append-only record in a session's history.
+type Event struct {
+	Session string
+	Time    time.Time
+	Kind    string // "received", "assigned", "moved", ...
+	Actor   string // agent login, "customer", "system"
+	Detail  string
+}
+
+// ChangeKind says what a Change did.
+type ChangeKind int
+
+const (
+	MessageAdded ChangeKind = iota + 1
+	MessageRemoved
+	FlagsChanged
+	MailboxCreated
+	MailboxUpdated // renamed, (un)subscribed, keywords grew
+	MailboxDeleted
+)
+
+// Change is one committed modification, published to the Observer.
+type Change struct {
+	Kind    ChangeKind
+	Mailbox MailboxID
+	UID     UID      // MessageAdded, MessageRemoved, FlagsChanged
+	Flags   []string // MessageAdded, FlagsChanged: the new flags
+	// Origin is the opaque value the writer passed in UpdateOptions, so a
+	// listener can tell its own changes from others' (IMAP sessions skip
+	// FETCH echoes of their own STORE).
+	Origin any
+}
+
+// Observer receives every committed batch of changes in commit order. It
+// runs on the store's writer: it must be quick and must not call Update.
+type Observer func(changes []Change)
+
+// Reader is a consistent read-only view of the store.
+type Reader interface {
+	Mailbox(id MailboxID) (Mailbox, error)
+	MailboxByName(owner, name string) (Mailbox, error)
+	// Mailboxes lists the mailboxes of one owner ("" for the shared ones),
+	// sorted by name.
+	Mailboxes(owner string) ([]Mailbox, error)
+	// Messages lists a mailbox's messages with UIDs in [from, to], ascending
+	// (to == 0 means no upper bound).
+	Messages(mbox MailboxID, from, to UID) ([]Message, error)
+	Message(mbox MailboxID, uid UID) (Message, error)
+	// Blob returns a stored body. The slice must not be modified.
+	Blob(id BlobID) ([]byte, error)
+	Session(id string) (Session, error)
+	// SessionByMessageID finds the session a Message-ID (without angle
+	// brackets) was stored or sent in.
+	SessionByMessageID(messageID string) (string, error)
+	Events(session string) ([]Event, error)
+	// SessionMessages lists where the messages of a session are filed.
+	SessionMessages(session string) ([]Message, error)
+}
+
+// Tx is a write transaction. Its changes become visible and durable together
+// when Update returns nil; if the function returns an error none of them is
+// applied.
+type Tx interface {
+	Reader
+	// CreateMailbox assigns ID, UIDValidity and UIDNext (1) and stores it.
+	// It returns ErrExists if owner already has a mailbox of that name.
+	CreateMailbox(m Mailbox) (Mailbox, error)
+	// UpdateMailbox stores Name, Subscribed, SpecialUse, Keywords and
+	// RecentUID of an existing mailbox (ID, UIDValidity, UIDNext are kept).
+	UpdateMailbox(m Mailbox) error
+	// DeleteMailbox removes a mailbox and every message in it.
+	DeleteMailbox(id MailboxID) error
+	PutBlob(data []byte) (BlobID, error)
+	// AddMessage files m in m.Mailbox under the mailbox's next UID and
+	// returns it with UID set. m.Blob must exist (it gains a reference).
+	AddMessage(m Message) (Message, error)
+	SetFlags(mbox MailboxID, uid UID, flags []string) error
+	// RemoveMessage drops a message; its blob goes with its last reference.
+	RemoveMessage(mbox MailboxID, uid UID) error
+	PutSession(s Session) error
+	IndexMessageID(messageID, session string) error
+	AddEvent(e Event) error
+}
+
+// UpdateOptions travel with an Update.
+type UpdateOptions struct {
+	Origin any // copied into every Change of this update
+}
+
+// Store is the durable state of one mxdesk.
+type Store interface {
+	View(fn func(r Reader) error) error
+	// Update runs fn in a write transaction and returns after its changes
+	// are durably committed (or fn's error). fn may run more than once on
+	// retry, so it must have no side effects outside tx.
+	Update(ctx context.Context, opts UpdateOptions, fn func(tx Tx) error) error
+	// SetObserver installs the one observer of committed changes.
+	SetObserver(o Observer)
+	Close() error
+}
