@@ -25,6 +25,8 @@ type Config struct {
 
 	// path is the file this was loaded from, for messages.
 	path string
+	// loc is Timezone, loaded once by Parse.
+	loc *time.Location
 }
 
 // Listen holds the listener addresses; an empty string turns a listener off.

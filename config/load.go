@@ -1,0 +1,243 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Defaults for keys absent from the file.
+const (
+	DefaultSMTP            = "0.0.0.0:25"
+	DefaultSubmission      = "0.0.0.0:587"
+	DefaultIMAP            = "0.0.0.0:143"
+	DefaultHTTP            = "127.0.0.1:8080"
+	DefaultMaxMessageBytes = 25 << 20
+	DefaultMaxRecipients   = 100
+	DefaultReadTimeout     = 10 * time.Minute
+	DefaultWriteTimeout    = time.Minute
+	DefaultMaxLineLength   = 4000
+	DefaultTimezone        = "UTC"
+	DefaultRole            = RoleAgent
+)
+
+// Agent roles.
+const (
+	RoleAgent      = "agent"
+	RoleSupervisor = "supervisor"
+	RoleAdmin      = "admin"
+)
+
+// Load reads, defaults and validates the configuration file at path. Any
+// error is a ValidationErrors listing every problem found.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		msg := err.Error()
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			msg = "cannot read: " + pe.Err.Error()
+		}
+		return nil, ValidationErrors{{File: path, Msg: msg}}
+	}
+	return Parse(data, path)
+}
+
+// Parse is Load on the contents of a file; name is used in messages.
+func Parse(data []byte, name string) (*Config, error) {
+	c := &Config{path: name}
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		return nil, ValidationErrors{decodeError(name, err)}
+	}
+	// A second, untyped decode tells an absent per-element key from an empty
+	// one: MetaData.IsDefined cannot look inside arrays of tables.
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		return nil, ValidationErrors{decodeError(name, err)}
+	}
+	p := &parser{cfg: c, md: &md, raw: raw, ix: indexKeys(&md, data), file: name}
+	p.checkKeys()
+	p.applyDefaults()
+	p.normalize()
+	p.validate()
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	c.loc, _ = time.LoadLocation(c.Timezone)
+	return c, nil
+}
+
+// parser carries one Parse call: the decoded file, what is known about its
+// keys and the problems found so far.
+type parser struct {
+	cfg  *Config
+	md   *toml.MetaData
+	raw  map[string]any
+	ix   *keyIndex
+	file string
+	errs ValidationErrors
+}
+
+// errorf records a problem with key, at the key's line when known.
+func (p *parser) errorf(key, format string, args ...any) {
+	p.errs = append(p.errs, &FieldError{File: p.file, Line: p.ix.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// checkKeys reports keys that mxdesk does not know, including known keys
+// written with other capitals, which the toml package would accept silently.
+func (p *parser) checkKeys() {
+	undecoded := map[string]bool{}
+	for _, k := range p.md.Undecoded() {
+		undecoded[k.String()] = true
+	}
+	for i, k := range p.md.Keys() {
+		path := p.ix.paths[i]
+		switch {
+		case undecoded[k.String()] && (len(k) == 1 || !undecoded[k[:len(k)-1].String()]):
+			p.errorf(path, "unknown key %q", k[len(k)-1])
+		case !undecoded[k.String()]:
+			if want, ok := caseMismatch(k); ok {
+				p.errorf(path, "unknown key %q (keys are case-sensitive: did you mean %q?)", k[len(k)-1], want)
+			}
+		}
+	}
+}
+
+// caseMismatch reports whether the last component of k matches a field of
+// Config only when ignoring case, and the right spelling.
+func caseMismatch(k toml.Key) (string, bool) {
+	t := reflect.TypeFor[Config]()
+	for i, name := range k {
+		for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return "", false
+		}
+		f, exact := fieldByTag(t, name)
+		if f == nil {
+			return "", false
+		}
+		if !exact {
+			return f.Tag.Get("toml"), i == len(k)-1
+		}
+		t = f.Type
+	}
+	return "", false
+}
+
+func fieldByTag(t reflect.Type, name string) (*reflect.StructField, bool) {
+	var folded *reflect.StructField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("toml")
+		if tag == name {
+			return &f, true
+		}
+		if folded == nil && tag != "" && strings.EqualFold(tag, name) {
+			folded = &f
+		}
+	}
+	return folded, false
+}
+
+// applyDefaults fills keys absent from the file. An explicit empty listener
+// stays empty: that is how a listener is turned off.
+func (p *parser) applyDefaults() {
+	c := p.cfg
+	setString := func(dst *string, def string, key ...string) {
+		if !p.md.IsDefined(key...) {
+			*dst = def
+		}
+	}
+	setString(&c.Listen.SMTP, DefaultSMTP, "listen", "smtp")
+	setString(&c.Listen.Submission, DefaultSubmission, "listen", "submission")
+	setString(&c.Listen.IMAP, DefaultIMAP, "listen", "imap")
+	setString(&c.Listen.HTTP, DefaultHTTP, "listen", "http")
+	setString(&c.Timezone, DefaultTimezone, "timezone")
+	if !p.md.IsDefined("hostname") {
+		c.Hostname = osHostname(p)
+	}
+	p.defaultLimits()
+	if c.Store.Sync == nil {
+		sync := true
+		c.Store.Sync = &sync
+	}
+	for i := range c.Agent {
+		if !p.agentHasKey(i, "role") {
+			c.Agent[i].Role = DefaultRole
+		}
+	}
+}
+
+func osHostname(p *parser) string {
+	h, err := os.Hostname()
+	if err != nil {
+		p.errorf("hostname", "not set, and the OS hostname is unavailable: %v", err)
+	}
+	return h
+}
+
+func (p *parser) defaultLimits() {
+	c := p.cfg
+	if !p.md.IsDefined("smtp", "max_message_bytes") {
+		c.SMTP.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if !p.md.IsDefined("smtp", "max_recipients") {
+		c.SMTP.MaxRecipients = DefaultMaxRecipients
+	}
+	if !p.md.IsDefined("smtp", "read_timeout") {
+		c.SMTP.ReadTimeout.Duration = DefaultReadTimeout
+	}
+	if !p.md.IsDefined("smtp", "write_timeout") {
+		c.SMTP.WriteTimeout.Duration = DefaultWriteTimeout
+	}
+	if !p.md.IsDefined("smtp", "max_line_length") {
+		c.SMTP.MaxLineLength = DefaultMaxLineLength
+	}
+	if !p.md.IsDefined("imap", "max_append_bytes") {
+		c.IMAP.MaxAppendBytes = c.SMTP.MaxMessageBytes
+	}
+}
+
+// agentHasKey reports whether the i-th agent table defines key. Arrays of
+// tables decode to []map[string]any, arrays of inline tables to []any.
+func (p *parser) agentHasKey(i int, key string) bool {
+	var elem any
+	switch a := p.raw["agent"].(type) {
+	case []map[string]any:
+		if i < len(a) {
+			elem = a[i]
+		}
+	case []any:
+		if i < len(a) {
+			elem = a[i]
+		}
+	}
+	m, _ := elem.(map[string]any)
+	_, ok := m[key]
+	return ok
+}
+
+// normalize lower-cases domains and addresses, so that every comparison
+// elsewhere can be a plain string compare.
+func (p *parser) normalize() {
+	c := p.cfg
+	for i := range c.Domain {
+		c.Domain[i].Name = strings.ToLower(c.Domain[i].Name)
+	}
+	for i := range c.Queue {
+		for j, a := range c.Queue[i].Addresses {
+			c.Queue[i].Addresses[j] = strings.ToLower(a)
+		}
+	}
+	for i, a := range c.SendOnly {
+		c.SendOnly[i] = strings.ToLower(a)
+	}
+}

@@ -1,0 +1,269 @@
+// Package badgerstore is the embedded store.Store of a single-node mxdesk,
+// on badger. Message bodies live in badger's value log, everything else in
+// its LSM tree. One writer goroutine applies all updates: it gathers the
+// Updates that arrived while the previous commit was syncing into one
+// transaction (group commit), so many concurrent deliveries share an fsync
+// and there are never write conflicts to retry.
+package badgerstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"mxdesk/store"
+)
+
+// ErrClosed is returned by Update after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Options tune the store.
+type Options struct {
+	// Sync makes every commit wait for fsync. Off only for throwaway data.
+	Sync bool
+	// MaxValueBytes is the largest blob that must fit (the message size
+	// limit); the value log files are sized for it. Default 25 MiB.
+	MaxValueBytes int64
+	Logger        *slog.Logger
+}
+
+// maxBatch caps how many Updates share one commit, so one commit's latency
+// stays bounded under heavy load.
+const maxBatch = 256
+
+// Store is a badger-backed store.Store.
+type Store struct {
+	db  *badger.DB
+	log *slog.Logger
+
+	reqs     chan *request
+	quit     chan struct{}
+	done     chan struct{}
+	closeErr error
+	once     sync.Once
+
+	obsMu    sync.RWMutex
+	observer store.Observer
+}
+
+type request struct {
+	fn      func(store.Tx) error
+	origin  any
+	changes []store.Change
+	done    chan error
+}
+
+// Open opens (or creates) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.MaxValueBytes <= 0 {
+		opts.MaxValueBytes = 25 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	vlogSize := int64(64 << 20)
+	for vlogSize < 2*opts.MaxValueBytes {
+		vlogSize *= 2
+	}
+	bopts := badger.DefaultOptions(dir).
+		WithSyncWrites(opts.Sync).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithLoggingLevel(badger.WARNING).
+		// A small server: 3 × 16 MiB memtables instead of 5 × 64 MiB.
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(3).
+		WithBlockCacheSize(32 << 20).
+		WithIndexCacheSize(16 << 20).
+		WithValueLogFileSize(vlogSize).
+		// Bodies (anything over 1 KiB) go to the value log, keeping the
+		// LSM tree small and fast to iterate.
+		WithValueThreshold(1 << 10).
+		// One writer: conflicts are impossible, skip their bookkeeping.
+		WithDetectConflicts(false).
+		WithNumCompactors(2)
+	db, err := badger.Open(bopts)
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	s := &Store{
+		db:   db,
+		log:  opts.Logger,
+		reqs: make(chan *request, maxBatch),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	go s.writer()
+	go s.gcLoop()
+	return s, nil
+}
+
+// SetObserver installs the observer of committed changes.
+func (s *Store) SetObserver(o store.Observer) {
+	s.obsMu.Lock()
+	s.observer = o
+	s.obsMu.Unlock()
+}
+
+// View runs fn on a consistent snapshot.
+func (s *Store) View(fn func(r store.Reader) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		return fn(&tx{txn: txn})
+	})
+}
+
+// Update queues fn for the writer and waits until its changes are durable.
+// Once queued the update is not abandoned when ctx ends: its result is
+// awaited so a nil error always means committed.
+func (s *Store) Update(ctx context.Context, opts store.UpdateOptions, fn func(store.Tx) error) error {
+	req := &request{fn: fn, origin: opts.Origin, done: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return ErrClosed
+	}
+	return <-req.done
+}
+
+// Close stops the writer after the updates already queued and closes the
+// database.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	for {
+		var first *request
+		select {
+		case first = <-s.reqs:
+		case <-s.quit:
+			s.drain()
+			return
+		}
+		batch := []*request{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// drain commits what was queued before Close, failing nothing silently.
+func (s *Store) drain() {
+	for {
+		select {
+		case r := <-s.reqs:
+			s.commit([]*request{r})
+		default:
+			return
+		}
+	}
+}
+
+// commit runs the batch's functions in one transaction and commits it. A
+// function that fails is answered with its error and the others are run
+// again in a fresh transaction (a badger transaction can't be partly
+// undone); a batch too big for one transaction is split.
+func (s *Store) commit(batch []*request) {
+	if len(batch) == 0 {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("store: panic in update: %v", p)
+			s.log.Error("store writer recovered", "err", err)
+			for _, r := range batch {
+				select {
+				case r.done <- err:
+				default:
+				}
+			}
+		}
+	}()
+	txn := s.db.NewTransaction(true)
+	for i, r := range batch {
+		t := &tx{txn: txn, origin: r.origin, write: true}
+		err := r.fn(t)
+		if err == nil {
+			r.changes = t.changes
+			continue
+		}
+		txn.Discard()
+		if errors.Is(err, badger.ErrTxnTooBig) && i > 0 {
+			s.commit(batch[:i])
+			s.commit(batch[i:])
+			return
+		}
+		r.done <- err
+		rest := append(append([]*request{}, batch[:i]...), batch[i+1:]...)
+		s.commit(rest)
+		return
+	}
+	err := txn.Commit()
+	if err != nil {
+		err = fmt.Errorf("store: commit: %w", err)
+		s.log.Error("store commit failed", "err", err, "updates", len(batch))
+		for _, r := range batch {
+			r.done <- err
+		}
+		return
+	}
+	s.publish(batch)
+	for _, r := range batch {
+		r.done <- nil
+	}
+}
+
+func (s *Store) publish(batch []*request) {
+	var all []store.Change
+	for _, r := range batch {
+		all = append(all, r.changes...)
+	}
+	s.obsMu.RLock()
+	o := s.observer
+	s.obsMu.RUnlock()
+	if o != nil && len(all) > 0 {
+		o(all)
+	}
+}
+
+// gcLoop reclaims value log space left by deleted bodies.
+func (s *Store) gcLoop() {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			for s.db.RunValueLogGC(0.5) == nil {
+			}
+		}
+	}
+}
+
+// badgerLogger routes badger's logs to slog.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Info(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(fmt.Sprintf(f, a...), "component", "badger") }
