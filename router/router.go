@@ -111,6 +111,9 @@ func (r *Router) publish(changes []store.Change) {
 	}
 }
 
+// config is the configuration in force.
+func (r *Router) config() *config.Config { return r.cfg }
+
 // View gives read access to the store. Callers read only mailboxes they got
 // from Folder (the router checked the agent may see them).
 func (r *Router) View(fn func(rd store.Reader) error) error { return r.st.View(fn) }
