@@ -117,3 +117,11 @@ func (r *Router) config() *config.Config { return r.cfg }
 // View gives read access to the store. Callers read only mailboxes they got
 // from Folder (the router checked the agent may see them).
 func (r *Router) View(fn func(rd store.Reader) error) error { return r.st.View(fn) }
+
+// Ready reports whether the store answers reads.
+func (r *Router) Ready() error {
+	return r.st.View(func(rd store.Reader) error {
+		_, err := rd.Mailboxes("")
+		return err
+	})
+}

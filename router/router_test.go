@@ -2,63 +2,20 @@ package router_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
+		"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"mxdesk/config"
 	"mxdesk/router"
 	"mxdesk/store"
-	"mxdesk/store/badgerstore"
+	"mxdesk/testutil"
 )
 
 var ctx = context.Background()
 
 func newRouter(t *testing.T) *router.Router {
 	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-hostname = "mx.example.test"
-data_dir = %q
-send_only = ["noreply@example.test"]
-[[domain]]
-name = "example.test"
-[[queue]]
-name = "Support"
-addresses = ["support@example.test", "help@example.test"]
-[[queue]]
-name = "Billing"
-addresses = ["billing@example.test"]
-[[agent]]
-login = "alice@example.test"
-name = "Alice"
-password_hash = %q
-queues = ["Support"]
-[[agent]]
-login = "bob@example.test"
-name = "Bob"
-password_hash = %q
-queues = ["Billing"]
-`, t.TempDir(), hash, hash)), "test.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r, err := router.New(cfg, st, router.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return testutil.Router(t, testutil.Config(t, ""), "")
 }
 
 func deliver(t *testing.T, r *router.Router, to, headers string) router.Delivered {
@@ -73,7 +30,7 @@ func deliver(t *testing.T, r *router.Router, to, headers string) router.Delivere
 
 func login(t *testing.T, r *router.Router, who string) *router.Agent {
 	t.Helper()
-	a, err := r.Authenticate(who, "secret")
+	a, err := r.Authenticate(who, testutil.Password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +57,7 @@ func TestAuthenticate(t *testing.T) {
 	if _, err := r.Authenticate("alice@example.test", "wrong"); router.KindOf(err) != router.KindAuth {
 		t.Errorf("wrong password: %v", err)
 	}
-	if _, err := r.Authenticate("mallory@example.test", "secret"); router.KindOf(err) != router.KindAuth {
+	if _, err := r.Authenticate("mallory@example.test", testutil.Password); router.KindOf(err) != router.KindAuth {
 		t.Errorf("unknown login: %v", err)
 	}
 	if a := login(t, r, "ALICE@example.test"); a.Login != "alice@example.test" {

@@ -1,4 +1,99 @@
 package main
 
-// runServe is implemented by the serve subcommand (owned by the gateway work).
-func runServe(args []string) int { return 2 }
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"mxdesk/config"
+	"mxdesk/gateway"
+)
+
+const serveUsage = `Usage: mxdesk serve [--config FILE] [--log-level LEVEL]
+
+Runs mxdesk: the MX of the configured domains and the IMAP server of their
+agents. Without --config it runs the self-contained demo on loopback
+(domain example.test, data in ./mxdesk-data) and prints how to connect.
+Stops cleanly on SIGINT or SIGTERM.
+`
+
+func runServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
+	path := fs.String("config", "", "configuration `file` (TOML); none: run the demo")
+	dataDir := fs.String("demo-data", "./mxdesk-data", "data `directory` of the demo (ignored with --config)")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "mxdesk serve: --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+
+	var cfg *config.Config
+	var demo []config.DemoLogin
+	var err error
+	if *path != "" {
+		cfg, err = config.Load(*path)
+	} else {
+		cfg, demo, err = config.Demo(*dataDir)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
+		return 1
+	}
+	g, err := gateway.New(cfg, log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
+		return 1
+	}
+	if err := g.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
+		g.Close()
+		return 1
+	}
+	if demo != nil {
+		printDemo(os.Stdout, g, cfg, demo)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := g.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// printDemo tells a new user how to connect to the demo.
+func printDemo(w io.Writer, g *gateway.Gateway, cfg *config.Config, logins []config.DemoLogin) {
+	fmt.Fprintf(w, "\nmxdesk demo is running (data in %s, config in %s/demo.toml)\n\n", cfg.DataDir, cfg.DataDir)
+	fmt.Fprintf(w, "  SMTP (inbound MX)  %s   send mail to %s\n", g.Addr("smtp"), queueAddresses(cfg))
+	fmt.Fprintf(w, "  IMAP               %s   plain IMAP on loopback, normal password\n", g.Addr("imap"))
+	fmt.Fprintf(w, "  HTTP               http://%s/healthz\n\n", g.Addr("http"))
+	fmt.Fprintf(w, "  %-22s %-12s %-11s %s\n", "login", "password", "role", "queues")
+	for _, l := range logins {
+		a, _ := cfg.AgentByLogin(l.Login)
+		fmt.Fprintf(w, "  %-22s %-12s %-11s %v\n", l.Login, l.Password, l.Role, a.Queues)
+	}
+	fmt.Fprintf(w, "\nTry: swaks --server %s --to support@example.test   (or any SMTP client)\n", g.Addr("smtp"))
+	fmt.Fprintln(w, "Stop with Ctrl-C.")
+}
+
+func queueAddresses(cfg *config.Config) string {
+	var s string
+	for i, q := range cfg.Queue {
+		if i > 0 {
+			s += ", "
+		}
+		s += q.Addresses[0]
+	}
+	return s
+}

@@ -1,0 +1,180 @@
+// Package gateway wires one mxdesk together: it opens the store, builds the
+// router, starts the SMTP, IMAP and HTTP listeners of the configuration and
+// stops them in order. It owns every long-running goroutine it starts.
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"mxdesk/config"
+	"mxdesk/imapserver"
+	"mxdesk/router"
+	"mxdesk/smtpserver"
+	"mxdesk/store/badgerstore"
+)
+
+// Gateway is a running mxdesk.
+type Gateway struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  *badgerstore.Store
+	router *router.Router
+	smtp   *smtpserver.Server
+	imap   *imapserver.Server
+	http   *http.Server
+	tls    *tls.Config
+
+	mu    sync.Mutex
+	addrs map[string]string // listener name -> bound address
+	wg    sync.WaitGroup
+	errs  chan error
+}
+
+// New opens the store in cfg.DataDir and builds the servers; Start opens
+// the listeners.
+func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	dir := filepath.Join(cfg.DataDir, "store")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	st, err := badgerstore.Open(dir, badgerstore.Options{
+		Sync: cfg.SyncWrites(), MaxValueBytes: cfg.SMTP.MaxMessageBytes + 64<<10, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	r, err := router.New(cfg, st, router.Options{Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	tlsConfig, err := loadTLS(cfg.TLS)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: log, store: st, router: r, tls: tlsConfig, addrs: map[string]string{}, errs: make(chan error, 8)}
+	g.smtp = smtpserver.New(r, smtpserver.Options{
+		Hostname:        cfg.Hostname,
+		TLSConfig:       tlsConfig,
+		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
+		MaxRecipients:   cfg.SMTP.MaxRecipients,
+		MaxLineLength:   cfg.SMTP.MaxLineLength,
+		ReadTimeout:     cfg.SMTP.ReadTimeout.Duration,
+		WriteTimeout:    cfg.SMTP.WriteTimeout.Duration,
+		Logger:          log,
+	})
+	g.imap = imapserver.New(r, imapserver.Options{
+		TLSConfig:    tlsConfig,
+		InsecureAuth: cfg.TLS.InsecureAuth,
+		MaxAppend:    cfg.IMAP.MaxAppendBytes,
+		Logger:       log,
+	})
+	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout}
+	return g, nil
+}
+
+func loadTLS(c config.TLS) (*tls.Config, error) {
+	if c.Cert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+	if err != nil {
+		return nil, fmt.Errorf("tls.cert/tls.key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// listener is one configured listener and the server behind it.
+type listener struct {
+	name, addr string
+	implicit   bool // implicit TLS
+	serve      func(net.Listener) error
+}
+
+func (g *Gateway) listeners() []listener {
+	l := g.cfg.Listen
+	return []listener{
+		{name: "smtp", addr: l.SMTP, serve: g.smtp.Serve},
+		{name: "imap", addr: l.IMAP, serve: g.imap.Serve},
+		{name: "imaps", addr: l.IMAPS, implicit: true, serve: g.imap.Serve},
+		{name: "http", addr: l.HTTP, serve: g.serveHTTP},
+	}
+}
+
+// Start opens every configured listener and serves them in the background.
+// A listener that can't be opened fails Start and names its config key.
+func (g *Gateway) Start() error {
+	var opened []net.Listener
+	for _, l := range g.listeners() {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, o := range opened {
+				o.Close()
+			}
+			return fmt.Errorf("listen.%s = %q: %w", l.name, l.addr, err)
+		}
+		opened = append(opened, ln)
+		g.mu.Lock()
+		g.addrs[l.name] = ln.Addr().String()
+		g.mu.Unlock()
+		if l.implicit {
+			ln = tls.NewListener(ln, g.tls)
+		}
+		g.wg.Add(1)
+		go func(l listener, ln net.Listener) {
+			defer g.wg.Done()
+			if err := l.serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+				g.log.Error("listener stopped", "listener", "listen."+l.name, "err", err)
+				g.errs <- fmt.Errorf("listen.%s: %w", l.name, err)
+			}
+		}(l, ln)
+		g.log.Info("listening", "listener", "listen."+l.name, "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// Addr is the bound address of a listener ("smtp", "imap", "imaps",
+// "http"), or "" when it is off.
+func (g *Gateway) Addr(name string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.addrs[name]
+}
+
+// Router is the gateway's router (for tests and admin commands).
+func (g *Gateway) Router() *router.Router { return g.router }
+
+// Run serves until ctx ends or a listener fails, then shuts down.
+func (g *Gateway) Run(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-g.errs:
+	}
+	return errors.Join(err, g.Close())
+}
+
+// Close stops the listeners, waits for their goroutines and closes the
+// store; what was acknowledged is already on disk.
+func (g *Gateway) Close() error {
+	errs := []error{g.smtp.Close(), g.imap.Close(), g.http.Close()}
+	g.wg.Wait()
+	errs = append(errs, g.store.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,32 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+const httpHeaderTimeout = 10 * time.Second
+
+func (g *Gateway) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", g.ready)
+	mux.Handle("GET /metrics", promhttp.Handler())
+	return mux
+}
+
+// ready answers 200 once the store answers reads.
+func (g *Gateway) ready(w http.ResponseWriter, _ *http.Request) {
+	if err := g.router.Ready(); err != nil {
+		http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (g *Gateway) serveHTTP(l net.Listener) error { return g.http.Serve(l) }

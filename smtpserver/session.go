@@ -1,0 +1,148 @@
+package smtpserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mxdesk/router"
+)
+
+// Replies with their RFC 3463 enhanced codes.
+var (
+	errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
+	errSendOnly  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "This address does not accept mail"}
+	errNoMail    = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL FROM first"}
+	errNoRcpt    = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "RCPT TO first"}
+	errBadAddr   = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
+	errTooBig    = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big"}
+	errStore     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not store the message, try again later"}
+)
+
+// maxAddressLen is RFC 5321 4.5.3.1.3's path limit.
+const maxAddressLen = 256
+
+// session is one SMTP connection's mail transaction state.
+type session struct {
+	srv    *Server
+	conn   *smtp.Conn
+	remote string
+	log    *slog.Logger
+
+	from    string
+	hasFrom bool
+	rcpts   []string
+}
+
+func (s *session) Reset() {
+	s.from, s.hasFrom, s.rcpts = "", false, nil
+}
+
+func (s *session) Logout() error { return nil }
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if len(from) > maxAddressLen {
+		return &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Sender address too long"}
+	}
+	if opts != nil && opts.Size > s.srv.opts.MaxMessageBytes && s.srv.opts.MaxMessageBytes > 0 {
+		return errTooBig
+	}
+	s.Reset()
+	s.from, s.hasFrom = from, true
+	return nil
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if !s.hasFrom {
+		return errNoMail
+	}
+	if len(to) > maxAddressLen || !strings.Contains(to, "@") {
+		return errBadAddr
+	}
+	switch err := s.srv.router.CheckRecipient(to); {
+	case err == nil:
+	case errors.Is(err, router.ErrSendOnly):
+		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", "send-only address")
+		return errSendOnly
+	default:
+		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", "unknown recipient")
+		return errNoMailbox
+	}
+	for _, r := range s.rcpts {
+		if strings.EqualFold(r, to) {
+			return nil
+		}
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	if !s.hasFrom {
+		return errNoMail
+	}
+	if len(s.rcpts) == 0 {
+		return errNoRcpt
+	}
+	var buf bytes.Buffer
+	buf.WriteString(s.received())
+	if _, err := buf.ReadFrom(r); err != nil {
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			s.log.Info("rejected", "from", s.from, "reason", "too big")
+			return errTooBig
+		}
+		return err
+	}
+	_, tls := s.conn.TLSConnectionState()
+	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls}
+	// The deadline only bounds waiting for a slot in the writer queue; once
+	// queued the commit completes (see store.Update).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := s.srv.router.Deliver(ctx, env, buf.Bytes())
+	if err != nil {
+		s.log.Error("store failed", "from", s.from, "rcpts", s.rcpts, "err", err)
+		if router.KindOf(err) == router.KindNotFound {
+			return errNoMailbox
+		}
+		return errStore
+	}
+	s.log.Info("received", "session", d.Session, "message_id", d.MessageID, "from", s.from,
+		"rcpts", s.rcpts, "folder", d.Folder, "size", buf.Len())
+	return nil
+}
+
+// received is the trace header of RFC 5321 4.4.
+func (s *session) received() string {
+	proto := "ESMTP"
+	if _, ok := s.conn.TLSConnectionState(); ok {
+		proto = "ESMTPS"
+	}
+	host, _, _ := strings.Cut(s.remote, ":")
+	if strings.HasPrefix(s.remote, "[") {
+		host = strings.Trim(s.remote[:strings.LastIndex(s.remote, "]")+1], "[]")
+	}
+	helo := sanitize(s.conn.Hostname())
+	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (mxdesk) with %s;\r\n\t%s\r\n",
+		helo, host, s.srv.opts.Hostname, proto, time.Now().Format(time.RFC1123Z))
+}
+
+// sanitize keeps a client-chosen string safe inside a header.
+func sanitize(v string) string {
+	if len(v) > 255 {
+		v = v[:255]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x21 || r > 0x7e || r == '(' || r == ')' {
+			return '_'
+		}
+		return r
+	}, v)
+}

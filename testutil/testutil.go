@@ -1,0 +1,113 @@
+// Package testutil builds the pieces tests of several packages share: a
+// configuration with known agents and queues, and a router on a fresh
+// store in a temporary directory.
+package testutil
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"mxdesk/config"
+	"mxdesk/router"
+	"mxdesk/store/badgerstore"
+)
+
+// Password is the password of every agent of Config.
+const Password = "secret"
+
+var (
+	hashOnce sync.Once
+	hash     string
+)
+
+// PasswordHash is a bcrypt hash of Password (computed once, cheap cost).
+func PasswordHash() string {
+	hashOnce.Do(func() {
+		h, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.MinCost)
+		if err != nil {
+			panic(err)
+		}
+		hash = string(h)
+	})
+	return hash
+}
+
+// Config returns a valid configuration: domain example.test; queues
+// Support (support@, help@) and Billing (billing@); send-only noreply@;
+// agents alice (Support), bob (Billing), carol (both, supervisor), all with
+// Password. extra is appended to the TOML (it may add keys or tables).
+func Config(t testing.TB, extra string) *config.Config {
+	t.Helper()
+	toml := fmt.Sprintf(`
+hostname = "mx.example.test"
+data_dir = %q
+send_only = ["noreply@example.test"]
+[tls]
+insecure_auth = true
+[listen]
+smtp = "127.0.0.1:0"
+submission = ""
+imap = "127.0.0.1:0"
+http = "127.0.0.1:0"
+[[domain]]
+name = "example.test"
+[[queue]]
+name = "Support"
+addresses = ["support@example.test", "help@example.test"]
+[[queue]]
+name = "Billing"
+addresses = ["billing@example.test"]
+[[agent]]
+login = "alice@example.test"
+name = "Alice Rossi"
+password_hash = %[2]q
+queues = ["Support"]
+[[agent]]
+login = "bob@example.test"
+name = "Bob Berg"
+password_hash = %[2]q
+queues = ["Billing"]
+[[agent]]
+login = "carol@example.test"
+name = "Carol Nilsen"
+password_hash = %[2]q
+queues = ["Support", "Billing"]
+role = "supervisor"
+%s`, t.TempDir(), PasswordHash(), extra)
+	cfg, err := config.Parse([]byte(toml), "test.toml")
+	if err != nil {
+		t.Fatalf("test config: %v\n%s", err, numbered(toml))
+	}
+	return cfg
+}
+
+// Router opens a store in dir (a new temporary one when "") and builds a
+// router on it; both close when the test ends.
+func Router(t testing.TB, cfg *config.Config, dir string) *router.Router {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	st, err := badgerstore.Open(dir, badgerstore.Options{Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r, err := router.New(cfg, st, router.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func numbered(s string) string {
+	var b strings.Builder
+	for i, l := range strings.Split(s, "\n") {
+		fmt.Fprintf(&b, "%3d %s\n", i+1, l)
+	}
+	return b.String()
+}
