@@ -2,7 +2,7 @@ package router_test
 
 import (
 	"context"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 
