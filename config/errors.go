@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -53,7 +54,7 @@ func (v ValidationErrors) Error() string {
 // decodeError turns an error from toml.Decode into a FieldError. Syntax
 // errors and failed UnmarshalText calls are toml.ParseError with a position;
 // type mismatches are plain errors whose text carries line and key.
-func decodeError(file string, err error) *FieldError {
+func decodeError(file string, data []byte, err error) *FieldError {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg := pe.Message
@@ -61,7 +62,7 @@ func decodeError(file string, err error) *FieldError {
 			// Usage is a multi-line tutorial; its first line is enough here.
 			msg += " (" + strings.TrimSpace(strings.SplitN(strings.TrimSpace(pe.Usage), "\n", 2)[0]) + ")"
 		}
-		return &FieldError{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
+		return &FieldError{File: file, Line: parseErrorLine(pe, data), Key: pe.LastKey, Msg: msg}
 	}
 	if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -73,3 +74,13 @@ func decodeError(file string, err error) *FieldError {
 // typeErrRE matches the decoder's "incompatible types" errors, which the
 // toml package builds with fmt.Errorf rather than as a ParseError.
 var typeErrRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
+
+// parseErrorLine is the line of a syntax error. The toml lexer counts an
+// unexpected end of line as part of the next line; the error is on the line
+// that ended.
+func parseErrorLine(pe toml.ParseError, data []byte) int {
+	if s := pe.Position.Start; s > 0 && s < len(data) && data[s] == '\n' {
+		return bytes.Count(data[:s], []byte("\n")) + 1
+	}
+	return pe.Position.Line
+}

@@ -104,8 +104,8 @@ func parentPath(p string) string {
 const keyPart = `(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')\s*\.\s*`
 
 // findKey finds where name is defined as a key or table header, starting at
-// line, col. On the starting line only keys inside an inline table can
-// follow; on later lines a key may also start the line.
+// line, col. A key or header may start a line; after col 0 of a line only a
+// key inside an inline table can follow.
 func findKey(lines []string, line, col int, name string) (int, int, bool) {
 	n := keyName(name)
 	head := regexp.MustCompile(`^\s*(?:\[\[?\s*)?(?:` + keyPart + `)*` + n + `\s*(?:=|\])`)
@@ -114,8 +114,11 @@ func findKey(lines []string, line, col int, name string) (int, int, bool) {
 		from := 0
 		if i == line {
 			from = col
-		} else if m := head.FindStringIndex(lines[i]); m != nil {
-			return i, m[1], true
+		}
+		if from == 0 {
+			if m := head.FindStringIndex(lines[i]); m != nil {
+				return i, m[1], true
+			}
 		}
 		if from > len(lines[i]) {
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,13 +54,13 @@ func Parse(data []byte, name string) (*Config, error) {
 	c := &Config{path: name}
 	md, err := toml.Decode(string(data), c)
 	if err != nil {
-		return nil, ValidationErrors{decodeError(name, err)}
+		return nil, ValidationErrors{decodeError(name, data, err)}
 	}
 	// A second, untyped decode tells an absent per-element key from an empty
 	// one: MetaData.IsDefined cannot look inside arrays of tables.
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
-		return nil, ValidationErrors{decodeError(name, err)}
+		return nil, ValidationErrors{decodeError(name, data, err)}
 	}
 	p := &parser{cfg: c, md: &md, raw: raw, ix: indexKeys(&md, data), file: name}
 	p.checkKeys()
@@ -67,6 +68,9 @@ func Parse(data []byte, name string) (*Config, error) {
 	p.normalize()
 	p.validate()
 	if len(p.errs) > 0 {
+		// File order reads best next to the file; problems without a line
+		// (a missing data_dir) concern the whole file and come first.
+		slices.SortStableFunc(p.errs, func(a, b *FieldError) int { return a.Line - b.Line })
 		return nil, p.errs
 	}
 	c.loc, _ = time.LoadLocation(c.Timezone)

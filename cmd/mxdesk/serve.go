@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ func runServe(args []string) int {
 	dataDir := fs.String("demo-data", "./mxdesk-data", "data `directory` of the demo (ignored with --config)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	var lv slog.Level
@@ -81,7 +85,11 @@ func printDemo(w io.Writer, g *gateway.Gateway, cfg *config.Config, logins []con
 	fmt.Fprintf(w, "  %-22s %-12s %-11s %s\n", "login", "password", "role", "queues")
 	for _, l := range logins {
 		a, _ := cfg.AgentByLogin(l.Login)
-		fmt.Fprintf(w, "  %-22s %-12s %-11s %v\n", l.Login, l.Password, l.Role, a.Queues)
+		pw := l.Password
+		if pw == "" {
+			pw = "(changed in demo.toml)"
+		}
+		fmt.Fprintf(w, "  %-22s %-12s %-11s %v\n", l.Login, pw, l.Role, a.Queues)
 	}
 	fmt.Fprintf(w, "\nTry: swaks --server %s --to support@example.test   (or any SMTP client)\n", g.Addr("smtp"))
 	fmt.Fprintln(w, "Stop with Ctrl-C.")

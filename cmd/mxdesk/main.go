@@ -1,0 +1,134 @@
+// Command mxdesk is the mail gateway for contact-center email: one binary
+// with subcommands to run the server (serve), validate a configuration
+// (check-config), hash agent passwords (hash-password) and load-test a
+// running server (bench).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// stdio is where a subcommand reads and writes, so tests can use pipes.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// command is one subcommand of mxdesk.
+type command struct {
+	name, summary string
+	run           func(args []string, std stdio) int
+}
+
+// commands in the order the usage lists them. help is handled by dispatch.
+var commands = []command{
+	{"serve", "run the gateway; without --config, a self-contained demo on loopback",
+		func(args []string, _ stdio) int { return runServe(args) }},
+	{"check-config", "validate a configuration file and explain every error", runCheckConfig},
+	{"hash-password", "read a password on stdin and print the hash to put in the config", runHashPassword},
+	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
+		func(args []string, _ stdio) int { return runBench(args) }},
+}
+
+// run runs the command line args (without the program name) and returns
+// the exit status: 0 success, 1 failure, 2 bad usage.
+func run(args []string) int {
+	return dispatch(args, stdio{os.Stdin, os.Stdout, os.Stderr})
+}
+
+func dispatch(args []string, std stdio) int {
+	if len(args) == 0 {
+		fmt.Fprint(std.err, mainUsage())
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		return runHelp(rest, std)
+	}
+	if c, ok := lookupCommand(name); ok {
+		return c.run(rest, std)
+	}
+	fmt.Fprintf(std.err, "mxdesk: unknown command %q\n\n%s", name, mainUsage())
+	return 2
+}
+
+func lookupCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// runHelp prints the usage, or with a command name that command's help.
+func runHelp(args []string, std stdio) int {
+	if len(args) == 0 {
+		fmt.Fprint(std.out, mainUsage())
+		return 0
+	}
+	c, ok := lookupCommand(args[0])
+	if !ok {
+		fmt.Fprintf(std.err, "mxdesk help: unknown command %q\n\n%s", args[0], mainUsage())
+		return 2
+	}
+	return c.run([]string{"--help"}, std)
+}
+
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString(`mxdesk is a self-hosted mail gateway for contact-center email.
+
+Usage:
+  mxdesk <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(&b, "  %-14s %s\n", "help", "show this help, or with a command name that command's help")
+	b.WriteString(`
+Run "mxdesk <command> --help" for what a command does and its flags.
+Start with "mxdesk serve": it runs a demo and prints how to connect.
+`)
+	return b.String()
+}
+
+// parseFlags parses a subcommand's flags. Help goes to stdout with status 0,
+// a bad flag to stderr with status 2; ok is false in both cases.
+func parseFlags(fs *flag.FlagSet, usage string, args []string, std stdio) (status int, ok bool) {
+	fs.SetOutput(std.err)
+	fs.Usage = func() {} // printed below, to the right stream
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printFlagUsage(fs, usage, std.out)
+		return 0, false
+	case err != nil: // flag has printed the error
+		fmt.Fprintln(std.err)
+		printFlagUsage(fs, usage, std.err)
+		return 2, false
+	case fs.NArg() > 0:
+		fmt.Fprintf(std.err, "mxdesk %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		printFlagUsage(fs, usage, std.err)
+		return 2, false
+	}
+	return 0, true
+}
+
+func printFlagUsage(fs *flag.FlagSet, usage string, w io.Writer) {
+	fmt.Fprint(w, usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

@@ -1,0 +1,534 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testHash is a well-formed bcrypt hash; validation never computes it.
+const testHash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+
+// base is a valid configuration that the cases below break one way each.
+var base = strings.ReplaceAll(`hostname = "mx.example.test"
+data_dir = "/var/lib/mxdesk"
+company = "Example Inc."
+timezone = "Europe/Rome"
+send_only = ["noreply@example.test"]
+
+[listen]
+smtp = "0.0.0.0:25"
+
+[[domain]]
+name = "example.test"
+
+[[domain]]
+name = "example.org"
+
+[[queue]]
+name = "Support"
+addresses = ["support@example.test", "help@example.org"]
+auto_assign = true
+
+[[queue]]
+name = "Billing"
+addresses = ["billing@example.test"]
+
+[[agent]]
+login = "alice@example.test"
+name = "Alice Rossi"
+password_hash = "HASH"
+queues = ["Support"]
+
+[[agent]]
+login = "bob@example.test"
+password_hash = "HASH"
+queues = ["Billing", "Support"]
+role = "supervisor"
+`, "HASH", testHash)
+
+// edit returns base with each old string replaced by the new one after it.
+func edit(t *testing.T, pairs ...string) string {
+	t.Helper()
+	s := base
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			t.Fatalf("test bug: %q not in the base config", pairs[i])
+		}
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	return s
+}
+
+func parse(t *testing.T, doc string) (*Config, ValidationErrors) {
+	t.Helper()
+	c, err := Parse([]byte(doc), "test.toml")
+	if err == nil {
+		return c, nil
+	}
+	var ve ValidationErrors
+	if !errors.As(err, &ve) {
+		t.Fatalf("Parse error %T is not ValidationErrors: %v", err, err)
+	}
+	return nil, ve
+}
+
+func TestBaseIsValid(t *testing.T) {
+	if _, errs := parse(t, base); errs != nil {
+		t.Fatalf("base config: %v", errs)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	cert, key := writeCert(t)
+	tests := []struct {
+		name  string
+		edits []string
+		key   string // FieldError.Key wanted
+		msg   string // substring of FieldError.Msg wanted
+	}{
+		// Keys.
+		{"unknown top-level key", []string{`company =`, "colour = 1\ncompany ="}, "colour", `unknown key "colour"`},
+		{"unknown key in second agent", []string{`role = "supervisor"`, "role = \"supervisor\"\npasword = \"x\""}, "agent[1].pasword", "unknown key"},
+		{"unknown table", []string{"[listen]", "[lisen]"}, "lisen", "unknown key"},
+		{"key with wrong case", []string{"hostname =", "Hostname ="}, "Hostname", `did you mean "hostname"`},
+		{"syntax error", []string{`company = "Example Inc."`, `company = "Example Inc.`}, "company", "strings cannot contain newlines"},
+		{"wrong type", []string{`[listen]`, "[smtp]\nmax_recipients = \"ten\"\n[listen]"}, "smtp.max_recipients", "incompatible types"},
+		{"bad duration", []string{`[listen]`, "[smtp]\nread_timeout = \"ten\"\n[listen]"}, "smtp.read_timeout", "invalid duration"},
+
+		// Top level.
+		{"data_dir missing", []string{`data_dir = "/var/lib/mxdesk"`, ""}, "data_dir", "required"},
+		{"data_dir empty", []string{`data_dir = "/var/lib/mxdesk"`, `data_dir = ""`}, "data_dir", "required"},
+		{"hostname empty", []string{`hostname = "mx.example.test"`, `hostname = ""`}, "hostname", "not a valid host name"},
+		{"hostname invalid", []string{`hostname = "mx.example.test"`, `hostname = "mx_1.example.test"`}, "hostname", "not a valid host name"},
+		{"timezone unknown", []string{"Europe/Rome", "Europe/Atlantis"}, "timezone", "unknown time zone"},
+
+		// Domains.
+		{"no domain", []string{"[[domain]]\nname = \"example.test\"\n\n[[domain]]\nname = \"example.org\"\n", ""}, "domain", "at least one"},
+		{"domain invalid", []string{`name = "example.org"`, `name = "exa mple.org"`}, "domain[1].name", "not a valid domain"},
+		{"domain empty", []string{`name = "example.org"`, `name = ""`}, "domain[1].name", "not a valid domain"},
+		{"domain twice", []string{`name = "example.org"`, `name = "Example.TEST"`}, "domain[1].name", "listed twice"},
+
+		// Queues.
+		{"queue name empty", []string{`name = "Billing"`, `name = ""`}, "queue[1].name", "required"},
+		{"queue name twice", []string{`name = "Billing"`, `name = "SUPPORT"`}, "queue[1].name", "defined twice"},
+		{"queue name with slash", []string{`name = "Billing"`, `name = "Billing/EU"`}, "queue[1].name", "'/'"},
+		{"queue without addresses", []string{`addresses = ["billing@example.test"]`, `addresses = []`}, "queue[1].addresses", "at least one address"},
+		{"queue addresses absent", []string{`addresses = ["billing@example.test"]`, ``}, "queue[1].addresses", "at least one address"},
+		{"address syntax", []string{`"help@example.org"`, `"help.example.org"`}, "queue[0].addresses[1]", "not an address"},
+		{"address local part", []string{`"help@example.org"`, `"he..lp@example.org"`}, "queue[0].addresses[1]", "'.'"},
+		{"address plus", []string{`"help@example.org"`, `"help+x@example.org"`}, "queue[0].addresses[1]", "plus-addressing is reserved"},
+		{"address outside domains", []string{`"help@example.org"`, `"x@other.test"`}, "queue[0].addresses[1]", `"x@other.test" is outside the configured domains (domain.name)`},
+		{"address subdomain", []string{`"help@example.org"`, `"x@eu.example.org"`}, "queue[0].addresses[1]", "outside the configured domains"},
+		{"address in two queues", []string{`"billing@example.test"`, `"Support@Example.test"`}, "queue[1].addresses[0]", "already used by queue[0].addresses[0]"},
+		{"send_only syntax", []string{`"noreply@example.test"`, `"noreply"`}, "send_only[0]", "not an address"},
+		{"send_only outside domains", []string{`"noreply@example.test"`, `"noreply@other.test"`}, "send_only[0]", "outside the configured domains"},
+		{"send_only plus", []string{`"noreply@example.test"`, `"no+reply@example.test"`}, "send_only[0]", "plus-addressing"},
+		{"send_only is a queue address", []string{`"noreply@example.test"`, `"BILLING@example.test"`}, "send_only[0]", "already used by queue[1].addresses[0]"},
+
+		// Agents.
+		{"login empty", []string{`login = "alice@example.test"`, `login = ""`}, "agent[0].login", "required"},
+		{"login missing", []string{`login = "alice@example.test"`, ``}, "agent[0].login", "required"},
+		{"login twice", []string{`login = "bob@example.test"`, `login = "Alice@Example.test"`}, "agent[1].login", "used twice"},
+		{"unknown queue", []string{`queues = ["Support"]`, `queues = ["Support", "Sales"]`}, "agent[0].queues", `unknown queue "Sales"`},
+		{"queue listed twice", []string{`queues = ["Support"]`, `queues = ["Support", "support"]`}, "agent[0].queues[1]", "listed twice"},
+		{"bad role", []string{`role = "supervisor"`, `role = "boss"`}, "agent[1].role", "not a role"},
+		{"empty role", []string{`role = "supervisor"`, `role = ""`}, "agent[1].role", "not a role"},
+		{"password_hash missing", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]", `queues = ["Support"]`}, "agent[0].password_hash", "required"},
+		{"password_hash plaintext", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]", "password_hash = \"hunter2\"\nqueues = [\"Support\"]"}, "agent[0].password_hash", "not a bcrypt"},
+		{"password_hash truncated", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]", "password_hash = \"" + testHash[:40] + "\"\nqueues = [\"Support\"]"}, "agent[0].password_hash", "malformed bcrypt"},
+
+		// Listeners.
+		{"listener without port", []string{`smtp = "0.0.0.0:25"`, `smtp = "0.0.0.0"`}, "listen.smtp", "want host:port"},
+		{"listener port too big", []string{`smtp = "0.0.0.0:25"`, `smtp = "0.0.0.0:65536"`}, "listen.smtp", "0 to 65535"},
+		{"listener port by name", []string{`smtp = "0.0.0.0:25"`, `smtp = "0.0.0.0:smtp"`}, "listen.smtp", "0 to 65535"},
+		{"listener http", []string{`smtp = "0.0.0.0:25"`, `http = "localhost"`}, "listen.http", "want host:port"},
+		{"listener imap default port", []string{`smtp = "0.0.0.0:25"`, `imap = ":-1"`}, "listen.imap", "0 to 65535"},
+
+		// TLS.
+		{"cert without key", []string{"[listen]", "[tls]\ncert = \"" + cert + "\"\n[listen]"}, "tls.key", "required when tls.cert"},
+		{"key without cert", []string{"[listen]", "[tls]\nkey = \"" + key + "\"\n[listen]"}, "tls.cert", "required when tls.key"},
+		{"cert does not load", []string{"[listen]", "[tls]\ncert = \"" + key + "\"\nkey = \"" + key + "\"\n[listen]"}, "tls.cert", "cannot load certificate"},
+		{"cert missing file", []string{"[listen]", "[tls]\ncert = \"/nonexistent.pem\"\nkey = \"" + key + "\"\n[listen]"}, "tls.cert", "no such file"},
+		{"submissions without cert", []string{`smtp = "0.0.0.0:25"`, "smtp = \"0.0.0.0:25\"\nsubmissions = \"0.0.0.0:465\""}, "listen.submissions", "implicit TLS needs a certificate"},
+		{"imaps without cert", []string{`smtp = "0.0.0.0:25"`, "smtp = \"0.0.0.0:25\"\nimaps = \"0.0.0.0:993\""}, "listen.imaps", "implicit TLS needs a certificate"},
+		{"insecure_auth on public listener", []string{"[listen]", "[tls]\ninsecure_auth = true\n[listen]", `smtp = "0.0.0.0:25"`, "smtp = \"127.0.0.1:25\"\nsubmission = \"0.0.0.0:587\"\nimap = \"[::1]:143\""}, "tls.insecure_auth", `AUTH in plaintext is only for loopback tests, but listen.submission = "0.0.0.0:587"`},
+		{"insecure_auth on default listeners", []string{"[listen]", "[tls]\ninsecure_auth = true\n[listen]"}, "tls.insecure_auth", "only for loopback"},
+		{"insecure_auth on all interfaces", []string{"[listen]", "[tls]\ninsecure_auth = true\n[listen]", `smtp = "0.0.0.0:25"`, "smtp = \":25\"\nsubmission = \"\"\nimap = \"\""}, "tls.insecure_auth", `listen.smtp = ":25"`},
+
+		// Limits.
+		{"max_message_bytes zero", []string{"[listen]", "[smtp]\nmax_message_bytes = 0\n[listen]"}, "smtp.max_message_bytes", "positive"},
+		{"max_recipients negative", []string{"[listen]", "[smtp]\nmax_recipients = -1\n[listen]"}, "smtp.max_recipients", "positive"},
+		{"max_line_length too small", []string{"[listen]", "[smtp]\nmax_line_length = 80\n[listen]"}, "smtp.max_line_length", "at least 1000"},
+		{"max_append_bytes zero", []string{"[listen]", "[imap]\nmax_append_bytes = 0\n[listen]"}, "imap.max_append_bytes", "positive"},
+		{"read_timeout zero", []string{"[listen]", "[smtp]\nread_timeout = \"0s\"\n[listen]"}, "smtp.read_timeout", "positive duration"},
+		{"write_timeout negative", []string{"[listen]", "[smtp]\nwrite_timeout = \"-1m\"\n[listen]"}, "smtp.write_timeout", "positive duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := parse(t, edit(t, tt.edits...))
+			if errs == nil {
+				t.Fatalf("no error, want %s: ...%s...", tt.key, tt.msg)
+			}
+			for _, e := range errs {
+				if e.Key == tt.key && strings.Contains(e.Msg, tt.msg) {
+					if !strings.Contains(errs.Error(), tt.key+": ") {
+						t.Errorf("Error() does not name the key %q:\n%v", tt.key, errs)
+					}
+					return
+				}
+			}
+			t.Errorf("want an error with key %q containing %q, got:\n%v", tt.key, tt.msg, errs)
+		})
+	}
+}
+
+func TestValidCases(t *testing.T) {
+	cert, key := writeCert(t)
+	tests := []struct {
+		name  string
+		edits []string
+	}{
+		{"insecure_auth on loopback", []string{"[listen]", "[tls]\ninsecure_auth = true\n[listen]",
+			`smtp = "0.0.0.0:25"`, "smtp = \"127.0.0.1:2525\"\nsubmission = \"localhost:2587\"\nimap = \"[::1]:1143\"\nhttp = \"0.0.0.0:8080\""}},
+		{"insecure_auth with listeners off", []string{"[listen]", "[tls]\ninsecure_auth = true\n[listen]",
+			`smtp = "0.0.0.0:25"`, "smtp = \"127.0.0.2:25\"\nsubmission = \"\"\nimap = \"\""}},
+		{"tls with implicit listeners", []string{"[listen]", "[tls]\ncert = \"" + cert + "\"\nkey = \"" + key + "\"\n[listen]",
+			`smtp = "0.0.0.0:25"`, "smtp = \"0.0.0.0:25\"\nsubmissions = \"0.0.0.0:465\"\nimaps = \"[::]:993\""}},
+		{"port zero", []string{`smtp = "0.0.0.0:25"`, `smtp = "127.0.0.1:0"`}},
+		{"argon2id hash", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]",
+			"password_hash = \"$argon2id$v=19$m=65536,t=1,p=2$MDEyMzQ1Njc4OWFiY2RlZg$" + strings.Repeat("A", 43) + "\"\nqueues = [\"Support\"]"}},
+		{"agent without queues", []string{`queues = ["Support"]`, ``}},
+		{"no send_only", []string{`send_only = ["noreply@example.test"]`, ``}},
+		{"inline tables", []string{"[listen]\nsmtp = \"0.0.0.0:25\"", `listen = { smtp = "0.0.0.0:25", imap = "" }`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, errs := parse(t, edit(t, tt.edits...)); errs != nil {
+				t.Errorf("unexpected errors:\n%v", errs)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	doc := strings.ReplaceAll(`data_dir = "d"
+[[domain]]
+name = "example.test"
+[[queue]]
+name = "Q"
+addresses = ["q@example.test"]
+[[agent]]
+login = "a"
+password_hash = "HASH"
+`, "HASH", testHash)
+	c, errs := parse(t, doc)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	host, _ := os.Hostname()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"hostname", c.Hostname, host},
+		{"listen.smtp", c.Listen.SMTP, "0.0.0.0:25"},
+		{"listen.submission", c.Listen.Submission, "0.0.0.0:587"},
+		{"listen.submissions", c.Listen.Submissions, ""},
+		{"listen.imap", c.Listen.IMAP, "0.0.0.0:143"},
+		{"listen.imaps", c.Listen.IMAPS, ""},
+		{"listen.http", c.Listen.HTTP, "127.0.0.1:8080"},
+		{"smtp.max_message_bytes", c.SMTP.MaxMessageBytes, int64(26214400)},
+		{"smtp.max_recipients", c.SMTP.MaxRecipients, 100},
+		{"smtp.read_timeout", c.SMTP.ReadTimeout.Duration, 10 * time.Minute},
+		{"smtp.write_timeout", c.SMTP.WriteTimeout.Duration, time.Minute},
+		{"smtp.max_line_length", c.SMTP.MaxLineLength, 4000},
+		{"imap.max_append_bytes", c.IMAP.MaxAppendBytes, int64(26214400)},
+		{"store.sync", c.SyncWrites(), true},
+		{"agent role", c.Agent[0].Role, "agent"},
+		{"timezone", c.Timezone, "UTC"},
+		{"location", c.Location(), time.UTC},
+		{"path", c.Path(), "test.toml"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestExplicitValues(t *testing.T) {
+	c, errs := parse(t, edit(t, "[listen]", `[smtp]
+max_message_bytes = 1000000
+max_recipients = 5
+read_timeout = "30s"
+[imap]
+max_append_bytes = 2000000
+[store]
+sync = false
+[listen]`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if c.SMTP.MaxMessageBytes != 1000000 || c.SMTP.MaxRecipients != 5 || c.SMTP.ReadTimeout.Duration != 30*time.Second {
+		t.Errorf("smtp = %+v", c.SMTP)
+	}
+	if c.SMTP.WriteTimeout.Duration != time.Minute {
+		t.Errorf("write_timeout = %v, want the default 1m", c.SMTP.WriteTimeout)
+	}
+	if c.IMAP.MaxAppendBytes != 2000000 {
+		t.Errorf("imap.max_append_bytes = %d", c.IMAP.MaxAppendBytes)
+	}
+	if c.SyncWrites() {
+		t.Error("SyncWrites() = true with store.sync = false")
+	}
+	if c.Agent[1].Role != RoleSupervisor {
+		t.Errorf("explicit role = %q", c.Agent[1].Role)
+	}
+	if loc := c.Location(); loc.String() != "Europe/Rome" {
+		t.Errorf("Location() = %v", loc)
+	}
+}
+
+func TestAppendLimitFollowsMessageLimit(t *testing.T) {
+	c, errs := parse(t, edit(t, "[listen]", "[smtp]\nmax_message_bytes = 1234567\n[listen]"))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if c.IMAP.MaxAppendBytes != 1234567 {
+		t.Errorf("imap.max_append_bytes = %d, want smtp.max_message_bytes", c.IMAP.MaxAppendBytes)
+	}
+}
+
+// An absent listener gets its default; an empty one is off.
+func TestListenerAbsentVsEmpty(t *testing.T) {
+	c, errs := parse(t, edit(t, `smtp = "0.0.0.0:25"`, "submission = \"\"\nhttp = \"\""))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	want := Listen{SMTP: "0.0.0.0:25", IMAP: "0.0.0.0:143"}
+	if c.Listen != want {
+		t.Errorf("listen = %+v, want %+v", c.Listen, want)
+	}
+	got := c.Listen.Enabled()
+	if len(got) != 2 || got[0] != (Listener{"smtp", "0.0.0.0:25"}) || got[1] != (Listener{"imap", "0.0.0.0:143"}) {
+		t.Errorf("Enabled() = %v", got)
+	}
+}
+
+func TestNormalizationAndLookups(t *testing.T) {
+	c, errs := parse(t, edit(t,
+		`name = "example.org"`, `name = "Example.ORG"`,
+		`"help@example.org"`, `"Help@Example.org"`,
+		`queues = ["Billing", "Support"]`, `queues = ["billing", "SUPPORT"]`,
+		`"noreply@example.test"`, `"NoReply@example.test"`))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if c.Domain[1].Name != "example.org" || c.Queue[0].Addresses[1] != "help@example.org" || c.SendOnly[0] != "noreply@example.test" {
+		t.Errorf("not lower-cased: domains %v, addresses %v, send_only %v", c.Domain, c.Queue[0].Addresses, c.SendOnly)
+	}
+	if q := c.Agent[1].Queues; q[0] != "Billing" || q[1] != "Support" {
+		t.Errorf("agent queues = %v, want the queues' own spelling", q)
+	}
+	if q, ok := c.QueueByAddress("HELP@example.ORG"); !ok || q.Name != "Support" {
+		t.Errorf("QueueByAddress(HELP@example.ORG) = %v, %v", q, ok)
+	}
+	for _, a := range []string{"support+s-7k3qx@example.test", "noreply@example.test", "nobody@example.test"} {
+		if q, ok := c.QueueByAddress(a); ok {
+			t.Errorf("QueueByAddress(%s) = %v", a, q.Name)
+		}
+	}
+	if !c.IsSendOnly("NOREPLY@example.test") || c.IsSendOnly("support@example.test") {
+		t.Error("IsSendOnly gives wrong answers")
+	}
+	if a, ok := c.AgentByLogin("ALICE@example.test"); !ok || a.Name != "Alice Rossi" {
+		t.Errorf("AgentByLogin(ALICE@...) = %v, %v", a, ok)
+	}
+	if _, ok := c.AgentByLogin("carol@example.test"); ok {
+		t.Error("AgentByLogin(carol) found an agent")
+	}
+	if !c.IsLocalDomain("EXAMPLE.test") || !c.IsLocalDomain("example.org.") || c.IsLocalDomain("eu.example.org") {
+		t.Error("IsLocalDomain gives wrong answers")
+	}
+}
+
+func TestErrorLines(t *testing.T) {
+	doc := edit(t,
+		`company = "Example Inc."`, "company = \"Example Inc.\"\nlogo = \"x.png\"", // line 4
+		`queues = ["Support"]`, `queues = ["Sales"]`) // line 30 after the insert
+	_, errs := parse(t, strings.Replace(doc, `"billing@example.test"`, `"billing@other.test"`, 1))
+	want := map[string]int{"logo": 4, "queue[1].addresses[0]": 24, "agent[0].queues": 30}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), errs)
+	}
+	for _, e := range errs {
+		if e.Line != want[e.Key] {
+			t.Errorf("%s: line %d, want %d", e.Key, e.Line, want[e.Key])
+		}
+		if !strings.HasPrefix(e.Error(), "test.toml:") {
+			t.Errorf("Error() = %q, want it to start with the file name", e.Error())
+		}
+	}
+}
+
+// A missing key points at the table that should hold it.
+func TestErrorLineOfMissingKey(t *testing.T) {
+	_, errs := parse(t, edit(t, "password_hash = \""+testHash+"\"\nqueues = [\"Billing\", \"Support\"]", `queues = ["Billing"]`))
+	if len(errs) != 1 || errs[0].Key != "agent[1].password_hash" || errs[0].Line != 31 {
+		t.Errorf("got %v, want agent[1].password_hash at the [[agent]] on line 31", errs)
+	}
+}
+
+func TestSyntaxErrorLine(t *testing.T) {
+	_, errs := parse(t, "data_dir = \"x\"\n\n[listen\nsmtp = \"\"\n")
+	if len(errs) != 1 || errs[0].Line != 3 {
+		t.Fatalf("got %v, want one error on line 3", errs)
+	}
+	if got := errs[0].Error(); !strings.HasPrefix(got, "test.toml:3: ") {
+		t.Errorf("Error() = %q", got)
+	}
+}
+
+// Text that looks like keys inside strings and comments must not move the
+// line scan: the error below is on the real line of queues.
+func TestErrorLineIgnoresStringsAndComments(t *testing.T) {
+	doc := edit(t,
+		`name = "Alice Rossi"`, "name = \"\"\"Alice,\nqueues = [x]\"\"\" # queues = 1",
+		`queues = ["Support"]`, "# queues = [\"Support\"]\nqueues = [\"Sales\"]")
+	_, errs := parse(t, doc)
+	if len(errs) != 1 || errs[0].Key != "agent[0].queues" || errs[0].Line != 31 {
+		t.Errorf("got %v, want agent[0].queues on line 31", errs)
+	}
+}
+
+// In an array of inline tables the metadata does not tell the elements
+// apart: errors inside it get the line of the array, never a guessed one.
+func TestErrorLineInlineArray(t *testing.T) {
+	doc := strings.Replace(base[:strings.Index(base, "[[agent]]")], `"Europe/Rome"`,
+		"\"Europe/Rome\"\nagent = [\n  {login = \"a\", password_hash = \""+testHash+"\"},\n  {login = \"b\", pasword = \"x\"},\n]", 1)
+	_, errs := parse(t, doc)
+	want := map[string]int{"agent.pasword": 5, "agent[1].password_hash": 5}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), errs)
+	}
+	for _, e := range errs {
+		if l, ok := want[e.Key]; !ok || e.Line != l {
+			t.Errorf("%s: line %d, want %v", e.Key, e.Line, want)
+		}
+	}
+}
+
+// Every problem is reported, one per line.
+func TestAllErrorsReported(t *testing.T) {
+	_, errs := parse(t, edit(t,
+		`data_dir = "/var/lib/mxdesk"`, "",
+		"Europe/Rome", "Nowhere",
+		`role = "supervisor"`, `role = "root"`))
+	if len(errs) != 3 {
+		t.Fatalf("got %d errors, want 3:\n%v", len(errs), errs)
+	}
+	if n := strings.Count(errs.Error(), "\n"); n != 2 {
+		t.Errorf("Error() has %d newlines, want 2:\n%v", n, errs)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mxdesk.toml")
+	if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path() != path {
+		t.Errorf("Path() = %q", c.Path())
+	}
+	_, err = Load(filepath.Join(dir, "missing.toml"))
+	var ve ValidationErrors
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "missing.toml: cannot read") {
+		t.Errorf("Load of a missing file: %v", err)
+	}
+}
+
+func TestFieldErrorFormat(t *testing.T) {
+	tests := []struct {
+		e    FieldError
+		want string
+	}{
+		{FieldError{File: "f.toml", Line: 3, Key: "a.b", Msg: "bad"}, "f.toml:3: a.b: bad"},
+		{FieldError{File: "f.toml", Key: "a.b", Msg: "bad"}, "f.toml: a.b: bad"},
+		{FieldError{Line: 3, Key: "a.b", Msg: "bad"}, "line 3: a.b: bad"},
+		{FieldError{Msg: "bad"}, "bad"},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// writeCert writes a self-signed certificate and its key for localhost.
+func writeCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	write := func(name, typ string, der []byte) {
+		if err := os.WriteFile(name, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(certFile, "CERTIFICATE", der)
+	write(keyFile, "EC PRIVATE KEY", keyDER)
+	return certFile, keyFile
+}
+
+// The complete example in docs/configuration.md must stay valid.
+func TestDocsExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Skip(err)
+	}
+	s := string(doc)
+	start := strings.Index(s, "# /etc/mxdesk/mxdesk.toml")
+	if start < 0 {
+		t.Fatal("docs/configuration.md: complete example not found")
+	}
+	end := start + strings.Index(s[start:], "```")
+	cert, key := writeCert(t)
+	example := strings.NewReplacer("/etc/mxdesk/fullchain.pem", cert, "/etc/mxdesk/privkey.pem", key).Replace(s[start:end])
+	if _, errs := parse(t, example); errs != nil {
+		t.Errorf("docs example:\n%v", errs)
+	}
+}

@@ -1,0 +1,107 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Path returns the file the configuration was loaded from.
+func (c *Config) Path() string { return c.path }
+
+// QueueByAddress returns the queue that owns addr, compared without regard
+// to case. A plus-address (support+s-7k3qx@…) does not match: the reply
+// token is for the router to strip.
+func (c *Config) QueueByAddress(addr string) (*Queue, bool) {
+	for i := range c.Queue {
+		for _, a := range c.Queue[i].Addresses {
+			if strings.EqualFold(a, addr) {
+				return &c.Queue[i], true
+			}
+		}
+	}
+	return nil, false
+}
+
+// IsSendOnly reports whether addr is a send-only address (SPEC §1), which
+// never accepts mail.
+func (c *Config) IsSendOnly(addr string) bool {
+	for _, a := range c.SendOnly {
+		if strings.EqualFold(a, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// AgentByLogin returns the agent with login, compared without regard to case.
+func (c *Config) AgentByLogin(login string) (*Agent, bool) {
+	for i := range c.Agent {
+		if strings.EqualFold(c.Agent[i].Login, login) {
+			return &c.Agent[i], true
+		}
+	}
+	return nil, false
+}
+
+// IsLocalDomain reports whether mxdesk is the MX for domain. Subdomains are
+// not included.
+func (c *Config) IsLocalDomain(domain string) bool {
+	domain = strings.TrimSuffix(domain, ".")
+	for _, d := range c.Domain {
+		if strings.EqualFold(d.Name, domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// Location returns the configured time zone (UTC if it cannot be loaded,
+// which Load does not allow).
+func (c *Config) Location() *time.Location {
+	if c.loc != nil {
+		return c.loc
+	}
+	if loc, err := time.LoadLocation(c.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// SyncWrites reports whether store commits must wait for fsync (store.sync,
+// default true).
+func (c *Config) SyncWrites() bool { return c.Store.Sync == nil || *c.Store.Sync }
+
+// queueByName finds a queue by name, compared without regard to case.
+func (c *Config) queueByName(name string) *Queue {
+	for i := range c.Queue {
+		if strings.EqualFold(c.Queue[i].Name, name) {
+			return &c.Queue[i]
+		}
+	}
+	return nil
+}
+
+// Listener is one enabled listener: its key under [listen] and its address.
+type Listener struct {
+	Name string // smtp, submission, submissions, imap, imaps, http
+	Addr string
+}
+
+// all returns every listener, enabled or not, in a fixed order.
+func (l Listen) all() []Listener {
+	return []Listener{
+		{"smtp", l.SMTP}, {"submission", l.Submission}, {"submissions", l.Submissions},
+		{"imap", l.IMAP}, {"imaps", l.IMAPS}, {"http", l.HTTP},
+	}
+}
+
+// Enabled returns the listeners that are on (address not empty).
+func (l Listen) Enabled() []Listener {
+	var on []Listener
+	for _, x := range l.all() {
+		if x.Addr != "" {
+			on = append(on, x)
+		}
+	}
+	return on
+}

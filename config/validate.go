@@ -1,0 +1,350 @@
+package config
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"mxdesk/passwd"
+)
+
+// validate checks the defaulted configuration and records every problem.
+func (p *parser) validate() {
+	p.checkGlobal()
+	p.checkListeners()
+	p.checkTLS()
+	p.checkLimits()
+	p.checkDomains()
+	addrs := map[string]string{} // lower-case address → key that defined it first
+	p.checkQueues(addrs)
+	p.checkSendOnly(addrs)
+	p.checkAgents()
+}
+
+func (p *parser) checkGlobal() {
+	c := p.cfg
+	if strings.TrimSpace(c.DataDir) == "" {
+		p.errorf("data_dir", "required: the directory for the mail store")
+	}
+	if err := checkDomainName(strings.ToLower(c.Hostname)); err != nil {
+		if p.md.IsDefined("hostname") {
+			p.errorf("hostname", "%q is not a valid host name: %v", c.Hostname, err)
+		} else if c.Hostname != "" {
+			p.errorf("hostname", "not set, and the OS host name %q is not a valid host name (%v): set hostname", c.Hostname, err)
+		}
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		p.errorf("timezone", "unknown time zone %q (want an IANA name such as \"Europe/Rome\" or \"UTC\")", c.Timezone)
+	}
+}
+
+func (p *parser) checkListeners() {
+	for _, l := range p.cfg.Listen.Enabled() {
+		if err := checkHostPort(l.Addr); err != nil {
+			p.errorf("listen."+l.Name, "%q: %v", l.Addr, err)
+		}
+	}
+}
+
+// checkHostPort accepts "host:port", "[v6]:port" and ":port" (all addresses).
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port, e.g. \"0.0.0.0:25\" (%v)", err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+func (p *parser) checkTLS() {
+	t := p.cfg.TLS
+	switch {
+	case t.Cert != "" && t.Key == "":
+		p.errorf("tls.key", "required when tls.cert is set")
+	case t.Cert == "" && t.Key != "":
+		p.errorf("tls.cert", "required when tls.key is set")
+	case t.Cert != "":
+		if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {
+			p.errorf("tls.cert", "cannot load certificate %q with key %q: %v", t.Cert, t.Key, err)
+		}
+	}
+	for _, l := range []Listener{{"submissions", p.cfg.Listen.Submissions}, {"imaps", p.cfg.Listen.IMAPS}} {
+		if l.Addr != "" && (t.Cert == "" || t.Key == "") {
+			p.errorf("listen."+l.Name, "implicit TLS needs a certificate: set tls.cert and tls.key, or set this listener to \"\"")
+		}
+	}
+	if t.InsecureAuth {
+		p.checkInsecureAuth()
+	}
+}
+
+// checkInsecureAuth allows plaintext AUTH only when no one but this host can
+// connect: every mail listener must bind a loopback address.
+func (p *parser) checkInsecureAuth() {
+	var open []string
+	for _, l := range p.cfg.Listen.Enabled() {
+		if l.Name != "http" && !isLoopback(l.Addr) {
+			open = append(open, fmt.Sprintf("listen.%s = %q", l.Name, l.Addr))
+		}
+	}
+	if len(open) > 0 {
+		p.errorf("tls.insecure_auth", "AUTH in plaintext is only for loopback tests, but %s: bind every listener to 127.0.0.1 or ::1, or turn insecure_auth off",
+			strings.Join(open, ", "))
+	}
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (p *parser) checkLimits() {
+	c := p.cfg
+	positive := func(key string, v int64) {
+		if v <= 0 {
+			p.errorf(key, "must be a positive number, not %d", v)
+		}
+	}
+	positive("smtp.max_message_bytes", c.SMTP.MaxMessageBytes)
+	positive("smtp.max_recipients", int64(c.SMTP.MaxRecipients))
+	positive("imap.max_append_bytes", c.IMAP.MaxAppendBytes)
+	if n := c.SMTP.MaxLineLength; n < 1000 {
+		// RFC 5321 4.5.3.1.6: a server must accept text lines of 1000 octets.
+		p.errorf("smtp.max_line_length", "must be at least 1000 (RFC 5321 requires lines of 1000 octets), not %d", n)
+	}
+	durations := []struct {
+		key string
+		d   time.Duration
+	}{{"smtp.read_timeout", c.SMTP.ReadTimeout.Duration}, {"smtp.write_timeout", c.SMTP.WriteTimeout.Duration}}
+	for _, x := range durations {
+		if x.d <= 0 {
+			p.errorf(x.key, "must be a positive duration such as \"30s\" or \"10m\", not %q", x.d)
+		}
+	}
+}
+
+func (p *parser) checkDomains() {
+	if len(p.cfg.Domain) == 0 {
+		p.errorf("domain", "at least one [[domain]] is required: the mail domain mxdesk receives mail for")
+	}
+	seen := map[string]bool{}
+	for i, d := range p.cfg.Domain {
+		key := fmt.Sprintf("domain[%d].name", i)
+		switch err := checkDomainName(d.Name); {
+		case err != nil:
+			p.errorf(key, "%q is not a valid domain name: %v", d.Name, err)
+		case seen[d.Name]:
+			p.errorf(key, "domain %q is listed twice", d.Name)
+		}
+		seen[d.Name] = true
+	}
+}
+
+// checkDomainName accepts an ASCII host name (IDNs in their xn-- form), in
+// lower case, without a trailing dot.
+func checkDomainName(name string) error {
+	if name == "" {
+		return fmt.Errorf("empty")
+	}
+	if len(name) > 253 {
+		return fmt.Errorf("longer than 253 characters")
+	}
+	for _, label := range strings.Split(name, ".") {
+		if err := checkLabel(label); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkLabel(l string) error {
+	switch {
+	case l == "":
+		return fmt.Errorf("empty label")
+	case len(l) > 63:
+		return fmt.Errorf("label %q longer than 63 characters", l)
+	case l[0] == '-' || l[len(l)-1] == '-':
+		return fmt.Errorf("label %q starts or ends with '-'", l)
+	}
+	for _, r := range l {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Errorf("character %q not allowed (letters, digits, '-' and '.' only)", r)
+		}
+	}
+	return nil
+}
+
+func (p *parser) checkQueues(addrs map[string]string) {
+	names := map[string]bool{}
+	for i, q := range p.cfg.Queue {
+		key := fmt.Sprintf("queue[%d]", i)
+		if err := checkQueueName(q.Name); err != nil {
+			p.errorf(key+".name", "%v", err)
+		} else if names[strings.ToLower(q.Name)] {
+			p.errorf(key+".name", "queue %q is defined twice (names are case-insensitive)", q.Name)
+		}
+		names[strings.ToLower(q.Name)] = true
+		if len(q.Addresses) == 0 {
+			p.errorf(key+".addresses", "a queue needs at least one address")
+		}
+		for j, a := range q.Addresses {
+			p.checkAddress(fmt.Sprintf("%s.addresses[%d]", key, j), a, addrs)
+		}
+	}
+}
+
+// checkQueueName keeps names usable as the IMAP folder "Queues/<name>".
+func checkQueueName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return fmt.Errorf("required: every queue needs a name")
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("%q has leading or trailing spaces", name)
+	case strings.ContainsAny(name, "/*%"):
+		return fmt.Errorf("%q contains '/', '*' or '%%': the name is an IMAP folder and these are its hierarchy separator and wildcards", name)
+	case strings.ContainsFunc(name, isControl):
+		return fmt.Errorf("%q contains a control character", name)
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func (p *parser) checkSendOnly(addrs map[string]string) {
+	for i, a := range p.cfg.SendOnly {
+		p.checkAddress(fmt.Sprintf("send_only[%d]", i), a, addrs)
+	}
+}
+
+// checkAddress checks one queue or send-only address (already lower case)
+// and that no other key claimed it.
+func (p *parser) checkAddress(key, addr string, seen map[string]string) {
+	if err := checkAddrSyntax(addr); err != nil {
+		p.errorf(key, "%q: %v", addr, err)
+		return
+	}
+	domain := addr[strings.LastIndexByte(addr, '@')+1:]
+	if !p.cfg.IsLocalDomain(domain) {
+		p.errorf(key, "%q is outside the configured domains (domain.name)", addr)
+	}
+	if prev, dup := seen[addr]; dup {
+		p.errorf(key, "%q is already used by %s: an address belongs to one queue or send_only", addr, prev)
+		return
+	}
+	seen[addr] = key
+}
+
+// checkAddrSyntax accepts local@domain with a dot-atom local part (RFC 5322
+// 3.2.3) and no '+', which mxdesk keeps for session reply tokens.
+func checkAddrSyntax(addr string) error {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return fmt.Errorf("not an address: want local@domain")
+	}
+	local, domain := addr[:at], addr[at+1:]
+	if strings.Contains(local, "+") {
+		return fmt.Errorf("'+' is not allowed in the local part: plus-addressing is reserved for session reply tokens")
+	}
+	if err := checkLocalPart(local); err != nil {
+		return err
+	}
+	if err := checkDomainName(domain); err != nil {
+		return fmt.Errorf("bad domain: %v", err)
+	}
+	return nil
+}
+
+const atext = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~"
+
+func checkLocalPart(local string) error {
+	switch {
+	case local == "":
+		return fmt.Errorf("empty local part")
+	case len(local) > 64:
+		return fmt.Errorf("local part longer than 64 characters")
+	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
+		return fmt.Errorf("misplaced '.' in the local part")
+	}
+	for _, r := range local {
+		if r != '.' && !strings.ContainsRune(atext, r) {
+			return fmt.Errorf("character %q not allowed in the local part", r)
+		}
+	}
+	return nil
+}
+
+func (p *parser) checkAgents() {
+	logins := map[string]bool{}
+	for i := range p.cfg.Agent {
+		a := &p.cfg.Agent[i]
+		key := fmt.Sprintf("agent[%d]", i)
+		if err := checkLogin(a.Login); err != nil {
+			p.errorf(key+".login", "%v", err)
+		} else if logins[strings.ToLower(a.Login)] {
+			p.errorf(key+".login", "login %q is used twice (logins are case-insensitive)", a.Login)
+		}
+		logins[strings.ToLower(a.Login)] = true
+		switch a.Role {
+		case RoleAgent, RoleSupervisor, RoleAdmin:
+		default:
+			p.errorf(key+".role", "%q is not a role: want agent, supervisor or admin", a.Role)
+		}
+		p.checkPasswordHash(key+".password_hash", a.PasswordHash)
+		p.checkAgentQueues(key+".queues", a)
+	}
+}
+
+// checkLogin keeps logins typable in IMAP LOGIN and usable as the supervisor
+// folder "Agents/<login>".
+func checkLogin(login string) error {
+	switch {
+	case login == "":
+		return fmt.Errorf("required: every agent needs a login")
+	case strings.ContainsFunc(login, func(r rune) bool { return r == ' ' || r == '/' || isControl(r) }):
+		return fmt.Errorf("%q contains a space, '/' or a control character", login)
+	}
+	return nil
+}
+
+func (p *parser) checkPasswordHash(key, hash string) {
+	if hash == "" {
+		p.errorf(key, "required: a bcrypt or argon2id hash (make one with: mxdesk hash-password)")
+		return
+	}
+	if err := passwd.Check(hash); err != nil {
+		p.errorf(key, "%v (make one with: mxdesk hash-password)", err)
+	}
+}
+
+// checkAgentQueues resolves the agent's queue names case-insensitively and
+// rewrites them to the queue's own spelling.
+func (p *parser) checkAgentQueues(key string, a *Agent) {
+	seen := map[string]bool{}
+	for j, name := range a.Queues {
+		q := p.cfg.queueByName(name)
+		switch {
+		case q == nil:
+			p.errorf(key, "unknown queue %q", name)
+		case seen[q.Name]:
+			p.errorf(fmt.Sprintf("%s[%d]", key, j), "queue %q is listed twice", name)
+		default:
+			a.Queues[j] = q.Name
+		}
+		if q != nil {
+			seen[q.Name] = true
+		}
+	}
+}
