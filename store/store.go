@@ -165,8 +165,10 @@ type UpdateOptions struct {
 type Store interface {
 	View(fn func(r Reader) error) error
 	// Update runs fn in a write transaction and returns after its changes
-	// are durably committed (or fn's error). fn may run more than once on
-	// retry, so it must have no side effects outside tx.
+	// are durably committed and the Observer has received them (or with
+	// fn's error). IMAP relies on that order: a session's own EXPUNGE or
+	// EXISTS is reported within the command that caused it. fn may run more
+	// than once on retry, so it must have no side effects outside tx.
 	Update(ctx context.Context, opts UpdateOptions, fn func(tx Tx) error) error
 	// SetObserver installs the one observer of committed changes.
 	SetObserver(o Observer)

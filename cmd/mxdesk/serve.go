@@ -29,6 +29,7 @@ func runServe(args []string) int {
 	path := fs.String("config", "", "configuration `file` (TOML); none: run the demo")
 	dataDir := fs.String("demo-data", "./mxdesk-data", "data `directory` of the demo (ignored with --config)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -39,6 +40,14 @@ func runServe(args []string) int {
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(os.Stderr, "mxdesk serve: --log-level: %v\n", err)
 		return 2
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
+			return 1
+		}
+		defer stop()
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 

@@ -1,0 +1,70 @@
+package imapserver
+
+import (
+	"context"
+	"errors"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mxdesk/router"
+)
+
+// errInternal is what a client sees of an unexpected failure; the details go
+// to the log only.
+var errInternal = &imap.Error{
+	Type: imap.StatusResponseTypeNo,
+	Code: imap.ResponseCodeServerBug,
+	Text: "Internal server error",
+}
+
+// Destination folders (APPEND, COPY, MOVE) answer a missing folder with
+// TRYCREATE (RFC 3501 6.3.11, 6.4.7); every other command with NONEXISTENT
+// (RFC 5530).
+const (
+	srcFolder  = false
+	destFolder = true
+)
+
+// routerErr maps a router error to a tagged NO with the response code of
+// RFC 5530 that fits its Kind and the router's client-safe message. Errors
+// that are not the router's are logged and hidden behind errInternal.
+func (s *session) routerErr(err error, dest bool) error {
+	var ierr *imap.Error
+	if errors.As(err, &ierr) {
+		return ierr
+	}
+	code, ok := kindCode(router.KindOf(err), dest)
+	if !ok {
+		if errors.Is(err, context.Canceled) {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "Server shutting down"}
+		}
+		s.log.Error("IMAP command failed", "err", err)
+		return errInternal
+	}
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: code, Text: err.Error()}
+}
+
+func kindCode(k router.Kind, dest bool) (imap.ResponseCode, bool) {
+	switch k {
+	case router.KindNotFound:
+		if dest {
+			return imap.ResponseCodeTryCreate, true
+		}
+		return imap.ResponseCodeNonExistent, true
+	case router.KindExists:
+		return imap.ResponseCodeAlreadyExists, true
+	case router.KindForbidden, router.KindInvalid:
+		// Desk rules and reserved names can never succeed as asked.
+		return imap.ResponseCodeCannot, true
+	case router.KindTooBig:
+		return imap.ResponseCodeTooBig, true
+	case router.KindAuth:
+		return imap.ResponseCodeAuthenticationFailed, true
+	}
+	return "", false
+}
+
+// noSuchMailbox is the answer for a name the agent can't see or select.
+func noSuchMailbox(text string) error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent, Text: text}
+}

@@ -1,0 +1,169 @@
+// Package imapserver is the agents' IMAP server (RFC 3501 IMAP4rev1 plus the
+// extensions listed in caps). It speaks the protocol through go-imap v2's
+// imapserver and does everything else through the router: authentication,
+// the folder tree of SPEC §5, reads (router.View) and every write.
+//
+// Concurrency model: the library runs one goroutine per connection and calls
+// one session's methods one at a time (IDLE runs Idle on a second goroutine
+// while the first waits for DONE). Sequence numbers and unilateral updates
+// (EXISTS, EXPUNGE, FETCH FLAGS, FLAGS) come from the hub: one router
+// subscription that keeps, for every mailbox at least one session has
+// selected, the canonical list of UIDs and flags, and queues each change on
+// the go-imap tracker of every session that has the mailbox selected.
+package imapserver
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mxdesk/router"
+)
+
+// DefaultMaxAppend is the APPEND size limit when Options.MaxAppend is 0.
+const DefaultMaxAppend = 25 << 20
+
+// Options configure a Server.
+type Options struct {
+	TLSConfig    *tls.Config // nil: no STARTTLS
+	InsecureAuth bool        // allow LOGIN/AUTHENTICATE without TLS (loopback tests)
+	MaxAppend    int64       // APPEND size limit in bytes; 0: DefaultMaxAppend
+	Logger       *slog.Logger
+}
+
+// Server is the IMAP server of one mxdesk.
+type Server struct {
+	r    *router.Router
+	opts Options
+	log  *slog.Logger
+	hub  *hub
+	imap *imapserver.Server
+
+	ctx    context.Context // parent of every session's context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	closed   bool
+	sessions sync.WaitGroup // one per open session, so Close can wait
+}
+
+// New builds a server on r. It subscribes to r's change feed at once.
+func New(r *router.Router, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxAppend <= 0 {
+		opts.MaxAppend = DefaultMaxAppend
+	}
+	if opts.MaxAppend > math.MaxUint32 {
+		opts.MaxAppend = math.MaxUint32
+	}
+	log := opts.Logger.With("proto", "imap")
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{r: r, opts: opts, log: log, ctx: ctx, cancel: cancel}
+	s.hub = newHub(r, log)
+	s.imap = imapserver.New(&imapserver.Options{
+		NewSession:   s.newSession,
+		Caps:         caps(),
+		Logger:       libLogger{log},
+		TLSConfig:    opts.TLSConfig,
+		InsecureAuth: opts.InsecureAuth,
+	})
+	return s
+}
+
+// caps is the capability set mxdesk implements. IMAP4rev2 is left out: it
+// implies SEARCHRES and changes several responses, and the reference
+// clients (Thunderbird, Outlook, mutt, mbsync) speak IMAP4rev1. The library
+// adds IDLE, UNSELECT, ENABLE, SASL-IR, LITERAL-, UTF8=ACCEPT, STARTTLS and
+// AUTH=PLAIN by itself, and APPENDLIMIT=n because session implements
+// SessionAppendLimit.
+func caps() imap.CapSet {
+	return imap.CapSet{
+		imap.CapIMAP4rev1:    {},
+		imap.CapNamespace:    {}, // RFC 2342
+		imap.CapUIDPlus:      {}, // RFC 4315
+		imap.CapESearch:      {}, // RFC 4731
+		imap.CapListExtended: {}, // RFC 5258
+		imap.CapListStatus:   {}, // RFC 5819
+		imap.CapMove:         {}, // RFC 6851
+		imap.CapStatusSize:   {}, // RFC 8438
+		imap.CapChildren:     {}, // RFC 3348
+		imap.CapSpecialUse:   {}, // RFC 6154
+		imap.CapBinary:       {}, // RFC 3516
+	}
+}
+
+// Serve accepts connections on l until Close. For implicit TLS (993) pass a
+// tls.Listener: the library then treats every connection as secure.
+func (s *Server) Serve(l net.Listener) error {
+	return s.imap.Serve(l)
+}
+
+// Close stops every listener, closes every connection and waits until each
+// session has let go of its mailbox, so the router and store can be closed
+// right after.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+
+	s.cancel()
+	err := s.imap.Close()
+	s.sessions.Wait()
+	s.hub.close()
+	return err
+}
+
+// newSession is imapserver.Options.NewSession: it runs once per connection,
+// before the greeting.
+func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
+	}
+	s.sessions.Add(1)
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(s.ctx)
+	sess := &session{
+		srv:    s,
+		conn:   c,
+		ctx:    ctx,
+		cancel: cancel,
+		log:    s.log.With("remote", c.NetConn().RemoteAddr().String()),
+	}
+	sess.log.Debug("connected")
+	return sess, nil, nil
+}
+
+// libLogger routes the library's own messages to slog. Most are about one
+// client's bad input or dropped connection (debug level, so a client can't
+// flood the log); a recovered panic is an error, a failing listener a
+// warning.
+type libLogger struct{ l *slog.Logger }
+
+func (l libLogger) Printf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	level := slog.LevelDebug
+	switch {
+	case strings.HasPrefix(msg, "panic"):
+		level = slog.LevelError
+	case strings.HasPrefix(msg, "accept error"), strings.HasPrefix(msg, "failed to create session"):
+		level = slog.LevelWarn
+	}
+	l.l.Log(context.Background(), level, msg, "component", "go-imap")
+}
