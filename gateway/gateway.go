@@ -117,6 +117,13 @@ func (g *Gateway) listeners() []listener {
 // Start opens every configured listener and serves them in the background.
 // A listener that can't be opened fails Start and names its config key.
 func (g *Gateway) Start() error {
+	for key, addr := range map[string]string{"submission": g.cfg.Listen.Submission, "submissions": g.cfg.Listen.Submissions} {
+		if addr != "" {
+			// Agents' outgoing mail is not served yet; say so rather
+			// than leave a configured port silently closed.
+			g.log.Warn("listener not available in this version, not opened", "listener", "listen."+key, "addr", addr)
+		}
+	}
 	var opened []net.Listener
 	for _, l := range g.listeners() {
 		if l.addr == "" {

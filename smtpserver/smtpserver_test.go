@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/textproto"
 	"strings"
@@ -36,6 +38,7 @@ func start(t *testing.T) *env {
 		Hostname: "mx.example.test", TLSConfig: serverTLS,
 		MaxMessageBytes: maxBytes, MaxRecipients: 5, MaxLineLength: 2000,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
