@@ -1,4 +1,149 @@
 package main
 
-// runBench is implemented by the load tool work.
-func runBench(args []string) int { return 2 }
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"time"
+)
+
+const benchUsage = `Usage: mxdesk bench --smtp ADDR [flags]
+
+Load tool for a running mxdesk (or any SMTP server). It has two phases.
+
+Throughput: --conns workers each keep one SMTP connection open and send
+messages over it until --messages transactions have been attempted in
+total. Between two messages a worker sends RSET and EHLO (go-smtp's client
+greets again after RSET; --no-rset skips both); after an error it opens a
+new connection. Every message is an RFC 5322 message of --size bytes with
+a unique Message-ID. It reports the acknowledged messages, the failed
+transactions (counted, never retried or hidden), the elapsed time,
+messages/s and the latency of one SMTP transaction (MAIL FROM to the 250
+reply to DATA): p50, p90, p99, max.
+
+IDLE probe (only with --imap): afterwards, with the server otherwise idle, it
+logs in over IMAP as --login, selects --folder, starts IDLE and sends
+--idle-probes messages one at a time. For each it measures the time from the
+250 reply to DATA to the untagged EXISTS on the IDLE connection
+(delivery-to-IDLE) and from the start of the SMTP transaction to that EXISTS
+(transaction-to-IDLE). The server may announce EXISTS before its 250 reply
+reaches the tool; such probes count as 0 ms delivery-to-IDLE and are
+reported as "early".
+
+Exits 1 if any transaction or probe failed, 2 on bad flags.
+
+Example, against the demo (mxdesk serve with no flags):
+  mxdesk bench --smtp 127.0.0.1:2525 --conns 64 --messages 20000 \
+      --imap 127.0.0.1:1143 --login alice@example.test --password PASSWORD
+
+Flags:
+`
+
+// benchConfig is the parsed command line of mxdesk bench.
+type benchConfig struct {
+	SMTP, From, To, Helo string
+	Conns, Messages      int
+	Size                 int
+	NoRset               bool
+	Timeout              time.Duration
+
+	IMAP, Login, Password, Folder string
+	IdleProbes                    int
+
+	JSON       bool
+	CPUProfile string
+}
+
+// newBenchFlags defines the flags of mxdesk bench on c.
+func newBenchFlags(c *benchConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&c.SMTP, "smtp", "", "SMTP `address` of the server under test (required)")
+	fs.StringVar(&c.To, "to", "support@example.test", "recipient `address` (a queue address)")
+	fs.StringVar(&c.From, "from", "customer@bench.example", "envelope and header sender `address`")
+	fs.StringVar(&c.Helo, "helo", "bench.example", "EHLO `name`")
+	fs.IntVar(&c.Conns, "conns", 64, "concurrent SMTP connections")
+	fs.IntVar(&c.Messages, "messages", 10000, "messages to send in total")
+	fs.IntVar(&c.Size, "size", 5000, "size of each message in `bytes`")
+	fs.BoolVar(&c.NoRset, "no-rset", false, "send the next MAIL FROM right after a message, without RSET and EHLO")
+	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "timeout of one connection's reads and writes")
+	fs.StringVar(&c.IMAP, "imap", "", "IMAP `address` for the IDLE probe (none: no probe)")
+	fs.StringVar(&c.Login, "login", "", "IMAP `login` of an agent who sees --folder")
+	fs.StringVar(&c.Password, "password", "", "IMAP `password` of --login")
+	fs.StringVar(&c.Folder, "folder", "Queues/Support", "IMAP `folder` the messages to --to land in")
+	fs.IntVar(&c.IdleProbes, "idle-probes", 200, "messages to send one at a time for the IDLE probe")
+	fs.BoolVar(&c.JSON, "json", false, "print the summary as JSON")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the load tool itself to `file`")
+	return fs
+}
+
+func (c *benchConfig) validate() error {
+	switch {
+	case c.SMTP == "":
+		return errors.New("--smtp is required")
+	case c.Conns < 1:
+		return errors.New("--conns must be at least 1")
+	case c.Messages < 0 || c.IdleProbes < 0:
+		return errors.New("--messages and --idle-probes can't be negative")
+	case c.Size < 0:
+		return errors.New("--size can't be negative")
+	case c.IMAP != "" && (c.Login == "" || c.Password == ""):
+		return errors.New("--imap needs --login and --password")
+	}
+	return nil
+}
+
+func runBench(args []string) int {
+	return benchMain(args, stdio{os.Stdin, os.Stdout, os.Stderr})
+}
+
+func benchMain(args []string, std stdio) int {
+	c := &benchConfig{}
+	if status, ok := parseFlags(newBenchFlags(c), benchUsage, args, std); !ok {
+		return status
+	}
+	if err := c.validate(); err != nil {
+		fmt.Fprintf(std.err, "mxdesk bench: %v\n", err)
+		return 2
+	}
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(std.err, "mxdesk bench: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
+	sum := runBenchPhases(c)
+	if err := sum.print(std.out, c.JSON); err != nil {
+		fmt.Fprintf(std.err, "mxdesk bench: %v\n", err)
+		return 1
+	}
+	if sum.failed() {
+		return 1
+	}
+	return 0
+}
+
+// runBenchPhases runs the throughput phase, then the IDLE probe if asked.
+func runBenchPhases(c *benchConfig) *benchSummary {
+	sum := &benchSummary{Conns: c.Conns, Size: c.Size}
+	sum.Throughput = runThroughput(c)
+	if c.IMAP != "" {
+		sum.Idle = runIdleProbe(c)
+	}
+	return sum
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- { // unsorted on purpose
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	got := percentilesOf(ds)
+	want := percentiles{P50: 50, P90: 90, P99: 99, Max: 100}
+	if got != want {
+		t.Errorf("percentilesOf(1..100 ms) = %+v, want %+v", got, want)
+	}
+	if got := percentilesOf(nil); got != (percentiles{}) {
+		t.Errorf("percentilesOf(nil) = %+v, want zeros", got)
+	}
+	if got := percentilesOf([]time.Duration{3 * time.Millisecond}); got.P50 != 3 || got.P99 != 3 {
+		t.Errorf("percentilesOf(3 ms) = %+v", got)
+	}
+}
+
+func TestBenchMessage(t *testing.T) {
+	gen := newMessageGen(&benchConfig{From: "a@b.example", To: "support@example.test", Size: 5000})
+	seen := map[string]bool{}
+	for n := range 3 {
+		msg := gen.message(n)
+		if len(msg) != 5000 {
+			t.Errorf("message %d is %d bytes, want 5000", n, len(msg))
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(msg))
+		if err != nil {
+			t.Fatalf("message %d does not parse: %v", n, err)
+		}
+		id := m.Header.Get("Message-ID")
+		if seen[id] || !strings.HasPrefix(id, "<bench-") {
+			t.Errorf("message %d: Message-ID %q repeated or malformed", n, id)
+		}
+		seen[id] = true
+		if !bytes.HasSuffix(msg, []byte("\r\n")) || bytes.Contains(bytes.ReplaceAll(msg, []byte("\r\n"), nil), []byte("\n")) {
+			t.Errorf("message %d has a bare LF or no final CRLF", n)
+		}
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{},                                    // --smtp missing
+		{"--smtp", "x:25", "--conns", "0"},    // no connections
+		{"--smtp", "x:25", "--imap", "y:143"}, // no login
+		{"--smtp", "x:25", "extra"},
+	} {
+		if status, _, errOut := runBenchCmd(args...); status != 2 || errOut == "" {
+			t.Errorf("bench %v: status %d, stderr %q; want 2 and a message", args, status, errOut)
+		}
+	}
+	status, out, _ := runBenchCmd("--help")
+	if status != 0 || !strings.Contains(out, "Usage: mxdesk bench") || !strings.Contains(out, "-idle-probes") {
+		t.Errorf("bench --help: status %d, output:\n%s", status, out)
+	}
+}
+
+// runBenchCmd runs mxdesk bench with args and captures its output (main.go
+// hands bench the process's own streams).
+func runBenchCmd(args ...string) (status int, stdout, stderr string) {
+	var out, errOut strings.Builder
+	status = benchMain(args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+	return status, out.String(), errOut.String()
+}

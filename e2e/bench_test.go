@@ -1,0 +1,50 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"testing"
+)
+
+// benchReport is the part of `mxdesk bench --json` the test checks.
+type benchReport struct {
+	Attempted int `json:"attempted"`
+	Messages  int `json:"messages"`
+	Errors    int `json:"errors"`
+	Idle      *struct {
+		Probes int `json:"probes"`
+		Errors int `json:"errors"`
+	} `json:"idle"`
+}
+
+// TestBenchCommand is a smoke test of the load tool against the real
+// server: it must send everything, see every probe, and report it. It
+// asserts nothing about speed.
+func TestBenchCommand(t *testing.T) {
+	srv := newEnv(t).start(t)
+	cmd := exec.Command(mxdeskBin, "bench", "--json",
+		"--smtp", srv.addr("smtp"), "--to", testQueueAddr, "--conns", "4", "--messages", "200", "--size", "3000",
+		"--imap", srv.addr("imap"), "--login", testLogin, "--password", testPassword,
+		"--folder", testFolder, "--idle-probes", "20")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("mxdesk bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	var r benchReport
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("mxdesk bench --json printed no JSON: %v\n%s", err, stdout.String())
+	}
+	if r.Attempted != 200 || r.Messages != 200 || r.Errors != 0 {
+		t.Errorf("bench sent %d of %d messages with %d errors, want 200 of 200 and none\n%s",
+			r.Messages, r.Attempted, r.Errors, stdout.String())
+	}
+	if r.Idle == nil || r.Idle.Probes != 20 || r.Idle.Errors != 0 {
+		t.Errorf("bench IDLE probe: %+v, want 20 probes and no error\n%s", r.Idle, stdout.String())
+	}
+	_, msgs := readFolder(t, loginIMAP(t, srv.addr("imap"), testLogin, testPassword), testFolder)
+	if len(msgs) != 220 {
+		t.Errorf("%s holds %d messages after the bench, want 200 + 20 probes", testFolder, len(msgs))
+	}
+}
