@@ -17,6 +17,7 @@ import (
 const (
 	crashClients = 8
 	crashAfter   = 300
+	stopClients  = 32               // enough that some are between commands at SIGTERM
 	loadTimeout  = 60 * time.Second // to reach crashAfter
 )
 
@@ -57,6 +58,26 @@ func notStoredOnce(ids []string, msgs []folderMessage) []string {
 		}
 	}
 	return bad
+}
+
+// TestStopUnderLoad: SIGTERM while clients are mid-transaction. mxdesk
+// must exit with status 0 and without a panic, and every acknowledged
+// message must be there after the restart.
+func TestStopUnderLoad(t *testing.T) {
+	env := newEnv(t)
+	srv := env.start(t)
+	load := startLoad(t, srv.addr("smtp"), stopClients)
+	load.waitAcks(t, crashAfter)
+	srv.stop()
+	acked, unknown := load.finish()
+	t.Logf("stopped after %d acknowledged messages; %d transactions were cut off", len(acked), unknown)
+
+	srv = env.start(t)
+	_, msgs := readFolder(t, loginIMAP(t, srv.addr("imap"), testLogin, testPassword), testFolder)
+	if bad := notStoredOnce(acked, msgs); len(bad) > 0 {
+		t.Errorf("%d of %d acknowledged messages are not stored exactly once; the first: %v",
+			len(bad), len(acked), bad[:min(len(bad), 10)])
+	}
 }
 
 // load is crashClients SMTP clients sending unique messages until stopped.

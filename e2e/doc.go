@@ -4,8 +4,19 @@
 // drive it from outside with go-smtp's client and go-imap v2's imapclient,
 // as a customer's MTA and an agent's mail client would: a crash test that
 // kill -9s the server under load and checks that every acknowledged message
-// survived, UID and flag persistence across a clean restart, a smoke test
-// of `mxdesk bench`, and the demo of `mxdesk serve` without flags.
+// survived, a clean stop under load, UID and flag persistence across a
+// restart, a smoke test of `mxdesk bench`, and the demo of `mxdesk serve`
+// without flags.
+//
+// Every listener is configured on 127.0.0.1:0 and the harness reads the
+// bound addresses from the server's "msg=listening" log lines, so tests
+// never guess a free port. The demo is the exception: its ports are fixed,
+// so TestDemoStarts does not run in parallel and fails, naming the port,
+// if another process holds one.
+//
+// A kill -9 shows that mxdesk answers 250 only after its commit has reached
+// the kernel; that the commit also reached the disk (fsync) would take a
+// power cut, which no test here simulates.
 //
 // When the tests run with -race, the server binary is built with -race as
 // well and a data race it reports fails the test that started it.

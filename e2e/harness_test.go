@@ -329,7 +329,8 @@ func (p *proc) signal(sig syscall.Signal) error {
 func (p *proc) checkLog() {
 	p.t.Helper()
 	log := p.stderr.String()
-	for _, bad := range []string{"WARNING: DATA RACE", "panic:"} {
+	// "panic serving" is go-smtp's log line for a handler panic it recovered.
+	for _, bad := range []string{"WARNING: DATA RACE", "panic:", "panic serving"} {
 		if strings.Contains(log, bad) {
 			p.t.Errorf("mxdesk logged %q\n%s", bad, p.logs())
 			return

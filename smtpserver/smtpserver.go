@@ -6,6 +6,7 @@
 package smtpserver
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ type Server struct {
 	log    *slog.Logger
 	opts   Options
 	connID atomic.Uint64
+	conns  connSet
 }
 
 // New builds the MX on r.
@@ -62,16 +64,35 @@ func New(r *router.Router, opts Options) *Server {
 
 // Serve accepts connections on l until Close.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.srv.Serve(l)
+	err := s.srv.Serve(&trackingListener{Listener: l, conns: &s.conns})
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
 
-// Close stops accepting and closes every connection. A transaction not yet
-// answered 250 is not committed, so the client will retry it.
-func (s *Server) Close() error { return s.srv.Close() }
+// shutdownTimeout bounds how long Close waits for connection handlers.
+const shutdownTimeout = 30 * time.Second
+
+// Close stops accepting, closes every connection and waits for their
+// handlers to return, so the store can be closed after it. It closes the
+// sockets rather than calling go-smtp's Close, which tears sessions down
+// under running handlers. A DATA already handed to the router still
+// commits; its client sees the connection drop and may send it again.
+func (s *Server) Close() error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		done <- s.srv.Shutdown(ctx)
+	}()
+	s.conns.closeAll()
+	err := <-done
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
 
 // NewSession implements smtp.Backend; go-smtp calls it at the first
 // EHLO/HELO.
