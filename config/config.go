@@ -20,6 +20,10 @@ type Config struct {
 	Domain []Domain `toml:"domain"`
 	Queue  []Queue  `toml:"queue"`
 	Agent  []Agent  `toml:"agent"`
+	// Sessions holds the automatic lifecycle transitions (SPEC §4).
+	Sessions Sessions `toml:"sessions"`
+	// Template lists the canned responses agents see in Templates.
+	Template []Template `toml:"template"`
 	// SendOnly lists send-only addresses (SPEC §1): they never accept mail.
 	SendOnly []string `toml:"send_only"`
 
@@ -77,6 +81,30 @@ type Queue struct {
 	Name       string   `toml:"name"`
 	Addresses  []string `toml:"addresses"`
 	AutoAssign bool     `toml:"auto_assign"`
+	// AllowPersonalQueue lets agents park this queue's sessions in Later.
+	AllowPersonalQueue bool `toml:"allow_personal_queue"`
+	// AllowTransferToQueue lets agents move this queue's sessions into
+	// another queue (default true).
+	AllowTransferToQueue bool `toml:"allow_transfer_to_queue"`
+}
+
+// Sessions sets the automatic status transitions, in days (0 = off).
+type Sessions struct {
+	ActiveToPausedDays   int `toml:"active_to_paused_days"`   // default 30
+	PausedToClosedDays   int `toml:"paused_to_closed_days"`   // default 60
+	ResolvedToClosedDays int `toml:"resolved_to_closed_days"` // default 30
+	// ReopenWindowDays: a reply this soon after closing reopens the
+	// session; later (or with 0) it starts a new, linked one.
+	ReopenWindowDays int `toml:"reopen_window_days"` // default 30
+}
+
+// Template is a canned response shown read-only in the agents' Templates
+// folder.
+type Template struct {
+	Name    string `toml:"name"`
+	Queue   string `toml:"queue"` // "" = every queue
+	Subject string `toml:"subject"`
+	Body    string `toml:"body"`
 }
 
 // Agent is a person who logs in to IMAP and submission.

@@ -25,6 +25,11 @@ const (
 	DefaultMaxLineLength   = 4000
 	DefaultTimezone        = "UTC"
 	DefaultRole            = RoleAgent
+
+	DefaultActiveToPausedDays   = 30
+	DefaultPausedToClosedDays   = 60
+	DefaultResolvedToClosedDays = 30
+	DefaultReopenWindowDays     = 30
 )
 
 // Agent roles.
@@ -174,8 +179,28 @@ func (p *parser) applyDefaults() {
 		c.Store.Sync = &sync
 	}
 	for i := range c.Agent {
-		if !p.agentHasKey(i, "role") {
+		if !p.tableHasKey("agent", i, "role") {
 			c.Agent[i].Role = DefaultRole
+		}
+	}
+	for i := range c.Queue {
+		if !p.tableHasKey("queue", i, "allow_transfer_to_queue") {
+			c.Queue[i].AllowTransferToQueue = true
+		}
+	}
+	days := []struct {
+		dst *int
+		def int
+		key string
+	}{
+		{&c.Sessions.ActiveToPausedDays, DefaultActiveToPausedDays, "active_to_paused_days"},
+		{&c.Sessions.PausedToClosedDays, DefaultPausedToClosedDays, "paused_to_closed_days"},
+		{&c.Sessions.ResolvedToClosedDays, DefaultResolvedToClosedDays, "resolved_to_closed_days"},
+		{&c.Sessions.ReopenWindowDays, DefaultReopenWindowDays, "reopen_window_days"},
+	}
+	for _, d := range days {
+		if !p.md.IsDefined("sessions", d.key) {
+			*d.dst = d.def
 		}
 	}
 }
@@ -210,11 +235,12 @@ func (p *parser) defaultLimits() {
 	}
 }
 
-// agentHasKey reports whether the i-th agent table defines key. Arrays of
-// tables decode to []map[string]any, arrays of inline tables to []any.
-func (p *parser) agentHasKey(i int, key string) bool {
+// tableHasKey reports whether the i-th table of the array table defines
+// key. Arrays of tables decode to []map[string]any, arrays of inline tables
+// to []any.
+func (p *parser) tableHasKey(table string, i int, key string) bool {
 	var elem any
-	switch a := p.raw["agent"].(type) {
+	switch a := p.raw[table].(type) {
 	case []map[string]any:
 		if i < len(a) {
 			elem = a[i]

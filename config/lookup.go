@@ -71,8 +71,9 @@ func (c *Config) Location() *time.Location {
 // default true).
 func (c *Config) SyncWrites() bool { return c.Store.Sync == nil || *c.Store.Sync }
 
-// queueByName finds a queue by name, compared without regard to case.
-func (c *Config) queueByName(name string) *Queue {
+// QueueByName finds a queue by name, compared without regard to case, or
+// returns nil.
+func (c *Config) QueueByName(name string) *Queue {
 	for i := range c.Queue {
 		if strings.EqualFold(c.Queue[i].Name, name) {
 			return &c.Queue[i]
@@ -105,3 +106,10 @@ func (l Listen) Enabled() []Listener {
 	}
 	return on
 }
+
+// Days turns a [sessions] threshold into a duration (0: the transition is off).
+func Days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// IsSupervisor reports whether a role sees every queue's history and the
+// Agents folders (supervisors and admins).
+func IsSupervisor(role string) bool { return role == RoleSupervisor || role == RoleAdmin }

@@ -22,6 +22,67 @@ func (p *parser) validate() {
 	p.checkQueues(addrs)
 	p.checkSendOnly(addrs)
 	p.checkAgents()
+	p.checkSessions()
+	p.checkTemplates()
+}
+
+// MaxSessionDays bounds every [sessions] threshold (SPEC §4: 1-1000 days).
+const MaxSessionDays = 1000
+
+func (p *parser) checkSessions() {
+	s := p.cfg.Sessions
+	for _, x := range []struct {
+		key string
+		n   int
+	}{
+		{"sessions.active_to_paused_days", s.ActiveToPausedDays},
+		{"sessions.paused_to_closed_days", s.PausedToClosedDays},
+		{"sessions.resolved_to_closed_days", s.ResolvedToClosedDays},
+		{"sessions.reopen_window_days", s.ReopenWindowDays},
+	} {
+		if x.n < 0 || x.n > MaxSessionDays {
+			p.errorf(x.key, "must be 0 (off) or a number of days from 1 to %d, not %d", MaxSessionDays, x.n)
+		}
+	}
+}
+
+// Template limits keep the Templates folder small and its names readable.
+const (
+	maxTemplateName = 200
+	maxTemplateBody = 256 << 10
+)
+
+func (p *parser) checkTemplates() {
+	if len(p.cfg.Template) > 0 && len(p.cfg.Queue) == 0 {
+		p.errorf("template", "templates need at least one [[queue]]")
+	}
+	names := map[string]bool{}
+	for i := range p.cfg.Template {
+		t := &p.cfg.Template[i]
+		key := fmt.Sprintf("template[%d]", i)
+		switch {
+		case strings.TrimSpace(t.Name) == "":
+			p.errorf(key+".name", "required: every template needs a name")
+		case len(t.Name) > maxTemplateName || strings.ContainsFunc(t.Name, isControl):
+			p.errorf(key+".name", "%q: at most %d characters, no control characters", t.Name, maxTemplateName)
+		case names[strings.ToLower(t.Queue)+"\x00"+strings.ToLower(t.Name)]:
+			p.errorf(key+".name", "template %q is defined twice for the same queue", t.Name)
+		}
+		names[strings.ToLower(t.Queue)+"\x00"+strings.ToLower(t.Name)] = true
+		if t.Queue != "" {
+			if q := p.cfg.QueueByName(t.Queue); q == nil {
+				p.errorf(key+".queue", "unknown queue %q (leave it out for a template of every queue)", t.Queue)
+			} else {
+				t.Queue = q.Name
+			}
+		}
+		if strings.ContainsAny(t.Subject, "\r\n") || strings.ContainsFunc(t.Subject, isControl) {
+			p.errorf(key+".subject", "must be one line without control characters")
+		}
+		if len(t.Body) > maxTemplateBody {
+			p.errorf(key+".body", "longer than %d bytes", maxTemplateBody)
+		}
+	}
 }
 
 func (p *parser) checkGlobal() {
@@ -334,7 +395,7 @@ func (p *parser) checkPasswordHash(key, hash string) {
 func (p *parser) checkAgentQueues(key string, a *Agent) {
 	seen := map[string]bool{}
 	for j, name := range a.Queues {
-		q := p.cfg.queueByName(name)
+		q := p.cfg.QueueByName(name)
 		switch {
 		case q == nil:
 			p.errorf(key, "unknown queue %q", name)

@@ -7,64 +7,109 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"mxdesk/config"
 	"mxdesk/store"
 )
 
 // Desk folder names (SPEC §5).
 const (
-	Inbox        = "INBOX"
-	QueuesFolder = "Queues"
-	SentFolder   = "Sent"
-	DraftsFolder = "Drafts"
-	TrashFolder  = "Trash"
+	Inbox           = "INBOX"
+	QueuesFolder    = "Queues"
+	SentFolder      = "Sent"
+	DraftsFolder    = "Drafts"
+	TrashFolder     = "Trash"
+	ResolvedFolder  = "Resolved"
+	LaterFolder     = "Later"
+	TemplatesFolder = "Templates"
+	AllFolder       = "All"    // supervisors: All/<queue>, every session's messages
+	AgentsFolder    = "Agents" // supervisors: Agents/<login>, move here to assign
 )
 
 // personalDesk are the desk folders every agent owns, with their RFC 6154
-// special-use attribute.
+// special-use attribute. Later is added for agents of a queue that allows it.
 var personalDesk = []struct{ name, use string }{
 	{Inbox, ""},
 	{SentFolder, `\Sent`},
 	{DraftsFolder, `\Drafts`},
 	{TrashFolder, `\Trash`},
+	{ResolvedFolder, ""},
+	{TemplatesFolder, ""},
 }
 
-// reservedTop are top-level names the desk owns now or will own; agents
-// can't create folders at or below them. INBOX, Sent, Drafts and Trash may
-// hold personal subfolders (Thunderbird deletes a folder by moving it into
-// Trash).
-var reservedTop = []string{QueuesFolder, "Resolved", "Later", "Templates", "All", "Agents"}
+// reservedTop are top-level names the desk owns; agents can't create
+// folders at or below them. INBOX, Sent, Drafts and Trash may hold personal
+// subfolders (Thunderbird deletes a folder by moving it into Trash).
+var reservedTop = []string{QueuesFolder, ResolvedFolder, LaterFolder, TemplatesFolder, AllFolder, AgentsFolder}
 
 const maxFolderName = 512
 
-// queueMailboxName is the shared mailbox of a queue.
+// queueMailboxName is the shared mailbox of a queue's waiting sessions.
 func queueMailboxName(queue string) string { return QueuesFolder + "/" + queue }
 
-// ensureDesk creates the desk mailboxes of every queue and agent.
+// archiveMailboxName is the shared mailbox with every message of a queue.
+func archiveMailboxName(queue string) string { return AllFolder + "/" + queue }
+
+// agentMailboxName is the supervisors' assignment target for an agent.
+func agentMailboxName(login string) string { return AgentsFolder + "/" + login }
+
+// allowsLater reports whether one of the agent's queues lets sessions be
+// parked in Later.
+func (r *Router) allowsLater(queues []string) bool {
+	for _, name := range queues {
+		if q := r.config().QueueByName(name); q != nil && q.AllowPersonalQueue {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureDesk creates the desk mailboxes of every queue and agent and fills
+// the Templates folders.
 func (r *Router) ensureDesk() error {
 	cfg := r.config()
 	return r.st.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {
 		for _, q := range cfg.Queue {
-			if err := ensureMailbox(tx, "", queueMailboxName(q.Name), ""); err != nil {
-				return err
+			for _, name := range []string{queueMailboxName(q.Name), archiveMailboxName(q.Name)} {
+				if err := ensureMailbox(tx, "", name, ""); err != nil {
+					return err
+				}
 			}
 		}
 		for _, a := range cfg.Agent {
+			login := strings.ToLower(a.Login)
 			for _, d := range personalDesk {
-				if err := ensureMailbox(tx, strings.ToLower(a.Login), d.name, d.use); err != nil {
+				if err := ensureMailbox(tx, login, d.name, d.use); err != nil {
 					return err
 				}
+			}
+			if r.allowsLater(a.Queues) {
+				if err := ensureMailbox(tx, login, LaterFolder, ""); err != nil {
+					return err
+				}
+			}
+			if err := ensureMailbox(tx, "", agentMailboxName(login), ""); err != nil {
+				return err
+			}
+			if err := r.syncTemplates(tx, login, a.Queues); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 }
 
+// ensureMailbox creates a mailbox unless it exists. Mailboxes that hold
+// sessions announce the status keywords from the start, so clients learn
+// them with the folder's FLAGS.
 func ensureMailbox(tx store.Tx, owner, name, use string) error {
-	_, err := tx.MailboxByName(owner, name)
+	m, err := tx.MailboxByName(owner, name)
 	if errors.Is(err, store.ErrNotFound) {
-		_, err = tx.CreateMailbox(store.Mailbox{Owner: owner, Name: name, SpecialUse: use, Subscribed: true})
+		m, err = tx.CreateMailbox(store.Mailbox{Owner: owner, Name: name, SpecialUse: use, Subscribed: true})
 	}
-	return err
+	if err != nil || roleOf(m) == roleOther {
+		return err
+	}
+	return noteKeywords(tx, &m, statusKeywords())
 }
 
 // canonicalName cleans a folder name: INBOX in any case is INBOX.
@@ -79,7 +124,8 @@ func canonicalName(name string) string {
 }
 
 func isDeskName(name string) bool {
-	if name == QueuesFolder || strings.HasPrefix(name, QueuesFolder+"/") {
+	top, _, _ := strings.Cut(name, "/")
+	if top == QueuesFolder || top == AllFolder || top == AgentsFolder || name == LaterFolder {
 		return true
 	}
 	for _, d := range personalDesk {
@@ -88,6 +134,12 @@ func isDeskName(name string) bool {
 		}
 	}
 	return false
+}
+
+// isReadOnly reports whether a mailbox takes no changes from agents: the
+// archives and Templates.
+func isReadOnly(m store.Mailbox) bool {
+	return roleOf(m) == roleArchive || (m.Owner != "" && m.Name == TemplatesFolder)
 }
 
 func isReserved(name string) bool {
@@ -124,28 +176,52 @@ func (r *Router) Folders(a *Agent) ([]Folder, error) {
 		for _, m := range own {
 			out = append(out, folderOf(m))
 		}
-		for _, q := range a.Queues {
-			m, err := rd.MailboxByName("", queueMailboxName(q))
-			if err != nil {
-				return err
+		shared, err := rd.Mailboxes("")
+		if err != nil {
+			return err
+		}
+		for _, m := range shared {
+			if a.mayOpen(m) {
+				out = append(out, folderOf(m))
 			}
-			out = append(out, folderOf(m))
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(a.Queues) > 0 {
-		out = append(out, Folder{Name: QueuesFolder, Attrs: []string{`\Noselect`}, Subscribed: true, Desk: true})
+	for _, parent := range []string{QueuesFolder, AllFolder, AgentsFolder} {
+		if slices.ContainsFunc(out, func(f Folder) bool { return strings.HasPrefix(f.Name, parent+"/") }) {
+			out = append(out, parentFolder(parent))
+		}
 	}
 	slices.SortFunc(out, func(x, y Folder) int { return strings.Compare(x.Name, y.Name) })
 	markChildren(out)
 	return out, nil
 }
 
+func parentFolder(name string) Folder {
+	return Folder{Name: name, Attrs: []string{`\Noselect`}, Subscribed: true, Desk: true}
+}
+
+// mayOpen reports whether a may see shared mailbox m: the queue folders of
+// a's queues, and for supervisors every archive and agent folder.
+func (a *Agent) mayOpen(m store.Mailbox) bool {
+	if m.Owner != "" {
+		return m.Owner == a.Login
+	}
+	top, rest, _ := strings.Cut(m.Name, "/")
+	switch top {
+	case QueuesFolder:
+		return a.servesQueue(rest)
+	case AllFolder, AgentsFolder:
+		return config.IsSupervisor(a.Role)
+	}
+	return false
+}
+
 func folderOf(m store.Mailbox) Folder {
-	f := Folder{Name: m.Name, Mailbox: m.ID, Subscribed: m.Subscribed, Desk: isDeskName(m.Name)}
+	f := Folder{Name: m.Name, Mailbox: m.ID, Subscribed: m.Subscribed, Desk: isDeskName(m.Name), ReadOnly: isReadOnly(m)}
 	if m.SpecialUse != "" {
 		f.Attrs = append(f.Attrs, m.SpecialUse)
 	}
@@ -172,20 +248,25 @@ func markChildren(fs []Folder) {
 }
 
 // Folder resolves one folder name for a. KindNotFound when a has no such
-// folder; queue folders of other queues are not found either.
+// folder; shared folders a may not open are not found either.
 func (r *Router) Folder(a *Agent, name string) (Folder, error) {
 	name = canonicalName(name)
-	if name == QueuesFolder && len(a.Queues) > 0 {
-		return Folder{Name: QueuesFolder, Attrs: []string{`\Noselect`}, Subscribed: true, Desk: true}, nil
-	}
 	var f Folder
 	err := r.st.View(func(rd store.Reader) error {
 		m, err := r.mailboxFor(rd, a, name)
-		if err != nil {
-			return err
+		if err == nil {
+			f = folderOf(m)
+			return nil
 		}
-		f = folderOf(m)
-		return nil
+		if KindOf(err) == KindNotFound && slices.Contains([]string{QueuesFolder, AllFolder, AgentsFolder}, name) {
+			// A parent exists when a sees one of its children.
+			fs, ferr := r.Folders(a)
+			if ferr == nil && slices.ContainsFunc(fs, func(x Folder) bool { return x.Name == name }) {
+				f = parentFolder(name)
+				return nil
+			}
+		}
+		return err
 	})
 	return f, err
 }
@@ -193,16 +274,14 @@ func (r *Router) Folder(a *Agent, name string) (Folder, error) {
 // mailboxFor finds the mailbox behind a's folder name.
 func (r *Router) mailboxFor(rd store.Reader, a *Agent, name string) (store.Mailbox, error) {
 	name = canonicalName(name)
+	top, _, _ := strings.Cut(name, "/")
 	owner := a.Login
-	if q, ok := strings.CutPrefix(name, QueuesFolder+"/"); ok {
-		if !a.servesQueue(q) {
-			return store.Mailbox{}, errorf(KindNotFound, "no such folder %q", name)
-		}
+	if top == QueuesFolder || top == AllFolder || top == AgentsFolder {
 		owner = ""
 	}
 	m, err := rd.MailboxByName(owner, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return m, errorf(KindNotFound, "no such folder %q", name)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.mayOpen(m)) {
+		return store.Mailbox{}, errorf(KindNotFound, "no such folder %q", name)
 	}
 	return m, err
 }
@@ -216,13 +295,10 @@ func (r *Router) mailboxByID(rd store.Reader, a *Agent, id store.MailboxID) (sto
 	if err != nil {
 		return m, err
 	}
-	if m.Owner == a.Login {
-		return m, nil
+	if !a.mayOpen(m) {
+		return store.Mailbox{}, errorf(KindNotFound, "no such folder")
 	}
-	if q, ok := strings.CutPrefix(m.Name, QueuesFolder+"/"); ok && m.Owner == "" && a.servesQueue(q) {
-		return m, nil
-	}
-	return store.Mailbox{}, errorf(KindNotFound, "no such folder")
+	return m, nil
 }
 
 // CreateFolder creates a personal folder and its missing parents. Desk

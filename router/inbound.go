@@ -8,12 +8,15 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 
+	"mxdesk/config"
 	"mxdesk/store"
 )
 
@@ -40,29 +43,48 @@ var (
 	ErrSendOnly = errorf(KindForbidden, "this address does not accept mail")
 )
 
-// Session statuses (SPEC §4).
-const (
-	StatusUnopened = "Unopened"
-)
-
 // CheckRecipient tells whether mail to addr is accepted (ErrUnknownRecipient,
-// ErrSendOnly otherwise).
+// ErrSendOnly otherwise). A queue address with a plus part is accepted only
+// when the part is the reply token of a session.
 func (r *Router) CheckRecipient(addr string) error {
-	_, err := r.queueOf(addr)
-	return err
+	return r.st.View(func(rd store.Reader) error {
+		_, _, err := r.resolveRecipient(rd, addr)
+		return err
+	})
 }
 
-func (r *Router) queueOf(addr string) (string, error) {
+// maxTokenLen bounds the plus part looked up in the store.
+const maxTokenLen = 64
+
+// resolveRecipient returns the queue addr delivers to and, for a reply
+// token address, its session.
+func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session string, err error) {
 	cfg := r.config()
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	if cfg.IsSendOnly(addr) {
-		return "", ErrSendOnly
+		return "", "", ErrSendOnly
 	}
-	q, ok := cfg.QueueByAddress(addr)
-	if !ok {
-		return "", ErrUnknownRecipient
+	if q, ok := cfg.QueueByAddress(addr); ok {
+		return q.Name, "", nil
 	}
-	return q.Name, nil
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return "", "", ErrUnknownRecipient
+	}
+	base, token, ok := strings.Cut(addr[:at], "+")
+	q, isQueue := cfg.QueueByAddress(base + addr[at:])
+	if !ok || !isQueue || token == "" || len(token) > maxTokenLen {
+		return "", "", ErrUnknownRecipient
+	}
+	id, err := rd.SessionByToken(token)
+	if errors.Is(err, store.ErrNotFound) {
+		// Same answer as for any unknown mailbox: a guesser learns nothing.
+		return "", "", ErrUnknownRecipient
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return q.Name, id, nil
 }
 
 // inbound is what Deliver learns from a message's header before storing it.
@@ -71,12 +93,16 @@ type inbound struct {
 	body      []byte // everything after the header
 	messageID string
 	refs      []string // In-Reply-To then References, newest last
-	customer  string
+	sender    string   // From address (else MAIL FROM), lower-case
+	to, cc    []string // header recipients, lower-case
 	subject   string
 }
 
-// maxRefs bounds how many References a message may make us look up.
-const maxRefs = 50
+// Header limits: every size a sender controls has one.
+const (
+	maxRefs       = 50 // References looked up
+	maxHeaderAddr = 100
+)
 
 func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 	src := bytes.NewReader(raw)
@@ -90,7 +116,6 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 	} else {
 		in.body = raw[len(raw)-src.Len()-br.Buffered():]
 	}
-	in.header = h
 	mh := mail.Header{Header: message.Header{Header: h}}
 	if id, err := mh.MessageID(); err == nil && id != "" {
 		in.messageID = id
@@ -104,11 +129,12 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 	if len(in.refs) > maxRefs {
 		in.refs = in.refs[len(in.refs)-maxRefs:]
 	}
-	if from, err := mh.AddressList("From"); err == nil && len(from) > 0 {
-		in.customer = strings.ToLower(from[0].Address)
+	if from := addresses(mh, "From"); len(from) > 0 {
+		in.sender = from[0]
 	} else {
-		in.customer = strings.ToLower(env.From)
+		in.sender = strings.ToLower(env.From)
 	}
+	in.to, in.cc = addresses(mh, "To"), addresses(mh, "Cc")
 	if s, err := mh.Subject(); err == nil {
 		in.subject = s
 	}
@@ -120,10 +146,27 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 	return in
 }
 
-// stamp returns the message as stored: the customer's X-Mxdesk-* headers
+// addresses returns the lower-case addresses of a header field, at most
+// maxHeaderAddr of them.
+func addresses(mh mail.Header, field string) []string {
+	list, err := mh.AddressList(field)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range list {
+		if len(out) == maxHeaderAddr {
+			break
+		}
+		out = append(out, strings.ToLower(a.Address))
+	}
+	return out
+}
+
+// stamp returns the message as stored: the sender's X-Mxdesk-* headers
 // removed (they are ours, and forged ones could mislead an agent), ours
 // added on top.
-func (in *inbound) stamp(session string) []byte {
+func (in *inbound) stamp(s store.Session) []byte {
 	h := in.header.Copy()
 	var ours []string
 	for f := h.Fields(); f.Next(); {
@@ -134,7 +177,11 @@ func (in *inbound) stamp(session string) []byte {
 	for _, k := range ours {
 		h.Del(k)
 	}
-	h.Add("X-Mxdesk-Session", session)
+	if s.Previous != "" {
+		h.Add("X-Mxdesk-Previous-Session", s.Previous)
+	}
+	h.Add("X-Mxdesk-Queue", s.Queue)
+	h.Add("X-Mxdesk-Session", s.ID)
 	var buf bytes.Buffer
 	buf.Grow(len(in.body) + 1024)
 	if err := textproto.WriteHeader(&buf, h); err != nil {
@@ -145,57 +192,27 @@ func (in *inbound) stamp(session string) []byte {
 	return buf.Bytes()
 }
 
-// Deliver threads raw into a session, stamps it (X-Mxdesk-Session, a
-// Message-ID when it has none) and commits it durably to the session's
-// folder. When it returns nil the message is on disk.
+// Deliver threads raw into a session (SPEC §3), stamps it (X-Mxdesk-*
+// headers, a Message-ID when it has none) and commits it durably, with the
+// session and its events, to the session's home folder and its queue's
+// archive. When it returns nil the message is on disk.
 func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Delivered, error) {
 	if len(env.To) == 0 {
 		return Delivered{}, errorf(KindInvalid, "no recipients")
 	}
-	// The first queue recipient (envelope order) decides the queue of a new
-	// session: one message makes one session, however many queues it names.
-	queue := ""
-	for _, rcpt := range env.To {
-		if q, err := r.queueOf(rcpt); err == nil {
-			queue = q
-			break
-		}
-	}
-	if queue == "" {
-		return Delivered{}, ErrUnknownRecipient
-	}
 	in := parseInbound(raw, env, r.config().Hostname)
 	var d Delivered
 	err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
-		s, err := r.threadInto(tx, in, queue)
+		queue, token, err := r.recipientQueue(tx, env.To, in)
 		if err != nil {
 			return err
 		}
-		mb, err := r.deliveryMailbox(tx, s)
+		s, how, err := r.thread(tx, in, queue, token)
 		if err != nil {
 			return err
 		}
-		stored := in.stamp(s.ID)
-		blob, err := tx.PutBlob(stored)
-		if err != nil {
-			return err
-		}
-		_, err = tx.AddMessage(store.Message{
-			Mailbox: mb.ID, Blob: blob, Size: int64(len(stored)),
-			InternalDate: r.now(), Session: s.ID,
-		})
-		if err != nil {
-			return err
-		}
-		if err := tx.IndexMessageID(in.messageID, s.ID); err != nil {
-			return err
-		}
-		s.Updated = r.now()
-		if err := tx.PutSession(s); err != nil {
-			return err
-		}
-		d = Delivered{Session: s.ID, MessageID: in.messageID, Folder: mb.Name}
-		return r.event(tx, s.ID, "received", "customer", fmt.Sprintf("from %s, filed in %s", in.customer, mb.Name))
+		d, err = r.file(tx, in, s, how)
+		return err
 	})
 	if err != nil {
 		return Delivered{}, err
@@ -203,47 +220,211 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 	return d, nil
 }
 
-// threadInto finds the session a message belongs to (for now: one whose
-// stored Message-IDs it references) or opens a new one.
-func (r *Router) threadInto(tx store.Tx, in inbound, queue string) (store.Session, error) {
-	for i := len(in.refs) - 1; i >= 0; i-- {
-		id, err := tx.SessionByMessageID(in.refs[i])
+// recipientQueue picks the queue of a message and the session of the
+// first reply token among its recipients. One message makes one session,
+// however many queues it names: the first queue address in To wins, then
+// Cc, then the envelope order (Bcc).
+func (r *Router) recipientQueue(rd store.Reader, rcpts []string, in inbound) (queue, tokenSession string, err error) {
+	queues := map[string]string{} // address -> queue
+	var envOrder []string
+	for _, rcpt := range rcpts {
+		q, id, err := r.resolveRecipient(rd, rcpt)
+		if KindOf(err) != 0 {
+			continue // refused at RCPT, or the token's session is gone
+		}
+		if err != nil {
+			return "", "", err
+		}
+		if id != "" && tokenSession == "" {
+			tokenSession = id
+		}
+		queues[strings.ToLower(rcpt)] = q
+		envOrder = append(envOrder, q)
+	}
+	if len(envOrder) == 0 {
+		return "", "", ErrUnknownRecipient
+	}
+	for _, a := range append(slices.Clone(in.to), in.cc...) {
+		if q, ok := queues[a]; ok {
+			return q, tokenSession, nil
+		}
+	}
+	return envOrder[0], tokenSession, nil
+}
+
+// sessionTag finds [S-XXXXX] subject tags.
+var sessionTag = regexp.MustCompile(`(?i)\[(S-[` + sessionAlphabet + `]{5,12})\]`)
+
+// thread finds the session a message belongs to, in the order of SPEC §3:
+// the reply token, a subject tag used by a participant, a Message-ID it
+// references (or its own, for a second copy of the same message), else a
+// new session. A closed session is reopened inside the reopen window and
+// continued by a new session outside it.
+// It also says how the session was found, for the event log.
+func (r *Router) thread(tx store.Tx, in inbound, queue, tokenSession string) (store.Session, string, error) {
+	found, how, err := r.match(tx, in, tokenSession)
+	if err != nil || found.ID == "" {
+		s, nerr := r.newSession(tx, in, queue, "")
+		return s, "new session", errors.Join(err, nerr)
+	}
+	if found.Status == StatusClosed {
+		window := r.config().Sessions.ReopenWindowDays
+		if window == 0 || r.now().Sub(found.StatusSince) > config.Days(window) {
+			s, err := r.newSession(tx, in, queue, found.ID)
+			if err != nil {
+				return s, "", err
+			}
+			return s, "new session after " + found.ID + " closed", r.event(tx, found.ID, "continued", "customer",
+				"a reply after the reopen window started session "+s.ID)
+		}
+	}
+	return found, how, nil
+}
+
+// match finds the existing session of a message, and says how.
+func (r *Router) match(tx store.Tx, in inbound, tokenSession string) (store.Session, string, error) {
+	if tokenSession != "" {
+		s, err := tx.Session(tokenSession)
+		if err == nil {
+			return s, "reply address", nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return s, "", err
+		}
+	}
+	for _, m := range sessionTag.FindAllStringSubmatch(in.subject, 5) {
+		id := strings.ToUpper(m[1])
+		s, err := tx.Session(id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return store.Session{}, err
+			return s, "", err
+		}
+		if slices.Contains(s.Participants, in.sender) {
+			return s, "subject tag", nil
+		}
+		// Someone outside the conversation copied its tag: they don't
+		// get in, and the session's history says they tried.
+		if err := r.event(tx, id, "tag-refused", in.sender, "subject tag used by a non-participant; not threaded"); err != nil {
+			return s, "", err
+		}
+	}
+	refs := append(slices.Clone(in.refs), in.messageID)
+	for i := len(refs) - 1; i >= 0; i-- {
+		id, err := tx.SessionByMessageID(refs[i])
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return store.Session{}, "", err
 		}
 		s, err := tx.Session(id)
 		if err == nil {
-			return s, nil
+			return s, "references", nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return store.Session{}, err
+			return store.Session{}, "", err
 		}
 	}
+	return store.Session{}, "", nil
+}
+
+// newSession opens a session in queue for in's sender, continuing previous
+// when it is not empty. It is stored by file.
+func (r *Router) newSession(tx store.Tx, in inbound, queue, previous string) (store.Session, error) {
 	id, err := newSessionID(tx)
 	if err != nil {
 		return store.Session{}, err
 	}
-	s := store.Session{
-		ID: id, Queue: queue, Status: StatusUnopened,
-		Customer: in.customer, Subject: in.subject, Created: r.now(),
+	token, err := newReplyToken(tx)
+	if err != nil {
+		return store.Session{}, err
 	}
-	return s, r.event(tx, id, "created", "system", "new session in queue "+queue)
+	s := store.Session{
+		ID: id, Queue: queue, Customer: in.sender, Subject: in.subject,
+		Created: r.now(), Token: token, Previous: previous,
+	}
+	detail := "new session in queue " + queue
+	if previous != "" {
+		detail += ", continuing " + previous
+	}
+	if err := r.event(tx, id, "created", "system", detail); err != nil {
+		return s, err
+	}
+	return s, r.setStatus(tx, &s, StatusUnopened, "system", "")
 }
 
-// deliveryMailbox is where a session's inbound mail is filed: the assigned
-// agent's INBOX, else its queue folder.
-func (r *Router) deliveryMailbox(tx store.Tx, s store.Session) (store.Mailbox, error) {
-	if s.Agent != "" {
-		if m, err := tx.MailboxByName(s.Agent, Inbox); err == nil {
-			return m, nil
-		}
-		// The agent left the configuration: the session goes back to
-		// its queue rather than into a mailbox nobody reads.
+// maxParticipants bounds the addresses a session remembers.
+const maxParticipants = 50
+
+// file commits an inbound message to session s: the sender and the people
+// in copy become participants, a paused or resolved session becomes active
+// again, a closed one reopens, and the message lands in the session's home
+// and archive.
+func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Delivered, error) {
+	old, err := tx.Session(s.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		old, err = store.Session{}, nil // a new session
 	}
-	return tx.MailboxByName("", queueMailboxName(s.Queue))
+	if err != nil {
+		return Delivered{}, err
+	}
+	for i, a := range append([]string{in.sender}, append(in.to, in.cc...)...) {
+		if a != "" && !slices.Contains(s.Participants, a) && len(s.Participants) < maxParticipants && (i == 0 || !r.isOurs(a)) {
+			s.Participants = append(s.Participants, a)
+		}
+	}
+	switch s.Status {
+	case StatusClosed:
+		err = r.setStatus(tx, &s, StatusReopened, "customer", "reply within the reopen window")
+	case StatusPaused, StatusResolved:
+		s.Parked = false
+		err = r.setStatus(tx, &s, StatusActive, "customer", "customer replied")
+	}
+	if err != nil {
+		return Delivered{}, err
+	}
+	stored := in.stamp(s)
+	blob, err := tx.PutBlob(stored)
+	if err != nil {
+		return Delivered{}, err
+	}
+	s.LastInbound, s.LastActivity = blob, r.now()
+	p, err := r.commit(tx, old, &s)
+	if err != nil {
+		return Delivered{}, err
+	}
+	archive, err := tx.MailboxByName("", archiveMailboxName(s.Queue))
+	if err != nil {
+		return Delivered{}, err
+	}
+	for _, mb := range []store.MailboxID{p.home.ID, archive.ID} {
+		_, err := tx.AddMessage(store.Message{
+			Mailbox: mb, Blob: blob, Size: int64(len(stored)), InternalDate: r.now(),
+			Session: s.ID, Flags: withStatus(nil, s.Status),
+		})
+		if err != nil {
+			return Delivered{}, err
+		}
+	}
+	if err := tx.IndexMessageID(in.messageID, s.ID); err != nil {
+		return Delivered{}, err
+	}
+	d := Delivered{Session: s.ID, MessageID: in.messageID, Folder: p.home.Name}
+	return d, r.event(tx, s.ID, "received", "customer", fmt.Sprintf("from %s (%s), filed in %s", in.sender, how, p.home.Name))
+}
+
+// isOurs reports whether addr is one of mxdesk's own addresses: a queue
+// address, with or without a plus part, or a send-only address.
+func (r *Router) isOurs(addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return false
+	}
+	base, _, _ := strings.Cut(addr[:at], "+")
+	_, isQueue := r.config().QueueByAddress(base + addr[at:])
+	return isQueue || r.config().IsSendOnly(addr)
 }
 
 // sessionAlphabet has no look-alike characters (no 0/O, 1/I/L, U/V).
@@ -269,6 +450,19 @@ func newSessionID(tx store.Tx) (string, error) {
 		}
 	}
 	return "", errors.New("router: no free session ID")
+}
+
+// newReplyToken draws a session's reply token: 64 random bits, unrelated
+// to the session ID, so nobody can guess one from a subject tag.
+func newReplyToken(tx store.Tx) (string, error) {
+	for {
+		t := newToken(8)
+		if _, err := tx.SessionByToken(t); errors.Is(err, store.ErrNotFound) {
+			return t, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
 }
 
 var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

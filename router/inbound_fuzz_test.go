@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"mxdesk/store"
 )
 
 // FuzzParseInbound feeds arbitrary bytes through what Deliver does to a
@@ -27,13 +29,13 @@ func FuzzParseInbound(f *testing.F) {
 		if in.messageID == "" {
 			t.Fatal("no Message-ID assigned")
 		}
-		if len(in.refs) > maxRefs {
+		if len(in.refs) > maxRefs || len(in.to) > maxHeaderAddr || len(in.cc) > maxHeaderAddr {
 			t.Fatalf("%d references kept", len(in.refs))
 		}
 		if !bytes.HasSuffix(raw, in.body) {
 			t.Fatalf("body %q is not the tail of the message", in.body)
 		}
-		stored := in.stamp("S-ABCDE")
+		stored := in.stamp(store.Session{ID: "S-ABCDE", Queue: "Support"})
 		if !bytes.HasSuffix(stored, in.body) {
 			t.Fatal("stamp changed the body")
 		}

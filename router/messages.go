@@ -93,8 +93,8 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 		if err != nil {
 			return err
 		}
-		if m.Owner == "" {
-			return errorf(KindForbidden, "queue folders receive mail only over SMTP")
+		if m.Owner == "" || isReadOnly(m) || (roleOf(m) == roleWorking && m.Name != Inbox) {
+			return errorf(KindForbidden, "%s takes no appended messages: it holds sessions, which arrive over SMTP", m.Name)
 		}
 		if err := noteKeywords(tx, &m, flags); err != nil {
 			return err
@@ -115,12 +115,16 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 
 // StoreFlags changes the flags of the given messages of mbox and returns
 // them with their new flags (messages that no longer exist are skipped).
-// origin is copied into the published changes.
+// Status keywords ($Active, ...) belong to mxdesk: they are kept whatever
+// the client asks. Setting \Seen on the latest inbound message of a
+// session assigned to a opens it. origin is copied into the published
+// changes.
 func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, origin any) ([]store.Message, error) {
 	flags, err := cleanFlags(flags)
 	if err != nil {
 		return nil, err
 	}
+	flags = slices.DeleteFunc(flags, isStatusKeyword)
 	var out []store.Message
 	err = r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
 		out = out[:0]
@@ -128,11 +132,15 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 		if err != nil {
 			return err
 		}
+		if isReadOnly(m) {
+			return errorf(KindForbidden, "%s is read-only", m.Name)
+		}
 		if op != FlagsRemove {
 			if err := noteKeywords(tx, &m, flags); err != nil {
 				return err
 			}
 		}
+		var read []store.Message // session messages that became \Seen
 		for _, uid := range uids {
 			msg, err := tx.Message(mbox, uid)
 			if errors.Is(err, store.ErrNotFound) {
@@ -142,17 +150,68 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 				return err
 			}
 			next := applyFlags(msg.Flags, op, flags)
+			next = withStatus(next, "")
+			for _, f := range msg.Flags {
+				if isStatusKeyword(f) {
+					next = append(next, f)
+				}
+			}
+			slices.Sort(next)
 			if !slices.Equal(next, msg.Flags) {
 				if err := tx.SetFlags(mbox, uid, next); err != nil {
 					return err
+				}
+				if msg.Session != "" && !slices.Contains(msg.Flags, `\Seen`) && slices.Contains(next, `\Seen`) {
+					read = append(read, msg)
 				}
 				msg.Flags = next
 			}
 			out = append(out, msg)
 		}
+		opened := false
+		for _, msg := range read {
+			did, err := r.openOnRead(tx, a, m, msg)
+			if err != nil {
+				return err
+			}
+			opened = opened || did
+		}
+		if opened {
+			// Opening changed the status keyword of these messages too.
+			for i := range out {
+				if cur, err := tx.Message(mbox, out[i].UID); err == nil {
+					out[i].Flags = cur.Flags
+				}
+			}
+		}
 		return nil
 	})
 	return out, err
+}
+
+// openOnRead makes a session Active when its agent reads (in INBOX) its
+// latest inbound message while it is Unopened or Reopened.
+func (r *Router) openOnRead(tx store.Tx, a *Agent, mb store.Mailbox, msg store.Message) (bool, error) {
+	if mb.Owner != a.Login || mb.Name != Inbox {
+		return false, nil
+	}
+	s, err := tx.Session(msg.Session)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if s.Agent != a.Login || s.LastInbound != msg.Blob || (s.Status != StatusUnopened && s.Status != StatusReopened) {
+		return false, nil
+	}
+	old := s
+	if err := r.setStatus(tx, &s, StatusActive, a.Login, "opened"); err != nil {
+		return false, err
+	}
+	s.LastActivity = r.now()
+	_, err = r.commit(tx, old, &s)
+	return true, err
 }
 
 func applyFlags(cur []string, op FlagOp, flags []string) []string {
@@ -170,13 +229,18 @@ func applyFlags(cur []string, op FlagOp, flags []string) []string {
 }
 
 // Expunge removes the messages of mbox flagged \Deleted, only among uids
-// when uids is not nil, and returns the removed UIDs ascending.
+// when uids is not nil, and returns the removed UIDs ascending. A session's
+// message can't be deleted (KindForbidden, nothing is removed).
 func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, origin any) ([]store.UID, error) {
 	var gone []store.UID
 	err := r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
 		gone = gone[:0]
-		if _, err := r.mailboxByID(tx, a, mbox); err != nil {
+		m, err := r.mailboxByID(tx, a, mbox)
+		if err != nil {
 			return err
+		}
+		if isReadOnly(m) {
+			return errorf(KindForbidden, "%s is read-only", m.Name)
 		}
 		msgs, err := tx.Messages(mbox, 0, 0)
 		if err != nil {
@@ -186,13 +250,11 @@ func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, ui
 			if !slices.Contains(m.Flags, `\Deleted`) || (uids != nil && !slices.Contains(uids, m.UID)) {
 				continue
 			}
+			if m.Session != "" {
+				return errorf(KindForbidden, "messages of session %s can't be deleted: a customer conversation is never deleted; move it to Resolved when it is done (clear the \\Deleted flag)", m.Session)
+			}
 			if err := tx.RemoveMessage(mbox, m.UID); err != nil {
 				return err
-			}
-			if m.Session != "" {
-				if err := r.event(tx, m.Session, "deleted", a.Login, "expunged from folder"); err != nil {
-					return err
-				}
 			}
 			gone = append(gone, m.UID)
 		}
@@ -203,18 +265,21 @@ func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, ui
 
 // Copy copies messages of src into a's folder dest, keeping flags and
 // internal date, and returns the destination mailbox with source and new
-// UIDs in matching order. Copying a queue message into INBOX claims its
-// session like a move.
+// UIDs in matching order. Copying a session's message into a desk folder
+// (INBOX, Later, Resolved, a queue, Agents/<login>) is the same session
+// action as moving it; into any other folder it makes a personal copy
+// outside the session.
 func (r *Router) Copy(ctx context.Context, a *Agent, src store.MailboxID, uids []store.UID, dest string) (store.Mailbox, []store.UID, []store.UID, error) {
 	return r.transfer(ctx, a, src, uids, dest, false, nil)
 }
 
 // Move moves messages of src into a's folder dest (src may equal dest: the
-// messages get new UIDs). Desk rules apply: a queue message moved into INBOX
-// claims its session for a; one moved from INBOX back into a queue folder
-// returns its session to that queue; a session's message can't be moved
-// into a personal folder, Sent or Drafts (KindForbidden; copying is fine).
-// Returns the destination mailbox with source and new UIDs in matching order.
+// messages get new UIDs). Moving a session's message is a session action
+// that moves the whole session (see moveSession); it can't go to Trash or a
+// personal folder (KindForbidden; copying is fine). Returns the destination
+// mailbox with source and new UIDs in matching order; messages of a session
+// that landed elsewhere (Agents/<login> files into that agent's INBOX) are
+// left out.
 func (r *Router) Move(ctx context.Context, a *Agent, src store.MailboxID, uids []store.UID, dest string, origin any) (store.Mailbox, []store.UID, []store.UID, error) {
 	return r.transfer(ctx, a, src, uids, dest, true, origin)
 }
@@ -234,6 +299,13 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 		if err != nil {
 			return err
 		}
+		if isReadOnly(dm) {
+			return errorf(KindForbidden, "%s is read-only", dm.Name)
+		}
+		if move && isReadOnly(sm) {
+			return errorf(KindForbidden, "%s is read-only: copy instead", sm.Name)
+		}
+		acted := map[string]placed{} // sessions moved by this command
 		for _, uid := range uids {
 			msg, err := tx.Message(src, uid)
 			if errors.Is(err, store.ErrNotFound) {
@@ -242,7 +314,22 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 			if err != nil {
 				return err
 			}
-			newUID, err := r.transferOne(tx, a, sm, &dm, msg, move)
+			if msg.Session != "" && isSessionTarget(dm) {
+				p, done := acted[msg.Session]
+				if !done {
+					if p, err = r.moveSession(tx, a, sm, dm, msg.Session); err != nil {
+						return err
+					}
+					acted[msg.Session] = p
+				}
+				// The whole session moved; report this message's new
+				// UID when it landed where the client asked.
+				if newUID, ok := p.uids[msg.Blob]; ok && p.ok && p.home.ID == dm.ID {
+					srcUIDs, destUIDs = append(srcUIDs, uid), append(destUIDs, newUID)
+				}
+				continue
+			}
+			newUID, err := r.transferOne(tx, sm, &dm, msg, move)
 			if err != nil {
 				return err
 			}
@@ -253,27 +340,38 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 	return dm, srcUIDs, destUIDs, err
 }
 
-// transferOne files one message in dm and applies the desk rules of the
-// move (or copy) from sm.
-func (r *Router) transferOne(tx store.Tx, a *Agent, sm store.Mailbox, dm *store.Mailbox, msg store.Message, move bool) (store.UID, error) {
-	session := msg.Session
-	if session != "" && !isDeskName(dm.Name) {
-		if move {
-			return 0, errorf(KindForbidden, "messages of session %s stay on the desk: copy them to a personal folder instead", session)
+// isSessionTarget reports whether moving a session's message into m is a
+// session action: INBOX, Later, Resolved, a queue, Agents/<login>.
+func isSessionTarget(m store.Mailbox) bool {
+	return roleOf(m) == roleWorking || isAgentsMailbox(m)
+}
+
+func isAgentsMailbox(m store.Mailbox) bool {
+	return m.Owner == "" && strings.HasPrefix(m.Name, AgentsFolder+"/")
+}
+
+// transferOne copies or moves one message that is not a session action:
+// mail outside sessions, and personal copies of session messages.
+func (r *Router) transferOne(tx store.Tx, sm store.Mailbox, dm *store.Mailbox, msg store.Message, move bool) (store.UID, error) {
+	session, flags := msg.Session, msg.Flags
+	if session != "" {
+		switch {
+		case move && dm.Name == TrashFolder:
+			return 0, errorf(KindForbidden, "session %s can't go to Trash: a customer conversation is never deleted; move it to Resolved when it is done", session)
+		case move:
+			return 0, errorf(KindForbidden, "messages of session %s stay on the desk: move them to INBOX, Resolved or a queue, or copy them to %s", session, dm.Name)
 		}
-		session = "" // a personal copy is the agent's own, outside the session
+		// A personal copy is the agent's own, outside the session.
+		session, flags = "", withStatus(flags, "")
 	}
-	if session != "" && move && (dm.Name == SentFolder || dm.Name == DraftsFolder) {
-		return 0, errorf(KindForbidden, "messages of session %s can't be moved to %s", session, dm.Name)
+	if dm.Owner == "" || (roleOf(*dm) == roleWorking && dm.Name != Inbox) {
+		return 0, errorf(KindForbidden, "only a session's messages can go into %s", dm.Name)
 	}
-	if dm.Owner == "" && sm.ID != dm.ID && !(move && session != "") {
-		return 0, errorf(KindForbidden, "only a session's messages can be moved into a queue folder")
-	}
-	if err := noteKeywords(tx, dm, msg.Flags); err != nil {
+	if err := noteKeywords(tx, dm, flags); err != nil {
 		return 0, err
 	}
 	added, err := tx.AddMessage(store.Message{
-		Mailbox: dm.ID, Blob: msg.Blob, Size: msg.Size, Flags: msg.Flags,
+		Mailbox: dm.ID, Blob: msg.Blob, Size: msg.Size, Flags: flags,
 		InternalDate: msg.InternalDate, Session: session,
 	})
 	if err != nil {
@@ -284,42 +382,7 @@ func (r *Router) transferOne(tx store.Tx, a *Agent, sm store.Mailbox, dm *store.
 			return 0, err
 		}
 	}
-	if session != "" && sm.ID != dm.ID {
-		if err := r.deskMove(tx, a, sm, *dm, session); err != nil {
-			return 0, err
-		}
-	}
 	return added.UID, nil
-}
-
-// deskMove records what moving a session's message between desk folders
-// means: into INBOX from a queue claims the session, into a queue folder
-// returns it to that queue.
-func (r *Router) deskMove(tx store.Tx, a *Agent, sm, dm store.Mailbox, id string) error {
-	s, err := tx.Session(id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	switch {
-	case dm.Name == Inbox && dm.Owner == a.Login && s.Agent != a.Login:
-		s.Agent = a.Login
-		if err := r.event(tx, id, "assigned", a.Login, "claimed from "+sm.Name); err != nil {
-			return err
-		}
-	case dm.Owner == "":
-		q := strings.TrimPrefix(dm.Name, QueuesFolder+"/")
-		s.Agent, s.Queue = "", q
-		if err := r.event(tx, id, "moved", a.Login, "returned to queue "+q); err != nil {
-			return err
-		}
-	default:
-		return r.event(tx, id, "moved", a.Login, "moved to "+dm.Name)
-	}
-	s.Updated = r.now()
-	return tx.PutSession(s)
 }
 
 func (r *Router) event(tx store.Tx, session, kind, actor, detail string) error {

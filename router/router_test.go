@@ -127,7 +127,7 @@ func TestQueueIsolationAndClaim(t *testing.T) {
 		for _, e := range evs {
 			kinds = append(kinds, e.Kind)
 		}
-		if got := strings.Join(kinds, ","); got != "created,received,assigned,received" {
+		if got := strings.Join(kinds, ","); got != "created,status,received,assigned,received" {
 			t.Errorf("events = %s", got)
 		}
 		return nil
@@ -175,7 +175,7 @@ func TestFolderRules(t *testing.T) {
 	for _, f := range fs {
 		names = append(names, f.Name)
 	}
-	want := "Drafts INBOX Queues Queues/Support Sent Trash Trash/A Trash/A/B"
+	want := "Drafts INBOX Queues Queues/Support Resolved Sent Templates Trash Trash/A Trash/A/B"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("folders = %s, want %s", got, want)
 	}

@@ -60,7 +60,7 @@ type Message struct {
 	Session      string // session ID, or "" for mail outside any session
 }
 
-// Session is one customer conversation (SPEC §1). Later issues grow it.
+// Session is one customer conversation (SPEC §1).
 type Session struct {
 	ID       string
 	Queue    string // queue name
@@ -70,6 +70,27 @@ type Session struct {
 	Subject  string
 	Created  time.Time
 	Updated  time.Time
+
+	// Token is the secret plus-address part of the session's reply address
+	// (support+<token>@...). The store indexes it; it never changes.
+	Token string
+	// Participants are the customer and everyone the customer's side put
+	// in copy, lower-case: who may use the [S-XXXXX] subject tag.
+	Participants []string `json:",omitempty"`
+	// Previous is the closed session this one continues, if any.
+	Previous string `json:",omitempty"`
+	// Parked: the agent put the session in Later.
+	Parked bool `json:",omitempty"`
+	// LastInbound is the body of the latest customer message: reading it
+	// opens the session.
+	LastInbound BlobID `json:",omitempty"`
+	// LastActivity is the time of the latest message or agent action.
+	LastActivity time.Time
+	// StatusSince is when Status last changed.
+	StatusSince time.Time
+	// Due is when the next automatic transition is to be looked at (zero:
+	// none). The store indexes it for DueSessions.
+	Due time.Time
 }
 
 // Event is one append-only record in a session's history.
@@ -129,6 +150,14 @@ type Reader interface {
 	Events(session string) ([]Event, error)
 	// SessionMessages lists where the messages of a session are filed.
 	SessionMessages(session string) ([]Message, error)
+	// SessionByToken finds the session with a reply token.
+	SessionByToken(token string) (string, error)
+	// DueSessions lists up to limit sessions whose Due is not after until,
+	// earliest first.
+	DueSessions(until time.Time, limit int) ([]string, error)
+	// EachSession calls fn for every session, in ID order, until fn
+	// returns an error.
+	EachSession(fn func(Session) error) error
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -151,6 +180,7 @@ type Tx interface {
 	SetFlags(mbox MailboxID, uid UID, flags []string) error
 	// RemoveMessage drops a message; its blob goes with its last reference.
 	RemoveMessage(mbox MailboxID, uid UID) error
+	// PutSession stores s and keeps its Token and Due indexes current.
 	PutSession(s Session) error
 	IndexMessageID(messageID, session string) error
 	AddEvent(e Event) error

@@ -25,6 +25,8 @@ import (
 //	mid/<message-id>           Message-ID -> session
 //	e/<session>\0<seq>         event (JSON)
 //	sm/<session>\0<mbox><uid>  where a session's messages are filed
+//	tok/<token>                reply token -> session
+//	due/<unix nanos><session>  sessions by the time of their next transition
 const (
 	pCounter    = "c/"
 	pMailbox    = "mb/"
@@ -36,6 +38,8 @@ const (
 	pMessageID  = "mid/"
 	pEvent      = "e/"
 	pSessionMsg = "sm/"
+	pToken      = "tok/"
+	pDue        = "due/"
 )
 
 func key(prefix string, parts ...[]byte) []byte {
@@ -433,8 +437,72 @@ func (t *tx) removeMessage(m store.Message, emit bool) error {
 	return nil
 }
 
+func dueKey(at time.Time, session string) []byte {
+	return key(pDue, u64(uint64(at.UnixNano())), []byte(session))
+}
+
 func (t *tx) PutSession(s store.Session) error {
+	old, err := t.Session(s.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case !old.Due.IsZero() && !old.Due.Equal(s.Due):
+		if err := t.txn.Delete(dueKey(old.Due, s.ID)); err != nil {
+			return err
+		}
+	}
+	if !s.Due.IsZero() && (err != nil || !old.Due.Equal(s.Due)) {
+		if err := t.txn.Set(dueKey(s.Due, s.ID), nil); err != nil {
+			return err
+		}
+	}
+	if s.Token != "" && (err != nil || old.Token != s.Token) {
+		if old.Token != "" {
+			if err := t.txn.Delete(key(pToken, []byte(old.Token))); err != nil {
+				return err
+			}
+		}
+		if err := t.txn.Set(key(pToken, []byte(s.Token)), []byte(s.ID)); err != nil {
+			return err
+		}
+	}
 	return t.setJSON(key(pSession, []byte(s.ID)), s)
+}
+
+func (t *tx) SessionByToken(token string) (string, error) {
+	b, err := t.get(key(pToken, []byte(token)))
+	return string(b), err
+}
+
+// errStop ends a scan early without an error.
+var errStop = errors.New("stop")
+
+func (t *tx) DueSessions(until time.Time, limit int) ([]string, error) {
+	var out []string
+	end := uint64(until.UnixNano())
+	err := t.scan([]byte(pDue), func(item *badger.Item) error {
+		k := item.Key()[len(pDue):]
+		if len(k) < 8 || binary.BigEndian.Uint64(k) > end || len(out) >= limit {
+			return errStop
+		}
+		out = append(out, string(k[8:]))
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
+}
+
+func (t *tx) EachSession(fn func(store.Session) error) error {
+	return t.scan([]byte(pSession), func(item *badger.Item) error {
+		var s store.Session
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
+			return err
+		}
+		return fn(s)
+	})
 }
 
 func (t *tx) IndexMessageID(messageID, session string) error {

@@ -1,0 +1,132 @@
+package router
+
+import (
+	"slices"
+	"strings"
+
+	"mxdesk/config"
+	"mxdesk/store"
+)
+
+// moveSession is what moving a session's message from sm into dm means
+// (SPEC §5), applied to the whole session:
+//
+//	Queues/X -> INBOX        claim
+//	-> Resolved              resolve (claiming it first if it waits)
+//	-> Later                 park (queue must allow_personal_queue)
+//	Resolved, Later -> INBOX resume
+//	INBOX -> Queues/X        return to its queue
+//	-> Queues/Y              transfer to queue Y (allow_transfer_to_queue)
+//	-> Agents/<login>        assign to that agent (supervisors)
+func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id string) (placed, error) {
+	s, err := tx.Session(id)
+	if err != nil {
+		return placed{}, err
+	}
+	if s.Status == StatusClosed {
+		return placed{}, errorf(KindForbidden, "session %s is closed; a customer reply reopens it", id)
+	}
+	old := s
+	q := r.config().QueueByName(s.Queue) // nil when the queue left the configuration
+	supervisor := config.IsSupervisor(a.Role)
+	opened := false // a claimed the session having read its latest message
+	unread := false // someone else now owns it: its latest message shows unread
+	switch {
+	case roleOf(dm) == roleWorking && dm.Owner == "":
+		target := strings.TrimPrefix(dm.Name, QueuesFolder+"/")
+		switch {
+		case target == s.Queue && s.Agent == "":
+			return r.commit(tx, old, &s) // already waiting there
+		case target == s.Queue:
+			err = r.event(tx, id, "returned", a.Login, "returned to queue "+target)
+		case q != nil && !q.AllowTransferToQueue && !supervisor:
+			return placed{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
+		default:
+			err = r.event(tx, id, "transferred", a.Login, "from queue "+s.Queue+" to queue "+target)
+			s.Queue = target
+		}
+		if err == nil {
+			s.Agent, s.Parked = "", false
+			err = r.setStatus(tx, &s, StatusUnopened, a.Login, "waiting in queue "+s.Queue)
+		}
+	case isAgentsMailbox(dm):
+		login := strings.TrimPrefix(dm.Name, AgentsFolder+"/")
+		ac, ok := r.config().AgentByLogin(login)
+		if !ok || !slices.Contains(ac.Queues, s.Queue) {
+			return placed{}, errorf(KindForbidden, "%s does not serve queue %s", login, s.Queue)
+		}
+		if s.Agent == login {
+			return r.commit(tx, old, &s)
+		}
+		s.Agent, s.Parked, unread = login, false, true
+		if err = r.event(tx, id, "assigned", a.Login, "assigned to "+login); err == nil {
+			err = r.setStatus(tx, &s, StatusUnopened, a.Login, "assigned to "+login)
+		}
+	default: // a's INBOX, Resolved or Later
+		if s.Agent != a.Login {
+			if !a.servesQueue(s.Queue) && !supervisor {
+				return placed{}, errorf(KindForbidden, "you do not serve queue %s", s.Queue)
+			}
+			opened = lastInboundSeen(tx, s, sm.ID)
+			s.Agent = a.Login
+			if err := r.event(tx, id, "assigned", a.Login, "claimed from "+sm.Name); err != nil {
+				return placed{}, err
+			}
+		}
+		switch dm.Name {
+		case ResolvedFolder:
+			s.Parked = false
+			err = r.setStatus(tx, &s, StatusResolved, a.Login, "moved to Resolved")
+		case LaterFolder:
+			if q != nil && !q.AllowPersonalQueue {
+				return placed{}, errorf(KindForbidden, "queue %s does not allow parking sessions in Later (allow_personal_queue)", s.Queue)
+			}
+			s.Parked = true
+			err = r.setStatus(tx, &s, StatusPaused, a.Login, "parked in Later")
+		default: // INBOX
+			s.Parked = false
+			switch {
+			case s.Status == StatusPaused || s.Status == StatusResolved:
+				err = r.setStatus(tx, &s, StatusActive, a.Login, "resumed")
+			case opened && (s.Status == StatusUnopened || s.Status == StatusReopened):
+				err = r.setStatus(tx, &s, StatusActive, a.Login, "opened")
+			}
+		}
+	}
+	if err != nil {
+		return placed{}, err
+	}
+	s.LastActivity = r.now()
+	p, err := r.commit(tx, old, &s)
+	if err != nil || !unread || !p.ok {
+		return p, err
+	}
+	return p, markUnread(tx, p.home.ID, p.uids[s.LastInbound])
+}
+
+// lastInboundSeen reports whether the latest inbound message of s is
+// \Seen in mailbox mb.
+func lastInboundSeen(rd store.Reader, s store.Session, mb store.MailboxID) bool {
+	msgs, err := rd.SessionMessages(s.ID)
+	if err != nil {
+		return false
+	}
+	for _, m := range msgs {
+		if m.Mailbox == mb && m.Blob == s.LastInbound {
+			return slices.Contains(m.Flags, `\Seen`)
+		}
+	}
+	return false
+}
+
+// markUnread clears \Seen on one message, if it exists.
+func markUnread(tx store.Tx, mb store.MailboxID, uid store.UID) error {
+	if uid == 0 {
+		return nil
+	}
+	m, err := tx.Message(mb, uid)
+	if err != nil {
+		return err
+	}
+	return setFlagsIfChanged(tx, m, applyFlags(m.Flags, FlagsRemove, []string{`\Seen`}))
+}

@@ -1,0 +1,110 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"mxdesk/store"
+)
+
+// dueBatch is how many sessions one timer commit advances.
+const dueBatch = 64
+
+// RunDue applies every automatic transition (SPEC §4) that is due by the
+// router's clock and returns how many sessions changed. Each transition
+// commits with the removal of its timer, so it happens once, and timers
+// live in the store, so a restart loses none: a late run catches up.
+func (r *Router) RunDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		now := r.now()
+		var ids []string
+		err := r.st.View(func(rd store.Reader) error {
+			var err error
+			ids, err = rd.DueSessions(now, dueBatch)
+			return err
+		})
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		changed := 0
+		err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+			changed = 0
+			for _, id := range ids {
+				did, err := r.fire(tx, id, now)
+				if err != nil {
+					return err
+				}
+				if did {
+					changed++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += changed
+		if len(ids) < dueBatch {
+			return total, nil
+		}
+	}
+}
+
+// fire applies the transition of session id if it is still due at now.
+// Thresholds are re-read: a changed configuration moves the timer instead.
+func (r *Router) fire(tx store.Tx, id string, now time.Time) (bool, error) {
+	s, err := tx.Session(id)
+	if err != nil {
+		return false, err
+	}
+	old := s
+	due := r.due(s)
+	if due.IsZero() || due.After(now) {
+		// Not due (any more): commit reschedules or clears the timer.
+		_, err := r.commit(tx, old, &s)
+		return false, err
+	}
+	c := r.config().Sessions
+	var next, why string
+	switch s.Status {
+	case StatusActive:
+		next, why = StatusPaused, fmt.Sprintf("no activity for %d days", c.ActiveToPausedDays)
+	case StatusPaused:
+		next, why = StatusClosed, fmt.Sprintf("paused for %d days", c.PausedToClosedDays)
+	case StatusResolved:
+		next, why = StatusClosed, fmt.Sprintf("resolved %d days ago", c.ResolvedToClosedDays)
+	}
+	if err := r.setStatus(tx, &s, next, "system", why); err != nil {
+		return false, err
+	}
+	if next == StatusClosed {
+		s.Parked = false
+	}
+	_, err = r.commit(tx, old, &s)
+	return true, err
+}
+
+// timerInterval is how often Run looks for due transitions: they are
+// counted in days, so a minute late is on time.
+const timerInterval = time.Minute
+
+// Run applies due transitions until ctx ends: once at start (catching up
+// after downtime), then every minute. Errors are logged and retried.
+func (r *Router) Run(ctx context.Context) {
+	t := time.NewTicker(timerInterval)
+	defer t.Stop()
+	for {
+		if n, err := r.RunDue(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("session timers", "err", err)
+		} else if n > 0 {
+			r.log.Info("session timers", "transitions", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
