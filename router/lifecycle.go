@@ -28,7 +28,9 @@ var Statuses = []string{StatusUnopened, StatusActive, StatusPaused, StatusResolv
 // of its messages ("$Active").
 func StatusKeyword(status string) string { return "$" + status }
 
-func isStatusKeyword(f string) bool {
+// IsStatusKeyword reports whether f is a status keyword, which only mxdesk
+// sets: clients may see it but not change it.
+func IsStatusKeyword(f string) bool {
 	return strings.HasPrefix(f, "$") && slices.Contains(Statuses, f[1:])
 }
 
@@ -43,7 +45,7 @@ func statusKeywords() []string {
 
 // withStatus returns flags with the status keyword set to status alone.
 func withStatus(flags []string, status string) []string {
-	out := slices.DeleteFunc(slices.Clone(flags), isStatusKeyword)
+	out := slices.DeleteFunc(slices.Clone(flags), IsStatusKeyword)
 	if status != "" {
 		out = append(out, StatusKeyword(status))
 	}

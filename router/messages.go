@@ -124,7 +124,7 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 	if err != nil {
 		return nil, err
 	}
-	flags = slices.DeleteFunc(flags, isStatusKeyword)
+	flags = slices.DeleteFunc(flags, IsStatusKeyword)
 	var out []store.Message
 	err = r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
 		out = out[:0]
@@ -152,7 +152,7 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 			next := applyFlags(msg.Flags, op, flags)
 			next = withStatus(next, "")
 			for _, f := range msg.Flags {
-				if isStatusKeyword(f) {
+				if IsStatusKeyword(f) {
 					next = append(next, f)
 				}
 			}
