@@ -90,9 +90,53 @@ func (r *Router) fire(tx store.Tx, id string, now time.Time) (bool, error) {
 // counted in days, so a minute late is on time.
 const timerInterval = time.Minute
 
-// Run applies due transitions until ctx ends: once at start (catching up
-// after downtime), then every minute. Errors are logged and retried.
+// Reschedule recomputes every session's timer by the thresholds in force,
+// so a shortened threshold applies to sessions that are already waiting
+// (a longer one needs no help: fire re-checks). It returns how many
+// timers moved.
+func (r *Router) Reschedule(ctx context.Context) (int, error) {
+	var stale []string
+	err := r.st.View(func(rd store.Reader) error {
+		return rd.EachSession(func(s store.Session) error {
+			if !r.due(s).Equal(s.Due) {
+				stale = append(stale, s.ID)
+			}
+			return ctx.Err()
+		})
+	})
+	moved := 0
+	for len(stale) > 0 && err == nil {
+		batch := stale[:min(dueBatch, len(stale))]
+		stale = stale[len(batch):]
+		err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+			for _, id := range batch {
+				s, err := tx.Session(id)
+				if err != nil {
+					return err
+				}
+				s.Due = r.due(s)
+				if err := tx.PutSession(s); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			moved += len(batch)
+		}
+	}
+	return moved, err
+}
+
+// Run applies due transitions until ctx ends: at start it reschedules
+// every timer by the current thresholds and catches up after downtime,
+// then it looks every minute. Errors are logged and retried.
 func (r *Router) Run(ctx context.Context) {
+	if n, err := r.Reschedule(ctx); err != nil && ctx.Err() == nil {
+		r.log.Error("session timers: reschedule", "err", err)
+	} else if n > 0 {
+		r.log.Info("session timers rescheduled", "sessions", n)
+	}
 	t := time.NewTicker(timerInterval)
 	defer t.Stop()
 	for {

@@ -303,3 +303,50 @@ func TestBinaryBodyAndNoMessageID(t *testing.T) {
 		t.Fatalf("stored: %q", got)
 	}
 }
+
+// A session's reply address (queue+token) is accepted and joins the session;
+// any other plus-address is refused at RCPT like an unknown mailbox.
+func TestReplyTokenRecipients(t *testing.T) {
+	e := start(t)
+	first, err := smtp.Dial(e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.SendMail("carla@customer.test", []string{"support@example.test"}, strings.NewReader(message("first@customer.test", 10))); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	sessions, err := e.router.ListSessions(router.SessionFilter{})
+	if err != nil || len(sessions) != 1 {
+		t.Fatalf("sessions = %v, %v", sessions, err)
+	}
+	s := sessions[0]
+	c, err := smtp.Dial(e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("carla@customer.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, rcpt := range []string{"support+guess123@example.test", "support+" + strings.ToLower(s.ID) + "@example.test", "billing+@example.test"} {
+		if code, enh := smtpCode(c.Rcpt(rcpt, nil)); code != 550 || enh != (smtp.EnhancedCode{5, 1, 1}) {
+			t.Errorf("RCPT %s: %d %v, want 550 5.1.1", rcpt, code, enh)
+		}
+	}
+	if err := c.Rcpt("help+"+s.Token+"@example.test", nil); err != nil {
+		t.Fatalf("token address refused: %v", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(w, "From: carla@customer.test\r\nSubject: a new subject, no references\r\n\r\nmore\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.router.Report(s.ID)
+	if err != nil || len(rep.Messages) != 2 {
+		t.Fatalf("session %s has %d messages (%v), want 2", s.ID, len(rep.Messages), err)
+	}
+}

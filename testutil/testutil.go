@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -89,6 +90,12 @@ role = "supervisor"
 // router on it; both close when the test ends.
 func Router(t testing.TB, cfg *config.Config, dir string) *router.Router {
 	t.Helper()
+	return RouterOpts(t, cfg, dir, router.Options{})
+}
+
+// RouterOpts is Router with options (an injected clock).
+func RouterOpts(t testing.TB, cfg *config.Config, dir string, opts router.Options) *router.Router {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -97,7 +104,7 @@ func Router(t testing.TB, cfg *config.Config, dir string) *router.Router {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	r, err := router.New(cfg, st, router.Options{})
+	r, err := router.New(cfg, st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,4 +117,30 @@ func numbered(s string) string {
 		fmt.Fprintf(&b, "%3d %s\n", i+1, l)
 	}
 	return b.String()
+}
+
+// Clock is a settable clock for router.Options.Now: timers are tested by
+// moving it, never by waiting.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts a clock at a fixed, ordinary moment.
+func NewClock() *Clock {
+	return &Clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
