@@ -255,11 +255,21 @@ name = "example.test"
 name = "Support"
 addresses = ["support@example.test"]
 auto_assign = false
+allow_personal_queue = true     # agents get a Later folder
 
 [[queue]]
 name = "Billing"
 addresses = ["billing@example.test"]
 auto_assign = false
+
+[[template]]                    # shown in every agent's Templates folder
+name = "Thanks"
+subject = "Thank you for contacting us"
+body = """
+Hello,
+
+thank you for your message. We are looking into it and will get back to you soon.
+"""
 {{range .Agents}}
 [[agent]]
 login = {{q .Login}}
