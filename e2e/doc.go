@@ -5,8 +5,9 @@
 // as a customer's MTA and an agent's mail client would: a crash test that
 // kill -9s the server under load and checks that every acknowledged message
 // survived, a clean stop under load, UID and flag persistence across a
-// restart, a smoke test of `mxdesk bench`, and the demo of `mxdesk serve`
-// without flags.
+// restart, a smoke test of `mxdesk bench`, `mxdesk session list|show`
+// against the running server (over its admin socket) and the stopped one,
+// and the demo of `mxdesk serve` without flags.
 //
 // Every listener is configured on 127.0.0.1:0 and the harness reads the
 // bound addresses from the server's "msg=listening" log lines, so tests

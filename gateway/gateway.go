@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"mxdesk/config"
@@ -33,6 +34,11 @@ type Gateway struct {
 	http   *http.Server
 	tls    *tls.Config
 
+	admin     *http.Server // the admin API on adminPath, once started
+	adminPath string
+
+	stopWork context.CancelFunc // ends the background work (session timers)
+
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
 	wg    sync.WaitGroup
@@ -45,15 +51,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	dir := filepath.Join(cfg.DataDir, "store")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "store"), 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	st, err := badgerstore.Open(dir, badgerstore.Options{
-		Sync: cfg.SyncWrites(), MaxValueBytes: cfg.SMTP.MaxMessageBytes + 64<<10, Logger: log,
-	})
+	st, err := openStore(cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	r, err := router.New(cfg, st, router.Options{Logger: log})
 	if err != nil {
@@ -86,6 +89,22 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	return g, nil
 }
 
+// openStore opens the badger store in data_dir/store.
+func openStore(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error) {
+	st, err := badgerstore.Open(filepath.Join(cfg.DataDir, "store"), badgerstore.Options{
+		Sync: cfg.SyncWrites(), MaxValueBytes: cfg.SMTP.MaxMessageBytes + 64<<10, Logger: log,
+	})
+	// badger formats the flock error away (%+v), so only its text tells
+	// that another process holds the store.
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return nil, fmt.Errorf("data_dir %s is in use by another process (is mxdesk already running with it?): %w", cfg.DataDir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	return st, nil
+}
+
 func loadTLS(c config.TLS) (*tls.Config, error) {
 	if c.Cert == "" {
 		return nil, nil
@@ -114,9 +133,13 @@ func (g *Gateway) listeners() []listener {
 	}
 }
 
-// Start opens every configured listener and serves them in the background.
-// A listener that can't be opened fails Start and names its config key.
+// Start opens the admin socket and every configured listener and serves
+// them in the background, and starts the session timers. A listener that can't be opened fails Start and
+// names its config key (or the socket's path).
 func (g *Gateway) Start() error {
+	if err := g.startAdmin(); err != nil {
+		return err
+	}
 	for key, addr := range map[string]string{"submission": g.cfg.Listen.Submission, "submissions": g.cfg.Listen.Submissions} {
 		if addr != "" {
 			// Agents' outgoing mail is not served yet; say so rather
@@ -134,6 +157,7 @@ func (g *Gateway) Start() error {
 			for _, o := range opened {
 				o.Close()
 			}
+			g.closeAdmin()
 			return fmt.Errorf("listen.%s = %q: %w", l.name, l.addr, err)
 		}
 		opened = append(opened, ln)
@@ -153,6 +177,13 @@ func (g *Gateway) Start() error {
 		}(l, ln)
 		g.log.Info("listening", "listener", "listen."+l.name, "addr", ln.Addr().String())
 	}
+	work, stop := context.WithCancel(context.Background())
+	g.stopWork = stop
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.router.Run(work)
+	}()
 	return nil
 }
 
@@ -177,10 +208,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return errors.Join(err, g.Close())
 }
 
-// Close stops the listeners, waits for their goroutines and closes the
-// store; what was acknowledged is already on disk.
+// Close stops the admin socket and the listeners, waits for their
+// goroutines and closes the store; what was acknowledged is already on
+// disk.
 func (g *Gateway) Close() error {
-	errs := []error{g.smtp.Close(), g.imap.Close(), g.http.Close()}
+	errs := []error{g.closeAdmin(), g.smtp.Close(), g.imap.Close(), g.http.Close()}
+	if g.stopWork != nil {
+		g.stopWork()
+	}
 	g.wg.Wait()
 	errs = append(errs, g.store.Close())
 	return errors.Join(errs...)

@@ -1,7 +1,7 @@
 // Command mxdesk is the mail gateway for contact-center email: one binary
 // with subcommands to run the server (serve), validate a configuration
-// (check-config), hash agent passwords (hash-password) and load-test a
-// running server (bench).
+// (check-config), hash agent passwords (hash-password), look at sessions
+// (session show|list) and load-test a running server (bench).
 package main
 
 import (
@@ -35,6 +35,7 @@ var commands = []command{
 		func(args []string, _ stdio) int { return runServe(args) }},
 	{"check-config", "validate a configuration file and explain every error", runCheckConfig},
 	{"hash-password", "read a password on stdin and print the hash to put in the config", runHashPassword},
+	{"session", "show a session (session show ID) or list sessions (session list)", runSession},
 	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
 		func(args []string, _ stdio) int { return runBench(args) }},
 }
@@ -108,23 +109,37 @@ Start with "mxdesk serve": it runs a demo and prints how to connect.
 // parseFlags parses a subcommand's flags. Help goes to stdout with status 0,
 // a bad flag to stderr with status 2; ok is false in both cases.
 func parseFlags(fs *flag.FlagSet, usage string, args []string, std stdio) (status int, ok bool) {
-	fs.SetOutput(std.err)
-	fs.Usage = func() {} // printed below, to the right stream
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		printFlagUsage(fs, usage, std.out)
-		return 0, false
-	case err != nil: // flag has printed the error
-		fmt.Fprintln(std.err)
-		printFlagUsage(fs, usage, std.err)
-		return 2, false
-	case fs.NArg() > 0:
-		fmt.Fprintf(std.err, "mxdesk %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+	pos, status, ok := parseArgs(fs, usage, args, std)
+	if ok && len(pos) > 0 {
+		fmt.Fprintf(std.err, "mxdesk %s: unexpected argument %q\n", fs.Name(), pos[0])
 		printFlagUsage(fs, usage, std.err)
 		return 2, false
 	}
-	return 0, true
+	return status, ok
+}
+
+// parseArgs is parseFlags for a subcommand with positional arguments,
+// which may come before, between or after the flags
+// ("session show S-XXXXX --config FILE"); it returns them in order.
+func parseArgs(fs *flag.FlagSet, usage string, args []string, std stdio) (pos []string, status int, ok bool) {
+	fs.SetOutput(std.err)
+	fs.Usage = func() {} // printed below, to the right stream
+	for {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			printFlagUsage(fs, usage, std.out)
+			return nil, 0, false
+		case err != nil: // flag has printed the error
+			fmt.Fprintln(std.err)
+			printFlagUsage(fs, usage, std.err)
+			return nil, 2, false
+		case fs.NArg() == 0:
+			return pos, 0, true
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 func printFlagUsage(fs *flag.FlagSet, usage string, w io.Writer) {

@@ -23,7 +23,7 @@ func TestUsage(t *testing.T) {
 		if status != 0 {
 			t.Errorf("%v: status %d", args, status)
 		}
-		for _, c := range []string{"serve", "check-config", "hash-password", "bench", "help"} {
+		for _, c := range []string{"serve", "check-config", "hash-password", "session", "bench", "help"} {
 			if !strings.Contains(out, "\n  "+c+" ") {
 				t.Errorf("%v: usage does not list %s:\n%s", args, c, out)
 			}

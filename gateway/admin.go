@@ -1,0 +1,313 @@
+package gateway
+
+// The admin API: JSON over HTTP on a unix socket in data_dir, for the
+// `mxdesk session ...` commands and the later admin commands. Access is
+// the socket file's permissions (0600, the user mxdesk runs as); there is
+// no other authentication. Every path is under /v1.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"mxdesk/config"
+	"mxdesk/router"
+	"mxdesk/store"
+)
+
+// AdminSocket is the path of the admin socket of cfg's deployment.
+func AdminSocket(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, "admin.sock")
+}
+
+// adminShutdownTimeout bounds how long Close waits for admin requests in
+// flight before it closes the store under them.
+const adminShutdownTimeout = 5 * time.Second
+
+// AdminSession is a session as the admin API shows it: store.Session
+// without its reply token (a secret) and the store's bookkeeping.
+type AdminSession struct {
+	ID           string    `json:"id"`
+	Status       string    `json:"status"`
+	Queue        string    `json:"queue"`
+	Agent        string    `json:"agent"` // "" while waiting in the queue
+	Customer     string    `json:"customer"`
+	Participants []string  `json:"participants"`
+	Subject      string    `json:"subject"`
+	Previous     string    `json:"previous,omitempty"` // the closed session this one continues
+	Parked       bool      `json:"parked"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+	LastActivity time.Time `json:"last_activity,omitzero"`
+	StatusSince  time.Time `json:"status_since,omitzero"`
+	Due          time.Time `json:"due,omitzero"` // next automatic transition to look at
+}
+
+// AdminReport is GET /v1/sessions/{id}: a session, its messages in arrival
+// order and its events.
+type AdminReport struct {
+	Session  AdminSession   `json:"session"`
+	Messages []AdminMessage `json:"messages"`
+	Events   []AdminEvent   `json:"events"`
+}
+
+// AdminMessage is one message of a session. From and Subject are the raw
+// header values.
+type AdminMessage struct {
+	Date      time.Time `json:"date"`
+	From      string    `json:"from"`
+	Subject   string    `json:"subject"`
+	MessageID string    `json:"message_id"`
+	Folders   []string  `json:"folders"` // "Queues/Support", "alice@example.test:INBOX"
+}
+
+// AdminEvent is one entry of a session's event log.
+type AdminEvent struct {
+	Time   time.Time `json:"time"`
+	Kind   string    `json:"kind"`
+	Actor  string    `json:"actor"`
+	Detail string    `json:"detail"`
+}
+
+// AdminError is the body of every answer that is not 200.
+type AdminError struct {
+	Error string `json:"error"`
+}
+
+func adminSession(s store.Session) AdminSession {
+	return AdminSession{
+		ID: s.ID, Status: s.Status, Queue: s.Queue, Agent: s.Agent, Customer: s.Customer,
+		Participants: nonNil(s.Participants), Subject: s.Subject, Previous: s.Previous, Parked: s.Parked,
+		Created: s.Created, Updated: s.Updated, LastActivity: s.LastActivity, StatusSince: s.StatusSince, Due: s.Due,
+	}
+}
+
+func adminReport(rep router.SessionReport) AdminReport {
+	out := AdminReport{Session: adminSession(rep.Session), Messages: []AdminMessage{}, Events: []AdminEvent{}}
+	for _, m := range rep.Messages {
+		out.Messages = append(out.Messages, AdminMessage{Date: m.Date, From: m.From, Subject: m.Subject, MessageID: m.MessageID, Folders: nonNil(m.Folders)})
+	}
+	for _, e := range rep.Events {
+		out.Events = append(out.Events, AdminEvent{Time: e.Time, Kind: e.Kind, Actor: e.Actor, Detail: e.Detail})
+	}
+	return out
+}
+
+// nonNil makes an absent list encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// AdminHandler serves the admin API on r. The gateway serves it on the
+// admin socket; mxdesk's commands call it in-process (OpenAdmin) when no
+// server is running.
+func AdminHandler(r *router.Router, log *slog.Logger) http.Handler {
+	a := &adminAPI{r: r, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/sessions", a.listSessions)
+	mux.HandleFunc("GET /v1/sessions/{id}", a.showSession)
+	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
+		writeAdminError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
+	})
+	return mux
+}
+
+type adminAPI struct {
+	r   *router.Router
+	log *slog.Logger
+}
+
+// listSessions is GET /v1/sessions?queue=&agent=&status=&limit=.
+func (a *adminAPI) listSessions(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	f := router.SessionFilter{Queue: q.Get("queue"), Agent: q.Get("agent"), Status: q.Get("status")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			writeAdminError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want a number, 0 for no limit", l))
+			return
+		}
+		f.Limit = n
+	}
+	sessions, err := a.r.ListSessions(f)
+	if err != nil {
+		a.internalError(w, req, err)
+		return
+	}
+	out := make([]AdminSession, len(sessions))
+	for i, s := range sessions {
+		out[i] = adminSession(s)
+	}
+	writeAdminJSON(w, out)
+}
+
+// showSession is GET /v1/sessions/{id}.
+func (a *adminAPI) showSession(w http.ResponseWriter, req *http.Request) {
+	rep, err := a.r.Report(req.PathValue("id"))
+	switch {
+	case router.KindOf(err) == router.KindNotFound:
+		writeAdminError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		a.internalError(w, req, err)
+	default:
+		writeAdminJSON(w, adminReport(rep))
+	}
+}
+
+// internalError answers 500 with the error's text: store and router
+// errors name IDs and paths, never secrets.
+func (a *adminAPI) internalError(w http.ResponseWriter, req *http.Request, err error) {
+	a.log.Error("admin request failed", "method", req.Method, "path", req.URL.Path, "err", err)
+	writeAdminError(w, http.StatusInternalServerError, err.Error())
+}
+
+func writeAdminJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) // an error here is the client gone
+}
+
+func writeAdminError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(AdminError{Error: msg})
+}
+
+// OpenAdmin opens the store of cfg and a router on it, as New does, and
+// returns the admin API on them, for commands that run while no server
+// does. closeStore closes the store. It does not create a store: a data_dir
+// where mxdesk never ran is an error.
+func OpenAdmin(cfg *config.Config, log *slog.Logger) (h http.Handler, closeStore func() error, err error) {
+	dir := filepath.Join(cfg.DataDir, "store")
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("no store in data_dir %s (mxdesk serve has never run with it)", cfg.DataDir)
+	}
+	st, err := openStore(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := router.New(cfg, st, router.Options{Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return AdminHandler(r, log), st.Close, nil
+}
+
+// startAdmin serves the admin API on the admin socket. It refuses to take
+// over a socket that another server answers on, and replaces a stale one.
+func (g *Gateway) startAdmin() error {
+	path := AdminSocket(g.cfg)
+	stale, err := checkAdminSocket(path)
+	if err != nil {
+		return err
+	}
+	ln, err := listenPrivate(path)
+	if err != nil {
+		if errors.Is(err, syscall.EINVAL) {
+			err = fmt.Errorf("%w (unix socket paths are limited to about 100 bytes: use a shorter data_dir)", err)
+		}
+		return fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	if stale {
+		g.log.Info("replaced a stale admin socket", "path", path)
+	}
+	srv := &http.Server{Handler: AdminHandler(g.router, g.log), ReadHeaderTimeout: httpHeaderTimeout}
+	g.admin, g.adminPath = srv, path
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("admin socket stopped", "path", path, "err", err)
+			g.errs <- fmt.Errorf("admin socket %s: %w", path, err)
+		}
+	}()
+	g.log.Info("listening", "listener", "admin", "addr", path)
+	return nil
+}
+
+// closeAdmin stops the admin API, letting requests in flight finish (for a
+// bounded time) so none reads a closed store, and removes the socket.
+func (g *Gateway) closeAdmin() error {
+	if g.admin == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), adminShutdownTimeout)
+	defer cancel()
+	err := g.admin.Shutdown(ctx)
+	if err != nil {
+		err = g.admin.Close()
+	}
+	if rmErr := os.Remove(g.adminPath); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+		err = errors.Join(err, rmErr)
+	}
+	g.admin = nil
+	return err
+}
+
+// checkAdminSocket fails if a server answers on path (another mxdesk on
+// the same data_dir) and reports whether a stale socket, one nobody
+// answers on, is there.
+func checkAdminSocket(path string) (stale bool, err error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return false, fmt.Errorf("admin socket %s: the file exists and is not a socket; move it away", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return false, fmt.Errorf("admin socket %s: another server answers on it (is mxdesk already running with data_dir %s?)", path, filepath.Dir(path))
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true, nil
+	}
+	return false, fmt.Errorf("admin socket %s: %w", path, err)
+}
+
+// listenPrivate listens on a unix socket at path that only this user can
+// connect to from its first moment: the socket is created in a new 0700
+// directory, made 0600 there and renamed into place, which also replaces a
+// stale socket atomically. (Listening on path directly would create it
+// with the umask's mode until a chmod.)
+func listenPrivate(path string) (*net.UnixListener, error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".admin")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	tmpPath := filepath.Join(tmp, "s")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmpPath, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	ln.SetUnlinkOnClose(false) // it moves; closeAdmin removes it
+	err = os.Chmod(tmpPath, 0o600)
+	if err == nil {
+		err = os.Rename(tmpPath, path)
+	}
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
