@@ -18,7 +18,7 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) (err e
 	// nor, on a read-only mailbox, remove anything (RFC 3501 6.4.2).
 	silent := w == nil || *w == (imapserver.ExpungeWriter{})
 	sel, err := s.writable()
-	if err != nil {
+	if err != nil || (silent && sel.readOnly) {
 		if silent {
 			return nil
 		}
@@ -32,7 +32,15 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) (err e
 		}
 		only = uidsOf(refs)
 	}
-	removed, err := s.srv.r.Expunge(s.ctx, s.agent, sel.mailbox, only, s)
+	if silent {
+		// CLOSE can't say NO to a desk rule: the router refuses to
+		// delete a session's messages, so they stay (still \Deleted)
+		// and the rest go.
+		if only, err = s.deletableOnClose(sel.mailbox); err != nil || len(only) == 0 {
+			return err
+		}
+	}
+	removed, err := s.srv.r.Expunge(s.ctx, s.agent, sel.mailbox, only, s.newOrigin(nil, false))
 	if err != nil {
 		return s.routerErr(err, srcFolder)
 	}
@@ -40,6 +48,25 @@ func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) (err e
 		s.log.Info("expunged", "folder", sel.name, "count", len(removed))
 	}
 	return nil
+}
+
+// deletableOnClose lists the \Deleted messages of mbox that belong to no
+// session.
+func (s *session) deletableOnClose(mbox store.MailboxID) ([]store.UID, error) {
+	var out []store.UID
+	err := s.srv.r.View(func(rd store.Reader) error {
+		msgs, err := rd.Messages(mbox, 1, 0)
+		for _, m := range msgs {
+			if m.Session == "" && hasFlag(m.Flags, imap.FlagDeleted) {
+				out = append(out, m.UID)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.routerErr(err, srcFolder)
+	}
+	return out, nil
 }
 
 // Copy answers COPY and UID COPY with COPYUID (RFC 3501 6.4.7, RFC 4315).
@@ -81,7 +108,7 @@ func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string
 	if len(refs) == 0 {
 		return s.checkDest(dest)
 	}
-	mb, src, dst, err := s.srv.r.Move(s.ctx, s.agent, sel.mailbox, uidsOf(refs), dest, s)
+	mb, src, dst, err := s.srv.r.Move(s.ctx, s.agent, sel.mailbox, uidsOf(refs), dest, s.newOrigin(nil, false))
 	if err != nil {
 		return s.routerErr(err, destFolder)
 	}

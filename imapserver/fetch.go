@@ -58,7 +58,7 @@ func (s *session) markSeen(sel *selection, refs []msgRef, opts *imap.FetchOption
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	msgs, err := s.srv.r.StoreFlags(s.ctx, s.agent, sel.mailbox, uids, router.FlagsAdd, []string{string(imap.FlagSeen)}, s)
+	msgs, err := s.srv.r.StoreFlags(s.ctx, s.agent, sel.mailbox, uids, router.FlagsAdd, []string{string(imap.FlagSeen)}, s.newOrigin(uids, false))
 	if err != nil {
 		return nil, s.routerErr(err, srcFolder)
 	}

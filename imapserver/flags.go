@@ -28,7 +28,8 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.
 	if len(flags) == 0 && sf.Op != imap.StoreFlagsSet {
 		return nil
 	}
-	msgs, err := s.srv.r.StoreFlags(s.ctx, s.agent, sel.mailbox, uidsOf(refs), flagOp(sf.Op), flags, s)
+	uids := uidsOf(refs)
+	msgs, err := s.srv.r.StoreFlags(s.ctx, s.agent, sel.mailbox, uids, flagOp(sf.Op), flags, s.newOrigin(uids, sf.Silent))
 	if err != nil {
 		return s.routerErr(err, srcFolder)
 	}

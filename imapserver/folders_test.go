@@ -36,10 +36,10 @@ func TestFolderIsolation(t *testing.T) {
 	h.deliverRaw("billing@example.test", "From: dan@customer.test\r\nSubject: for billing\r\n\r\nhi\r\n")
 
 	a, b := h.login(alice), h.login(bob)
-	if got, want := listNames(t, a, "", "*", nil), []string{"Drafts", "INBOX", "Queues", "Queues/Support", "Sent", "Trash"}; !slices.Equal(got, want) {
+	if got, want := listNames(t, a, "", "*", nil), []string{"Drafts", "INBOX", "Queues", "Queues/Support", "Resolved", "Sent", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("alice sees %q, want %q", got, want)
 	}
-	if got, want := listNames(t, b, "", "*", nil), []string{"Drafts", "INBOX", "Queues", "Queues/Billing", "Sent", "Trash"}; !slices.Equal(got, want) {
+	if got, want := listNames(t, b, "", "*", nil), []string{"Drafts", "INBOX", "Queues", "Queues/Billing", "Resolved", "Sent", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("bob sees %q, want %q", got, want)
 	}
 	_, err := a.Select("Queues/Billing", nil).Wait()
@@ -102,7 +102,7 @@ func TestListPatterns(t *testing.T) {
 			t.Fatalf("CREATE %q: %v", n, err)
 		}
 	}
-	all := []string{"Drafts", "INBOX", "Projects", "Queues", "Queues/Support", "Sent", "Trash"}
+	all := []string{"Drafts", "INBOX", "Projects", "Queues", "Queues/Support", "Resolved", "Sent", "Templates", "Trash"}
 	for _, n := range odd {
 		all = append(all, "Projects/"+n)
 	}
@@ -120,7 +120,7 @@ func TestListPatterns(t *testing.T) {
 		want         []string
 	}{
 		{"", "*", all},
-		{"", "%", []string{"Drafts", "INBOX", "Projects", "Queues", "Sent", "Trash"}},
+		{"", "%", []string{"Drafts", "INBOX", "Projects", "Queues", "Resolved", "Sent", "Templates", "Trash"}},
 		{"", "inbox", []string{"INBOX"}},
 		{"", "InBoX*", []string{"INBOX"}},
 		{"", "inb%", []string{"INBOX"}},
@@ -188,7 +188,7 @@ func TestListSubscribed(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := listNames(t, c, "", "*", &imap.ListOptions{SelectSubscribed: true})
-	if want := []string{"Drafts", "INBOX", "Proj/one", "Queues", "Queues/Support", "Sent", "Trash"}; !slices.Equal(got, want) {
+	if want := []string{"Drafts", "INBOX", "Proj/one", "Queues", "Queues/Support", "Resolved", "Sent", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("LIST (SUBSCRIBED) = %q, want %q", got, want)
 	}
 	if d := listData(t, c, "Proj/one", &imap.ListOptions{ReturnSubscribed: true}); !slices.Contains(d.Attrs, imap.MailboxAttrSubscribed) {

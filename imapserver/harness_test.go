@@ -4,18 +4,22 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
 	"mxdesk/imapserver"
 	"mxdesk/router"
+	"mxdesk/smtpserver"
 	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
 )
@@ -31,18 +35,32 @@ const (
 const waitTimeout = 5 * time.Second
 
 // harness is a real server on loopback over a badger store in a temporary
-// directory, which it can restart on the same directory.
+// directory, which it can restart on the same directory. With smtp set it
+// also runs the real inbound MX on the same router.
 type harness struct {
-	t    *testing.T
-	cfg  *config.Config
-	dir  string
-	opts imapserver.Options
+	t     *testing.T
+	cfg   *config.Config
+	dir   string
+	opts  imapserver.Options
+	clock *fakeClock // nil: the router uses time.Now
+	smtp  bool
 
-	st   *badgerstore.Store
-	r    *router.Router
-	srv  *imapserver.Server
-	addr string
-	done chan error
+	st       *badgerstore.Store
+	r        *router.Router
+	srv      *imapserver.Server
+	addr     string
+	done     chan error
+	mx       *smtpserver.Server
+	smtpAddr string
+	mxDone   chan error
+}
+
+// harnessConfig are the knobs of newHarnessWith.
+type harnessConfig struct {
+	extra string // TOML appended to testutil.Config
+	opts  imapserver.Options
+	clock *fakeClock
+	smtp  bool // run the SMTP server too (harness.send)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -51,8 +69,14 @@ func newHarness(t *testing.T) *harness {
 
 func newHarnessOpts(t *testing.T, opts imapserver.Options) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessConfig{opts: opts})
+}
+
+func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
+	t.Helper()
+	opts := hc.opts
 	opts.Logger = slog.New(&testLogHandler{t: t})
-	h := &harness{t: t, cfg: testutil.Config(t, ""), dir: t.TempDir(), opts: opts}
+	h := &harness{t: t, cfg: testutil.Config(t, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -65,7 +89,11 @@ func (h *harness) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := router.New(h.cfg, st, router.Options{Logger: h.opts.Logger})
+	ro := router.Options{Logger: h.opts.Logger}
+	if h.clock != nil {
+		ro.Now = h.clock.Now
+	}
+	r, err := router.New(h.cfg, st, ro)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +105,33 @@ func (h *harness) start() {
 	h.srv = imapserver.New(r, h.opts)
 	h.done = make(chan error, 1)
 	go func() { h.done <- h.srv.Serve(l) }()
+	if h.smtp {
+		ml, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.smtpAddr = ml.Addr().String()
+		h.mx = smtpserver.New(r, smtpserver.Options{
+			Hostname: h.cfg.Hostname, MaxMessageBytes: 1 << 20, MaxRecipients: 50,
+			ReadTimeout: waitTimeout, WriteTimeout: waitTimeout, Logger: h.opts.Logger,
+		})
+		h.mxDone = make(chan error, 1)
+		go func() { h.mxDone <- h.mx.Serve(ml) }()
+	}
 }
 
 func (h *harness) stop() {
 	if h.srv == nil {
 		return
+	}
+	if h.mx != nil {
+		if err := h.mx.Close(); err != nil {
+			h.t.Errorf("smtp close: %v", err)
+		}
+		if err := <-h.mxDone; err != nil {
+			h.t.Errorf("smtp serve: %v", err)
+		}
+		h.mx = nil
 	}
 	if err := h.srv.Close(); err != nil {
 		h.t.Errorf("server close: %v", err)
@@ -93,6 +143,73 @@ func (h *harness) stop() {
 		h.t.Errorf("store close: %v", err)
 	}
 	h.srv = nil
+}
+
+// send delivers raw over the real SMTP server (the harness must run it)
+// and returns the error of the SMTP transaction.
+func (h *harness) send(from string, rcpts []string, raw string) error {
+	h.t.Helper()
+	if h.mx == nil {
+		h.t.Fatal("harness without SMTP")
+	}
+	c, err := smtp.Dial(h.smtpAddr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Hello("client.customer.test"); err != nil {
+		return err
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return err
+	}
+	for _, rcpt := range rcpts {
+		if err := c.Rcpt(rcpt, nil); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, raw); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+// mustSend is send that fails the test on error.
+func (h *harness) mustSend(from string, rcpts []string, raw string) {
+	h.t.Helper()
+	if err := h.send(from, rcpts, raw); err != nil {
+		h.t.Fatalf("SMTP to %v: %v", rcpts, err)
+	}
+}
+
+// fakeClock is the router's clock in timer tests: it only moves when the
+// test advances it.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // restart closes server, router and store and opens them again on the

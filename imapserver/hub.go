@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -178,21 +179,66 @@ func (v *view) remove(uid store.UID) {
 }
 
 // setFlags records new flags and queues FETCH FLAGS for every selection
-// but the session that made the change: that one answered its own STORE or
-// FETCH already.
-func (v *view) setFlags(uid store.UID, flags []string, origin any) {
+// but the session whose own command answers with them (see origin).
+func (v *view) setFlags(uid store.UID, flags []string, o any) {
 	i, ok := v.find(uid)
 	if !ok {
 		return
 	}
+	old := v.msgs[i].flags
 	v.msgs[i].flags = flags
 	v.learnQueue(flags)
 	for sel := range v.sels {
-		if o, ok := origin.(*session); ok && o == sel.sess {
+		if o, ok := o.(*origin); ok && o.answers(sel, uid, old, flags) {
 			continue
 		}
 		sel.mt.QueueMessageFlags(uint32(i+1), imap.UID(uid), sel.imapFlags(uid, flags), nil)
 	}
+}
+
+// origin marks the store changes of one session's command
+// (store.UpdateOptions.Origin), so that the hub does not echo to that
+// session what the command's own response reports. A command has side
+// effects its response does not show: reading the latest message of a
+// session opens it, which changes the status keyword of every message of
+// the session; those changes are queued as for anyone else.
+type origin struct {
+	sess *session
+	// answered are the UIDs whose final flags the response carries
+	// (STORE, FETCH that sets \Seen).
+	answered map[store.UID]bool
+	// silent (STORE .SILENT): the response carries no flags; the client
+	// knows what it asked for, so only changes of a status keyword (which
+	// it can't ask for) are reported.
+	silent bool
+}
+
+// newOrigin returns the origin of a command of s answering for uids.
+func (s *session) newOrigin(uids []store.UID, silent bool) *origin {
+	o := &origin{sess: s, silent: silent, answered: make(map[store.UID]bool, len(uids))}
+	for _, u := range uids {
+		o.answered[u] = true
+	}
+	return o
+}
+
+// answers reports whether the change of uid's flags from old to next is
+// reported to sel by the command itself.
+func (o *origin) answers(sel *selection, uid store.UID, old, next []string) bool {
+	if o.sess != sel.sess || !o.answered[uid] {
+		return false
+	}
+	return !o.silent || slices.Equal(statusKeywords(old), statusKeywords(next))
+}
+
+func statusKeywords(flags []string) []string {
+	var out []string
+	for _, f := range flags {
+		if router.IsStatusKeyword(f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // drop handles the deletion of the mailbox: every message is expunged, and

@@ -114,7 +114,7 @@ func (s *session) status(f router.Folder, opts *imap.StatusOptions) (*imap.Statu
 			deleted++
 			deletedSize += m.Size
 		}
-		if m.UID >= recentFrom {
+		if m.UID >= recentFrom && !f.ReadOnly {
 			recent++
 		}
 	}
@@ -164,13 +164,14 @@ func (s *session) Append(name string, r imap.LiteralReader, opts *imap.AppendOpt
 }
 
 // storeFlags converts flags a client sent (STORE, APPEND) for the router.
-// \Recent is the server's to set (RFC 3501 2.3.2) and is dropped; \* and
-// unknown system flags are refused.
+// \Recent is the server's to set (RFC 3501 2.3.2) and so are the session
+// status keywords ($Active, ...): they are dropped. \* and unknown system
+// flags are refused.
 func storeFlags(flags []imap.Flag) ([]string, error) {
 	out := make([]string, 0, len(flags))
 	for _, f := range flags {
 		switch {
-		case strings.EqualFold(string(f), string(flagRecent)):
+		case strings.EqualFold(string(f), string(flagRecent)), isStatusKeywordFold(string(f)):
 			continue
 		case isKeyword(string(f)):
 		case !isSystemFlag(f):
@@ -179,6 +180,17 @@ func storeFlags(flags []imap.Flag) ([]string, error) {
 		out = append(out, string(f))
 	}
 	return out, nil
+}
+
+// isStatusKeywordFold is router.IsStatusKeyword in any case: clients treat
+// keywords case-insensitively, so "$active" must not pose as a status.
+func isStatusKeywordFold(f string) bool {
+	for _, st := range router.Statuses {
+		if strings.EqualFold(f, router.StatusKeyword(st)) {
+			return true
+		}
+	}
+	return false
 }
 
 func isSystemFlag(f imap.Flag) bool {

@@ -12,12 +12,22 @@ import (
 // session's own view of sequence numbers) and the messages that are \Recent
 // for this session. Fields below h.mu are guarded by it.
 type selection struct {
-	h        *hub
-	sess     *session
-	view     *view
-	name     string
-	mailbox  store.MailboxID
+	h       *hub
+	sess    *session
+	view    *view
+	name    string
+	mailbox store.MailboxID
+	// readOnly: nothing in the mailbox changes through this selection
+	// (no \Seen on FETCH, no \Recent taken, empty PERMANENTFLAGS). It
+	// holds for EXAMINE (examined) and for folders the router keeps
+	// read-only (All/<queue>, Templates), whatever the command.
 	readOnly bool
+	examined bool
+	// archive: a read-only folder (router.Folder.ReadOnly). Its changes
+	// are refused by the router, whose message the client gets, and
+	// nothing in it is \Recent: nobody can select it read-write, so
+	// nobody would ever take them.
+	archive bool
 	// withRecent: report \Recent (IMAP4rev1 only; IMAP4rev2 dropped it).
 	withRecent bool
 
@@ -61,6 +71,9 @@ const flagRecent imap.Flag = `\Recent`
 
 // Select opens a mailbox (SELECT and EXAMINE, RFC 3501 6.3.1-2). SELECT
 // takes the \Recent messages (router.TakeRecent); EXAMINE only looks.
+// SELECT of a read-only folder (All/<queue>, Templates) is an EXAMINE
+// inside; go-imap still ends it with [READ-WRITE] (docs/knownissues.md),
+// but PERMANENTFLAGS is empty and every change is refused.
 func (s *session) Select(name string, opts *imap.SelectOptions) (data *imap.SelectData, err error) {
 	defer s.guard("SELECT", &err)
 	f, err := s.srv.r.Folder(s.agent, name)
@@ -71,7 +84,7 @@ func (s *session) Select(name string, opts *imap.SelectOptions) (data *imap.Sele
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Folder is not selectable"}
 	}
 	var recentFrom store.UID
-	if !opts.ReadOnly {
+	if !opts.ReadOnly && !f.ReadOnly {
 		if recentFrom, err = s.srv.r.TakeRecent(s.ctx, f.Mailbox); err != nil {
 			return nil, s.routerErr(err, srcFolder)
 		}
@@ -105,7 +118,7 @@ func (s *session) unselect() {
 
 // open creates the selection of folder f for s and the data of the SELECT
 // response, loading the mailbox's view when nobody has it selected yet.
-func (h *hub) open(s *session, f router.Folder, readOnly bool, recentFrom store.UID) (*selection, *imap.SelectData, error) {
+func (h *hub) open(s *session, f router.Folder, examine bool, recentFrom store.UID) (*selection, *imap.SelectData, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	v := h.views[f.Mailbox]
@@ -124,7 +137,9 @@ func (h *hub) open(s *session, f router.Folder, readOnly bool, recentFrom store.
 	}
 	sel := &selection{
 		h: h, sess: s, view: v, name: f.Name, mailbox: f.Mailbox,
-		readOnly:   readOnly,
+		readOnly:   examine || f.ReadOnly,
+		examined:   examine,
+		archive:    f.ReadOnly,
 		withRecent: !s.conn.EnabledCaps().Has(imap.CapIMAP4rev2),
 		recent:     map[store.UID]struct{}{},
 		notify:     make(chan struct{}, 1),
@@ -132,7 +147,9 @@ func (h *hub) open(s *session, f router.Folder, readOnly bool, recentFrom store.
 	sel.mt = imapserver.NewMailboxTracker(uint32(len(v.msgs)))
 	sel.st = sel.mt.NewSession()
 	v.sels[sel] = struct{}{}
-	h.markRecent(sel, readOnly, recentFrom, mb.RecentUID)
+	if !sel.archive {
+		h.markRecent(sel, sel.readOnly, recentFrom, mb.RecentUID)
+	}
 	return sel, h.selectData(sel, mb), nil
 }
 
@@ -161,8 +178,15 @@ func (h *hub) selectData(sel *selection, mb store.Mailbox) *imap.SelectData {
 	flags := v.mailboxFlags()
 	perm := []imap.Flag{}
 	if !sel.readOnly {
-		// RFC 3501 7.1: \* means clients may create keywords.
-		perm = append(append(perm, flags...), imap.FlagWildcard)
+		// Status keywords ($Active, ...) are mxdesk's: clients see them
+		// in FLAGS but may not set or clear them. RFC 3501 7.1: \* means
+		// clients may create keywords.
+		for _, f := range flags {
+			if !router.IsStatusKeyword(string(f)) {
+				perm = append(perm, f)
+			}
+		}
+		perm = append(perm, imap.FlagWildcard)
 	}
 	data := &imap.SelectData{
 		Flags:          flags,

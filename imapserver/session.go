@@ -117,14 +117,16 @@ func (s *session) selected() (*selection, error) {
 }
 
 // writable returns the selection for a command that changes it (RFC 3501
-// 6.3.2: nothing may change in a mailbox selected with EXAMINE).
+// 6.3.2: nothing may change in a mailbox selected with EXAMINE). A
+// read-only folder selected with SELECT passes: the router refuses the
+// change and says why, which is what the client should show.
 func (s *session) writable() (*selection, error) {
 	sel, err := s.selected()
 	if err != nil {
 		return nil, err
 	}
-	if sel.readOnly {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only"}
+	if sel.examined {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Mailbox is read-only (selected with EXAMINE)"}
 	}
 	return sel, nil
 }

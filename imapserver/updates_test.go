@@ -204,7 +204,8 @@ func TestSelectResponses(t *testing.T) {
 		"* 0 RECENT",
 		"* OK [UNSEEN 2] First unseen message",
 		"* OK [UIDNEXT 3] Predicted next UID",
-		`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft Urgent)`,
+		// The status keywords are listed, but clients can't set them.
+		`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Active $Closed $Paused $Reopened $Resolved $Unopened Urgent)`,
 		`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft Urgent \*)] Permanent flags`,
 	} {
 		if !slices.Contains(lines, want) {
