@@ -105,7 +105,17 @@ func caps() imap.CapSet {
 // Serve accepts connections on l until Close. For implicit TLS (993) pass a
 // tls.Listener: the library then treats every connection as secure.
 func (s *Server) Serve(l net.Listener) error {
-	return s.imap.Serve(l)
+	err := s.imap.Serve(l)
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		// Close may have run before go-imap knew l: it would neither
+		// have closed it nor made Serve return a "closed" error.
+		l.Close()
+		return nil
+	}
+	return err
 }
 
 // Close stops every listener, closes every connection and waits until each

@@ -5,11 +5,27 @@ import (
 	"sync"
 )
 
-// connSet remembers the open connections so Close can end them.
+// connSet remembers the open listeners and connections so Close can end
+// them.
 type connSet struct {
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+	listeners []net.Listener
+	closed    bool
+}
+
+// listen registers a listener; after closeAll it closes l and returns
+// false. go-smtp's Shutdown only knows listeners its Serve already
+// reached, so a Close racing with Serve would otherwise leave one open.
+func (cs *connSet) listen(l net.Listener) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		l.Close()
+		return false
+	}
+	cs.listeners = append(cs.listeners, l)
+	return true
 }
 
 func (cs *connSet) add(c net.Conn) bool {
@@ -31,12 +47,15 @@ func (cs *connSet) remove(c net.Conn) {
 	cs.mu.Unlock()
 }
 
-// closeAll closes every connection; the handlers then see read errors and
-// return by themselves.
+// closeAll closes every listener and connection; the handlers then see
+// read errors and return by themselves.
 func (cs *connSet) closeAll() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	cs.closed = true
+	for _, l := range cs.listeners {
+		l.Close()
+	}
 	for c := range cs.conns {
 		c.Close()
 	}

@@ -64,8 +64,11 @@ func New(r *router.Router, opts Options) *Server {
 
 // Serve accepts connections on l until Close.
 func (s *Server) Serve(l net.Listener) error {
+	if !s.conns.listen(l) {
+		return nil // closed before it started
+	}
 	err := s.srv.Serve(&trackingListener{Listener: l, conns: &s.conns})
-	if errors.Is(err, smtp.ErrServerClosed) {
+	if errors.Is(err, smtp.ErrServerClosed) || (err != nil && errors.Is(err, net.ErrClosed)) {
 		return nil
 	}
 	return err
@@ -88,8 +91,8 @@ func (s *Server) Close() error {
 	}()
 	s.conns.closeAll()
 	err := <-done
-	if errors.Is(err, smtp.ErrServerClosed) {
-		return nil
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil // closeAll got to a listener first
 	}
 	return err
 }
