@@ -115,7 +115,8 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 	s.Updated = now
 	s.Due = r.due(*s)
 	var p placed
-	if old.ID == "" || old.Status != s.Status || old.Agent != s.Agent || old.Queue != s.Queue || old.Parked != s.Parked {
+	// A new session has no messages to move yet.
+	if old.ID != "" && (old.Status != s.Status || old.Agent != s.Agent || old.Queue != s.Queue || old.Parked != s.Parked) {
 		var err error
 		if p, err = r.place(tx, *s); err != nil {
 			return p, err
