@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +41,7 @@ type harness struct {
 	cfg   *config.Config
 	dir   string
 	opts  imapserver.Options
-	clock *fakeClock // nil: the router uses time.Now
+	clock *testutil.Clock // nil: the router uses time.Now
 	smtp  bool
 
 	st       *badgerstore.Store
@@ -59,7 +58,7 @@ type harness struct {
 type harnessConfig struct {
 	extra string // TOML appended to testutil.Config
 	opts  imapserver.Options
-	clock *fakeClock
+	clock *testutil.Clock
 	smtp  bool // run the SMTP server too (harness.send)
 }
 
@@ -187,29 +186,6 @@ func (h *harness) mustSend(from string, rcpts []string, raw string) {
 	if err := h.send(from, rcpts, raw); err != nil {
 		h.t.Fatalf("SMTP to %v: %v", rcpts, err)
 	}
-}
-
-// fakeClock is the router's clock in timer tests: it only moves when the
-// test advances it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // restart closes server, router and store and opens them again on the

@@ -72,7 +72,7 @@ func newSessionHarness(t *testing.T) *harness {
 	return newHarnessWith(t, harnessConfig{
 		extra: sessionsTOML(),
 		opts:  imapserver.Options{InsecureAuth: true},
-		clock: newFakeClock(),
+		clock: testutil.NewClock(),
 		smtp:  true,
 	})
 }
@@ -832,15 +832,15 @@ func TestSessionTimers(t *testing.T) {
 	archived := sup.uidOf(ids[0])
 	stopA, stopSup := a.idle(), sup.idle()
 
-	h.clock.advance(29 * day24)
+	h.clock.Advance(29 * day24)
 	h.runDue(0)
-	h.clock.advance(2 * day24)
+	h.clock.Advance(2 * day24)
 	h.runDue(1)
 	a.waitFetchFlag("$Paused", uid)
 	sup.waitFetchFlag("$Paused", archived)
 	h.runDue(0) // once
 
-	h.clock.advance(61 * day24)
+	h.clock.Advance(61 * day24)
 	h.runDue(1)
 	a.waitExpunge()
 	stopA()
@@ -855,7 +855,7 @@ func TestSessionTimers(t *testing.T) {
 
 	// A reply within the window reopens it: back in INBOX, the old
 	// message read, the reply not.
-	h.clock.advance(10 * day24)
+	h.clock.Advance(10 * day24)
 	stopA = a.idle()
 	d := h.toSupport("carla@customer.test", "k2@customer.test", ids[0])
 	a.waitExists(2)
@@ -875,12 +875,12 @@ func TestSessionTimers(t *testing.T) {
 	if _, err := a.Move(imap.UIDSetNum(a.uidOf(ids2[0])), "Resolved").Wait(); err != nil {
 		t.Fatal(err)
 	}
-	h.clock.advance(31 * day24)
+	h.clock.Advance(31 * day24)
 	h.runDue(1)
 	if st := h.report(s2).Session.Status; st != router.StatusClosed {
 		t.Fatalf("resolved session after 31 days: %s", st)
 	}
-	h.clock.advance(31 * day24)
+	h.clock.Advance(31 * day24)
 	d = h.toSupport("carla@customer.test", "z2@customer.test", ids2[0])
 	if d.Session == s2 {
 		t.Fatal("reply after the window reopened the session")
@@ -910,7 +910,7 @@ func TestRestartMidSession(t *testing.T) {
 	for _, f := range folders {
 		before[f] = snapshot(t, a, f)
 	}
-	h.clock.advance(31 * day24) // due while down
+	h.clock.Advance(31 * day24) // due while down
 
 	h.restart()
 	a = h.login(alice)
