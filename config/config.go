@@ -24,6 +24,10 @@ type Config struct {
 	Sessions Sessions `toml:"sessions"`
 	// Template lists the canned responses agents see in Templates.
 	Template []Template `toml:"template"`
+	// Delivery is how outgoing mail leaves (SPEC §7).
+	Delivery Delivery `toml:"delivery"`
+	// Policy holds the content limits (SPEC §9).
+	Policy Policy `toml:"policy"`
 	// SendOnly lists send-only addresses (SPEC §1): they never accept mail.
 	SendOnly []string `toml:"send_only"`
 
@@ -74,6 +78,10 @@ type Store struct {
 // Domain is a mail domain mxdesk is the MX for.
 type Domain struct {
 	Name string `toml:"name"`
+	// DKIMSelector and DKIMKey (a PEM file: RSA or Ed25519 private key)
+	// sign the mail sent from this domain; both or neither.
+	DKIMSelector string `toml:"dkim_selector"`
+	DKIMKey      string `toml:"dkim_key"`
 }
 
 // Queue is a named inbox with one or more addresses.
@@ -86,6 +94,63 @@ type Queue struct {
 	// AllowTransferToQueue lets agents move this queue's sessions into
 	// another queue (default true).
 	AllowTransferToQueue bool `toml:"allow_transfer_to_queue"`
+	// AllowTransferToAgent lets agents forward a session to another agent.
+	AllowTransferToAgent bool `toml:"allow_transfer_to_agent"`
+	// FromName is the display name of replies: @{agent}, @{queue},
+	// @{company} (default "@{agent} via @{queue}").
+	FromName string `toml:"from_name"`
+	// SubjectSessionID adds [S-XXXXX] to the subject of the first reply.
+	SubjectSessionID bool `toml:"subject_session_id"`
+	// AllowSubjectEdit keeps the agent's subject (excludes SubjectSessionID).
+	AllowSubjectEdit bool `toml:"allow_subject_edit"`
+	// Signature is appended to replies: @{agent}, @{company}, @{alias}.
+	Signature string `toml:"signature"`
+	// StaleReply: "hold" (default), "warn" or "off" — what happens to a
+	// reply written before the customer's newest message.
+	StaleReply string `toml:"stale_reply"`
+}
+
+// Stale reply modes.
+const (
+	StaleHold = "hold"
+	StaleWarn = "warn"
+	StaleOff  = "off"
+)
+
+// Delivery configures outbound delivery.
+type Delivery struct {
+	// Smarthost ("host:port") relays all outgoing mail; empty: deliver
+	// to each recipient domain's MX.
+	Smarthost             string `toml:"smarthost"`
+	SmarthostUser         string `toml:"smarthost_user"`
+	SmarthostPasswordFile string `toml:"smarthost_password_file"`
+	// SmarthostTLS: "starttls" (default, required), "implicit" or "none"
+	// (loopback only).
+	SmarthostTLS string `toml:"smarthost_tls"`
+	// RetryFor is how long temporary failures are retried (default 120h).
+	RetryFor Duration `toml:"retry_for"`
+	// Resolver is the DNS server ("host:port") for MX lookups; empty:
+	// the system's.
+	Resolver string `toml:"resolver"`
+	// MXPort is the port of remote MXes (default 25; tests change it).
+	MXPort int `toml:"mx_port"`
+	// Timeout bounds each connection and SMTP command (default 2m).
+	Timeout Duration `toml:"timeout"`
+	// Concurrency is how many deliveries run at once (default 8).
+	Concurrency int `toml:"concurrency"`
+}
+
+// Smarthost TLS modes.
+const (
+	TLSStartTLS = "starttls"
+	TLSImplicit = "implicit"
+	TLSNone     = "none"
+)
+
+// Policy holds the content limits of SPEC §9.
+type Policy struct {
+	MaxAttachments     int   `toml:"max_attachments"`      // default 10
+	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"` // default 25 MiB, all attachments together
 }
 
 // Sessions sets the automatic status transitions, in days (0 = off).

@@ -30,6 +30,14 @@ const (
 	DefaultPausedToClosedDays   = 60
 	DefaultResolvedToClosedDays = 30
 	DefaultReopenWindowDays     = 30
+
+	DefaultFromName           = "@{agent} via @{queue}"
+	DefaultRetryFor           = 120 * time.Hour
+	DefaultMXPort             = 25
+	DefaultDeliveryTimeout    = 2 * time.Minute
+	DefaultConcurrency        = 8
+	DefaultMaxAttachments     = 10
+	DefaultMaxAttachmentBytes = 25 << 20
 )
 
 // Agent roles.
@@ -184,10 +192,18 @@ func (p *parser) applyDefaults() {
 		}
 	}
 	for i := range c.Queue {
+		q := &c.Queue[i]
 		if !p.tableHasKey("queue", i, "allow_transfer_to_queue") {
-			c.Queue[i].AllowTransferToQueue = true
+			q.AllowTransferToQueue = true
+		}
+		if !p.tableHasKey("queue", i, "from_name") {
+			q.FromName = DefaultFromName
+		}
+		if !p.tableHasKey("queue", i, "stale_reply") {
+			q.StaleReply = StaleHold
 		}
 	}
+	p.defaultDelivery()
 	days := []struct {
 		dst *int
 		def int
@@ -232,6 +248,31 @@ func (p *parser) defaultLimits() {
 	}
 	if !p.md.IsDefined("imap", "max_append_bytes") {
 		c.IMAP.MaxAppendBytes = c.SMTP.MaxMessageBytes
+	}
+}
+
+func (p *parser) defaultDelivery() {
+	d, pol := &p.cfg.Delivery, &p.cfg.Policy
+	if !p.md.IsDefined("delivery", "smarthost_tls") {
+		d.SmarthostTLS = TLSStartTLS
+	}
+	if !p.md.IsDefined("delivery", "retry_for") {
+		d.RetryFor.Duration = DefaultRetryFor
+	}
+	if !p.md.IsDefined("delivery", "mx_port") {
+		d.MXPort = DefaultMXPort
+	}
+	if !p.md.IsDefined("delivery", "timeout") {
+		d.Timeout.Duration = DefaultDeliveryTimeout
+	}
+	if !p.md.IsDefined("delivery", "concurrency") {
+		d.Concurrency = DefaultConcurrency
+	}
+	if !p.md.IsDefined("policy", "max_attachments") {
+		pol.MaxAttachments = DefaultMaxAttachments
+	}
+	if !p.md.IsDefined("policy", "max_attachment_bytes") {
+		pol.MaxAttachmentBytes = DefaultMaxAttachmentBytes
 	}
 }
 

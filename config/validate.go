@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,105 @@ func (p *parser) validate() {
 	p.checkAgents()
 	p.checkSessions()
 	p.checkTemplates()
+	p.checkReplies()
+	p.checkDelivery()
+}
+
+// checkTags reports @{name} tags of text that are not in allowed.
+func (p *parser) checkTags(key, text string, allowed ...string) {
+	for _, m := range tagPattern.FindAllStringSubmatch(text, -1) {
+		if !slices.Contains(allowed, m[1]) {
+			p.errorf(key, "unknown tag @{%s} (known: @{%s})", m[1], strings.Join(allowed, "}, @{"))
+		}
+	}
+}
+
+var tagPattern = regexp.MustCompile(`@\{([^}]*)\}`)
+
+// checkReplies checks the per-queue reply settings and the DKIM keys.
+func (p *parser) checkReplies() {
+	for i, q := range p.cfg.Queue {
+		key := fmt.Sprintf("queue[%d]", i)
+		if q.SubjectSessionID && q.AllowSubjectEdit {
+			p.errorf(key+".allow_subject_edit", "excludes subject_session_id: either the session tag is added to the subject, or the agent's subject is kept as written")
+		}
+		switch q.StaleReply {
+		case StaleHold, StaleWarn, StaleOff:
+		default:
+			p.errorf(key+".stale_reply", "%q: want \"hold\", \"warn\" or \"off\"", q.StaleReply)
+		}
+		p.checkTags(key+".from_name", q.FromName, "agent", "queue", "company")
+		p.checkTags(key+".signature", q.Signature, "agent", "company", "alias")
+		if strings.ContainsAny(q.FromName, "\r\n") {
+			p.errorf(key+".from_name", "must be one line")
+		}
+	}
+	for i, d := range p.cfg.Domain {
+		key := fmt.Sprintf("domain[%d]", i)
+		switch {
+		case d.DKIMSelector == "" && d.DKIMKey == "":
+		case d.DKIMSelector == "":
+			p.errorf(key+".dkim_selector", "required when dkim_key is set")
+		case d.DKIMKey == "":
+			p.errorf(key+".dkim_key", "required when dkim_selector is set (make one with: mxdesk dkim-keygen)")
+		default:
+			if err := checkLabel(d.DKIMSelector); err != nil {
+				p.errorf(key+".dkim_selector", "%q: %v", d.DKIMSelector, err)
+			}
+			if _, err := LoadDKIMKey(d.DKIMKey); err != nil {
+				p.errorf(key+".dkim_key", "%v", err)
+			}
+		}
+	}
+}
+
+func (p *parser) checkDelivery() {
+	d, pol := p.cfg.Delivery, p.cfg.Policy
+	if d.Smarthost != "" {
+		if err := checkHostPort(d.Smarthost); err != nil {
+			p.errorf("delivery.smarthost", "%q: %v", d.Smarthost, err)
+		}
+	}
+	switch d.SmarthostTLS {
+	case TLSStartTLS, TLSImplicit:
+	case TLSNone:
+		if d.Smarthost != "" && !isLoopback(d.Smarthost) {
+			p.errorf("delivery.smarthost_tls", "\"none\" sends the password and the mail in clear: only for a smarthost on loopback")
+		}
+	default:
+		p.errorf("delivery.smarthost_tls", "%q: want \"starttls\", \"implicit\" or \"none\"", d.SmarthostTLS)
+	}
+	if (d.SmarthostUser == "") != (d.SmarthostPasswordFile == "") {
+		p.errorf("delivery.smarthost_user", "smarthost_user and smarthost_password_file go together")
+	}
+	if d.SmarthostPasswordFile != "" {
+		if _, err := ReadSecret(d.SmarthostPasswordFile); err != nil {
+			p.errorf("delivery.smarthost_password_file", "cannot read: %v", err)
+		}
+	}
+	if d.Resolver != "" {
+		if err := checkHostPort(d.Resolver); err != nil {
+			p.errorf("delivery.resolver", "%q: %v", d.Resolver, err)
+		}
+	}
+	if d.MXPort < 1 || d.MXPort > 65535 {
+		p.errorf("delivery.mx_port", "must be a port from 1 to 65535, not %d", d.MXPort)
+	}
+	if d.RetryFor.Duration <= 0 {
+		p.errorf("delivery.retry_for", "must be a positive duration such as \"120h\"")
+	}
+	if d.Timeout.Duration <= 0 {
+		p.errorf("delivery.timeout", "must be a positive duration such as \"2m\"")
+	}
+	if d.Concurrency < 1 || d.Concurrency > 1000 {
+		p.errorf("delivery.concurrency", "must be from 1 to 1000, not %d", d.Concurrency)
+	}
+	if pol.MaxAttachments < 0 {
+		p.errorf("policy.max_attachments", "must not be negative")
+	}
+	if pol.MaxAttachmentBytes <= 0 {
+		p.errorf("policy.max_attachment_bytes", "must be a positive number of bytes")
+	}
 }
 
 // MaxSessionDays bounds every [sessions] threshold (SPEC §4: 1-1000 days).

@@ -91,6 +91,38 @@ type Session struct {
 	// Due is when the next automatic transition is to be looked at (zero:
 	// none). The store indexes it for DueSessions.
 	Due time.Time
+
+	// Cc is the copy list of replies: that of the latest inbound message,
+	// or what the agent set on their latest reply.
+	Cc []string `json:",omitempty"`
+	// LastInboundID and LastInboundAt are the Message-ID and arrival of
+	// the latest customer message (stale reply detection).
+	LastInboundID string    `json:",omitempty"`
+	LastInboundAt time.Time `json:",omitempty"`
+	// Held is a reply held as stale, which the agent may send anyway.
+	Held *HeldReply `json:",omitempty"`
+}
+
+// HeldReply remembers a reply held because the customer wrote again.
+type HeldReply struct {
+	Hash  string    // of the reply's body: the same body sent again goes out
+	Until time.Time // after this, sending it again is held again
+}
+
+// Outbound is one message waiting for delivery (SPEC §7).
+type Outbound struct {
+	ID      uint64
+	Session string
+	Agent   string   // who sent it: the bounce goes to them
+	Blob    BlobID   // the message as stored (DKIM is added when sending)
+	From    string   // envelope sender (MAIL FROM)
+	To      []string // recipients not yet delivered
+	Created time.Time
+	// NextAttempt is when to try next; the store indexes it for
+	// DueOutbound.
+	NextAttempt time.Time
+	Attempts    int
+	LastError   string
 }
 
 // Event is one append-only record in a session's history.
@@ -112,6 +144,7 @@ const (
 	MailboxCreated
 	MailboxUpdated // renamed, (un)subscribed, keywords grew
 	MailboxDeleted
+	OutboundQueued // a message was queued for delivery (Change.Outbound)
 )
 
 // Change is one committed modification, published to the Observer.
@@ -120,6 +153,8 @@ type Change struct {
 	Mailbox MailboxID
 	UID     UID      // MessageAdded, MessageRemoved, FlagsChanged
 	Flags   []string // MessageAdded, FlagsChanged: the new flags
+	// Outbound is the ID of the queued message (OutboundQueued).
+	Outbound uint64
 	// Origin is the opaque value the writer passed in UpdateOptions, so a
 	// listener can tell its own changes from others' (IMAP sessions skip
 	// FETCH echoes of their own STORE).
@@ -158,6 +193,13 @@ type Reader interface {
 	// EachSession calls fn for every session, in ID order, until fn
 	// returns an error.
 	EachSession(fn func(Session) error) error
+	// Outbound returns a queued message.
+	Outbound(id uint64) (Outbound, error)
+	// DueOutbound lists up to limit queued messages whose NextAttempt is
+	// not after until, earliest first.
+	DueOutbound(until time.Time, limit int) ([]Outbound, error)
+	// OutboundCount is the number of queued messages.
+	OutboundCount() (int, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -184,6 +226,14 @@ type Tx interface {
 	PutSession(s Session) error
 	IndexMessageID(messageID, session string) error
 	AddEvent(e Event) error
+	// Enqueue queues o for delivery: it assigns o.ID, takes a reference
+	// on o.Blob, indexes o.NextAttempt and publishes OutboundQueued.
+	Enqueue(o Outbound) (Outbound, error)
+	// UpdateOutbound stores the progress of a queued message (To,
+	// NextAttempt, Attempts, LastError) and re-indexes it.
+	UpdateOutbound(o Outbound) error
+	// RemoveOutbound drops a queued message and its blob reference.
+	RemoveOutbound(id uint64) error
 }
 
 // UpdateOptions travel with an Update.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"mxdesk/store"
 )
@@ -257,5 +259,72 @@ func BenchmarkGroupCommit(b *testing.B) {
 				return err
 			})
 		}
+	})
+}
+
+func TestOutboundQueue(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ids []uint64
+	err := s.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		ids = ids[:0]
+		blob, err := tx.PutBlob([]byte("Subject: out\r\n\r\nx\r\n"))
+		if err != nil {
+			return err
+		}
+		for i, at := range []time.Duration{2 * time.Hour, time.Hour} {
+			o, err := tx.Enqueue(store.Outbound{Session: "S-AAAAA", Blob: blob, From: "a@b", To: []string{fmt.Sprintf("c%d@d", i)}, NextAttempt: t0.Add(at)})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, o.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := func(until time.Time) (out []uint64) {
+		s.View(func(rd store.Reader) error {
+			os, err := rd.DueOutbound(until, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range os {
+				out = append(out, o.ID)
+			}
+			return nil
+		})
+		return out
+	}
+	if got := due(t0.Add(90 * time.Minute)); !slices.Equal(got, []uint64{ids[1]}) {
+		t.Fatalf("due at +90m = %v, want %v", got, ids[1:])
+	}
+	if got := due(t0.Add(3 * time.Hour)); !slices.Equal(got, []uint64{ids[1], ids[0]}) {
+		t.Fatalf("due at +3h = %v (earliest first)", got)
+	}
+	err = s.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		o, err := tx.Outbound(ids[1])
+		if err != nil {
+			return err
+		}
+		o.NextAttempt, o.Attempts = t0.Add(5*time.Hour), 1
+		if err := tx.UpdateOutbound(o); err != nil {
+			return err
+		}
+		return tx.RemoveOutbound(ids[0])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := due(t0.Add(3 * time.Hour)); len(got) != 0 {
+		t.Fatalf("due at +3h after update = %v", got)
+	}
+	s.View(func(rd store.Reader) error {
+		if n, _ := rd.OutboundCount(); n != 1 {
+			t.Errorf("count = %d", n)
+		}
+		return nil
 	})
 }

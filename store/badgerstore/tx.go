@@ -27,6 +27,8 @@ import (
 //	sm/<session>\0<mbox><uid>  where a session's messages are filed
 //	tok/<token>                reply token -> session
 //	due/<unix nanos><session>  sessions by the time of their next transition
+//	ob/<id>                    queued outbound message (JSON)
+//	obd/<unix nanos><id>       queued outbound messages by next attempt
 const (
 	pCounter    = "c/"
 	pMailbox    = "mb/"
@@ -40,6 +42,8 @@ const (
 	pSessionMsg = "sm/"
 	pToken      = "tok/"
 	pDue        = "due/"
+	pOutbound   = "ob/"
+	pOutboundAt = "obd/"
 )
 
 func key(prefix string, parts ...[]byte) []byte {
@@ -521,4 +525,93 @@ func sortedFlags(flags []string) []string {
 	out := slices.Clone(flags)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ---- outbound queue ----
+
+func outboundKey(id uint64) []byte { return key(pOutbound, u64(id)) }
+
+func outboundAtKey(o store.Outbound) []byte {
+	return key(pOutboundAt, u64(uint64(o.NextAttempt.UnixNano())), u64(o.ID))
+}
+
+func (t *tx) Outbound(id uint64) (store.Outbound, error) {
+	var o store.Outbound
+	err := t.getJSON(outboundKey(id), &o)
+	return o, err
+}
+
+func (t *tx) DueOutbound(until time.Time, limit int) ([]store.Outbound, error) {
+	var out []store.Outbound
+	end := uint64(until.UnixNano())
+	err := t.scan([]byte(pOutboundAt), func(item *badger.Item) error {
+		k := item.Key()[len(pOutboundAt):]
+		if len(k) != 16 || binary.BigEndian.Uint64(k) > end || len(out) >= limit {
+			return errStop
+		}
+		o, err := t.Outbound(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return err
+		}
+		out = append(out, o)
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
+}
+
+func (t *tx) OutboundCount() (int, error) {
+	n := 0
+	err := t.scan([]byte(pOutbound), func(*badger.Item) error { n++; return nil })
+	return n, err
+}
+
+func (t *tx) Enqueue(o store.Outbound) (store.Outbound, error) {
+	id, err := t.counter("outbound")
+	if err != nil {
+		return o, err
+	}
+	o.ID = id
+	if err := t.blobRef(o.Blob, +1); err != nil {
+		return o, err
+	}
+	if err := t.setJSON(outboundKey(id), o); err != nil {
+		return o, err
+	}
+	if err := t.txn.Set(outboundAtKey(o), nil); err != nil {
+		return o, err
+	}
+	t.emit(store.Change{Kind: store.OutboundQueued, Outbound: id})
+	return o, nil
+}
+
+func (t *tx) UpdateOutbound(o store.Outbound) error {
+	old, err := t.Outbound(o.ID)
+	if err != nil {
+		return err
+	}
+	if err := t.txn.Delete(outboundAtKey(old)); err != nil {
+		return err
+	}
+	old.To, old.NextAttempt, old.Attempts, old.LastError = o.To, o.NextAttempt, o.Attempts, o.LastError
+	if err := t.setJSON(outboundKey(o.ID), old); err != nil {
+		return err
+	}
+	return t.txn.Set(outboundAtKey(old), nil)
+}
+
+func (t *tx) RemoveOutbound(id uint64) error {
+	o, err := t.Outbound(id)
+	if err != nil {
+		return err
+	}
+	if err := t.txn.Delete(outboundAtKey(o)); err != nil {
+		return err
+	}
+	if err := t.txn.Delete(outboundKey(id)); err != nil {
+		return err
+	}
+	return t.blobRef(o.Blob, -1)
 }
