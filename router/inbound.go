@@ -391,6 +391,9 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 		return Delivered{}, err
 	}
 	s.LastInbound, s.LastActivity = blob, r.now()
+	s.LastInboundID, s.LastInboundAt = in.messageID, r.now()
+	// Replies go to the people this message copied (SPEC §7).
+	s.Cc = slices.DeleteFunc(slices.Clone(in.cc), r.isOurs)
 	p, err := r.commit(tx, old, &s)
 	if err != nil {
 		return Delivered{}, err

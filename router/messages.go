@@ -96,6 +96,12 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 		if m.Owner == "" || isReadOnly(m) || (roleOf(m) == roleWorking && m.Name != Inbox) {
 			return errorf(KindForbidden, "%s takes no appended messages: it holds sessions, which arrive over SMTP", m.Name)
 		}
+		if m.SpecialUse == `\Sent` {
+			if existing, ok, err := sentCopy(tx, m, raw); err != nil || ok {
+				mb, uid = m, existing
+				return err
+			}
+		}
 		if err := noteKeywords(tx, &m, flags); err != nil {
 			return err
 		}
@@ -235,12 +241,12 @@ func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, ui
 	var gone []store.UID
 	err := r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
 		gone = gone[:0]
-		m, err := r.mailboxByID(tx, a, mbox)
+		mb, err := r.mailboxByID(tx, a, mbox)
 		if err != nil {
 			return err
 		}
-		if isReadOnly(m) {
-			return errorf(KindForbidden, "%s is read-only", m.Name)
+		if isReadOnly(mb) {
+			return errorf(KindForbidden, "%s is read-only", mb.Name)
 		}
 		msgs, err := tx.Messages(mbox, 0, 0)
 		if err != nil {
@@ -250,7 +256,7 @@ func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, ui
 			if !slices.Contains(m.Flags, `\Deleted`) || (uids != nil && !slices.Contains(uids, m.UID)) {
 				continue
 			}
-			if m.Session != "" {
+			if m.Session != "" && roleOf(mb) != roleOther {
 				return errorf(KindForbidden, "messages of session %s can't be deleted: a customer conversation is never deleted; move it to Resolved when it is done (clear the \\Deleted flag)", m.Session)
 			}
 			if err := tx.RemoveMessage(mbox, m.UID); err != nil {
@@ -313,6 +319,9 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 			}
 			if err != nil {
 				return err
+			}
+			if roleOf(sm) == roleOther {
+				msg.Session = "" // the Sent copy of a reply is the agent's own
 			}
 			if msg.Session != "" && isSessionTarget(dm) {
 				p, done := acted[msg.Session]
@@ -407,4 +416,39 @@ func (r *Router) TakeRecent(ctx context.Context, mbox store.MailboxID) (store.UI
 		return tx.UpdateMailbox(m)
 	})
 	return first, err
+}
+
+// sentCopy finds the copy of a reply that mxdesk itself filed in Sent
+// mailbox m when it was submitted, by the Message-ID of raw: a client
+// that APPENDs its own copy after sending gets that one back instead of a
+// duplicate.
+func sentCopy(rd store.Reader, m store.Mailbox, raw []byte) (store.UID, bool, error) {
+	id := headerMessageID(raw)
+	if id == "" {
+		return 0, false, nil
+	}
+	session, err := rd.SessionByMessageID(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	msgs, err := rd.SessionMessages(session)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, msg := range msgs {
+		if msg.Mailbox != m.ID {
+			continue
+		}
+		body, err := rd.Blob(msg.Blob)
+		if err != nil {
+			return 0, false, err
+		}
+		if headerMessageID(body) == id {
+			return msg.UID, true, nil
+		}
+	}
+	return 0, false, nil
 }

@@ -1,9 +1,16 @@
 package router
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
 	"strings"
+	"time"
 
+	"mxdesk/config"
 	"mxdesk/store"
 )
 
@@ -47,14 +54,329 @@ func (r *Router) CheckSubmitRecipient(addr string) error {
 // leaves. Errors of KindInvalid, KindTooBig, KindForbidden and
 // KindNotFound are the sender's (5xx); others are temporary.
 func (r *Router) Submit(ctx context.Context, a *Agent, env Envelope, raw []byte) (Submitted, error) {
-	return Submitted{}, errorf(KindInvalid, "not implemented yet")
+	if len(env.To) == 0 {
+		return Submitted{}, errorf(KindInvalid, "no recipients")
+	}
+	in := parseInbound(raw, env, r.config().Hostname)
+	var res Submitted
+	err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		sub, err := r.classify(tx, a, env.To, in)
+		if err != nil {
+			return err
+		}
+		res, err = r.submit(tx, a, in, sub)
+		return err
+	})
+	return res, err
 }
 
-// Bounce files dsn, a delivery status notification about ob built by the
-// delivery worker, into ob's session for its agent (threaded, unread) and
-// records which recipients failed and why.
-func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) error {
-	return errorf(KindInvalid, "not implemented yet")
+// submission is an agent's message sorted out: its session and where each
+// recipient leads.
+type submission struct {
+	session   store.Session // zero when the message belongs to none
+	external  []string      // customers and other outside addresses
+	notes     int           // session note addresses among the recipients
+	toQueue   string        // a queue address: transfer there
+	toAgent   string        // an agent's login: transfer to them
+	inReplyTo string
+}
+
+// classify sorts the recipients and finds the session: a reply or note
+// address among the recipients, then In-Reply-To/References, then the
+// subject tag. An agent may only act on sessions of their queues or their
+// own (supervisors on any).
+func (r *Router) classify(tx store.Tx, a *Agent, rcpts []string, in inbound) (submission, error) {
+	var sub submission
+	sessionID := ""
+	for _, rcpt := range rcpts {
+		addr := strings.ToLower(rcpt)
+		at := strings.LastIndexByte(addr, '@')
+		switch {
+		case at < 0:
+			return sub, errorf(KindInvalid, "%q is not an address", rcpt)
+		case !r.config().IsLocalDomain(addr[at+1:]):
+			sub.external = append(sub.external, addr)
+			continue
+		}
+		if ac, ok := r.config().AgentByLogin(addr); ok {
+			sub.toAgent = strings.ToLower(ac.Login)
+			continue
+		}
+		q, id, err := r.resolveSubmitRecipient(tx, addr)
+		if err != nil {
+			return sub, err
+		}
+		_, tag, _ := strings.Cut(addr[:at], "+")
+		switch {
+		case strings.HasPrefix(tag, notePrefix):
+			sub.notes++
+		case id == "":
+			sub.toQueue = q
+		}
+		if id != "" && sessionID == "" {
+			sessionID = id
+		}
+	}
+	if len(in.refs) > 0 {
+		sub.inReplyTo = in.refs[0]
+	}
+	if sessionID == "" {
+		for i := len(in.refs) - 1; i >= 0 && sessionID == ""; i-- {
+			id, err := tx.SessionByMessageID(in.refs[i])
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return sub, err
+			}
+			sessionID = id
+		}
+	}
+	if sessionID == "" {
+		if m := sessionTag.FindStringSubmatch(in.subject); m != nil {
+			sessionID = strings.ToUpper(m[1])
+		}
+	}
+	if sessionID == "" {
+		return sub, nil
+	}
+	s, err := tx.Session(sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return sub, nil // a tag or reference to nothing: a new conversation
+	}
+	if err != nil {
+		return sub, err
+	}
+	if s.Agent != a.Login && !a.servesQueue(s.Queue) && !config.IsSupervisor(a.Role) {
+		return sub, errorf(KindForbidden, "session %s belongs to queue %s, which you do not serve", s.ID, s.Queue)
+	}
+	sub.session = s
+	return sub, nil
+}
+
+func (r *Router) submit(tx store.Tx, a *Agent, in inbound, sub submission) (Submitted, error) {
+	internal := sub.notes > 0 || sub.toQueue != "" || sub.toAgent != ""
+	switch {
+	case internal && len(sub.external) > 0:
+		return Submitted{}, errorf(KindForbidden, "a note or transfer goes to mxdesk only: send the reply to the customer as a separate message")
+	case internal && sub.session.ID == "":
+		return Submitted{}, errorf(KindForbidden, "this message belongs to no session: forward a session's message to transfer it")
+	case sub.toQueue != "" || sub.toAgent != "":
+		return r.transferByForward(tx, a, in, sub)
+	case internal || len(sub.external) == 0:
+		if sub.session.ID == "" {
+			return Submitted{}, errorf(KindForbidden, "no recipients outside mxdesk")
+		}
+		return r.note(tx, a, in, sub.session, "note", "internal note")
+	case sub.session.ID == "":
+		s, err := r.newOutboundSession(tx, a, in, sub.external)
+		if err != nil {
+			return Submitted{}, err
+		}
+		sub.session = s
+		return r.reply(tx, a, in, sub, "new")
+	}
+	return r.reply(tx, a, in, sub, "reply")
+}
+
+// newOutboundSession opens a session for a message an agent writes first:
+// in the queue whose address is the message's From (when the agent serves
+// it), else the agent's first queue, assigned to the agent.
+func (r *Router) newOutboundSession(tx store.Tx, a *Agent, in inbound, external []string) (store.Session, error) {
+	queue := ""
+	if q, ok := r.config().QueueByAddress(in.sender); ok && a.servesQueue(q.Name) {
+		queue = q.Name
+	} else if len(a.Queues) > 0 {
+		queue = a.Queues[0]
+	}
+	if queue == "" {
+		return store.Session{}, errorf(KindForbidden, "you serve no queue, so mail you write can't start a session")
+	}
+	id, err := newSessionID(tx)
+	if err != nil {
+		return store.Session{}, err
+	}
+	token, err := newReplyToken(tx)
+	if err != nil {
+		return store.Session{}, err
+	}
+	s := store.Session{
+		ID: id, Queue: queue, Agent: a.Login, Customer: external[0], Subject: in.subject,
+		Created: r.now(), Token: token, Participants: slices.Clone(external),
+	}
+	if err := r.event(tx, id, "created", a.Login, "new outbound session in queue "+queue); err != nil {
+		return s, err
+	}
+	return s, r.setStatus(tx, &s, StatusActive, a.Login, "")
+}
+
+// staleWindow is how long a held reply may be sent again unchanged.
+const staleWindow = 10 * time.Minute
+
+// reply rewrites, stores and queues an agent's reply in session
+// sub.session (new or existing).
+func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action string) (Submitted, error) {
+	s := sub.session
+	old, err := tx.Session(s.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		old, err = store.Session{}, nil
+	}
+	if err != nil {
+		return Submitted{}, err
+	}
+	q := r.config().QueueByName(s.Queue)
+	if q == nil {
+		return Submitted{}, errorf(KindForbidden, "queue %s of session %s is no longer configured", s.Queue, s.ID)
+	}
+	if held, err := r.staleCheck(tx, a, in, q, &s, old, sub.inReplyTo); err != nil || held {
+		if err != nil {
+			return Submitted{}, err
+		}
+		if _, err := r.commit(tx, old, &s); err != nil {
+			return Submitted{}, err
+		}
+		return Submitted{Session: s.ID, MessageID: in.messageID, Action: "held"}, nil
+	}
+	out, rcpts, err := r.rewriteReply(a, in, q, &s, sub.external)
+	if err != nil {
+		return Submitted{}, err
+	}
+	for _, x := range rcpts {
+		if !slices.Contains(s.Participants, x) && len(s.Participants) < maxParticipants {
+			s.Participants = append(s.Participants, x)
+		}
+	}
+	switch {
+	case s.Status == StatusUnopened || s.Status == StatusReopened || (s.Status == StatusPaused && !s.Parked):
+		err = r.setStatus(tx, &s, StatusActive, a.Login, "replied")
+	}
+	if err != nil {
+		return Submitted{}, err
+	}
+	s.LastActivity, s.Held = r.now(), nil
+	blob, err := r.fileInSession(tx, old, &s, out, []string{`\Seen`})
+	if err != nil {
+		return Submitted{}, err
+	}
+	sent, err := tx.MailboxByName(a.Login, SentFolder)
+	if err == nil {
+		_, err = tx.AddMessage(store.Message{Mailbox: sent.ID, Blob: blob, Size: int64(len(out)), InternalDate: r.now(), Session: s.ID, Flags: []string{`\Seen`}})
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Submitted{}, err
+	}
+	_, err = tx.Enqueue(store.Outbound{
+		Session: s.ID, Agent: a.Login, Blob: blob, From: tokenAddress(q, s.Token, ""), To: rcpts,
+		Created: r.now(), NextAttempt: r.now(),
+	})
+	if err != nil {
+		return Submitted{}, err
+	}
+	if err := r.event(tx, s.ID, "replied", a.Login, "to "+strings.Join(rcpts, ", ")); err != nil {
+		return Submitted{}, err
+	}
+	return Submitted{Session: s.ID, MessageID: in.messageID, Action: action, Queued: len(rcpts)}, nil
+}
+
+// staleCheck holds (or, with stale_reply = "warn", only reports) a reply
+// that answers an older customer message than the session's latest one,
+// filing a notice for the agent. It reports whether the reply is held.
+func (r *Router) staleCheck(tx store.Tx, a *Agent, in inbound, q *config.Queue, s *store.Session, old store.Session, inReplyTo string) (bool, error) {
+	if q.StaleReply == config.StaleOff || inReplyTo == "" || s.LastInboundID == "" || inReplyTo == s.LastInboundID {
+		return false, nil
+	}
+	answered, ok, err := r.messageDate(tx, s.ID, inReplyTo)
+	if err != nil || !ok || !s.LastInboundAt.After(answered) {
+		return false, err
+	}
+	hash := bodyHash(in.body)
+	if q.StaleReply == config.StaleHold && s.Held != nil && s.Held.Hash == hash && !r.now().After(s.Held.Until) {
+		return false, r.event(tx, s.ID, "stale-sent", a.Login, "held reply sent again unchanged: sending")
+	}
+	held := q.StaleReply == config.StaleHold
+	if held {
+		s.Held = &store.HeldReply{Hash: hash, Until: r.now().Add(staleWindow)}
+	}
+	notice := r.staleNotice(tx, a, in, *s, held)
+	if _, err := r.fileInSession(tx, old, s, notice, nil); err != nil {
+		return false, err
+	}
+	kind := "stale-warned"
+	if held {
+		kind = "held"
+	}
+	return held, r.event(tx, s.ID, kind, a.Login, "reply to an older message; the customer wrote again at "+s.LastInboundAt.Format(time.RFC3339))
+}
+
+// messageDate finds when the message with messageID arrived in session.
+func (r *Router) messageDate(rd store.Reader, session, messageID string) (time.Time, bool, error) {
+	msgs, err := rd.SessionMessages(session)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	seen := map[store.BlobID]bool{}
+	for _, m := range msgs {
+		if seen[m.Blob] {
+			continue
+		}
+		seen[m.Blob] = true
+		raw, err := rd.Blob(m.Blob)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if headerMessageID(raw) == messageID {
+			return m.InternalDate, true, nil
+		}
+	}
+	return time.Time{}, false, nil
+}
+
+func bodyHash(body []byte) string {
+	sum := sha256.Sum256(bytes.TrimSpace(body))
+	return hex.EncodeToString(sum[:16])
+}
+
+// tokenAddress is the reply address of a session in queue q (with
+// prefix "note-": its note address).
+func tokenAddress(q *config.Queue, token, prefix string) string {
+	addr := q.Addresses[0]
+	at := strings.LastIndexByte(addr, '@')
+	return addr[:at] + "+" + prefix + token + addr[at:]
+}
+
+// fileInSession stores raw as a message of session s (which was old
+// before this transaction): the session is committed, the message filed
+// in its home and archive with flags, its Message-ID indexed. It returns
+// the blob.
+func (r *Router) fileInSession(tx store.Tx, old store.Session, s *store.Session, raw []byte, flags []string) (store.BlobID, error) {
+	blob, err := tx.PutBlob(raw)
+	if err != nil {
+		return 0, err
+	}
+	p, err := r.commit(tx, old, s)
+	if err != nil {
+		return 0, err
+	}
+	archive, err := tx.MailboxByName("", archiveMailboxName(s.Queue))
+	if err != nil {
+		return 0, err
+	}
+	boxes := []store.MailboxID{archive.ID}
+	if p.ok {
+		boxes = append(boxes, p.home.ID)
+	}
+	for _, mb := range boxes {
+		_, err := tx.AddMessage(store.Message{
+			Mailbox: mb, Blob: blob, Size: int64(len(raw)), InternalDate: r.now(),
+			Session: s.ID, Flags: withStatus(flags, s.Status),
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	if id := headerMessageID(raw); id != "" {
+		if err := tx.IndexMessageID(id, s.ID); err != nil {
+			return 0, err
+		}
+	}
+	return blob, nil
 }
 
 // resolveSubmitRecipient is resolveRecipient for the submission side,

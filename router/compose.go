@@ -1,0 +1,279 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
+
+	"mxdesk/config"
+	"mxdesk/store"
+)
+
+// expandTags fills @{name} tags from vals.
+func expandTags(text string, vals map[string]string) string {
+	var pairs []string
+	for k, v := range vals {
+		pairs = append(pairs, "@{"+k+"}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(text)
+}
+
+func (a *Agent) displayName() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.Login
+}
+
+// rewriteReply turns an agent's message into what the customer gets
+// (SPEC §7): From the queue with the configured name, Reply-To the
+// session's reply address, the Cc the session remembers when the agent set
+// none (what the agent sets becomes the session's Cc), no Bcc header, the
+// session tag in the subject when the queue wants it, threading headers,
+// the signature, and the attachment limits. It returns the message and
+// every recipient to deliver to.
+func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Session, external []string) ([]byte, []string, error) {
+	cfg := r.config()
+	h := in.header.Copy()
+	h.Del("Bcc")
+	rcpts := slices.Clone(external)
+	if h.Has("Cc") {
+		s.Cc = slices.DeleteFunc(slices.Clone(in.cc), r.isOurs)
+	} else if len(s.Cc) > 0 {
+		h.Set("Cc", strings.Join(s.Cc, ", "))
+		for _, c := range s.Cc {
+			if !slices.Contains(rcpts, c) {
+				rcpts = append(rcpts, c)
+			}
+		}
+	}
+	name := expandTags(q.FromName, map[string]string{"agent": a.displayName(), "queue": q.Name, "company": cfg.Company})
+	h.Set("From", (&mail.Address{Name: name, Address: q.Addresses[0]}).String())
+	h.Set("Reply-To", tokenAddress(q, s.Token, ""))
+	h.Del("Sender")
+	subject := in.subject
+	if q.SubjectSessionID && !strings.Contains(subject, "["+s.ID+"]") {
+		subject = strings.TrimSpace(subject + " [" + s.ID + "]")
+	}
+	h.Set("Subject", mime.QEncoding.Encode("utf-8", subject))
+	if !h.Has("In-Reply-To") && s.LastInboundID != "" {
+		h.Set("In-Reply-To", "<"+s.LastInboundID+">")
+		h.Set("References", strings.TrimSpace(h.Get("References")+" <"+s.LastInboundID+">"))
+	}
+	if !h.Has("Date") {
+		h.Set("Date", r.now().Format(time.RFC1123Z))
+	}
+	stampOurs(&h, s.ID)
+	sig := ""
+	if q.Signature != "" {
+		sig = expandTags(q.Signature, map[string]string{"agent": a.displayName(), "company": cfg.Company, "alias": a.Login})
+	}
+	rw := bodyRewrite{sigText: sig, maxCount: cfg.Policy.MaxAttachments, maxBytes: cfg.Policy.MaxAttachmentBytes}
+	nh, body, err := rw.rewrite(h, in.body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return assemble(nh, body), rcpts, nil
+}
+
+// stampOurs replaces any X-Mxdesk-* header by ours.
+func stampOurs(h *textproto.Header, session string) {
+	var keys []string
+	for f := h.Fields(); f.Next(); {
+		if strings.HasPrefix(strings.ToLower(f.Key()), "x-mxdesk-") {
+			keys = append(keys, f.Key())
+		}
+	}
+	for _, k := range keys {
+		h.Del(k)
+	}
+	h.Add("X-Mxdesk-Session", session)
+}
+
+func assemble(h textproto.Header, body []byte) []byte {
+	var buf bytes.Buffer
+	if err := textproto.WriteHeader(&buf, h); err != nil {
+		panic(err) // a bytes.Buffer does not fail
+	}
+	buf.Write(body)
+	return buf.Bytes()
+}
+
+// internalMessage marks an agent's message as internal to the desk (a
+// note, or the comment of a transfer): subject prefix, X-Mxdesk-Internal,
+// threaded to the session's latest customer message when it has no
+// references of its own, no Bcc.
+func internalMessage(in inbound, s store.Session, kind string) []byte {
+	h := in.header.Copy()
+	h.Del("Bcc")
+	subject := in.subject
+	if !strings.HasPrefix(subject, "[Internal] ") {
+		subject = "[Internal] " + subject
+	}
+	h.Set("Subject", mime.QEncoding.Encode("utf-8", subject))
+	if !h.Has("In-Reply-To") && s.LastInboundID != "" {
+		h.Set("In-Reply-To", "<"+s.LastInboundID+">")
+		h.Set("References", "<"+s.LastInboundID+">")
+	}
+	stampOurs(&h, s.ID)
+	h.Add("X-Mxdesk-Internal", kind)
+	return assemble(h, in.body)
+}
+
+// note files an agent's message as an internal note of session s.
+func (r *Router) note(tx store.Tx, a *Agent, in inbound, s store.Session, kind, detail string) (Submitted, error) {
+	old := s
+	var flags []string
+	if s.Agent == a.Login {
+		flags = []string{`\Seen`} // the author's own note
+	}
+	s.LastActivity = r.now()
+	if _, err := r.fileInSession(tx, old, &s, internalMessage(in, s, kind), flags); err != nil {
+		return Submitted{}, err
+	}
+	return Submitted{Session: s.ID, MessageID: in.messageID, Action: kind}, r.event(tx, s.ID, kind, a.Login, detail)
+}
+
+// transferByForward handles a session's message forwarded to a queue's or
+// an agent's address: the session moves there and the forward's text
+// becomes an internal note for the next agent. Nothing reaches the
+// customer.
+func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submission) (Submitted, error) {
+	s := sub.session
+	if s.Status == StatusClosed {
+		return Submitted{}, errorf(KindForbidden, "session %s is closed", s.ID)
+	}
+	q := r.config().QueueByName(s.Queue)
+	supervisor := config.IsSupervisor(a.Role)
+	var detail string
+	if sub.toQueue != "" {
+		if q != nil && !q.AllowTransferToQueue && !supervisor && sub.toQueue != s.Queue {
+			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
+		}
+		detail = "from queue " + s.Queue + " to queue " + sub.toQueue + " by forward"
+		s.Queue, s.Agent = sub.toQueue, ""
+	} else {
+		if q != nil && !q.AllowTransferToAgent && !supervisor {
+			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to another agent (allow_transfer_to_agent)", s.Queue)
+		}
+		ac, _ := r.config().AgentByLogin(sub.toAgent)
+		if !slices.Contains(ac.Queues, s.Queue) {
+			return Submitted{}, errorf(KindForbidden, "%s does not serve queue %s", sub.toAgent, s.Queue)
+		}
+		detail = "to " + sub.toAgent + " by forward"
+		s.Agent = sub.toAgent
+	}
+	s.Parked = false
+	if err := r.setStatus(tx, &s, StatusUnopened, a.Login, "transferred"); err != nil {
+		return Submitted{}, err
+	}
+	if err := r.event(tx, s.ID, "transferred", a.Login, detail); err != nil {
+		return Submitted{}, err
+	}
+	sub.session = s
+	old, err := tx.Session(s.ID)
+	if err != nil {
+		return Submitted{}, err
+	}
+	s.LastActivity = r.now()
+	if _, err := r.fileInSession(tx, old, &s, internalMessage(in, s, "transfer"), nil); err != nil {
+		return Submitted{}, err
+	}
+	return Submitted{Session: s.ID, MessageID: in.messageID, Action: "transfer"}, nil
+}
+
+// maxQuote bounds how much of the customer's newer message a stale-reply
+// notice quotes.
+const maxQuote = 4000
+
+// staleNotice is the message that tells an agent their reply answers an
+// older message than the customer's latest, threaded into the session.
+func (r *Router) staleNotice(rd store.Reader, a *Agent, in inbound, s store.Session, held bool) []byte {
+	cfg := r.config()
+	var h textproto.Header
+	h.Set("Content-Transfer-Encoding", "8bit")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Mime-Version", "1.0")
+	h.Set("X-Mxdesk-Internal", "notice")
+	h.Set("X-Mxdesk-Session", s.ID)
+	h.Set("References", "<"+s.LastInboundID+">")
+	h.Set("In-Reply-To", "<"+s.LastInboundID+">")
+	h.Set("Message-Id", "<"+newToken(16)+"@"+cfg.Hostname+">")
+	h.Set("Date", r.now().Format(time.RFC1123Z))
+	h.Set("To", a.Login)
+	h.Set("From", (&mail.Address{Name: "mxdesk", Address: "mxdesk@" + cfg.Hostname}).String())
+	var b strings.Builder
+	if held {
+		h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Not sent: the customer wrote again ["+s.ID+"]"))
+		fmt.Fprintf(&b, "Your reply %q was NOT sent: the customer wrote again after the message you answered.\r\n\r\n", in.subject)
+		fmt.Fprintf(&b, "Read their newer message below. To send your reply anyway, send it again unchanged\r\nwithin %d minutes (for example: open it in Sent, choose \"Edit As New\", then Send).\r\n", int(staleWindow/time.Minute))
+	} else {
+		h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Sent, but the customer wrote again ["+s.ID+"]"))
+		fmt.Fprintf(&b, "Your reply %q was sent, but the customer wrote again after the message you answered.\r\n", in.subject)
+	}
+	fmt.Fprintf(&b, "\r\n---- newer message, received %s ----\r\n", s.LastInboundAt.In(cfg.Location()).Format("2006-01-02 15:04"))
+	if raw, err := rd.Blob(s.LastInbound); err == nil {
+		b.WriteString(quoteText(raw))
+	}
+	return assemble(h, []byte(b.String()))
+}
+
+// quoteText returns From, Subject and the start of the first text/plain
+// part of a message, for a notice.
+func quoteText(raw []byte) string {
+	e, _ := message.Read(bytes.NewReader(raw)) // unknown charsets still give an entity
+	if e == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nSubject: %s\r\n\r\n", e.Header.Get("From"), e.Header.Get("Subject"))
+	var text string
+	e.Walk(func(path []int, part *message.Entity, err error) error {
+		if err != nil || text != "" {
+			return nil
+		}
+		if mt, _, _ := part.Header.ContentType(); mt == "text/plain" || mt == "" {
+			data, _ := io.ReadAll(io.LimitReader(part.Body, maxQuote+1)) // decoded to UTF-8
+			text = string(data)
+		}
+		return nil
+	})
+	if len(text) > maxQuote {
+		text = strings.ToValidUTF8(text[:maxQuote], "") + "\r\n[...]"
+	}
+	b.WriteString(text)
+	return b.String()
+}
+
+// Bounce files dsn, a delivery status notification about ob built by the
+// delivery worker, into ob's session for its agent (threaded, unread) and
+// records which recipients failed and why. A closed session reopens: the
+// agent has something to act on.
+func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) error {
+	return r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		s, err := tx.Session(ob.Session)
+		if err != nil {
+			return fmt.Errorf("router: bounce for session %s: %w", ob.Session, err)
+		}
+		old := s
+		if s.Status == StatusClosed {
+			if err := r.setStatus(tx, &s, StatusReopened, "system", "a reply could not be delivered"); err != nil {
+				return err
+			}
+		}
+		if _, err := r.fileInSession(tx, old, &s, dsn, nil); err != nil {
+			return err
+		}
+		return r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason)
+	})
+}
+
