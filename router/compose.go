@@ -276,4 +276,3 @@ func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, fail
 		return r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason)
 	})
 }
-
