@@ -30,6 +30,7 @@ type Gateway struct {
 	store  *badgerstore.Store
 	router *router.Router
 	smtp   *smtpserver.Server
+	submit *smtpserver.Server // submission: agents' outgoing mail
 	imap   *imapserver.Server
 	http   *http.Server
 	tls    *tls.Config
@@ -69,7 +70,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, tls: tlsConfig, addrs: map[string]string{}, errs: make(chan error, 8)}
-	g.smtp = smtpserver.New(r, smtpserver.Options{
+	smtpOpts := smtpserver.Options{
 		Hostname:        cfg.Hostname,
 		TLSConfig:       tlsConfig,
 		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
@@ -78,7 +79,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		ReadTimeout:     cfg.SMTP.ReadTimeout.Duration,
 		WriteTimeout:    cfg.SMTP.WriteTimeout.Duration,
 		Logger:          log,
-	})
+	}
+	g.smtp = smtpserver.New(r, smtpOpts)
+	smtpOpts.InsecureAuth = cfg.TLS.InsecureAuth
+	g.submit = smtpserver.NewSubmission(r, smtpOpts)
 	g.imap = imapserver.New(r, imapserver.Options{
 		TLSConfig:    tlsConfig,
 		InsecureAuth: cfg.TLS.InsecureAuth,
@@ -127,6 +131,10 @@ func (g *Gateway) listeners() []listener {
 	l := g.cfg.Listen
 	return []listener{
 		{name: "smtp", addr: l.SMTP, serve: g.smtp.Serve},
+		{name: "submission", addr: l.Submission, serve: g.submit.Serve},
+		// Not implicit here: the server adds TLS above its connection
+		// tracking, where go-smtp can see it.
+		{name: "submissions", addr: l.Submissions, serve: g.submit.ServeTLS},
 		{name: "imap", addr: l.IMAP, serve: g.imap.Serve},
 		{name: "imaps", addr: l.IMAPS, implicit: true, serve: g.imap.Serve},
 		{name: "http", addr: l.HTTP, serve: g.serveHTTP},
@@ -139,13 +147,6 @@ func (g *Gateway) listeners() []listener {
 func (g *Gateway) Start() error {
 	if err := g.startAdmin(); err != nil {
 		return err
-	}
-	for key, addr := range map[string]string{"submission": g.cfg.Listen.Submission, "submissions": g.cfg.Listen.Submissions} {
-		if addr != "" {
-			// Agents' outgoing mail is not served yet; say so rather
-			// than leave a configured port silently closed.
-			g.log.Warn("listener not available in this version, not opened", "listener", "listen."+key, "addr", addr)
-		}
 	}
 	var opened []net.Listener
 	for _, l := range g.listeners() {
@@ -187,8 +188,8 @@ func (g *Gateway) Start() error {
 	return nil
 }
 
-// Addr is the bound address of a listener ("smtp", "imap", "imaps",
-// "http"), or "" when it is off.
+// Addr is the bound address of a listener ("smtp", "submission",
+// "submissions", "imap", "imaps", "http"), or "" when it is off.
 func (g *Gateway) Addr(name string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -212,7 +213,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 // goroutines and closes the store; what was acknowledged is already on
 // disk.
 func (g *Gateway) Close() error {
-	errs := []error{g.closeAdmin(), g.smtp.Close(), g.imap.Close(), g.http.Close()}
+	errs := []error{g.closeAdmin(), g.smtp.Close(), g.submit.Close(), g.imap.Close(), g.http.Close()}
 	if g.stopWork != nil {
 		g.stopWork()
 	}

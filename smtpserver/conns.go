@@ -1,8 +1,10 @@
 package smtpserver
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // connSet remembers the open listeners and connections so Close can end
@@ -61,10 +63,12 @@ func (cs *connSet) closeAll() {
 	}
 }
 
-// trackingListener adds each accepted connection to a connSet.
+// trackingListener adds each accepted connection to a connSet, and wraps
+// it in TLS when tls is set (implicit TLS).
 type trackingListener struct {
 	net.Listener
 	conns *connSet
+	tls   *tls.Config
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -73,20 +77,49 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.conns.add(c) {
-			return &trackedConn{Conn: c, conns: l.conns}, nil
+		if !l.conns.add(c) {
+			c.Close() // accepted while closing
+			continue
 		}
-		c.Close() // accepted while closing
+		tc := &trackedConn{Conn: c, conns: l.conns}
+		if l.tls != nil {
+			return tls.Server(tc, l.tls), nil // go-smtp runs the handshake
+		}
+		return tc, nil
 	}
 }
 
 type trackedConn struct {
 	net.Conn
-	conns *connSet
-	once  sync.Once
+	conns     *connSet
+	once      sync.Once
+	hangingUp atomic.Bool // close after the next write
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() { c.conns.remove(c.Conn) })
 	return c.Conn.Close()
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if c.hangingUp.Load() {
+		c.Close()
+	}
+	return n, err
+}
+
+// hangUpAfterReply makes c close right after go-smtp has written its next
+// reply (one write: it flushes each line, and TLS sends a short reply as
+// one record), so a client gets the reply and then loses the connection.
+// c is what smtp.Conn.Conn returns: the trackedConn or a *tls.Conn on it.
+func hangUpAfterReply(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if tc, ok := c.(*trackedConn); ok {
+		tc.hangingUp.Store(true)
+		return
+	}
+	c.Close() // not ours: no reply, but no more attempts either
 }

@@ -121,17 +121,28 @@ func (s *session) Data(r io.Reader) error {
 
 // received is the trace header of RFC 5321 4.4.
 func (s *session) received() string {
+	return s.receivedAs("")
+}
+
+// receivedAs is received for a client authenticated as login ("" for
+// none): the protocol gets RFC 3848's "A" and a comment names the login.
+func (s *session) receivedAs(login string) string {
 	proto := "ESMTP"
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		proto = "ESMTPS"
+	}
+	auth := ""
+	if login != "" {
+		proto += "A"
+		auth = " (authenticated as " + sanitize(login) + ")"
 	}
 	host, _, _ := strings.Cut(s.remote, ":")
 	if strings.HasPrefix(s.remote, "[") {
 		host = strings.Trim(s.remote[:strings.LastIndex(s.remote, "]")+1], "[]")
 	}
 	helo := sanitize(s.conn.Hostname())
-	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (mxdesk) with %s;\r\n\t%s\r\n",
-		helo, host, s.srv.opts.Hostname, proto, time.Now().Format(time.RFC1123Z))
+	return fmt.Sprintf("Received: from %s ([%s])%s\r\n\tby %s (mxdesk) with %s;\r\n\t%s\r\n",
+		helo, host, auth, s.srv.opts.Hostname, proto, time.Now().Format(time.RFC1123Z))
 }
 
 // sanitize keeps a client-chosen string safe inside a header.

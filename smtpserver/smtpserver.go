@@ -1,8 +1,9 @@
 // Package smtpserver is mxdesk's SMTP side: the inbound MX that accepts
-// customer mail for the configured queue addresses. It speaks SMTP through
-// github.com/emersion/go-smtp and leaves every decision about where mail
-// goes to the router. A message is answered 250 only after the router has
-// committed it durably.
+// customer mail for the configured queue addresses (New), and the
+// submission server where agents send with AUTH (NewSubmission, RFC 6409).
+// Both speak SMTP through github.com/emersion/go-smtp and leave every
+// decision about where mail goes to the router. A message is answered 250
+// only after the router has committed it durably.
 package smtpserver
 
 import (
@@ -20,10 +21,11 @@ import (
 	"mxdesk/router"
 )
 
-// Options configure the MX.
+// Options configure the MX or the submission server.
 type Options struct {
 	Hostname        string      // EHLO name and banner
 	TLSConfig       *tls.Config // nil: no STARTTLS
+	InsecureAuth    bool        // submission: AUTH without TLS (loopback tests); the MX never offers AUTH
 	MaxMessageBytes int64
 	MaxRecipients   int
 	MaxLineLength   int
@@ -32,22 +34,46 @@ type Options struct {
 	Logger          *slog.Logger
 }
 
-// Server is the inbound MX.
+// Server is the inbound MX or the submission server: the same limits,
+// timeouts, connection tracking and shutdown, different sessions.
 type Server struct {
-	srv    *smtp.Server
-	router *router.Router
-	log    *slog.Logger
-	opts   Options
-	connID atomic.Uint64
-	conns  connSet
+	srv        *smtp.Server
+	router     *router.Router
+	log        *slog.Logger
+	opts       Options
+	connID     atomic.Uint64
+	conns      connSet
+	submission bool
+	submit     submitFunc // router.Submit; tests replace it
 }
 
-// New builds the MX on r.
+// submitFunc is the signature of (*router.Router).Submit.
+type submitFunc func(context.Context, *router.Agent, router.Envelope, []byte) (router.Submitted, error)
+
+// New builds the MX on r. It accepts mail only for our own addresses and
+// offers no AUTH, so it can never relay.
 func New(r *router.Router, opts Options) *Server {
+	return newServer(r, opts, "smtp")
+}
+
+// NewSubmission builds the submission server on r (SPEC §7): agents
+// authenticate with AUTH PLAIN or LOGIN, only over TLS unless
+// opts.InsecureAuth, and may then send anywhere; unauthenticated clients
+// may send nothing. Serve it with Serve for port 587 (STARTTLS) and
+// ServeTLS for port 465 (implicit TLS).
+func NewSubmission(r *router.Router, opts Options) *Server {
+	s := newServer(r, opts, "submission")
+	s.submission = true
+	s.submit = r.Submit
+	s.srv.AllowInsecureAuth = opts.InsecureAuth
+	return s
+}
+
+func newServer(r *router.Router, opts Options, service string) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{router: r, log: opts.Logger.With("service", "smtp"), opts: opts}
+	s := &Server{router: r, log: opts.Logger.With("service", service), opts: opts}
 	srv := smtp.NewServer(s)
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = opts.TLSConfig
@@ -64,10 +90,26 @@ func New(r *router.Router, opts Options) *Server {
 
 // Serve accepts connections on l until Close.
 func (s *Server) Serve(l net.Listener) error {
-	if !s.conns.listen(l) {
+	return s.serve(&trackingListener{Listener: l, conns: &s.conns})
+}
+
+// ServeTLS is Serve with implicit TLS (port 465) on a plain listener. The
+// TLS layer goes above the connection tracking: go-smtp sees a connection
+// as secure only when it is a *tls.Conn itself, so a tls.Listener under
+// Serve would not do.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.opts.TLSConfig == nil {
+		l.Close()
+		return errors.New("implicit TLS needs a certificate")
+	}
+	return s.serve(&trackingListener{Listener: l, conns: &s.conns, tls: s.opts.TLSConfig})
+}
+
+func (s *Server) serve(l *trackingListener) error {
+	if !s.conns.listen(l.Listener) {
 		return nil // closed before it started
 	}
-	err := s.srv.Serve(&trackingListener{Listener: l, conns: &s.conns})
+	err := s.srv.Serve(l)
 	if errors.Is(err, smtp.ErrServerClosed) || (err != nil && errors.Is(err, net.ErrClosed)) {
 		return nil
 	}
@@ -98,15 +140,19 @@ func (s *Server) Close() error {
 }
 
 // NewSession implements smtp.Backend; go-smtp calls it at the first
-// EHLO/HELO.
+// EHLO/HELO (and again after STARTTLS).
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	remote := c.Conn().RemoteAddr().String()
-	return &session{
+	sess := &session{
 		srv:    s,
 		conn:   c,
 		remote: remote,
 		log:    s.log.With("conn", s.connID.Add(1), "remote", remote),
-	}, nil
+	}
+	if s.submission {
+		return &submitSession{session: sess}, nil
+	}
+	return sess, nil
 }
 
 // errorLog routes go-smtp's own log lines to slog.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mxdesk/router"
@@ -348,5 +349,33 @@ func TestReplyTokenRecipients(t *testing.T) {
 	rep, err := e.router.Report(s.ID)
 	if err != nil || len(rep.Messages) != 2 {
 		t.Fatalf("session %s has %d messages (%v), want 2", s.ID, len(rep.Messages), err)
+	}
+}
+
+// The MX accepts mail for our queues only, with or without TLS, and has no
+// AUTH that could make it relay.
+func TestMXNeverRelays(t *testing.T) {
+	e := start(t)
+	c, err := smtp.DialStartTLS(e.addr, e.clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.Extension("AUTH"); ok {
+		t.Error("the MX offers AUTH over TLS")
+	}
+	if code, _ := smtpCode(c.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password))); code/100 != 5 {
+		t.Errorf("AUTH on the MX: %d, want 5xx", code)
+	}
+	if err := c.Mail("alice@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, rcpt := range []string{"carla@customer.test", "someone@elsewhere.test", "alice@example.test", "x@sub.example.test"} {
+		if code, enh := smtpCode(c.Rcpt(rcpt, nil)); code != 550 || enh != (smtp.EnhancedCode{5, 1, 1}) {
+			t.Errorf("RCPT %s on the MX: %d %v, want 550 5.1.1", rcpt, code, enh)
+		}
 	}
 }
