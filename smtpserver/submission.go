@@ -1,0 +1,225 @@
+package smtpserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"mxdesk/router"
+)
+
+// Submission replies with their RFC 3463 enhanced codes (RFC 4954 for
+// AUTH).
+var (
+	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	errAuthFailed   = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+	errAuthzid      = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authorization identity must be empty or the login"}
+	errAuthTooMany  = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed authentications, closing"}
+	errAuthTemp     = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
+	errBadMessage   = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}}
+	errForbidden    = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}}
+)
+
+// maxAuthFailures failed AUTH attempts end a connection. The per-IP and
+// per-account lockout across connections is the rate limiter's job.
+const maxAuthFailures = 3
+
+// submitSession is one connection to the submission server: the MX's
+// transaction state plus the authenticated agent. It overrides every
+// transaction method of session, so nothing of the MX's recipient rules
+// applies here.
+type submitSession struct {
+	*session
+	agent    *router.Agent // nil until AUTH succeeded
+	failures int           // failed AUTH attempts on this connection
+}
+
+var _ smtp.AuthSession = (*submitSession)(nil)
+
+// AuthMechanisms implements smtp.AuthSession. go-smtp advertises and
+// accepts them only over TLS, unless Options.InsecureAuth.
+func (s *submitSession) AuthMechanisms() []string {
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// Auth implements smtp.AuthSession.
+func (s *submitSession) Auth(mech string) (sasl.Server, error) {
+	if s.failures >= maxAuthFailures {
+		// Commands pipelined behind the last failure are still read.
+		hangUpAfterReply(s.conn.Conn())
+		return nil, errAuthTooMany
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			if identity != "" && !strings.EqualFold(identity, username) {
+				return errAuthzid
+			}
+			return s.authenticate(username, password)
+		}), nil
+	case sasl.Login:
+		return newLoginServer(s.authenticate), nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// authenticate checks login and password with the router. The connection
+// closes after the reply to the maxAuthFailures-th failure.
+func (s *submitSession) authenticate(login, password string) error {
+	a, err := s.srv.router.Authenticate(login, password)
+	if err == nil {
+		s.agent = a
+		s.log = s.log.With("login", a.Login)
+		s.log.Info("authenticated")
+		return nil
+	}
+	if router.KindOf(err) != router.KindAuth {
+		s.log.Error("auth failed", "login", clip(login), "err", err)
+		return errAuthTemp
+	}
+	s.failures++
+	s.log.Warn("auth failed", "login", clip(login), "failures", s.failures)
+	if s.failures >= maxAuthFailures {
+		s.log.Warn("too many failed authentications, closing", "failures", s.failures)
+		hangUpAfterReply(s.conn.Conn())
+	}
+	return errAuthFailed
+}
+
+// Mail refuses every transaction before AUTH (RFC 4954 6).
+func (s *submitSession) Mail(from string, opts *smtp.MailOptions) error {
+	if s.agent == nil {
+		s.log.Info("rejected", "from", clip(from), "reason", "not authenticated")
+		return errAuthRequired
+	}
+	return s.session.Mail(from, opts)
+}
+
+// Rcpt accepts what the router lets an agent send to: anything outside our
+// domains, and inside them queues, session addresses and agents.
+func (s *submitSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if s.agent == nil {
+		return errAuthRequired
+	}
+	if !s.hasFrom {
+		return errNoMail
+	}
+	if len(to) > maxAddressLen || !strings.Contains(to, "@") {
+		return errBadAddr
+	}
+	if err := s.srv.router.CheckSubmitRecipient(to); err != nil {
+		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", err.Error())
+		return s.refusal(err, errBadAddr)
+	}
+	for _, r := range s.rcpts {
+		if strings.EqualFold(r, to) {
+			return nil
+		}
+	}
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+// Data hands the message to router.Submit and answers only when it has
+// been stored and queued (or held, or filed as a note or transfer).
+func (s *submitSession) Data(r io.Reader) error {
+	if s.agent == nil {
+		return errAuthRequired
+	}
+	if !s.hasFrom {
+		return errNoMail
+	}
+	if len(s.rcpts) == 0 {
+		return errNoRcpt
+	}
+	var buf bytes.Buffer
+	buf.WriteString(s.receivedAs(s.agent.Login))
+	if _, err := buf.ReadFrom(r); err != nil {
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			s.log.Info("rejected", "from", s.from, "reason", "too big")
+			return errTooBig
+		}
+		return err
+	}
+	_, tls := s.conn.TLSConnectionState()
+	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls}
+	// As for Deliver: the deadline only bounds waiting for the writer.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sub, err := s.srv.submit(ctx, s.agent, env, buf.Bytes())
+	if err != nil {
+		reply := s.refusal(err, errBadMessage)
+		if reply.Code/100 == 5 {
+			s.log.Info("rejected", "from", s.from, "rcpts", s.rcpts, "reason", err.Error())
+		}
+		return reply
+	}
+	s.log.Info("submitted", "session", sub.Session, "action", sub.Action, "message_id", sub.MessageID,
+		"from", s.from, "rcpts", s.rcpts, "queued", sub.Queued, "size", buf.Len())
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: acceptedText(sub)}
+}
+
+// refusal is the reply to a router error of CheckSubmitRecipient or
+// Submit, with the router's client-safe message. invalid is the reply for
+// KindInvalid: a bad address at RCPT, a bad message at DATA. Errors that
+// are not the sender's are temporary and logged.
+func (s *submitSession) refusal(err error, invalid *smtp.SMTPError) *smtp.SMTPError {
+	var re *router.Error
+	if !errors.As(err, &re) {
+		s.log.Error("submit failed", "from", s.from, "rcpts", s.rcpts, "err", err)
+		return errStore
+	}
+	var reply smtp.SMTPError
+	switch re.Kind {
+	case router.KindTooBig:
+		reply = *errTooBig
+	case router.KindInvalid:
+		reply = *invalid
+	case router.KindForbidden:
+		reply = *errForbidden
+	case router.KindNotFound:
+		reply = *errNoMailbox
+	default:
+		s.log.Error("submit failed", "from", s.from, "rcpts", s.rcpts, "err", err)
+		return errStore
+	}
+	if re.Msg != "" {
+		reply.Message = oneLine(re.Msg)
+	}
+	return &reply
+}
+
+// acceptedText is the text of the 250 to a DATA: what happened, and the
+// session ID for the agent's reference.
+func acceptedText(sub router.Submitted) string {
+	switch sub.Action {
+	case "held":
+		return fmt.Sprintf("held as stale reply in %s, not sent: see your INBOX", sub.Session)
+	case "note":
+		return "note added to " + sub.Session
+	case "transfer":
+		return sub.Session + " transferred"
+	}
+	return "queued as " + sub.Session
+}
+
+// clip bounds a client-chosen string for a log line.
+func clip(v string) string {
+	if len(v) > maxAddressLen {
+		return v[:maxAddressLen] + "..."
+	}
+	return v
+}
+
+// oneLine keeps a reply text on one line: go-smtp would turn a newline
+// into a multi-line reply.
+func oneLine(v string) string {
+	return strings.Join(strings.Fields(v), " ")
+}
