@@ -90,6 +90,9 @@ func printDemo(w io.Writer, g *gateway.Gateway, cfg *config.Config, logins []con
 	fmt.Fprintf(w, "\nmxdesk demo is running (data in %s, config in %s/demo.toml)\n\n", cfg.DataDir, cfg.DataDir)
 	fmt.Fprintf(w, "  SMTP (inbound MX)  %s   send mail to %s\n", g.Addr("smtp"), queueAddresses(cfg))
 	fmt.Fprintf(w, "  IMAP               %s   plain IMAP on loopback, normal password\n", g.Addr("imap"))
+	if addr := g.Addr("submission"); addr != "" {
+		fmt.Fprintf(w, "  SMTP (agents send) %s   no encryption on loopback, normal password\n", addr)
+	}
 	fmt.Fprintf(w, "  HTTP               http://%s/healthz\n\n", g.Addr("http"))
 	fmt.Fprintf(w, "  %-22s %-12s %-11s %s\n", "login", "password", "role", "queues")
 	for _, l := range logins {
