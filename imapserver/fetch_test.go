@@ -92,7 +92,7 @@ func TestFetch(t *testing.T) {
 		return &imap.FetchItemBodySection{Part: part, Specifier: spec, Peek: true}
 	}
 	fields := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"subject", "FROM"}, Peek: true}
-	notFields := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFieldsNot: []string{"X-Mxdesk-Session", "X-Mxdesk-Queue", "Content-Type", "MIME-Version", "To", "Date", "Message-ID"}, Peek: true}
+	notFields := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFieldsNot: []string{"X-Mxdesk-Session", "X-Mxdesk-Queue", "X-Mxdesk-Note-Address", "Content-Type", "MIME-Version", "To", "Date", "Message-ID"}, Peek: true}
 	head := &imap.FetchItemBodySection{Partial: &imap.SectionPartial{Offset: 0, Size: 10}, Peek: true}
 	mid := &imap.FetchItemBodySection{Partial: &imap.SectionPartial{Offset: 5, Size: 3}, Peek: true}
 	beyond := &imap.FetchItemBodySection{Partial: &imap.SectionPartial{Offset: 100000, Size: 10}, Peek: true}

@@ -166,7 +166,7 @@ func addresses(mh mail.Header, field string) []string {
 // stamp returns the message as stored: the sender's X-Mxdesk-* headers
 // removed (they are ours, and forged ones could mislead an agent), ours
 // added on top.
-func (in *inbound) stamp(s store.Session) []byte {
+func (in *inbound) stamp(s store.Session, cfgQueue *config.Queue) []byte {
 	h := in.header.Copy()
 	var ours []string
 	for f := h.Fields(); f.Next(); {
@@ -181,6 +181,11 @@ func (in *inbound) stamp(s store.Session) []byte {
 		h.Add("X-Mxdesk-Previous-Session", s.Previous)
 	}
 	h.Add("X-Mxdesk-Queue", s.Queue)
+	if q := cfgQueue; q != nil {
+		// Where agents send internal notes (only over submission: the
+		// MX refuses this address).
+		h.Add("X-Mxdesk-Note-Address", tokenAddress(q, s.Token, notePrefix))
+	}
 	h.Add("X-Mxdesk-Session", s.ID)
 	var buf bytes.Buffer
 	buf.Grow(len(in.body) + 1024)
@@ -385,7 +390,7 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 	if err != nil {
 		return Delivered{}, err
 	}
-	stored := in.stamp(s)
+	stored := in.stamp(s, r.config().QueueByName(s.Queue))
 	blob, err := tx.PutBlob(stored)
 	if err != nil {
 		return Delivered{}, err

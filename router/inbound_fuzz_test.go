@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"mxdesk/config"
 	"mxdesk/store"
 )
 
@@ -35,7 +36,7 @@ func FuzzParseInbound(f *testing.F) {
 		if !bytes.HasSuffix(raw, in.body) {
 			t.Fatalf("body %q is not the tail of the message", in.body)
 		}
-		stored := in.stamp(store.Session{ID: "S-ABCDE", Queue: "Support"})
+		stored := in.stamp(store.Session{ID: "S-ABCDE", Queue: "Support", Token: "abc"}, &config.Queue{Name: "Support", Addresses: []string{"support@example.test"}})
 		if !bytes.HasSuffix(stored, in.body) {
 			t.Fatal("stamp changed the body")
 		}
