@@ -4,8 +4,11 @@
 // drive it from outside with go-smtp's client and go-imap v2's imapclient,
 // as a customer's MTA and an agent's mail client would: a crash test that
 // kill -9s the server under load and checks that every acknowledged message
-// survived, a clean stop under load, UID and flag persistence across a
-// restart, a smoke test of `mxdesk bench`, `mxdesk session list|show`
+// survived, a kill -9 in the middle of outbound delivery (every submitted
+// message reaches a loopback smarthost, the confirmed ones exactly once,
+// DKIM-signed with a key made by `mxdesk dkim-keygen`), a clean stop under
+// load, UID and flag persistence across a restart, a smoke test of
+// `mxdesk bench`, `mxdesk session list|show`
 // against the running server (over its admin socket) and the stopped one,
 // and the demo of `mxdesk serve` without flags.
 //

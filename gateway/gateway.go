@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"mxdesk/config"
+	"mxdesk/delivery"
 	"mxdesk/imapserver"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
@@ -29,11 +30,13 @@ type Gateway struct {
 	log    *slog.Logger
 	store  *badgerstore.Store
 	router *router.Router
-	smtp   *smtpserver.Server
-	submit *smtpserver.Server // submission: agents' outgoing mail
-	imap   *imapserver.Server
-	http   *http.Server
-	tls    *tls.Config
+	// delivery sends the outbound queue; Start runs it with the timers.
+	delivery *delivery.Worker
+	smtp     *smtpserver.Server
+	submit   *smtpserver.Server // submission: agents' outgoing mail
+	imap     *imapserver.Server
+	http     *http.Server
+	tls      *tls.Config
 
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
@@ -69,7 +72,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		st.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, store: st, router: r, tls: tlsConfig, addrs: map[string]string{}, errs: make(chan error, 8)}
+	dw, err := delivery.New(r, cfg, delivery.Options{Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, addrs: map[string]string{}, errs: make(chan error, 8)}
 	smtpOpts := smtpserver.Options{
 		Hostname:        cfg.Hostname,
 		TLSConfig:       tlsConfig,
@@ -185,6 +193,7 @@ func (g *Gateway) Start() error {
 		defer g.wg.Done()
 		g.router.Run(work)
 	}()
+	g.wg.Go(func() { g.delivery.Run(work) })
 	return nil
 }
 
@@ -199,6 +208,10 @@ func (g *Gateway) Addr(name string) string {
 // Router is the gateway's router (for tests and admin commands).
 func (g *Gateway) Router() *router.Router { return g.router }
 
+// Delivery is the gateway's outbound delivery worker (for tests and
+// metrics).
+func (g *Gateway) Delivery() *delivery.Worker { return g.delivery }
+
 // Run serves until ctx ends or a listener fails, then shuts down.
 func (g *Gateway) Run(ctx context.Context) error {
 	var err error
@@ -209,9 +222,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return errors.Join(err, g.Close())
 }
 
-// Close stops the admin socket and the listeners, waits for their
-// goroutines and closes the store; what was acknowledged is already on
-// disk.
+// Close stops the admin socket and the listeners, ends the background
+// work (session timers, delivery: attempts in progress are cut off and
+// record what the remote accepted), waits for their goroutines and closes
+// the store; what was acknowledged is already on disk.
 func (g *Gateway) Close() error {
 	errs := []error{g.closeAdmin(), g.smtp.Close(), g.submit.Close(), g.imap.Close(), g.http.Close()}
 	if g.stopWork != nil {

@@ -20,10 +20,15 @@ func (g *Gateway) httpHandler() http.Handler {
 	return mux
 }
 
-// ready answers 200 once the store answers reads.
+// ready answers 200 once the store answers reads, while the delivery
+// worker runs.
 func (g *Gateway) ready(w http.ResponseWriter, _ *http.Request) {
 	if err := g.router.Ready(); err != nil {
 		http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if err := g.delivery.Err(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ready\n"))

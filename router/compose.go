@@ -255,11 +255,14 @@ func quoteText(raw []byte) string {
 }
 
 // Bounce files dsn, a delivery status notification about ob built by the
-// delivery worker, into ob's session for its agent (threaded, unread) and
-// records which recipients failed and why. A closed session reopens: the
-// agent has something to act on.
-func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) error {
-	return r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+// delivery worker, into ob's session for its agent (threaded, unread),
+// records which recipients failed and why, and takes them off the queued
+// message, all in one transaction: a bounce is never lost nor its
+// recipients retried once it is filed. A closed session reopens: the
+// agent has something to act on. queued says whether the message still
+// has recipients to deliver.
+func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) (queued bool, err error) {
+	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		s, err := tx.Session(ob.Session)
 		if err != nil {
 			return fmt.Errorf("router: bounce for session %s: %w", ob.Session, err)
@@ -273,6 +276,11 @@ func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, fail
 		if _, err := r.fileInSession(tx, old, &s, dsn, nil); err != nil {
 			return err
 		}
-		return r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason)
+		if err := r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason); err != nil {
+			return err
+		}
+		queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
+		return err
 	})
+	return queued, err
 }

@@ -299,8 +299,12 @@ func TestBounceReachesTheAgent(t *testing.T) {
 	// Claimed by nobody: the bounce waits in the queue with the session.
 	ob := d.outbox(t)[0].o
 	dsn := "From: Mail Delivery System <postmaster@mx.example.test>\r\nSubject: Undelivered: Re: bounce\r\nMessage-ID: <dsn1@mx>\r\n\r\nfailed\r\n"
-	if err := d.r.Bounce(ctx, ob, []byte(dsn), []string{"carla@customer.test"}, "550 no such user"); err != nil {
-		t.Fatal(err)
+	queued, err := d.r.Bounce(ctx, ob, []byte(dsn), []string{"carla@customer.test"}, "550 no such user")
+	if err != nil || queued {
+		t.Fatalf("Bounce = %v, %v; want the message off the queue", queued, err)
+	}
+	if n := len(d.outbox(t)); n != 0 {
+		t.Errorf("%d messages still queued after the bounce", n)
 	}
 	rep := mustReport(t, d.r, in.Session)
 	last, ev := rep.Messages[len(rep.Messages)-1], rep.Events[len(rep.Events)-1]

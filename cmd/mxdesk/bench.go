@@ -32,7 +32,21 @@ logs in over IMAP as --login, selects --folder, starts IDLE and sends
 reaches the tool; such probes count as 0 ms delivery-to-IDLE and are
 reported as "early".
 
-Exits 1 if any transaction or probe failed, 2 on bad flags.
+Submission (--submission instead of --smtp): the same throughput phase
+against mxdesk's submission port, each connection authenticated as
+--login/--password (AUTH PLAIN; the server must allow it, e.g. the demo's
+insecure_auth on loopback). Each message to --to (default an outside
+address) starts a new outbound session.
+
+Delivery (--sink ADDR, with --submission): the tool runs an SMTP server on
+ADDR that accepts everything; point mxdesk's [delivery] smarthost at it
+(smarthost_tls = "none" on loopback). After the submission phase it waits
+(up to --sink-wait) until every acknowledged message arrived there and
+reports delivery throughput (first submission to last arrival) and the
+latency from the 250 at submission to the arrival.
+
+Exits 1 if any transaction or probe failed or a message did not arrive at
+the sink, 2 on bad flags.
 
 Example, against the demo (mxdesk serve with no flags):
   mxdesk bench --smtp 127.0.0.1:2525 --conns 64 --messages 20000 \
@@ -52,15 +66,30 @@ type benchConfig struct {
 	IMAP, Login, Password, Folder string
 	IdleProbes                    int
 
+	Submission string        // submission address: authenticate as Login
+	Sink       string        // address of the delivery sink to run
+	SinkWait   time.Duration // how long to wait for deliveries
+
 	JSON       bool
 	CPUProfile string
+}
+
+// target is the address the throughput phase sends to.
+func (c *benchConfig) target() string {
+	if c.Submission != "" {
+		return c.Submission
+	}
+	return c.SMTP
 }
 
 // newBenchFlags defines the flags of mxdesk bench on c.
 func newBenchFlags(c *benchConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.SMTP, "smtp", "", "SMTP `address` of the server under test (required)")
-	fs.StringVar(&c.To, "to", "support@example.test", "recipient `address` (a queue address)")
+	fs.StringVar(&c.SMTP, "smtp", "", "SMTP `address` of the server under test (this or --submission)")
+	fs.StringVar(&c.Submission, "submission", "", "submission `address`: send as the agent --login instead")
+	fs.StringVar(&c.Sink, "sink", "", "run a delivery sink on `address` (with --submission)")
+	fs.DurationVar(&c.SinkWait, "sink-wait", 2*time.Minute, "how long to wait for deliveries at the sink")
+	fs.StringVar(&c.To, "to", "", "recipient `address` (default: support@example.test, or customer@sink.example with --submission)")
 	fs.StringVar(&c.From, "from", "customer@bench.example", "envelope and header sender `address`")
 	fs.StringVar(&c.Helo, "helo", "bench.example", "EHLO `name`")
 	fs.IntVar(&c.Conns, "conns", 64, "concurrent SMTP connections")
@@ -69,8 +98,8 @@ func newBenchFlags(c *benchConfig) *flag.FlagSet {
 	fs.BoolVar(&c.NoRset, "no-rset", false, "send the next MAIL FROM right after a message, without RSET and EHLO")
 	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "timeout of one connection's reads and writes")
 	fs.StringVar(&c.IMAP, "imap", "", "IMAP `address` for the IDLE probe (none: no probe)")
-	fs.StringVar(&c.Login, "login", "", "IMAP `login` of an agent who sees --folder")
-	fs.StringVar(&c.Password, "password", "", "IMAP `password` of --login")
+	fs.StringVar(&c.Login, "login", "", "`login` of an agent (IMAP probe: who sees --folder; submission: who sends)")
+	fs.StringVar(&c.Password, "password", "", "`password` of --login")
 	fs.StringVar(&c.Folder, "folder", "Queues/Support", "IMAP `folder` the messages to --to land in")
 	fs.IntVar(&c.IdleProbes, "idle-probes", 200, "messages to send one at a time for the IDLE probe")
 	fs.BoolVar(&c.JSON, "json", false, "print the summary as JSON")
@@ -79,9 +108,19 @@ func newBenchFlags(c *benchConfig) *flag.FlagSet {
 }
 
 func (c *benchConfig) validate() error {
+	if c.To == "" {
+		c.To = "support@example.test"
+		if c.Submission != "" {
+			c.To = "customer@sink.example"
+		}
+	}
 	switch {
-	case c.SMTP == "":
-		return errors.New("--smtp is required")
+	case (c.SMTP == "") == (c.Submission == ""):
+		return errors.New("give one of --smtp and --submission")
+	case c.Submission != "" && (c.Login == "" || c.Password == ""):
+		return errors.New("--submission needs --login and --password")
+	case c.Sink != "" && c.Submission == "":
+		return errors.New("--sink measures delivery of submitted mail: it needs --submission")
 	case c.Conns < 1:
 		return errors.New("--conns must be at least 1")
 	case c.Messages < 0 || c.IdleProbes < 0:
@@ -129,7 +168,21 @@ func benchMain(args []string, std stdio) int {
 // runBenchPhases runs the throughput phase, then the IDLE probe if asked.
 func runBenchPhases(c *benchConfig) *benchSummary {
 	sum := &benchSummary{Conns: c.Conns, Size: c.Size}
+	var sk *sink
+	if c.Sink != "" {
+		var err error
+		if sk, err = startSink(c.Sink); err != nil {
+			sum.Throughput = &throughputResult{Errors: 1, Samples: []string{err.Error()}}
+			return sum
+		}
+		defer sk.close()
+	}
+	start := time.Now()
 	sum.Throughput = runThroughput(c)
+	if sk != nil {
+		arrived := sk.wait(sum.Throughput.Acked, c.SinkWait)
+		sum.Delivery = measureDelivery(sum.Throughput.Acked, arrived, start)
+	}
 	if c.IMAP != "" {
 		sum.Idle = runIdleProbe(c)
 	}

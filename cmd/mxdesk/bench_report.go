@@ -14,12 +14,15 @@ type benchSummary struct {
 	Conns      int
 	Size       int
 	Throughput *throughputResult
-	Idle       *idleResult // nil without --imap
+	Delivery   *deliveryResult // nil without --sink
+	Idle       *idleResult     // nil without --imap
 }
 
-// failed reports whether any transaction or probe failed.
+// failed reports whether any transaction or probe failed, or a message
+// did not reach the sink.
 func (s *benchSummary) failed() bool {
-	return s.Throughput.Errors > 0 || (s.Idle != nil && s.Idle.Errors > 0)
+	return s.Throughput.Errors > 0 || (s.Idle != nil && s.Idle.Errors > 0) ||
+		(s.Delivery != nil && s.Delivery.Delivered < s.Delivery.Expected)
 }
 
 // percentiles of a set of durations, in milliseconds for JSON.
@@ -52,17 +55,26 @@ func (p percentiles) String() string {
 
 // benchJSON is the --json form of the summary.
 type benchJSON struct {
-	Conns         int         `json:"conns"`
-	Size          int         `json:"size"`
-	Attempted     int         `json:"attempted"`
-	Messages      int         `json:"messages"`
-	Errors        int         `json:"errors"`
-	ErrorSamples  []string    `json:"error_samples,omitempty"`
-	ElapsedString string      `json:"elapsed"`
-	ElapsedSec    float64     `json:"elapsed_seconds"`
-	MessagesPerS  float64     `json:"messages_per_second"`
-	SMTPLatency   percentiles `json:"smtp_latency"`
-	Idle          *idleJSON   `json:"idle,omitempty"`
+	Conns         int           `json:"conns"`
+	Size          int           `json:"size"`
+	Attempted     int           `json:"attempted"`
+	Messages      int           `json:"messages"`
+	Errors        int           `json:"errors"`
+	ErrorSamples  []string      `json:"error_samples,omitempty"`
+	ElapsedString string        `json:"elapsed"`
+	ElapsedSec    float64       `json:"elapsed_seconds"`
+	MessagesPerS  float64       `json:"messages_per_second"`
+	SMTPLatency   percentiles   `json:"smtp_latency"`
+	Delivery      *deliveryJSON `json:"delivery,omitempty"`
+	Idle          *idleJSON     `json:"idle,omitempty"`
+}
+
+type deliveryJSON struct {
+	Expected     int         `json:"expected"`
+	Delivered    int         `json:"delivered"`
+	ElapsedSec   float64     `json:"elapsed_seconds"`
+	MessagesPerS float64     `json:"messages_per_second"`
+	Latency      percentiles `json:"submission_to_sink"`
 }
 
 type idleJSON struct {
@@ -81,6 +93,10 @@ func (s *benchSummary) json() benchJSON {
 		Conns: s.Conns, Size: s.Size, Attempted: t.Attempted, Messages: t.Messages, Errors: t.Errors,
 		ErrorSamples: t.Samples, ElapsedSec: t.Elapsed.Seconds(), MessagesPerS: rate(t.Messages, t.Elapsed),
 		SMTPLatency: percentilesOf(t.Latency), ElapsedString: t.Elapsed.Round(time.Millisecond).String(),
+	}
+	if d := s.Delivery; d != nil {
+		j.Delivery = &deliveryJSON{Expected: d.Expected, Delivered: d.Delivered, ElapsedSec: d.Elapsed.Seconds(),
+			MessagesPerS: rate(d.Delivered, d.Elapsed), Latency: percentilesOf(d.Latency)}
 	}
 	if i := s.Idle; i != nil {
 		j.Idle = &idleJSON{Probes: i.Probes, Errors: i.Errors, Early: i.Early, ErrorSamples: i.Samples,
@@ -110,6 +126,10 @@ func (s *benchSummary) print(w io.Writer, asJSON bool) error {
 	writeSamples(&b, j.ErrorSamples)
 	fmt.Fprintf(&b, "elapsed           %s\nthroughput        %.1f messages/s\n", j.ElapsedString, j.MessagesPerS)
 	fmt.Fprintf(&b, "SMTP transaction  %v\n", j.SMTPLatency)
+	if d := j.Delivery; d != nil {
+		fmt.Fprintf(&b, "delivered         %d of %d at the sink in %.3fs: %.1f messages/s\n", d.Delivered, d.Expected, d.ElapsedSec, d.MessagesPerS)
+		fmt.Fprintf(&b, "submit-to-sink    %v   (250 at submission -> arrival)\n", d.Latency)
+	}
 	if i := j.Idle; i != nil {
 		writeIdle(&b, i)
 	}

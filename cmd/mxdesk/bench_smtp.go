@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -22,6 +23,9 @@ type throughputResult struct {
 	Elapsed   time.Duration `json:"-"`
 	Latency   []time.Duration
 	Samples   []string // the first few distinct error messages
+	// Acked maps the Message-ID of each acknowledged message to the time
+	// of its 250 (only with --sink).
+	Acked map[string]time.Time
 }
 
 // runThroughput sends c.Messages messages over c.Conns connections.
@@ -50,6 +54,7 @@ type workerResult struct {
 	ok, errs int
 	latency  []time.Duration
 	samples  []string
+	acked    map[string]time.Time
 }
 
 func (r *workerResult) fail(err error) {
@@ -60,9 +65,12 @@ func (r *workerResult) fail(err error) {
 }
 
 func mergeResults(rs []*workerResult, elapsed time.Duration) *throughputResult {
-	t := &throughputResult{Elapsed: elapsed}
+	t := &throughputResult{Elapsed: elapsed, Acked: map[string]time.Time{}}
 	seen := map[string]bool{}
 	for _, r := range rs {
+		for id, at := range r.acked {
+			t.Acked[id] = at
+		}
 		t.Messages += r.ok
 		t.Errors += r.errs
 		t.Latency = append(t.Latency, r.latency...)
@@ -94,7 +102,8 @@ func (w *smtpWorker) run(claim func() (int, bool)) {
 		if !ok {
 			return
 		}
-		d, err := w.send(w.gen.message(n))
+		msg := w.gen.message(n)
+		d, err := w.send(msg)
 		if err != nil {
 			w.res.fail(err)
 			w.close() // the next message reconnects
@@ -102,6 +111,12 @@ func (w *smtpWorker) run(claim func() (int, bool)) {
 		}
 		w.res.ok++
 		w.res.latency = append(w.res.latency, d)
+		if w.c.Sink != "" {
+			if w.res.acked == nil {
+				w.res.acked = map[string]time.Time{}
+			}
+			w.res.acked[messageIDOf(msg)] = time.Now()
+		}
 	}
 }
 
@@ -150,9 +165,10 @@ func (w *smtpWorker) close() {
 	}
 }
 
-// dialSMTP connects and greets with EHLO.
+// dialSMTP connects and greets with EHLO; on the submission port it
+// authenticates too.
 func dialSMTP(c *benchConfig) (*smtp.Client, error) {
-	conn, err := net.DialTimeout("tcp", c.SMTP, c.Timeout)
+	conn, err := net.DialTimeout("tcp", c.target(), c.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
@@ -162,6 +178,12 @@ func dialSMTP(c *benchConfig) (*smtp.Client, error) {
 	if err := cl.Hello(c.Helo); err != nil {
 		cl.Close()
 		return nil, fmt.Errorf("EHLO: %w", err)
+	}
+	if c.Submission != "" {
+		if err := cl.Auth(sasl.NewPlainClient("", c.Login, c.Password)); err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("AUTH: %w", err)
+		}
 	}
 	return cl, nil
 }
