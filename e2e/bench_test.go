@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os/exec"
 	"testing"
 )
@@ -16,6 +17,10 @@ type benchReport struct {
 		Probes int `json:"probes"`
 		Errors int `json:"errors"`
 	} `json:"idle"`
+	Delivery *struct {
+		Expected  int `json:"expected"`
+		Delivered int `json:"delivered"`
+	} `json:"delivery"`
 }
 
 // TestBenchCommand is a smoke test of the load tool against the real
@@ -46,5 +51,35 @@ func TestBenchCommand(t *testing.T) {
 	_, msgs := readFolder(t, loginIMAP(t, srv.addr("imap"), testLogin, testPassword), testFolder)
 	if len(msgs) != 220 {
 		t.Errorf("%s holds %d messages after the bench, want 200 + 20 probes", testFolder, len(msgs))
+	}
+}
+
+// TestBenchSubmissionAndDelivery runs the load tool against the
+// submission port with its own sink as mxdesk's smarthost: every message
+// must be acknowledged and arrive at the sink. Nothing about speed.
+func TestBenchSubmissionAndDelivery(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinkAddr := l.Addr().String()
+	l.Close() // the bench tool listens there
+	env, _ := newDeliveryEnv(t, sinkAddr)
+	srv := startProc(t, env.dir, []string{"submission", "http"}, "serve", "--config", env.configPath)
+	cmd := exec.Command(mxdeskBin, "bench", "--json",
+		"--submission", srv.addr("submission"), "--login", testLogin, "--password", testPassword,
+		"--sink", sinkAddr, "--sink-wait", "60s", "--conns", "4", "--messages", "100", "--size", "2000")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("mxdesk bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	var r benchReport
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("no JSON: %v\n%s", err, stdout.String())
+	}
+	if r.Messages != 100 || r.Errors != 0 || r.Delivery == nil || r.Delivery.Delivered != 100 {
+		t.Errorf("bench: %d acknowledged, %d errors, delivery %+v; want 100, 0, 100 delivered\n%s",
+			r.Messages, r.Errors, r.Delivery, stdout.String())
 	}
 }
