@@ -45,6 +45,9 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 	cfg := r.config()
 	h := in.header.Copy()
 	h.Del("Bcc")
+	// The submission hop's Received line names the agent's own IP
+	// address: customers don't get it (the log keeps it).
+	h.Del("Received")
 	rcpts := slices.Clone(external)
 	if h.Has("Cc") {
 		s.Cc = slices.DeleteFunc(slices.Clone(in.cc), r.isOurs)

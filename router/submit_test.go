@@ -93,7 +93,7 @@ func TestReplyIsRewritten(t *testing.T) {
 	in := d.customer(t, "From: Carla <carla@customer.test>\r\nCc: dan@partner.test, sales@example.test\r\nMessage-ID: <q1@customer.test>\r\nSubject: Quote please\r\n")
 	s := session(t, d.r, in.Session)
 	got, err := d.submit(t, "erin@example.test", []string{"carla@customer.test"},
-		"From: Erin <erin@example.test>\r\nTo: carla@customer.test\r\nBcc: boss@example.org\r\nIn-Reply-To: <q1@customer.test>\r\nReferences: <q1@customer.test>\r\nMessage-ID: <r1@desk.test>\r\nSubject: Re: Quote please\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHere it is, caf\xe9.\r\n")
+		"Received: from laptop ([192.0.2.7]) (authenticated as erin@example.test) by mx with ESMTPSA\r\nFrom: Erin <erin@example.test>\r\nTo: carla@customer.test\r\nBcc: boss@example.org\r\nIn-Reply-To: <q1@customer.test>\r\nReferences: <q1@customer.test>\r\nMessage-ID: <r1@desk.test>\r\nSubject: Re: Quote please\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nHere it is, caf\xe9.\r\n")
 	if err != nil || got.Session != s.ID || got.Action != "reply" || got.Queued != 2 {
 		t.Fatalf("Submit = %+v, %v", got, err)
 	}
@@ -109,6 +109,7 @@ func TestReplyIsRewritten(t *testing.T) {
 		"Cc":          "dan@partner.test",
 		"In-Reply-To": "<q1@customer.test>",
 		"Bcc":         "",
+		"Received":    "",
 		"Message-Id":  "<r1@desk.test>",
 	}
 	for k, want := range checks {
