@@ -44,10 +44,14 @@ type desk struct {
 	clock *testutil.Clock
 }
 
-func newDesk(t *testing.T) *desk {
+func newDesk(t *testing.T) *desk { return newDeskWith(t, "") }
+
+// newDeskWith adds sales queue options (TOML lines) to salesTOML.
+func newDeskWith(t *testing.T, salesOptions string) *desk {
 	t.Helper()
 	clock := testutil.NewClock()
-	cfg := testutil.Config(t, strings.ReplaceAll(salesTOML, "HASH", testutil.PasswordHash()))
+	toml := strings.Replace(salesTOML, "subject_session_id = true\n", "subject_session_id = true\n"+salesOptions, 1)
+	cfg := testutil.Config(t, strings.ReplaceAll(toml, "HASH", testutil.PasswordHash()))
 	r, _ := openRouter(t, cfg, t.TempDir(), clock)
 	return &desk{r: r, clock: clock}
 }
@@ -311,5 +315,29 @@ func TestBounceReachesTheAgent(t *testing.T) {
 	last, ev := rep.Messages[len(rep.Messages)-1], rep.Events[len(rep.Events)-1]
 	if last.MessageID != "dsn1@mx" || ev.Kind != "bounced" || !strings.Contains(ev.Detail, "550 no such user") {
 		t.Errorf("bounce not filed: %+v / %+v", last, ev)
+	}
+}
+
+func TestStaleReplyWarnAndOff(t *testing.T) {
+	for mode, notices := range map[string]int{"warn": 1, "off": 0} {
+		t.Run(mode, func(t *testing.T) {
+			d := newDeskWith(t, "stale_reply = \""+mode+"\"\n")
+			d.customer(t, "From: carla@customer.test\r\nMessage-ID: <w1@customer.test>\r\nSubject: first\r\n")
+			d.clock.Advance(time.Minute)
+			newer := d.customer(t, "From: carla@customer.test\r\nMessage-ID: <w2@customer.test>\r\nReferences: <w1@customer.test>\r\nSubject: more\r\n")
+			got, err := d.submit(t, "erin@example.test", []string{"carla@customer.test"}, "In-Reply-To: <w1@customer.test>\r\nSubject: Re: first\r\n\r\nold answer\r\n")
+			if err != nil || got.Action != "reply" || len(d.outbox(t)) != 1 {
+				t.Fatalf("%s: %+v, %v", mode, got, err)
+			}
+			n := 0
+			for _, m := range mustReport(t, d.r, newer.Session).Messages {
+				if strings.Contains(m.Subject, "the customer wrote again") {
+					n++
+				}
+			}
+			if n != notices {
+				t.Errorf("%s: %d notices, want %d", mode, n, notices)
+			}
+		})
 	}
 }
