@@ -243,6 +243,14 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 			s.Participants = append(s.Participants, x)
 		}
 	}
+	if s.Agent == "" {
+		// Answering a waiting session takes it: it moves to the
+		// agent's INBOX like a claim.
+		s.Agent = a.Login
+		if err := r.event(tx, s.ID, "assigned", a.Login, "claimed by replying"); err != nil {
+			return Submitted{}, err
+		}
+	}
 	switch {
 	case s.Status == StatusUnopened || s.Status == StatusReopened || (s.Status == StatusPaused && !s.Parked):
 		err = r.setStatus(tx, &s, StatusActive, a.Login, "replied")

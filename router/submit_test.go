@@ -128,6 +128,10 @@ func TestReplyIsRewritten(t *testing.T) {
 		!strings.Contains(m.raw, "--=20\r\nErin Sand\r\nwrite to erin@example.test") {
 		t.Errorf("body with signature:\n%s", m.raw)
 	}
+	// Answering the waiting session claimed it.
+	if s := session(t, d.r, s.ID); s.Agent != "erin@example.test" || s.Status != router.StatusActive {
+		t.Errorf("after the reply: agent %q, status %s", s.Agent, s.Status)
+	}
 	// Stored in the session (INBOX, All) and in Sent; a client's own
 	// APPEND of it to Sent is the same message.
 	erin := login(t, d.r, "erin@example.test")
@@ -301,7 +305,7 @@ func TestBounceReachesTheAgent(t *testing.T) {
 	if _, err := d.submit(t, "erin@example.test", []string{"carla@customer.test"}, "In-Reply-To: <b1@customer.test>\r\nSubject: Re: bounce\r\n\r\nx\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	// Claimed by nobody: the bounce waits in the queue with the session.
+	// The reply claimed the session: the bounce lands in erin's INBOX.
 	ob := d.outbox(t)[0].o
 	dsn := "From: Mail Delivery System <postmaster@mx.example.test>\r\nSubject: Undelivered: Re: bounce\r\nMessage-ID: <dsn1@mx>\r\n\r\nfailed\r\n"
 	queued, err := d.r.Bounce(ctx, ob, []byte(dsn), []string{"carla@customer.test"}, "550 no such user")
