@@ -3,7 +3,10 @@
 // takes the parts it needs from a *Config and nothing here imports them.
 package config
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // Config is one mxdesk deployment, as read from its TOML file.
 type Config struct {
@@ -28,6 +31,13 @@ type Config struct {
 	Delivery Delivery `toml:"delivery"`
 	// Policy holds the content limits (SPEC §9).
 	Policy Policy `toml:"policy"`
+	// Route lists the routing rules, tried in order before the queue of
+	// the address applies.
+	Route []Route `toml:"route"`
+	// PresenceTimeout: an IMAP connection silent for longer than this
+	// does not make its agent present (default 31m: IDLE clients renew
+	// every 29 minutes, RFC 2177).
+	PresenceTimeout Duration `toml:"presence_timeout"`
 	// SendOnly lists send-only addresses (SPEC §1): they never accept mail.
 	SendOnly []string `toml:"send_only"`
 
@@ -108,6 +118,54 @@ type Queue struct {
 	// StaleReply: "hold" (default), "warn" or "off" — what happens to a
 	// reply written before the customer's newest message.
 	StaleReply string `toml:"stale_reply"`
+
+	// Assignment (SPEC §6), used when AutoAssign is on.
+	DailyCap          int      `toml:"daily_cap"`           // auto-assigned sessions per agent per local day, 0 = none
+	BusinessHoursOnly bool     `toml:"business_hours_only"` // assign only while Hours say open
+	LoggedInOnly      bool     `toml:"logged_in_only"`      // default true: only agents with a live IMAP connection
+	OfferTimeout      Duration `toml:"offer_timeout"`       // default 30m: unread offers go to the next agent; 0 = off
+	// KPIWaitAlarm: sessions waiting unassigned longer than this are
+	// counted as alarms (0 = off).
+	KPIWaitAlarm Duration `toml:"kpi_wait_alarm"`
+	Hours        Hours    `toml:"hours"`
+}
+
+// Hours is a queue's weekly schedule (SPEC §6).
+type Hours struct {
+	// Timezone of the schedule (default: the top-level timezone).
+	Timezone string `toml:"timezone"`
+	// Mon..Sun: "09:00-17:00", several ranges separated by commas
+	// ("09:00-12:00, 13:00-17:00"), or "" for closed.
+	Mon string `toml:"mon"`
+	Tue string `toml:"tue"`
+	Wed string `toml:"wed"`
+	Thu string `toml:"thu"`
+	Fri string `toml:"fri"`
+	Sat string `toml:"sat"`
+	Sun string `toml:"sun"`
+	// Holidays are closed dates, "2026-12-25".
+	Holidays []string `toml:"holidays"`
+
+	loc   *time.Location
+	spans [7][]span // by time.Weekday, minutes since midnight
+}
+
+// span is an open interval of one day, in minutes since midnight.
+type span struct{ from, to int }
+
+// Route is a routing rule (SPEC §6): inbound mail that matches every
+// pattern given goes to Queue, or to the spam handling of its queue.
+type Route struct {
+	From    string `toml:"from"`    // regular expression on the sender address
+	Domain  string `toml:"domain"`  // regular expression on the sender's domain
+	Subject string `toml:"subject"` // regular expression on the subject
+	Header  string `toml:"header"`  // a header field name, with HeaderPattern
+	// HeaderPattern is a regular expression on the value of Header.
+	HeaderPattern string `toml:"header_pattern"`
+	Queue         string `toml:"queue"` // target queue ("" keeps the addressed one)
+	Spam          bool   `toml:"spam"`  // to the queue's Spam folder, unassigned
+
+	compiled []*regexp.Regexp // From, Domain, Subject, HeaderPattern (nil when not given)
 }
 
 // Stale reply modes.
@@ -179,6 +237,12 @@ type Agent struct {
 	PasswordHash string   `toml:"password_hash"`
 	Queues       []string `toml:"queues"`
 	Role         string   `toml:"role"` // agent | supervisor | admin
+	// MaxActive caps the agent's concurrent active sessions for
+	// auto-assignment (0 = none).
+	MaxActive int `toml:"max_active"`
+	// AutoAssign: the agent takes auto-assigned sessions of their queues
+	// (default true for agents, false for supervisors and admins).
+	AutoAssign bool `toml:"auto_assign"`
 }
 
 // Duration is a time.Duration written as "10m", "30s" in TOML.

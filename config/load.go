@@ -38,6 +38,8 @@ const (
 	DefaultConcurrency        = 8
 	DefaultMaxAttachments     = 10
 	DefaultMaxAttachmentBytes = 25 << 20
+	DefaultOfferTimeout       = 30 * time.Minute
+	DefaultPresenceTimeout    = 31 * time.Minute
 )
 
 // Agent roles.
@@ -190,6 +192,12 @@ func (p *parser) applyDefaults() {
 		if !p.tableHasKey("agent", i, "role") {
 			c.Agent[i].Role = DefaultRole
 		}
+		if !p.tableHasKey("agent", i, "auto_assign") {
+			c.Agent[i].AutoAssign = c.Agent[i].Role == RoleAgent
+		}
+	}
+	if !p.md.IsDefined("presence_timeout") {
+		c.PresenceTimeout.Duration = DefaultPresenceTimeout
 	}
 	for i := range c.Queue {
 		q := &c.Queue[i]
@@ -201,6 +209,12 @@ func (p *parser) applyDefaults() {
 		}
 		if !p.tableHasKey("queue", i, "stale_reply") {
 			q.StaleReply = StaleHold
+		}
+		if !p.tableHasKey("queue", i, "logged_in_only") {
+			q.LoggedInOnly = true
+		}
+		if !p.tableHasKey("queue", i, "offer_timeout") {
+			q.OfferTimeout.Duration = DefaultOfferTimeout
 		}
 	}
 	p.defaultDelivery()
