@@ -1006,10 +1006,10 @@ func TestTemplatesFolder(t *testing.T) {
 func TestSessionFolders(t *testing.T) {
 	h := newSessionHarness(t)
 	want := map[string][]string{
-		alice: {"Drafts", "INBOX", "Queues", "Queues/Support", "Resolved", "Sent", "Templates", "Trash"},
-		dave:  {"Drafts", "INBOX", "Later", "Queues", "Queues/Billing", "Queues/Sales", "Queues/Support", "Resolved", "Sent", "Templates", "Trash"},
+		alice: {"Drafts", "INBOX", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
+		dave:  {"Drafts", "INBOX", "Later", "Queues", "Queues/Billing", "Queues/Sales", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
 		carol: {"Agents", "Agents/" + alice, "Agents/" + bob, "Agents/" + carol, "Agents/" + dave, "All", "All/Billing", "All/Sales", "All/Support",
-			"Drafts", "INBOX", "Queues", "Queues/Billing", "Queues/Support", "Resolved", "Sent", "Templates", "Trash"},
+			"Drafts", "INBOX", "Queues", "Queues/Billing", "Queues/Billing/Spam", "Queues/Support", "Queues/Support/Spam", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
 	}
 	for who, w := range want {
 		if got := listNames(t, h.login(who), "", "*", nil); !slices.Equal(got, w) {

@@ -3,6 +3,7 @@ package router
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"mxdesk/config"
 	"mxdesk/store"
@@ -27,16 +28,28 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 		return placed{}, errorf(KindForbidden, "session %s is closed; a customer reply reopens it", id)
 	}
 	old := s
+	// A person decides now: no open offer, no memory of the last one;
+	// the session is spam only while it stays in a Spam folder.
+	s.OfferedAt, s.PrevOffer, s.Spam = time.Time{}, "", false
 	q := r.config().QueueByName(s.Queue) // nil when the queue left the configuration
 	supervisor := config.IsSupervisor(a.Role)
 	opened := false // a claimed the session having read its latest message
 	unread := false // someone else now owns it: its latest message shows unread
 	switch {
+	case dm.Owner == "" && strings.HasSuffix(dm.Name, spamSuffix):
+		// A supervisor files the session as spam in that queue.
+		s.Queue = strings.TrimSuffix(strings.TrimPrefix(dm.Name, QueuesFolder+"/"), spamSuffix)
+		s.Agent, s.Parked, s.Spam = "", false, true
+		if err = r.event(tx, id, "spam", a.Login, "moved to "+dm.Name); err == nil {
+			err = r.setStatus(tx, &s, StatusResolved, a.Login, "spam")
+		}
 	case roleOf(dm) == roleWorking && dm.Owner == "":
 		target := strings.TrimPrefix(dm.Name, QueuesFolder+"/")
 		switch {
-		case target == s.Queue && s.Agent == "":
+		case target == s.Queue && s.Agent == "" && !old.Spam:
 			return r.commit(tx, old, &s) // already waiting there
+		case target == s.Queue && old.Spam:
+			err = r.event(tx, id, "not-spam", a.Login, "moved out of spam into queue "+target)
 		case target == s.Queue:
 			err = r.event(tx, id, "returned", a.Login, "returned to queue "+target)
 		case q != nil && !q.AllowTransferToQueue && !supervisor:

@@ -23,6 +23,15 @@ const (
 	TemplatesFolder = "Templates"
 	AllFolder       = "All"    // supervisors: All/<queue>, every session's messages
 	AgentsFolder    = "Agents" // supervisors: Agents/<login>, move here to assign
+	StatusFolder    = "Status" // Status/Away, Status/Available: move a message here to set your state
+	spamSuffix      = "/Spam"  // Queues/<queue>/Spam: supervisors only
+)
+
+// The agent state folders: moving (or copying) any message into one sets
+// the state and moves nothing.
+const (
+	AwayFolder      = StatusFolder + "/Away"
+	AvailableFolder = StatusFolder + "/Available"
 )
 
 // personalDesk are the desk folders every agent owns, with their RFC 6154
@@ -34,17 +43,22 @@ var personalDesk = []struct{ name, use string }{
 	{TrashFolder, `\Trash`},
 	{ResolvedFolder, ""},
 	{TemplatesFolder, ""},
+	{AwayFolder, ""},
+	{AvailableFolder, ""},
 }
 
 // reservedTop are top-level names the desk owns; agents can't create
 // folders at or below them. INBOX, Sent, Drafts and Trash may hold personal
 // subfolders (Thunderbird deletes a folder by moving it into Trash).
-var reservedTop = []string{QueuesFolder, ResolvedFolder, LaterFolder, TemplatesFolder, AllFolder, AgentsFolder}
+var reservedTop = []string{QueuesFolder, ResolvedFolder, LaterFolder, TemplatesFolder, AllFolder, AgentsFolder, StatusFolder}
 
 const maxFolderName = 512
 
 // queueMailboxName is the shared mailbox of a queue's waiting sessions.
 func queueMailboxName(queue string) string { return QueuesFolder + "/" + queue }
+
+// spamMailboxName is where a queue's spam waits for supervisors.
+func spamMailboxName(queue string) string { return queueMailboxName(queue) + spamSuffix }
 
 // archiveMailboxName is the shared mailbox with every message of a queue.
 func archiveMailboxName(queue string) string { return AllFolder + "/" + queue }
@@ -69,7 +83,7 @@ func (r *Router) ensureDesk() error {
 	cfg := r.config()
 	return r.st.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {
 		for _, q := range cfg.Queue {
-			for _, name := range []string{queueMailboxName(q.Name), archiveMailboxName(q.Name)} {
+			for _, name := range []string{queueMailboxName(q.Name), spamMailboxName(q.Name), archiveMailboxName(q.Name)} {
 				if err := ensureMailbox(tx, "", name, ""); err != nil {
 					return err
 				}
@@ -125,7 +139,7 @@ func canonicalName(name string) string {
 
 func isDeskName(name string) bool {
 	top, _, _ := strings.Cut(name, "/")
-	if top == QueuesFolder || top == AllFolder || top == AgentsFolder || name == LaterFolder {
+	if top == QueuesFolder || top == AllFolder || top == AgentsFolder || name == LaterFolder || name == StatusFolder {
 		return true
 	}
 	for _, d := range personalDesk {
@@ -190,7 +204,7 @@ func (r *Router) Folders(a *Agent) ([]Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, parent := range []string{QueuesFolder, AllFolder, AgentsFolder} {
+	for _, parent := range []string{QueuesFolder, AllFolder, AgentsFolder, StatusFolder} {
 		if slices.ContainsFunc(out, func(f Folder) bool { return strings.HasPrefix(f.Name, parent+"/") }) {
 			out = append(out, parentFolder(parent))
 		}
@@ -213,6 +227,9 @@ func (a *Agent) mayOpen(m store.Mailbox) bool {
 	top, rest, _ := strings.Cut(m.Name, "/")
 	switch top {
 	case QueuesFolder:
+		if q, ok := strings.CutSuffix(rest, spamSuffix); ok {
+			return config.IsSupervisor(a.Role) && a.servesQueue(q)
+		}
 		return a.servesQueue(rest)
 	case AllFolder, AgentsFolder:
 		return config.IsSupervisor(a.Role)
@@ -258,7 +275,7 @@ func (r *Router) Folder(a *Agent, name string) (Folder, error) {
 			f = folderOf(m)
 			return nil
 		}
-		if KindOf(err) == KindNotFound && slices.Contains([]string{QueuesFolder, AllFolder, AgentsFolder}, name) {
+		if KindOf(err) == KindNotFound && slices.Contains([]string{QueuesFolder, AllFolder, AgentsFolder, StatusFolder}, name) {
 			// A parent exists when a sees one of its children.
 			fs, ferr := r.Folders(a)
 			if ferr == nil && slices.ContainsFunc(fs, func(x Folder) bool { return x.Name == name }) {

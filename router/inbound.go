@@ -338,6 +338,7 @@ func (r *Router) match(tx store.Tx, in inbound, tokenSession string) (store.Sess
 // newSession opens a session in queue for in's sender, continuing previous
 // when it is not empty. It is stored by file.
 func (r *Router) newSession(tx store.Tx, in inbound, queue, previous string) (store.Session, error) {
+	queue, spam, rule := r.route(in, queue)
 	id, err := newSessionID(tx)
 	if err != nil {
 		return store.Session{}, err
@@ -354,10 +355,37 @@ func (r *Router) newSession(tx store.Tx, in inbound, queue, previous string) (st
 	if previous != "" {
 		detail += ", continuing " + previous
 	}
+	if rule != "" {
+		detail += " by " + rule
+	}
 	if err := r.event(tx, id, "created", "system", detail); err != nil {
 		return s, err
 	}
+	if spam {
+		// Spam waits for supervisors in Queues/<queue>/Spam, resolved,
+		// so that it closes by itself.
+		s.Spam = true
+		return s, r.setStatus(tx, &s, StatusResolved, "system", "spam by "+rule)
+	}
 	return s, r.setStatus(tx, &s, StatusUnopened, "system", "")
+}
+
+// route applies the [[route]] rules to a message that starts a session:
+// the first that matches picks its queue (else the addressed queue stays)
+// and may mark it spam. rule names the rule for the event log.
+func (r *Router) route(in inbound, queue string) (string, bool, string) {
+	cfg := r.config()
+	for i := range cfg.Route {
+		rt := &cfg.Route[i]
+		if !rt.Match(in.sender, in.subject, in.header.Get) {
+			continue
+		}
+		if rt.Queue != "" {
+			queue = rt.Queue
+		}
+		return queue, rt.Spam, fmt.Sprintf("route[%d]", i)
+	}
+	return queue, false, ""
 }
 
 // maxParticipants bounds the addresses a session remembers.
@@ -389,6 +417,15 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 	}
 	if err != nil {
 		return Delivered{}, err
+	}
+	if s.Agent == "" {
+		why := "new session"
+		if old.ID != "" {
+			why = "customer wrote to a waiting session"
+		}
+		if _, err := r.autoAssign(tx, &s, why); err != nil {
+			return Delivered{}, err
+		}
 	}
 	stored := in.stamp(s, r.config().QueueByName(s.Queue))
 	blob, err := tx.PutBlob(stored)

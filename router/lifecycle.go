@@ -68,15 +68,21 @@ func (r *Router) due(s store.Session) time.Time {
 		}
 		return from.Add(config.Days(days))
 	}
+	var due time.Time
 	switch s.Status {
 	case StatusActive:
-		return after(s.LastActivity, c.ActiveToPausedDays)
+		due = after(s.LastActivity, c.ActiveToPausedDays)
 	case StatusPaused:
-		return after(s.StatusSince, c.PausedToClosedDays)
+		due = after(s.StatusSince, c.PausedToClosedDays)
 	case StatusResolved:
-		return after(s.StatusSince, c.ResolvedToClosedDays)
+		due = after(s.StatusSince, c.ResolvedToClosedDays)
 	}
-	return time.Time{}
+	if q := r.config().QueueByName(s.Queue); q != nil && !s.OfferedAt.IsZero() && q.OfferTimeout.Duration > 0 {
+		if offer := s.OfferedAt.Add(q.OfferTimeout.Duration); due.IsZero() || offer.Before(due) {
+			due = offer
+		}
+	}
+	return due
 }
 
 // setStatus changes the status of s and records the change as an event.
@@ -113,6 +119,23 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		}
 	}
 	s.Updated = now
+	waiting := s.Agent == "" && s.Status != StatusClosed && !s.Spam
+	switch {
+	case !waiting:
+		s.WaitingSince = time.Time{}
+	case s.WaitingSince.IsZero():
+		s.WaitingSince = now
+	}
+	s.ActiveAgent = ""
+	if s.Agent != "" && IsActive(s.Status) {
+		s.ActiveAgent = s.Agent
+	}
+	if s.Agent == "" || (s.Status != StatusUnopened && s.Status != StatusReopened) {
+		s.OfferedAt = time.Time{} // opened, or taken back: no open offer
+	}
+	if old.ActiveAgent != "" && s.ActiveAgent != old.ActiveAgent {
+		r.kickAssign() // someone's load dropped: they may take a waiting session
+	}
 	s.Due = r.due(*s)
 	var p placed
 	// A new session has no messages to move yet.
@@ -145,6 +168,10 @@ type placed struct {
 func (r *Router) homeMailbox(rd store.Reader, s store.Session) (store.Mailbox, bool, error) {
 	if s.Status == StatusClosed {
 		return store.Mailbox{}, false, nil
+	}
+	if s.Spam {
+		m, err := rd.MailboxByName("", spamMailboxName(s.Queue))
+		return m, err == nil, err
 	}
 	if s.Agent != "" {
 		names := []string{Inbox}

@@ -311,6 +311,11 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 		if move && isReadOnly(sm) {
 			return errorf(KindForbidden, "%s is read-only: copy instead", sm.Name)
 		}
+		if dm.Owner == a.Login && (dm.Name == AwayFolder || dm.Name == AvailableFolder) {
+			// A state folder: the move sets the agent's state and
+			// leaves the messages where they are.
+			return setAway(tx, a.Login, dm.Name == AwayFolder)
+		}
 		acted := map[string]placed{} // sessions moved by this command
 		for _, uid := range uids {
 			msg, err := tx.Message(src, uid)
@@ -346,6 +351,9 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 		}
 		return nil
 	})
+	if err == nil && dm.Owner == a.Login && dm.Name == AvailableFolder {
+		r.kickAssign()
+	}
 	return dm, srcUIDs, destUIDs, err
 }
 

@@ -70,11 +70,14 @@ type Router struct {
 	mu   sync.Mutex
 	subs map[int]store.Observer
 	next int
+
+	presence presence
+	kick     chan struct{} // wakes Run to assign waiting sessions
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{cfg: cfg, st: st, now: opts.Now, log: opts.Logger, subs: map[int]store.Observer{}}
+	r := &Router{cfg: cfg, st: st, now: opts.Now, log: opts.Logger, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -108,6 +111,14 @@ func (r *Router) publish(changes []store.Change) {
 	defer r.mu.Unlock()
 	for _, fn := range r.subs {
 		fn(changes)
+	}
+}
+
+// kickAssign wakes Run to look for waiting sessions someone can take now.
+func (r *Router) kickAssign() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -60,6 +60,12 @@ func (r *Router) fire(tx store.Tx, id string, now time.Time) (bool, error) {
 		return false, err
 	}
 	old := s
+	if expired, err := r.expireOffer(tx, &s, now); err != nil || expired {
+		if err == nil {
+			_, err = r.commit(tx, old, &s)
+		}
+		return expired, err
+	}
 	due := r.due(s)
 	if due.IsZero() || due.After(now) {
 		// Not due (any more): commit reschedules or clears the timer.
@@ -128,9 +134,11 @@ func (r *Router) Reschedule(ctx context.Context) (int, error) {
 	return moved, err
 }
 
-// Run applies due transitions until ctx ends: at start it reschedules
-// every timer by the current thresholds and catches up after downtime,
-// then it looks every minute. Errors are logged and retried.
+// Run applies due transitions (lifecycle, offer timeouts) and assigns
+// waiting sessions until ctx ends: at start it reschedules every timer by
+// the current thresholds and catches up after downtime, then it looks
+// every minute and whenever someone may have become able to take a
+// session (kickAssign). Errors are logged and retried.
 func (r *Router) Run(ctx context.Context) {
 	if n, err := r.Reschedule(ctx); err != nil && ctx.Err() == nil {
 		r.log.Error("session timers: reschedule", "err", err)
@@ -145,10 +153,16 @@ func (r *Router) Run(ctx context.Context) {
 		} else if n > 0 {
 			r.log.Info("session timers", "transitions", n)
 		}
+		if n, err := r.AssignWaiting(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("assigning waiting sessions", "err", err)
+		} else if n > 0 {
+			r.log.Info("assigned waiting sessions", "sessions", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.kick:
 		}
 	}
 }

@@ -101,6 +101,37 @@ type Session struct {
 	LastInboundAt time.Time `json:",omitempty"`
 	// Held is a reply held as stale, which the agent may send anyway.
 	Held *HeldReply `json:",omitempty"`
+
+	// Spam: routed to the queue's Spam folder, never assigned.
+	Spam bool `json:",omitempty"`
+	// OfferedAt is when the session was auto-assigned to Agent and not
+	// yet opened (zero: not an open offer); PrevOffer is the agent whose
+	// offer timed out last, who is not offered it again right away.
+	OfferedAt time.Time `json:",omitempty"`
+	PrevOffer string    `json:",omitempty"`
+	// WaitingSince is when the session started waiting unassigned in its
+	// queue (zero: not waiting). The store indexes it per queue.
+	WaitingSince time.Time `json:",omitempty"`
+	// ActiveAgent is Agent while the session counts towards the agent's
+	// load (Unopened, Reopened, Active), else "". The store indexes it.
+	ActiveAgent string `json:",omitempty"`
+}
+
+// Waiting is one session waiting in a queue.
+type Waiting struct {
+	Session string
+	Since   time.Time
+}
+
+// AgentState is what mxdesk remembers about an agent between restarts.
+type AgentState struct {
+	Login        string
+	Away         bool      // set by the agent or a supervisor: no auto-assignment
+	LastAssigned time.Time // latest auto-assignment (ties go to the oldest)
+	// Day is the local date ("2006-01-02") Assigned counts for, per
+	// queue: auto-assignments today, for daily caps.
+	Day      map[string]string `json:",omitempty"`
+	Assigned map[string]int    `json:",omitempty"`
 }
 
 // HeldReply remembers a reply held because the customer wrote again.
@@ -200,6 +231,14 @@ type Reader interface {
 	DueOutbound(until time.Time, limit int) ([]Outbound, error)
 	// OutboundCount is the number of queued messages.
 	OutboundCount() (int, error)
+	// WaitingSessions lists up to limit (0: all) sessions waiting in
+	// queue, longest waiting first.
+	WaitingSessions(queue string, limit int) ([]Waiting, error)
+	// ActiveCount is the number of sessions with ActiveAgent == agent.
+	ActiveCount(agent string) (int, error)
+	// AgentState returns what is remembered of an agent (zero with Login
+	// set when nothing is).
+	AgentState(login string) (AgentState, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -222,7 +261,8 @@ type Tx interface {
 	SetFlags(mbox MailboxID, uid UID, flags []string) error
 	// RemoveMessage drops a message; its blob goes with its last reference.
 	RemoveMessage(mbox MailboxID, uid UID) error
-	// PutSession stores s and keeps its Token and Due indexes current.
+	// PutSession stores s and keeps its Token, Due, WaitingSince and
+	// ActiveAgent indexes current.
 	PutSession(s Session) error
 	IndexMessageID(messageID, session string) error
 	AddEvent(e Event) error
@@ -234,6 +274,7 @@ type Tx interface {
 	UpdateOutbound(o Outbound) error
 	// RemoveOutbound drops a queued message and its blob reference.
 	RemoveOutbound(id uint64) error
+	PutAgentState(a AgentState) error
 }
 
 // UpdateOptions travel with an Update.

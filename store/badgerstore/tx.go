@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,9 @@ import (
 //	sm/<session>\0<mbox><uid>  where a session's messages are filed
 //	tok/<token>                reply token -> session
 //	due/<unix nanos><session>  sessions by the time of their next transition
+//	wait/<queue>\0<nanos><id>  sessions waiting in a queue, by WaitingSince
+//	act/<agent>\0<id>          sessions counting towards an agent's load
+//	ag/<login>                 agent state (JSON)
 //	ob/<id>                    queued outbound message (JSON)
 //	obd/<unix nanos><id>       queued outbound messages by next attempt
 const (
@@ -42,6 +46,9 @@ const (
 	pSessionMsg = "sm/"
 	pToken      = "tok/"
 	pDue        = "due/"
+	pWaiting    = "wait/"
+	pActive     = "act/"
+	pAgent      = "ag/"
 	pOutbound   = "ob/"
 	pOutboundAt = "obd/"
 )
@@ -461,6 +468,12 @@ func (t *tx) PutSession(s store.Session) error {
 			return err
 		}
 	}
+	if err := t.reindex(waitingKey(old), waitingKey(s)); err != nil {
+		return err
+	}
+	if err := t.reindex(activeKey(old), activeKey(s)); err != nil {
+		return err
+	}
 	if s.Token != "" && (err != nil || old.Token != s.Token) {
 		if old.Token != "" {
 			if err := t.txn.Delete(key(pToken, []byte(old.Token))); err != nil {
@@ -472,6 +485,77 @@ func (t *tx) PutSession(s store.Session) error {
 		}
 	}
 	return t.setJSON(key(pSession, []byte(s.ID)), s)
+}
+
+// waitingKey is the wait/ key of s, nil when it does not wait.
+func waitingKey(s store.Session) []byte {
+	if s.WaitingSince.IsZero() || s.ID == "" {
+		return nil
+	}
+	return key(pWaiting, []byte(s.Queue), []byte{0}, u64(uint64(s.WaitingSince.UnixNano())), []byte(s.ID))
+}
+
+// activeKey is the act/ key of s, nil when it counts for nobody.
+func activeKey(s store.Session) []byte {
+	if s.ActiveAgent == "" || s.ID == "" {
+		return nil
+	}
+	return key(pActive, []byte(s.ActiveAgent), []byte{0}, []byte(s.ID))
+}
+
+// reindex replaces index key old by new (either may be nil).
+func (t *tx) reindex(old, new []byte) error {
+	if bytes.Equal(old, new) {
+		return nil
+	}
+	if old != nil {
+		if err := t.txn.Delete(old); err != nil {
+			return err
+		}
+	}
+	if new != nil {
+		return t.txn.Set(new, nil)
+	}
+	return nil
+}
+
+func (t *tx) WaitingSessions(queue string, limit int) ([]store.Waiting, error) {
+	var out []store.Waiting
+	prefix := key(pWaiting, []byte(queue), []byte{0})
+	err := t.scan(prefix, func(item *badger.Item) error {
+		if limit > 0 && len(out) >= limit {
+			return errStop
+		}
+		k := item.Key()[len(prefix):]
+		if len(k) < 8 {
+			return fmt.Errorf("store: bad waiting key %q", item.Key())
+		}
+		out = append(out, store.Waiting{Session: string(k[8:]), Since: time.Unix(0, int64(binary.BigEndian.Uint64(k)))})
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
+}
+
+func (t *tx) ActiveCount(agent string) (int, error) {
+	n := 0
+	err := t.scan(key(pActive, []byte(agent), []byte{0}), func(*badger.Item) error { n++; return nil })
+	return n, err
+}
+
+func (t *tx) AgentState(login string) (store.AgentState, error) {
+	a := store.AgentState{Login: login}
+	err := t.getJSON(key(pAgent, []byte(login)), &a)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.AgentState{Login: login}, nil
+	}
+	return a, err
+}
+
+func (t *tx) PutAgentState(a store.AgentState) error {
+	return t.setJSON(key(pAgent, []byte(a.Login)), a)
 }
 
 func (t *tx) SessionByToken(token string) (string, error) {

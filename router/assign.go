@@ -1,0 +1,205 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"mxdesk/config"
+	"mxdesk/store"
+)
+
+// pickAgent chooses who gets an auto-assigned session of queue q now
+// (SPEC §6): among the agents of q who take auto-assignments, are not
+// away, are present when the queue wants it, and are under their
+// max_active and the queue's daily_cap, the one with the fewest active
+// sessions; ties go to the one whose last assignment is oldest, then by
+// login. exclude (the agent whose offer just timed out) is skipped. ok is
+// false when nobody can take it, or the queue is closed.
+func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, exclude string) (string, bool, error) {
+	if q.BusinessHoursOnly && !q.Hours.Open(now) {
+		return "", false, nil
+	}
+	day := now.In(q.Hours.Location()).Format(time.DateOnly)
+	best, bestActive, bestLast := "", 0, time.Time{}
+	for _, ac := range r.config().Agent {
+		login := strings.ToLower(ac.Login)
+		if !ac.AutoAssign || login == exclude || !containsFold(ac.Queues, q.Name) {
+			continue
+		}
+		if q.LoggedInOnly && !r.Present(login) {
+			continue
+		}
+		st, err := rd.AgentState(login)
+		if err != nil {
+			return "", false, err
+		}
+		if st.Away || (q.DailyCap > 0 && st.Day[q.Name] == day && st.Assigned[q.Name] >= q.DailyCap) {
+			continue
+		}
+		active, err := rd.ActiveCount(login)
+		if err != nil {
+			return "", false, err
+		}
+		if ac.MaxActive > 0 && active >= ac.MaxActive {
+			continue
+		}
+		better := best == "" || active < bestActive ||
+			(active == bestActive && (st.LastAssigned.Before(bestLast) || (st.LastAssigned.Equal(bestLast) && login < best)))
+		if better {
+			best, bestActive, bestLast = login, active, st.LastAssigned
+		}
+	}
+	return best, best != "", nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// autoAssign offers s, which waits without an agent, to the agent
+// pickAgent chooses, if its queue auto-assigns and someone can take it.
+// It only changes s and the agent's state; the caller commits s.
+func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, error) {
+	q := r.config().QueueByName(s.Queue)
+	if q == nil || !q.AutoAssign || s.Agent != "" || s.Spam || s.Status == StatusClosed {
+		return false, nil
+	}
+	now := r.now()
+	login, ok, err := r.pickAgent(tx, q, now, s.PrevOffer)
+	if err != nil || !ok {
+		return false, err
+	}
+	st, err := tx.AgentState(login)
+	if err != nil {
+		return false, err
+	}
+	day := now.In(q.Hours.Location()).Format(time.DateOnly)
+	if st.Day == nil {
+		st.Day, st.Assigned = map[string]string{}, map[string]int{}
+	}
+	if st.Day[q.Name] != day {
+		st.Day[q.Name], st.Assigned[q.Name] = day, 0
+	}
+	st.Assigned[q.Name]++
+	st.LastAssigned = now
+	if err := tx.PutAgentState(st); err != nil {
+		return false, err
+	}
+	s.Agent, s.Parked, s.OfferedAt = login, false, now
+	if s.Status != StatusUnopened && s.Status != StatusReopened {
+		if err := r.setStatus(tx, s, StatusUnopened, "system", "assigned"); err != nil {
+			return false, err
+		}
+	}
+	return true, r.event(tx, s.ID, "assigned", "system", fmt.Sprintf("auto-assigned to %s (%s)", login, why))
+}
+
+// AssignWaiting offers waiting sessions, longest waiting first, to agents
+// who can take them now, queue by queue, until nobody can. Run calls it
+// when someone logs in, comes back, drops below a cap, and every minute
+// (business hours beginning); it returns how many it assigned.
+func (r *Router) AssignWaiting(ctx context.Context) (int, error) {
+	total := 0
+	for i := range r.config().Queue {
+		q := &r.config().Queue[i]
+		if !q.AutoAssign {
+			continue
+		}
+		for {
+			n := 0
+			err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+				n = 0
+				waiting, err := tx.WaitingSessions(q.Name, dueBatch)
+				if err != nil {
+					return err
+				}
+				for _, w := range waiting {
+					s, err := tx.Session(w.Session)
+					if err != nil {
+						return err
+					}
+					old := s
+					ok, err := r.autoAssign(tx, &s, "waited since "+w.Since.Format(time.RFC3339))
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return nil // nobody can take more now
+					}
+					if _, err := r.commit(tx, old, &s); err != nil {
+						return err
+					}
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return total, err
+			}
+			total += n
+			if n < dueBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// expireOffer takes back an auto-assigned session its agent did not open
+// within the queue's offer_timeout and offers it to the next eligible
+// agent (never the same one twice in a row); without one it waits in the
+// queue. It reports whether the offer had expired.
+func (r *Router) expireOffer(tx store.Tx, s *store.Session, now time.Time) (bool, error) {
+	q := r.config().QueueByName(s.Queue)
+	if s.OfferedAt.IsZero() || q == nil || q.OfferTimeout.Duration <= 0 || now.Before(s.OfferedAt.Add(q.OfferTimeout.Duration)) {
+		return false, nil
+	}
+	prev := s.Agent
+	s.Agent, s.PrevOffer, s.OfferedAt = "", prev, time.Time{}
+	if err := r.event(tx, s.ID, "offer-expired", "system", fmt.Sprintf("%s did not open it within %s", prev, q.OfferTimeout.Duration)); err != nil {
+		return true, err
+	}
+	_, err := r.autoAssign(tx, s, "offer of "+prev+" expired")
+	return true, err
+}
+
+// QueueWaiting is the supervision view of one queue (SPEC §6 KPI alarm).
+type QueueWaiting struct {
+	Queue   string
+	Waiting int           // sessions waiting unassigned
+	Oldest  time.Duration // how long the longest-waiting one has waited
+	Alarms  int           // waiting longer than kpi_wait_alarm
+}
+
+// WaitingStats reports, per queue, the waiting sessions and KPI alarms.
+func (r *Router) WaitingStats() ([]QueueWaiting, error) {
+	now := r.now()
+	var out []QueueWaiting
+	err := r.st.View(func(rd store.Reader) error {
+		for _, q := range r.config().Queue {
+			ws, err := rd.WaitingSessions(q.Name, 0)
+			if err != nil {
+				return err
+			}
+			qw := QueueWaiting{Queue: q.Name, Waiting: len(ws)}
+			if len(ws) > 0 {
+				qw.Oldest = now.Sub(ws[0].Since)
+			}
+			for _, w := range ws {
+				if q.KPIWaitAlarm.Duration > 0 && now.Sub(w.Since) > q.KPIWaitAlarm.Duration {
+					qw.Alarms++
+				}
+			}
+			out = append(out, qw)
+		}
+		return nil
+	})
+	return out, err
+}

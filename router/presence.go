@@ -1,0 +1,150 @@
+package router
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"mxdesk/store"
+)
+
+// presence is who is connected over IMAP (SPEC §6: "logged in" means an
+// open IMAP connection, IDLE included, seen within presence_timeout). It
+// lives in memory: after a restart nobody is connected until they are.
+type presence struct {
+	mu    sync.Mutex
+	conns map[string]map[*Presence]time.Time // login -> connection -> last seen
+}
+
+// Presence is one IMAP connection's claim that its agent is here.
+type Presence struct {
+	r     *Router
+	login string
+}
+
+// Connect registers a logged-in IMAP connection of login. It makes the
+// agent present at once (waiting sessions may be assigned to them now);
+// Touch it on every command, Close it when the connection ends.
+func (r *Router) Connect(login string) *Presence {
+	p := &Presence{r: r, login: login}
+	r.presence.mu.Lock()
+	if r.presence.conns == nil {
+		r.presence.conns = map[string]map[*Presence]time.Time{}
+	}
+	if r.presence.conns[login] == nil {
+		r.presence.conns[login] = map[*Presence]time.Time{}
+	}
+	r.presence.conns[login][p] = r.now()
+	r.presence.mu.Unlock()
+	r.kickAssign()
+	return p
+}
+
+// Touch notes activity on the connection.
+func (p *Presence) Touch() {
+	ps := &p.r.presence
+	ps.mu.Lock()
+	if c := ps.conns[p.login]; c != nil {
+		if _, ok := c[p]; ok {
+			c[p] = p.r.now()
+		}
+	}
+	ps.mu.Unlock()
+}
+
+// Close ends the connection's presence; with the agent's last connection
+// the agent is absent at once.
+func (p *Presence) Close() {
+	ps := &p.r.presence
+	ps.mu.Lock()
+	if c := ps.conns[p.login]; c != nil {
+		delete(c, p)
+		if len(c) == 0 {
+			delete(ps.conns, p.login)
+		}
+	}
+	ps.mu.Unlock()
+}
+
+// Present reports whether login has an IMAP connection seen within
+// presence_timeout.
+func (r *Router) Present(login string) bool {
+	limit := r.now().Add(-r.config().PresenceTimeout.Duration)
+	r.presence.mu.Lock()
+	defer r.presence.mu.Unlock()
+	for _, seen := range r.presence.conns[login] {
+		if seen.After(limit) {
+			return true
+		}
+	}
+	return false
+}
+
+// AgentStatus is an agent's state as supervisors see it.
+type AgentStatus struct {
+	Login   string
+	State   string // "available", "away" or "offline"
+	Present bool   // an IMAP connection counts
+	Active  int    // sessions counting towards the agent's load
+}
+
+// Agent states.
+const (
+	StateAvailable = "available"
+	StateAway      = "away"
+	StateOffline   = "offline"
+)
+
+// AgentStatuses lists every configured agent's state.
+func (r *Router) AgentStatuses() ([]AgentStatus, error) {
+	var out []AgentStatus
+	err := r.st.View(func(rd store.Reader) error {
+		for _, ac := range r.config().Agent {
+			login := strings.ToLower(ac.Login)
+			st, err := rd.AgentState(login)
+			if err != nil {
+				return err
+			}
+			n, err := rd.ActiveCount(login)
+			if err != nil {
+				return err
+			}
+			a := AgentStatus{Login: login, Present: r.Present(login), Active: n, State: StateOffline}
+			switch {
+			case st.Away:
+				a.State = StateAway
+			case a.Present:
+				a.State = StateAvailable
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SetAway sets or clears an agent's away state (durable). Away agents are
+// not auto-assigned; coming back makes waiting sessions assignable.
+func (r *Router) SetAway(ctx context.Context, login string, away bool) error {
+	login = strings.ToLower(login)
+	if _, ok := r.config().AgentByLogin(login); !ok {
+		return errorf(KindNotFound, "no agent %q", login)
+	}
+	err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		return setAway(tx, login, away)
+	})
+	if err == nil && !away {
+		r.kickAssign()
+	}
+	return err
+}
+
+func setAway(tx store.Tx, login string, away bool) error {
+	st, err := tx.AgentState(login)
+	if err != nil || st.Away == away {
+		return err
+	}
+	st.Away = away
+	return tx.PutAgentState(st)
+}
