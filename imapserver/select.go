@@ -283,6 +283,7 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error
 
 // Idle streams updates until the client sends DONE (RFC 2177).
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.touch()
 	for {
 		if err := s.Poll(w, true); err != nil {
 			return err

@@ -37,6 +37,9 @@ type session struct {
 
 	agent    *router.Agent // nil until Login
 	failures int
+	// presence makes the agent count as logged in for auto-assignment
+	// (SPEC §6) from Login until Close; each command renews it.
+	presence *router.Presence
 
 	// mu serializes Poll and Close: after a connection error the library
 	// may call Close while the IDLE goroutine is still polling.
@@ -54,6 +57,16 @@ func (s *session) guard(cmd string, err *error) {
 		s.log.Error("panic in IMAP command", "cmd", cmd, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		*err = errInternal
 	}
+	if cmd != "POLL" {
+		s.touch()
+	}
+}
+
+// touch renews the agent's presence: the client spoke.
+func (s *session) touch() {
+	if p := s.presence; p != nil {
+		p.Touch()
+	}
 }
 
 // Close is called by the library once the connection is gone.
@@ -63,6 +76,9 @@ func (s *session) Close() error {
 		s.mu.Lock()
 		s.unselect()
 		s.mu.Unlock()
+		if s.presence != nil {
+			s.presence.Close()
+		}
 		s.log.Debug("disconnected")
 		s.srv.sessions.Done()
 	})
@@ -88,6 +104,7 @@ func (s *session) Login(username, password string) (err error) {
 	s.agent = a
 	s.log = s.log.With("login", a.Login)
 	s.log.Info("logged in")
+	s.presence = s.srv.r.Connect(a.Login)
 	return nil
 }
 
