@@ -130,8 +130,11 @@ func (r *Router) AssignWaiting(ctx context.Context) (int, error) {
 					if err != nil {
 						return err
 					}
-					if !ok {
+					if !ok && s.PrevOffer == "" {
 						return nil // nobody can take more now
+					}
+					if !ok {
+						continue // only its last offer's agent could: others may go
 					}
 					if _, err := r.commit(tx, old, &s); err != nil {
 						return err
