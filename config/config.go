@@ -146,8 +146,9 @@ type Hours struct {
 	// Holidays are closed dates, "2026-12-25".
 	Holidays []string `toml:"holidays"`
 
-	loc   *time.Location
-	spans [7][]span // by time.Weekday, minutes since midnight
+	loc      *time.Location
+	spans    [7][]span    // by time.Weekday, minutes since midnight
+	holidays map[int]bool // closed dates, as dateKey
 }
 
 // span is an open interval of one day, in minutes since midnight.

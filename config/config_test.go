@@ -160,6 +160,40 @@ func TestValidation(t *testing.T) {
 		{"password_hash plaintext", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]", "password_hash = \"hunter2\"\nqueues = [\"Support\"]"}, "agent[0].password_hash", "not a bcrypt"},
 		{"password_hash truncated", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]", "password_hash = \"" + testHash[:40] + "\"\nqueues = [\"Support\"]"}, "agent[0].password_hash", "malformed bcrypt"},
 
+		// Assignment and presence.
+		{"presence_timeout too short", []string{`company =`, "presence_timeout = \"30s\"\ncompany ="}, "presence_timeout", "at least 1m"},
+		{"presence_timeout zero", []string{`company =`, "presence_timeout = \"0s\"\ncompany ="}, "presence_timeout", `not "0s"`},
+		{"daily_cap negative", []string{`auto_assign = true`, "auto_assign = true\ndaily_cap = -1"}, "queue[0].daily_cap", "not -1"},
+		{"offer_timeout negative", []string{`auto_assign = true`, "auto_assign = true\noffer_timeout = \"-5m\""}, "queue[0].offer_timeout", `not "-5m0s"`},
+		{"kpi_wait_alarm negative", []string{`auto_assign = true`, "auto_assign = true\nkpi_wait_alarm = \"-1h\""}, "queue[0].kpi_wait_alarm", "positive duration"},
+		{"max_active negative", []string{`role = "supervisor"`, "role = \"supervisor\"\nmax_active = -2"}, "agent[1].max_active", "not -2"},
+		{"business_hours_only without hours", []string{`auto_assign = true`, "auto_assign = true\nbusiness_hours_only = true"}, "queue[0].business_hours_only", "no day of [queue.hours] has a range"},
+		{"business_hours_only with closed days only", []string{`auto_assign = true`, "auto_assign = true\nbusiness_hours_only = true\n[queue.hours]\nmon = \"\"\nholidays = [\"2026-12-25\"]"}, "queue[0].business_hours_only", "counts as always open"},
+		{"hours timezone unknown", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\ntimezone = \"Mars/Olympus\""}, "queue[0].hours.timezone", `unknown time zone "Mars/Olympus"`},
+		{"hours bad time", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nmon = \"9-17\""}, "queue[0].hours.mon", `"9" is not a time: want HH:MM`},
+		{"hours past midnight", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\ntue = \"09:00-25:00\""}, "queue[0].hours.tue", `"25:00" is not a time`},
+		{"hours end before start", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nfri = \"22:00-06:00\""}, "queue[0].hours.fri", "cannot cross midnight"},
+		{"hours overlap", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nwed = \"09:00-13:00, 12:00-17:00\""}, "queue[0].hours.wed", "must be in order and not overlap"},
+		{"hours out of order", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nsun = \"13:00-17:00, 09:00-12:00\""}, "queue[0].hours.sun", "in order"},
+		{"hours stray comma", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nsat = \"09:00-12:00,\""}, "queue[0].hours.sat", "empty range"},
+		{"hours in second queue", []string{`addresses = ["billing@example.test"]`, "addresses = [\"billing@example.test\"]\nhours = { thu = \"9\" }"}, "queue[1].hours.thu", "not a range"},
+		{"holiday not a date", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nmon = \"09:00-17:00\"\nholidays = [\"2026-12-25\", \"25/12/2026\"]"}, "queue[0].hours.holidays[1]", "want YYYY-MM-DD"},
+		{"holiday impossible date", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nholidays = [\"2026-02-30\"]"}, "queue[0].hours.holidays[0]", "not a date"},
+		{"hours unknown key", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nmonday = \"09:00-17:00\""}, "queue[0].hours.monday", "unknown key"},
+
+		// Routes.
+		{"route without pattern", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nqueue = \"Billing\""}, "route[0]", "at least one pattern"},
+		{"route without action", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nfrom = \"x\"\nspam = false"}, "route[0]", "needs an action"},
+		{"route unknown queue", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\ndomain = \"x\"\nqueue = \"Sales\""}, "route[0].queue", `unknown queue "Sales"`},
+		{"route bad regexp", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nfrom = \"x\"\nspam = true\n[[route]]\nsubject = \"(invoice\"\nspam = true"}, "route[1].subject", "missing closing ): `(invoice`"},
+		{"route perl syntax", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nfrom = '^(?!noreply)'\nspam = true"}, "route[0].from", "not a valid regular expression (Go RE2 syntax)"},
+		{"route pattern too long", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\ndomain = \"" + strings.Repeat("a", 1001) + "\"\nspam = true"}, "route[0].domain", "longer than 1000"},
+		{"route header without pattern", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nheader = \"X-Spam\"\nspam = true"}, "route[0].header_pattern", "required when header is set"},
+		{"route pattern without header", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nheader_pattern = \"yes\"\nspam = true"}, "route[0].header", "required when header_pattern is set"},
+		{"route bad header name", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nheader = \"X-Spam: yes\"\nheader_pattern = \"yes\"\nspam = true"}, "route[0].header", "not a header field name"},
+		{"route bad header regexp", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nheader = \"X-Spam\"\nheader_pattern = \"[yes\"\nspam = true"}, "route[0].header_pattern", "missing closing ]"},
+		{"route unknown key", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nsender = \"x\"\nspam = true"}, "route[0].sender", "unknown key"},
+
 		// Listeners.
 		{"listener without port", []string{`smtp = "0.0.0.0:25"`, `smtp = "0.0.0.0"`}, "listen.smtp", "want host:port"},
 		{"listener port too big", []string{`smtp = "0.0.0.0:25"`, `smtp = "0.0.0.0:65536"`}, "listen.smtp", "0 to 65535"},
@@ -223,6 +257,12 @@ func TestValidCases(t *testing.T) {
 		{"agent without queues", []string{`queues = ["Support"]`, ``}},
 		{"no send_only", []string{`send_only = ["noreply@example.test"]`, ``}},
 		{"inline tables", []string{"[listen]\nsmtp = \"0.0.0.0:25\"", `listen = { smtp = "0.0.0.0:25", imap = "" }`}},
+		{"business hours", []string{`auto_assign = true`, "auto_assign = true\nbusiness_hours_only = true\ndaily_cap = 20\noffer_timeout = \"0s\"\nkpi_wait_alarm = \"4h\"\n[queue.hours]\ntimezone = \"America/New_York\"\nmon = \"09:00-12:00, 13:00-17:00\"\nsat = \"00:00-24:00\"\nholidays = [\"2026-12-25\"]"}},
+		{"hours as inline table", []string{`addresses = ["billing@example.test"]`, "addresses = [\"billing@example.test\"]\nhours = { mon = \"9:00-17:00\", holidays = [] }"}},
+		{"hours without business_hours_only", []string{`auto_assign = true`, "auto_assign = true\n[queue.hours]\nholidays = [\"2026-12-25\"]"}},
+		{"route spam only", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nsubject = '(?-i)^SPAM:'\nspam = true"}},
+		{"route to queue and spam", []string{`role = "supervisor"`, "role = \"supervisor\"\nmax_active = 5\nauto_assign = true\n[[route]]\nfrom = '@spam\\.test$'\nqueue = \"support\"\nspam = true"}},
+		{"presence_timeout one minute", []string{`company =`, "presence_timeout = \"1m\"\ncompany ="}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,6 +283,14 @@ addresses = ["q@example.test"]
 [[agent]]
 login = "a"
 password_hash = "HASH"
+[[agent]]
+login = "s"
+password_hash = "HASH"
+role = "supervisor"
+[[agent]]
+login = "r"
+password_hash = "HASH"
+role = "admin"
 `, "HASH", testHash)
 	c, errs := parse(t, doc)
 	if errs != nil {
@@ -268,6 +316,21 @@ password_hash = "HASH"
 		{"imap.max_append_bytes", c.IMAP.MaxAppendBytes, int64(26214400)},
 		{"store.sync", c.SyncWrites(), true},
 		{"agent role", c.Agent[0].Role, "agent"},
+		{"agent auto_assign", c.Agent[0].AutoAssign, true},
+		{"agent max_active", c.Agent[0].MaxActive, 0},
+		{"supervisor auto_assign", c.Agent[1].AutoAssign, false},
+		{"admin auto_assign", c.Agent[2].AutoAssign, false},
+		{"presence_timeout", c.PresenceTimeout.Duration, 31 * time.Minute},
+		{"queue auto_assign", c.Queue[0].AutoAssign, false},
+		{"queue daily_cap", c.Queue[0].DailyCap, 0},
+		{"queue business_hours_only", c.Queue[0].BusinessHoursOnly, false},
+		{"queue logged_in_only", c.Queue[0].LoggedInOnly, true},
+		{"queue offer_timeout", c.Queue[0].OfferTimeout.Duration, 30 * time.Minute},
+		{"queue kpi_wait_alarm", c.Queue[0].KPIWaitAlarm.Duration, time.Duration(0)},
+		{"queue hours.timezone", c.Queue[0].Hours.Timezone, "UTC"},
+		{"queue hours location", c.Queue[0].Hours.Location(), time.UTC},
+		{"queue hours open", c.Queue[0].Hours.Open(time.Now()), true},
+		{"routes", len(c.Route), 0},
 		{"queue transfers", c.Queue[0].AllowTransferToQueue, true},
 		{"queue later", c.Queue[0].AllowPersonalQueue, false},
 		{"sessions", c.Sessions, Sessions{30, 60, 30, 30}},
@@ -312,6 +375,59 @@ sync = false
 	}
 	if loc := c.Location(); loc.String() != "Europe/Rome" {
 		t.Errorf("Location() = %v", loc)
+	}
+}
+
+func TestAssignmentValues(t *testing.T) {
+	c, errs := parse(t, edit(t,
+		`company =`, "presence_timeout = \"45m\"\ncompany =",
+		`auto_assign = true`, `auto_assign = true
+daily_cap = 25
+business_hours_only = true
+logged_in_only = false
+offer_timeout = "0s"
+kpi_wait_alarm = "4h"
+[queue.hours]
+mon = "09:00-17:00"`,
+		`role = "supervisor"`, "role = \"supervisor\"\nauto_assign = true\nmax_active = 3",
+		`queues = ["Support"]`, "queues = [\"Support\"]\nauto_assign = false"))
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	q := c.Queue[0]
+	if q.DailyCap != 25 || !q.BusinessHoursOnly || q.LoggedInOnly || q.OfferTimeout.Duration != 0 || q.KPIWaitAlarm.Duration != 4*time.Hour {
+		t.Errorf("queue = %+v", q)
+	}
+	if got := q.Hours.Location().String(); got != "Europe/Rome" || q.Hours.Timezone != "Europe/Rome" {
+		t.Errorf("hours zone = %s (%q), want the top-level Europe/Rome", got, q.Hours.Timezone)
+	}
+	if b := c.Queue[1]; !b.LoggedInOnly || b.OfferTimeout.Duration != 30*time.Minute {
+		t.Errorf("second queue lost its defaults: %+v", b)
+	}
+	if a := c.Agent[0]; a.AutoAssign {
+		t.Error("agent with auto_assign = false is auto-assigned")
+	}
+	if a := c.Agent[1]; !a.AutoAssign || a.MaxActive != 3 {
+		t.Errorf("supervisor auto_assign = %v, max_active = %d; want true, 3", a.AutoAssign, a.MaxActive)
+	}
+	if c.PresenceTimeout.Duration != 45*time.Minute {
+		t.Errorf("presence_timeout = %v", c.PresenceTimeout)
+	}
+}
+
+// Errors in [queue.hours] and [[route]] point at their own lines.
+func TestErrorLinesHoursAndRoutes(t *testing.T) {
+	doc := edit(t, `auto_assign = true`, "auto_assign = true\n[queue.hours]\nmon = \"09:00-17:00\"\ntue = \"9-5\"") + // tue: line 22
+		"[[route]]\nfrom = 'x'\nspam = true\n[[route]]\nspam = true\ndomain = '(x'\n" // domain: line 44
+	_, errs := parse(t, doc)
+	want := map[string]int{"queue[0].hours.tue": 22, "route[1].domain": 44}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), errs)
+	}
+	for _, e := range errs {
+		if e.Line != want[e.Key] {
+			t.Errorf("%s: line %d, want %d", e.Key, e.Line, want[e.Key])
+		}
 	}
 }
 

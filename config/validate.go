@@ -24,8 +24,10 @@ func (p *parser) validate() {
 	p.checkQueues(addrs)
 	p.checkSendOnly(addrs)
 	p.checkAgents()
+	p.checkAssignment()
 	p.checkSessions()
 	p.checkTemplates()
+	p.checkRoutes()
 	p.checkReplies()
 	p.checkDelivery()
 }
@@ -124,6 +126,43 @@ func (p *parser) checkDelivery() {
 	}
 	if pol.MaxAttachmentBytes <= 0 {
 		p.errorf("policy.max_attachment_bytes", "must be a positive number of bytes")
+	}
+}
+
+// MinPresenceTimeout is the shortest presence_timeout allowed.
+const MinPresenceTimeout = time.Minute
+
+// checkAssignment checks the keys of auto-assignment and presence (SPEC
+// §6) and parses the queues' business hours.
+func (p *parser) checkAssignment() {
+	c := p.cfg
+	if d := c.PresenceTimeout.Duration; d < MinPresenceTimeout {
+		p.errorf("presence_timeout", "must be at least 1m, not %q (IDLE clients stay silent for up to 29 minutes: the default 31m keeps them present)", d)
+	}
+	top, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		top = time.UTC // reported as timezone
+	}
+	for i := range c.Queue {
+		q := &c.Queue[i]
+		key := fmt.Sprintf("queue[%d]", i)
+		if q.DailyCap < 0 {
+			p.errorf(key+".daily_cap", "must be 0 (no cap) or a positive number of sessions, not %d", q.DailyCap)
+		}
+		for _, x := range []struct {
+			name string
+			d    time.Duration
+		}{{"offer_timeout", q.OfferTimeout.Duration}, {"kpi_wait_alarm", q.KPIWaitAlarm.Duration}} {
+			if x.d < 0 {
+				p.errorf(key+"."+x.name, "must be \"0s\" (off) or a positive duration such as \"30m\", not %q", x.d)
+			}
+		}
+		p.checkHours(key, q, top)
+	}
+	for i, a := range c.Agent {
+		if a.MaxActive < 0 {
+			p.errorf(fmt.Sprintf("agent[%d].max_active", i), "must be 0 (no cap) or a positive number of sessions, not %d", a.MaxActive)
+		}
 	}
 }
 
