@@ -29,8 +29,10 @@ type Config struct {
 	Template []Template `toml:"template"`
 	// Delivery is how outgoing mail leaves (SPEC §7).
 	Delivery Delivery `toml:"delivery"`
-	// Policy holds the content limits (SPEC §9).
+	// Policy holds the content rules (SPEC §9).
 	Policy Policy `toml:"policy"`
+	// Inbound configures sender authentication.
+	Inbound Inbound `toml:"inbound"`
 	// Route lists the routing rules, tried in order before the queue of
 	// the address applies.
 	Route []Route `toml:"route"`
@@ -206,10 +208,36 @@ const (
 	TLSNone     = "none"
 )
 
-// Policy holds the content limits of SPEC §9.
+// Policy holds the content rules of SPEC §9.
 type Policy struct {
 	MaxAttachments     int   `toml:"max_attachments"`      // default 10
 	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"` // default 25 MiB, all attachments together
+	// Allow and Block change the default attachment type lists (type
+	// names such as "zip", MIME types, or families such as "image/*").
+	Allow []string `toml:"allow"`
+	Block []string `toml:"block"`
+	// Limits on the structure of inbound messages.
+	MaxDepth       int `toml:"max_depth"`        // MIME nesting, default 20
+	MaxHeaders     int `toml:"max_headers"`      // header fields per part, default 1000
+	MaxHeaderBytes int `toml:"max_header_bytes"` // header bytes per part, default 64 KiB
+	// Clamd is the antivirus: "unix:/run/clamav/clamd.ctl" or
+	// "tcp:host:port"; empty: no scanning.
+	Clamd        string   `toml:"clamd"`
+	ClamdTimeout Duration `toml:"clamd_timeout"` // default 30s
+}
+
+// Inbound configures sender authentication (SPEC §2 step 3).
+type Inbound struct {
+	// DMARCReject refuses mail failing DMARC with p=reject (default true).
+	DMARCReject bool `toml:"dmarc_reject"`
+	// DMARCQuarantine files mail failing DMARC with p=quarantine as spam
+	// (default true).
+	DMARCQuarantine bool `toml:"dmarc_quarantine"`
+	// Resolver is the DNS server ("host:port") for SPF, DKIM and DMARC;
+	// empty: the system's.
+	Resolver string `toml:"resolver"`
+	// DNSTimeout bounds each lookup (default 5s).
+	DNSTimeout Duration `toml:"dns_timeout"`
 }
 
 // Sessions sets the automatic status transitions, in days (0 = off).

@@ -40,6 +40,11 @@ const (
 	DefaultMaxAttachmentBytes = 25 << 20
 	DefaultOfferTimeout       = 30 * time.Minute
 	DefaultPresenceTimeout    = 31 * time.Minute
+	DefaultMaxDepth           = 20
+	DefaultMaxHeaders         = 1000
+	DefaultMaxHeaderBytes     = 64 << 10
+	DefaultClamdTimeout       = 30 * time.Second
+	DefaultDNSTimeout         = 5 * time.Second
 )
 
 // Agent roles.
@@ -287,6 +292,34 @@ func (p *parser) defaultDelivery() {
 	}
 	if !p.md.IsDefined("policy", "max_attachment_bytes") {
 		pol.MaxAttachmentBytes = DefaultMaxAttachmentBytes
+	}
+	ints := []struct {
+		dst     *int
+		def     int
+		section string
+		key     string
+	}{
+		{&pol.MaxDepth, DefaultMaxDepth, "policy", "max_depth"},
+		{&pol.MaxHeaders, DefaultMaxHeaders, "policy", "max_headers"},
+		{&pol.MaxHeaderBytes, DefaultMaxHeaderBytes, "policy", "max_header_bytes"},
+	}
+	for _, x := range ints {
+		if !p.md.IsDefined(x.section, x.key) {
+			*x.dst = x.def
+		}
+	}
+	if !p.md.IsDefined("policy", "clamd_timeout") {
+		pol.ClamdTimeout.Duration = DefaultClamdTimeout
+	}
+	in := &p.cfg.Inbound
+	if !p.md.IsDefined("inbound", "dmarc_reject") {
+		in.DMARCReject = true
+	}
+	if !p.md.IsDefined("inbound", "dmarc_quarantine") {
+		in.DMARCQuarantine = true
+	}
+	if !p.md.IsDefined("inbound", "dns_timeout") {
+		in.DNSTimeout.Duration = DefaultDNSTimeout
 	}
 }
 

@@ -124,6 +124,35 @@ func (p *parser) checkDelivery() {
 	if pol.MaxAttachments < 0 {
 		p.errorf("policy.max_attachments", "must not be negative")
 	}
+	for _, x := range []struct {
+		key string
+		n   int
+	}{{"policy.max_depth", pol.MaxDepth}, {"policy.max_headers", pol.MaxHeaders}, {"policy.max_header_bytes", pol.MaxHeaderBytes}} {
+		if x.n <= 0 {
+			p.errorf(x.key, "must be a positive number, not %d", x.n)
+		}
+	}
+	if pol.Clamd != "" {
+		network, addr, _ := strings.Cut(pol.Clamd, ":")
+		switch {
+		case network == "unix" && strings.HasPrefix(addr, "/"):
+		case network == "tcp" && checkHostPort(addr) == nil:
+		default:
+			p.errorf("policy.clamd", "%q: want \"unix:/path/to/clamd.ctl\" or \"tcp:host:port\"", pol.Clamd)
+		}
+	}
+	if pol.ClamdTimeout.Duration <= 0 {
+		p.errorf("policy.clamd_timeout", "must be a positive duration such as \"30s\"")
+	}
+	in := p.cfg.Inbound
+	if in.Resolver != "" {
+		if err := checkHostPort(in.Resolver); err != nil {
+			p.errorf("inbound.resolver", "%q: %v", in.Resolver, err)
+		}
+	}
+	if in.DNSTimeout.Duration <= 0 {
+		p.errorf("inbound.dns_timeout", "must be a positive duration such as \"5s\"")
+	}
 	if pol.MaxAttachmentBytes <= 0 {
 		p.errorf("policy.max_attachment_bytes", "must be a positive number of bytes")
 	}
