@@ -117,6 +117,19 @@ type Session struct {
 	ActiveAgent string `json:",omitempty"`
 }
 
+// Quarantined is the original of a message from which mxdesk removed
+// parts (blocked or infected attachments, SPEC §9), kept whole until an
+// admin releases or deletes it.
+type Quarantined struct {
+	ID      uint64
+	Session string   // the session the cleaned copy went to
+	Blob    BlobID   // the original message
+	From    string   // envelope sender
+	To      []string // envelope recipients
+	Removed []string // what was removed and why, one line each
+	Created time.Time
+}
+
 // Waiting is one session waiting in a queue.
 type Waiting struct {
 	Session string
@@ -239,6 +252,9 @@ type Reader interface {
 	// AgentState returns what is remembered of an agent (zero with Login
 	// set when nothing is).
 	AgentState(login string) (AgentState, error)
+	Quarantined(id uint64) (Quarantined, error)
+	// QuarantineList lists quarantined messages, oldest first.
+	QuarantineList() ([]Quarantined, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -275,6 +291,10 @@ type Tx interface {
 	// RemoveOutbound drops a queued message and its blob reference.
 	RemoveOutbound(id uint64) error
 	PutAgentState(a AgentState) error
+	// Quarantine keeps q (assigning q.ID, taking a reference on q.Blob).
+	Quarantine(q Quarantined) (Quarantined, error)
+	// Unquarantine drops a quarantined message and its blob reference.
+	Unquarantine(id uint64) error
 }
 
 // UpdateOptions travel with an Update.

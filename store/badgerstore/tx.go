@@ -31,6 +31,7 @@ import (
 //	wait/<queue>\0<nanos><id>  sessions waiting in a queue, by WaitingSince
 //	act/<agent>\0<id>          sessions counting towards an agent's load
 //	ag/<login>                 agent state (JSON)
+//	q/<id>                     quarantined original (JSON)
 //	ob/<id>                    queued outbound message (JSON)
 //	obd/<unix nanos><id>       queued outbound messages by next attempt
 const (
@@ -49,6 +50,7 @@ const (
 	pWaiting    = "wait/"
 	pActive     = "act/"
 	pAgent      = "ag/"
+	pQuarantine = "q/"
 	pOutbound   = "ob/"
 	pOutboundAt = "obd/"
 )
@@ -698,4 +700,48 @@ func (t *tx) RemoveOutbound(id uint64) error {
 		return err
 	}
 	return t.blobRef(o.Blob, -1)
+}
+
+// ---- quarantine ----
+
+func (t *tx) Quarantined(id uint64) (store.Quarantined, error) {
+	var q store.Quarantined
+	err := t.getJSON(key(pQuarantine, u64(id)), &q)
+	return q, err
+}
+
+func (t *tx) QuarantineList() ([]store.Quarantined, error) {
+	var out []store.Quarantined
+	err := t.scan([]byte(pQuarantine), func(item *badger.Item) error {
+		var q store.Quarantined
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &q) }); err != nil {
+			return err
+		}
+		out = append(out, q)
+		return nil
+	})
+	return out, err
+}
+
+func (t *tx) Quarantine(q store.Quarantined) (store.Quarantined, error) {
+	id, err := t.counter("quarantine")
+	if err != nil {
+		return q, err
+	}
+	q.ID = id
+	if err := t.blobRef(q.Blob, +1); err != nil {
+		return q, err
+	}
+	return q, t.setJSON(key(pQuarantine, u64(id)), q)
+}
+
+func (t *tx) Unquarantine(id uint64) error {
+	q, err := t.Quarantined(id)
+	if err != nil {
+		return err
+	}
+	if err := t.txn.Delete(key(pQuarantine, u64(id))); err != nil {
+		return err
+	}
+	return t.blobRef(q.Blob, -1)
 }
