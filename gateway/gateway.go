@@ -37,6 +37,7 @@ type Gateway struct {
 	imap     *imapserver.Server
 	http     *http.Server
 	tls      *tls.Config
+	certs    *certStore // nil without TLS
 
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
@@ -67,7 +68,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		st.Close()
 		return nil, err
 	}
-	tlsConfig, err := loadTLS(cfg.TLS)
+	tlsConfig, certs, err := loadTLS(cfg.TLS)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -77,7 +78,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		st.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, addrs: map[string]string{}, errs: make(chan error, 8)}
+	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, addrs: map[string]string{}, errs: make(chan error, 8)}
 	smtpOpts := smtpserver.Options{
 		Hostname:        cfg.Hostname,
 		TLSConfig:       tlsConfig,
@@ -115,17 +116,6 @@ func openStore(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error)
 		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
 	}
 	return st, nil
-}
-
-func loadTLS(c config.TLS) (*tls.Config, error) {
-	if c.Cert == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
-	if err != nil {
-		return nil, fmt.Errorf("tls.cert/tls.key: %w", err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // listener is one configured listener and the server behind it.

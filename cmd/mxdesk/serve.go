@@ -78,6 +78,14 @@ func runServe(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			g.ReloadTLS() // logs the outcome; a bad file keeps the old certificate
+		}
+	}()
 	if err := g.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
 		return 1

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"sync/atomic"
+
+	"mxdesk/config"
+)
+
+// certStore holds the certificate every TLS listener serves; ReloadTLS
+// swaps it without touching the listeners, so connections in progress
+// keep theirs and new ones get the new one.
+type certStore struct {
+	cfg  config.TLS
+	cert atomic.Pointer[tls.Certificate]
+}
+
+// loadTLS builds the TLS configuration of every listener from tls.cert
+// and tls.key (nil when none is configured): TLS 1.2 at least, Go's
+// default (modern, AEAD-only for 1.2) cipher suites, the certificate read
+// through certStore so it can be reloaded.
+func loadTLS(c config.TLS) (*tls.Config, *certStore, error) {
+	if c.Cert == "" {
+		return nil, nil, nil
+	}
+	cs := &certStore{cfg: c}
+	if err := cs.reload(); err != nil {
+		return nil, nil, err
+	}
+	conf := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return cs.cert.Load(), nil
+		},
+	}
+	return conf, cs, nil
+}
+
+func (cs *certStore) reload() error {
+	cert, err := tls.LoadX509KeyPair(cs.cfg.Cert, cs.cfg.Key)
+	if err != nil {
+		return fmt.Errorf("tls.cert %s / tls.key %s: %w", cs.cfg.Cert, cs.cfg.Key, err)
+	}
+	cs.cert.Store(&cert)
+	return nil
+}
+
+// ReloadTLS reads tls.cert and tls.key again (SIGHUP, after a renewal).
+// If they can't be loaded the old certificate stays in use and the error
+// says why.
+func (g *Gateway) ReloadTLS() error {
+	if g.certs == nil {
+		return nil
+	}
+	if err := g.certs.reload(); err != nil {
+		g.log.Error("certificate reload failed, keeping the old one", "err", err)
+		return err
+	}
+	g.log.Info("certificate reloaded", "cert", g.certs.cfg.Cert)
+	return nil
+}
