@@ -1,15 +1,16 @@
 package gateway
 
 // The admin API: JSON over HTTP on a unix socket in data_dir, for the
-// `mxdesk session ...` commands and the later admin commands. Access is
-// the socket file's permissions (0600, the user mxdesk runs as); there is
-// no other authentication. Every path is under /v1.
+// `mxdesk session ...` and `mxdesk agent ...` commands. Access is the
+// socket file's permissions (0600, the user mxdesk runs as); there is no
+// other authentication. Every path is under /v1.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,6 +53,38 @@ type AdminSession struct {
 	LastActivity time.Time `json:"last_activity,omitzero"`
 	StatusSince  time.Time `json:"status_since,omitzero"`
 	Due          time.Time `json:"due,omitzero"` // next automatic transition to look at
+	// WaitingSince is when the session started waiting unassigned in its
+	// queue and WaitingSeconds how long ago that was by the server's
+	// clock; both are absent when it is not waiting.
+	WaitingSince   time.Time `json:"waiting_since,omitzero"`
+	WaitingSeconds *int64    `json:"waiting_seconds,omitempty"`
+}
+
+// AdminAgent is one entry of GET /v1/agents, and the answer of POST
+// /v1/agents/{login}/state.
+type AdminAgent struct {
+	Login   string `json:"login"`
+	State   string `json:"state"`   // available, away or offline
+	Present bool   `json:"present"` // has an IMAP connection seen within presence_timeout
+	Active  int    `json:"active"`  // sessions counting towards the agent's load
+	// PresenceKnown is false when no server runs and the store was read
+	// directly: presence lives in the server's memory, so nobody is
+	// present then and State is offline for everyone not away.
+	PresenceKnown bool `json:"presence_known"`
+}
+
+// AdminAgentState is the body of POST /v1/agents/{login}/state.
+type AdminAgentState struct {
+	State string `json:"state"` // away or available
+}
+
+// AdminQueueWaiting is one entry of GET /v1/queues/waiting: the sessions
+// waiting unassigned in a queue (SPEC §6 KPI alarm).
+type AdminQueueWaiting struct {
+	Queue         string `json:"queue"`
+	Waiting       int    `json:"waiting"`
+	OldestSeconds int64  `json:"oldest_seconds"` // how long the longest-waiting one has waited; 0 with none
+	Alarms        int    `json:"alarms"`         // waiting longer than the queue's kpi_wait_alarm
 }
 
 // AdminReport is GET /v1/sessions/{id}: a session, its messages in arrival
@@ -84,16 +118,28 @@ type AdminError struct {
 	Error string `json:"error"`
 }
 
-func adminSession(s store.Session) AdminSession {
-	return AdminSession{
+// adminSession shows s, with its waiting age at now.
+func adminSession(s store.Session, now time.Time) AdminSession {
+	out := AdminSession{
 		ID: s.ID, Status: s.Status, Queue: s.Queue, Agent: s.Agent, Customer: s.Customer,
 		Participants: nonNil(s.Participants), Subject: s.Subject, Previous: s.Previous, Parked: s.Parked,
 		Created: s.Created, Updated: s.Updated, LastActivity: s.LastActivity, StatusSince: s.StatusSince, Due: s.Due,
+		WaitingSince: s.WaitingSince,
 	}
+	if !s.WaitingSince.IsZero() {
+		w := seconds(now.Sub(s.WaitingSince))
+		out.WaitingSeconds = &w
+	}
+	return out
 }
 
-func adminReport(rep router.SessionReport) AdminReport {
-	out := AdminReport{Session: adminSession(rep.Session), Messages: []AdminMessage{}, Events: []AdminEvent{}}
+// seconds is d in whole seconds, never negative.
+func seconds(d time.Duration) int64 {
+	return int64(max(d, 0) / time.Second)
+}
+
+func adminReport(rep router.SessionReport, now time.Time) AdminReport {
+	out := AdminReport{Session: adminSession(rep.Session, now), Messages: []AdminMessage{}, Events: []AdminEvent{}}
 	for _, m := range rep.Messages {
 		out.Messages = append(out.Messages, AdminMessage{Date: m.Date, From: m.From, Subject: m.Subject, MessageID: m.MessageID, Folders: nonNil(m.Folders)})
 	}
@@ -111,14 +157,23 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// AdminHandler serves the admin API on r. The gateway serves it on the
-// admin socket; mxdesk's commands call it in-process (OpenAdmin) when no
-// server is running.
+// AdminHandler serves the admin API of the running server on r: the
+// gateway serves it on the admin socket. (mxdesk's commands get the same
+// API in-process from OpenAdmin when no server is running.)
 func AdminHandler(r *router.Router, log *slog.Logger) http.Handler {
-	a := &adminAPI{r: r, log: log}
+	return newAdminHandler(r, log, true)
+}
+
+// newAdminHandler builds the admin API; online tells whether r is the
+// running server's router, which knows who is connected.
+func newAdminHandler(r *router.Router, log *slog.Logger, online bool) http.Handler {
+	a := &adminAPI{r: r, log: log, online: online}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/sessions", a.listSessions)
 	mux.HandleFunc("GET /v1/sessions/{id}", a.showSession)
+	mux.HandleFunc("GET /v1/agents", a.listAgents)
+	mux.HandleFunc("POST /v1/agents/{login}/state", a.setAgentState)
+	mux.HandleFunc("GET /v1/queues/waiting", a.queuesWaiting)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeAdminError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
 	})
@@ -126,14 +181,24 @@ func AdminHandler(r *router.Router, log *slog.Logger) http.Handler {
 }
 
 type adminAPI struct {
-	r   *router.Router
-	log *slog.Logger
+	r      *router.Router
+	log    *slog.Logger
+	online bool // false: the store read directly, presence unknown
 }
 
-// listSessions is GET /v1/sessions?queue=&agent=&status=&limit=.
+// listSessions is GET /v1/sessions?queue=&agent=&status=&waiting=&limit=.
+// waiting=1 lists the sessions waiting unassigned, longest waiting first.
 func (a *adminAPI) listSessions(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
 	f := router.SessionFilter{Queue: q.Get("queue"), Agent: q.Get("agent"), Status: q.Get("status")}
+	if v := q.Get("waiting"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeAdminError(w, http.StatusBadRequest, fmt.Sprintf("waiting %q: want 1 or 0", v))
+			return
+		}
+		f.Waiting = b
+	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
@@ -147,9 +212,10 @@ func (a *adminAPI) listSessions(w http.ResponseWriter, req *http.Request) {
 		a.internalError(w, req, err)
 		return
 	}
+	now := a.r.Now()
 	out := make([]AdminSession, len(sessions))
 	for i, s := range sessions {
-		out[i] = adminSession(s)
+		out[i] = adminSession(s, now)
 	}
 	writeAdminJSON(w, out)
 }
@@ -163,8 +229,93 @@ func (a *adminAPI) showSession(w http.ResponseWriter, req *http.Request) {
 	case err != nil:
 		a.internalError(w, req, err)
 	default:
-		writeAdminJSON(w, adminReport(rep))
+		writeAdminJSON(w, adminReport(rep, a.r.Now()))
 	}
+}
+
+// listAgents is GET /v1/agents: every configured agent's state, present
+// and load, in the configuration's order.
+func (a *adminAPI) listAgents(w http.ResponseWriter, req *http.Request) {
+	statuses, err := a.r.AgentStatuses()
+	if err != nil {
+		a.internalError(w, req, err)
+		return
+	}
+	out := make([]AdminAgent, len(statuses))
+	for i, st := range statuses {
+		out[i] = a.agent(st)
+	}
+	writeAdminJSON(w, out)
+}
+
+func (a *adminAPI) agent(st router.AgentStatus) AdminAgent {
+	return AdminAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active, PresenceKnown: a.online}
+}
+
+// maxAdminBody bounds the body of a POST: the API takes small JSON objects.
+const maxAdminBody = 4 << 10
+
+// setAgentState is POST /v1/agents/{login}/state with {"state": "away"}
+// or {"state": "available"}: a supervisor sets an agent away (no
+// auto-assignment) or back. It answers the agent's state after the change.
+func (a *adminAPI) setAgentState(w http.ResponseWriter, req *http.Request) {
+	var body AdminAgentState
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("empty")
+		}
+		writeAdminError(w, http.StatusBadRequest, fmt.Sprintf("body: %v (want {\"state\": \"away\"} or {\"state\": \"available\"})", err))
+		return
+	}
+	var away bool
+	switch body.State {
+	case router.StateAway:
+		away = true
+	case router.StateAvailable:
+	default:
+		writeAdminError(w, http.StatusBadRequest, fmt.Sprintf("state %q: want %q or %q", body.State, router.StateAway, router.StateAvailable))
+		return
+	}
+	login := strings.ToLower(req.PathValue("login"))
+	err := a.r.SetAway(req.Context(), login, away)
+	switch {
+	case router.KindOf(err) == router.KindNotFound:
+		writeAdminError(w, http.StatusNotFound, err.Error())
+		return
+	case err != nil:
+		a.internalError(w, req, err)
+		return
+	}
+	a.log.Info("agent state set", "login", login, "state", body.State, "via", "admin API")
+	statuses, err := a.r.AgentStatuses()
+	if err != nil {
+		a.internalError(w, req, err)
+		return
+	}
+	for _, st := range statuses {
+		if st.Login == login {
+			writeAdminJSON(w, a.agent(st))
+			return
+		}
+	}
+	writeAdminError(w, http.StatusNotFound, fmt.Sprintf("no agent %q", login))
+}
+
+// queuesWaiting is GET /v1/queues/waiting: per queue, the sessions waiting
+// unassigned, the oldest one's age and the KPI alarms.
+func (a *adminAPI) queuesWaiting(w http.ResponseWriter, req *http.Request) {
+	stats, err := a.r.WaitingStats()
+	if err != nil {
+		a.internalError(w, req, err)
+		return
+	}
+	out := make([]AdminQueueWaiting, len(stats))
+	for i, q := range stats {
+		out[i] = AdminQueueWaiting{Queue: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
+	}
+	writeAdminJSON(w, out)
 }
 
 // internalError answers 500 with the error's text: store and router
@@ -205,7 +356,7 @@ func OpenAdmin(cfg *config.Config, log *slog.Logger) (h http.Handler, closeStore
 		st.Close()
 		return nil, nil, err
 	}
-	return AdminHandler(r, log), st.Close, nil
+	return newAdminHandler(r, log, false), st.Close, nil
 }
 
 // startAdmin serves the admin API on the admin socket. It refuses to take

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +204,151 @@ func TestSecondGatewaySameDataDir(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), cfg.DataDir) || !strings.Contains(err.Error(), "in use by another process") {
 		t.Errorf("second gateway: %v, want it to name data_dir and say it is in use", err)
+	}
+}
+
+// adminDo calls the admin API handler h in-process.
+func adminDo(t *testing.T, h http.Handler, method, path, body string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, "http://mxdesk"+path, rd)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return w.Code, w.Body.Bytes()
+}
+
+// adminJSON is adminDo that wants 200 and decodes the answer into v.
+func adminJSON(t *testing.T, h http.Handler, method, path, body string, v any) {
+	t.Helper()
+	status, out := adminDo(t, h, method, path, body)
+	if status != http.StatusOK {
+		t.Fatalf("%s %s: %d %s", method, path, status, out)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("%s %s: %v\n%s", method, path, err, out)
+	}
+}
+
+// The agents, their states, the waiting statistics and the waiting
+// sessions with their ages by the router's clock.
+func TestAdminAgentsAndWaiting(t *testing.T) {
+	cfg := testutil.Config(t, `[[queue]]
+name = "Desk"
+addresses = ["desk@example.test"]
+kpi_wait_alarm = "1h"
+`)
+	clock := testutil.NewClock()
+	r := testutil.RouterOpts(t, cfg, "", router.Options{Now: clock.Now})
+	h := gateway.AdminHandler(r, quietLog())
+
+	s1 := deliverTo(t, r, "desk@example.test", "w-1@customer.test").Session
+	clock.Advance(time.Hour)
+	s2 := deliverTo(t, r, "desk@example.test", "w-2@customer.test").Session
+	clock.Advance(time.Hour)
+
+	var stats []gateway.AdminQueueWaiting
+	adminJSON(t, h, "GET", "/v1/queues/waiting", "", &stats)
+	want := []gateway.AdminQueueWaiting{{Queue: "Support"}, {Queue: "Billing"}, {Queue: "Desk", Waiting: 2, OldestSeconds: 7200, Alarms: 1}}
+	if !reflect.DeepEqual(stats, want) {
+		t.Errorf("queues/waiting = %+v, want %+v", stats, want)
+	}
+
+	var waiting []gateway.AdminSession
+	adminJSON(t, h, "GET", "/v1/sessions?waiting=1", "", &waiting)
+	age := func(s gateway.AdminSession) int64 {
+		if s.WaitingSeconds == nil {
+			return -1
+		}
+		return *s.WaitingSeconds
+	}
+	if len(waiting) != 2 || waiting[0].ID != s1 || age(waiting[0]) != 7200 || waiting[1].ID != s2 || age(waiting[1]) != 3600 ||
+		!waiting[0].WaitingSince.Equal(testutil.NewClock().Now()) {
+		t.Errorf("waiting sessions = %+v, want %s (2h) then %s (1h)", waiting, s1, s2)
+	}
+	for query, n := range map[string]int{"?waiting=1&queue=support": 0, "?waiting=true&limit=1": 1, "?waiting=0": 2, "?waiting=1&status=Active": 0} {
+		var l []gateway.AdminSession
+		adminJSON(t, h, "GET", "/v1/sessions"+query, "", &l)
+		if len(l) != n {
+			t.Errorf("sessions%s: %d, want %d", query, len(l), n)
+		}
+	}
+
+	var agents []gateway.AdminAgent
+	adminJSON(t, h, "GET", "/v1/agents", "", &agents)
+	wantAgents := []gateway.AdminAgent{
+		{Login: "alice@example.test", State: "offline", PresenceKnown: true},
+		{Login: "bob@example.test", State: "offline", PresenceKnown: true},
+		{Login: "carol@example.test", State: "offline", PresenceKnown: true},
+	}
+	if !reflect.DeepEqual(agents, wantAgents) {
+		t.Errorf("agents = %+v", agents)
+	}
+	p := r.Connect("alice@example.test")
+	defer p.Close()
+	var a gateway.AdminAgent
+	adminJSON(t, h, "POST", "/v1/agents/Bob@example.test/state", `{"state": "away"}`, &a)
+	if a != (gateway.AdminAgent{Login: "bob@example.test", State: "away", PresenceKnown: true}) {
+		t.Errorf("POST state away: %+v", a)
+	}
+	adminJSON(t, h, "GET", "/v1/agents", "", &agents)
+	wantAgents[0].State, wantAgents[0].Present = "available", true
+	wantAgents[1].State = "away"
+	if !reflect.DeepEqual(agents, wantAgents) {
+		t.Errorf("agents after alice connected and bob went away = %+v", agents)
+	}
+	adminJSON(t, h, "POST", "/v1/agents/bob@example.test/state", `{"state": "available"}`, &a)
+	if a.State != "offline" {
+		t.Errorf("bob available again, not connected: %+v", a)
+	}
+
+	for _, tt := range []struct {
+		method, path, body string
+		status             int
+		err                string
+	}{
+		{"GET", "/v1/sessions?waiting=maybe", "", 400, `waiting "maybe": want 1 or 0`},
+		{"POST", "/v1/agents/bob@example.test/state", `{"state": "busy"}`, 400, `state "busy": want "away" or "available"`},
+		{"POST", "/v1/agents/bob@example.test/state", ``, 400, `body: empty (want {"state": "away"} or {"state": "available"})`},
+		{"POST", "/v1/agents/bob@example.test/state", `{"state": "away", "why": "lunch"}`, 400, `body: json: unknown field "why" (want {"state": "away"} or {"state": "available"})`},
+		{"POST", "/v1/agents/nobody@example.test/state", `{"state": "away"}`, 404, `no agent "nobody@example.test"`},
+		{"GET", "/v1/agents/bob@example.test/state", "", 404, "no endpoint GET /v1/agents/bob@example.test/state"},
+	} {
+		status, body := adminDo(t, h, tt.method, tt.path, tt.body)
+		var e gateway.AdminError
+		if err := json.Unmarshal(body, &e); status != tt.status || err != nil || e.Error != tt.err {
+			t.Errorf("%s %s %s: %d %s, want %d {\"error\": %q}", tt.method, tt.path, tt.body, status, body, tt.status, tt.err)
+		}
+	}
+}
+
+// POST works over the socket of a running gateway too.
+func TestAdminSocketAgentState(t *testing.T) {
+	cfg := testutil.Config(t, "")
+	startGatewayCfg(t, cfg)
+	sock := gateway.AdminSocket(cfg)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	resp, err := hc.Post("http://mxdesk/v1/agents/alice@example.test/state", "application/json", strings.NewReader(`{"state":"away"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var a gateway.AdminAgent
+	if err := json.Unmarshal(body, &a); resp.StatusCode != 200 || err != nil || a.State != "away" || !a.PresenceKnown {
+		t.Fatalf("POST state: %d %s", resp.StatusCode, body)
+	}
+	status, body := adminGet(t, sock, "/v1/agents")
+	if status != 200 || !strings.Contains(string(body), `"state": "away"`) {
+		t.Errorf("agents after POST: %d %s", status, body)
 	}
 }

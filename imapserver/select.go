@@ -250,8 +250,17 @@ func (sel *selection) deleted() bool {
 
 // Poll writes the updates queued for this session (called by the library
 // after every command; allowExpunge is false after FETCH, STORE and SEARCH,
-// RFC 3501 7.4.1).
-func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
+// RFC 3501 7.4.1). A command was just read, so the client spoke: that
+// renews presence, and for NOOP and CHECK, which reach the session only
+// here, nothing else does (a client polling with NOOP stays present).
+func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	s.touch()
+	return s.poll(w, allowExpunge)
+}
+
+// poll is Poll without renewing presence: Idle writes updates with it
+// that the client did not ask for.
+func (s *session) poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
 	defer s.guard("POLL", &err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -285,7 +294,7 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.touch()
 	for {
-		if err := s.Poll(w, true); err != nil {
+		if err := s.poll(w, true); err != nil {
 			return err
 		}
 		var notify <-chan struct{}

@@ -408,10 +408,13 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 			s.Participants = append(s.Participants, a)
 		}
 	}
-	switch s.Status {
-	case StatusClosed:
+	switch {
+	case old.ID == "":
+		// A new session keeps the status it was created with (spam
+		// is Resolved): this message is not a reply.
+	case s.Status == StatusClosed:
 		err = r.setStatus(tx, &s, StatusReopened, "customer", "reply within the reopen window")
-	case StatusPaused, StatusResolved:
+	case s.Status == StatusPaused || s.Status == StatusResolved:
 		s.Parked = false
 		err = r.setStatus(tx, &s, StatusActive, "customer", "customer replied")
 	}

@@ -305,16 +305,16 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 		if err != nil {
 			return err
 		}
+		if dm.Owner == a.Login && (dm.Name == AwayFolder || dm.Name == AvailableFolder) {
+			// A state folder: the move sets the agent's state and
+			// leaves the messages where they are (from any folder).
+			return setAway(tx, a.Login, dm.Name == AwayFolder)
+		}
 		if isReadOnly(dm) {
 			return errorf(KindForbidden, "%s is read-only", dm.Name)
 		}
 		if move && isReadOnly(sm) {
 			return errorf(KindForbidden, "%s is read-only: copy instead", sm.Name)
-		}
-		if dm.Owner == a.Login && (dm.Name == AwayFolder || dm.Name == AvailableFolder) {
-			// A state folder: the move sets the agent's state and
-			// leaves the messages where they are.
-			return setAway(tx, a.Login, dm.Name == AwayFolder)
 		}
 		acted := map[string]placed{} // sessions moved by this command
 		for _, uid := range uids {

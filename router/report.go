@@ -35,7 +35,11 @@ type SessionFilter struct {
 	Queue  string
 	Agent  string
 	Status string
-	Limit  int // 0: no limit
+	// Waiting selects the sessions waiting unassigned in their queue (not
+	// closed, not spam: store.Session.WaitingSince is set), longest
+	// waiting first instead of newest first.
+	Waiting bool
+	Limit   int // 0: no limit
 }
 
 // Report returns the session id with its messages and events, KindNotFound
@@ -96,20 +100,26 @@ func summarize(raw []byte, date time.Time) MessageSummary {
 	return s
 }
 
-// ListSessions returns the sessions matching f, newest first.
+// ListSessions returns the sessions matching f, newest first (with
+// f.Waiting, longest waiting first).
 func (r *Router) ListSessions(f SessionFilter) ([]store.Session, error) {
 	var out []store.Session
 	err := r.st.View(func(rd store.Reader) error {
 		return rd.EachSession(func(s store.Session) error {
 			if (f.Queue == "" || strings.EqualFold(f.Queue, s.Queue)) &&
 				(f.Agent == "" || strings.EqualFold(f.Agent, s.Agent)) &&
-				(f.Status == "" || strings.EqualFold(f.Status, s.Status)) {
+				(f.Status == "" || strings.EqualFold(f.Status, s.Status)) &&
+				(!f.Waiting || !s.WaitingSince.IsZero()) {
 				out = append(out, s)
 			}
 			return nil
 		})
 	})
-	slices.SortStableFunc(out, func(a, b store.Session) int { return b.Created.Compare(a.Created) })
+	if f.Waiting {
+		slices.SortStableFunc(out, func(a, b store.Session) int { return a.WaitingSince.Compare(b.WaitingSince) })
+	} else {
+		slices.SortStableFunc(out, func(a, b store.Session) int { return b.Created.Compare(a.Created) })
+	}
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 	}

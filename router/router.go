@@ -122,6 +122,10 @@ func (r *Router) kickAssign() {
 	}
 }
 
+// Now is the router's clock: what "now" is for timers, waiting ages and
+// daily caps (the admin API reports ages by it).
+func (r *Router) Now() time.Time { return r.now() }
+
 // config is the configuration in force.
 func (r *Router) config() *config.Config { return r.cfg }
 

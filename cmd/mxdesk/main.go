@@ -1,8 +1,8 @@
 // Command mxdesk is the mail gateway for contact-center email: one binary
 // with subcommands to run the server (serve), validate a configuration
 // (check-config), hash agent passwords (hash-password), make DKIM keys
-// (dkim-keygen), look at sessions (session show|list) and load-test a
-// running server (bench).
+// (dkim-keygen), look at sessions (session show|list), see and set agents'
+// states (agent list|state) and load-test a running server (bench).
 package main
 
 import (
@@ -37,7 +37,8 @@ var commands = []command{
 	{"check-config", "validate a configuration file and explain every error", runCheckConfig},
 	{"hash-password", "read a password on stdin and print the hash to put in the config", runHashPassword},
 	{"dkim-keygen", "make a DKIM key for a domain and print its DNS record", runDKIMKeygen},
-	{"session", "show a session (session show ID) or list sessions (session list)", runSession},
+	{"session", "show a session (session show ID) or list sessions (session list [--waiting])", runSession},
+	{"agent", "list agents and their state (agent list), set one away or available (agent state)", runAgent},
 	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
 		func(args []string, _ stdio) int { return runBench(args) }},
 }

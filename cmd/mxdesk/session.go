@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,9 +31,13 @@ import (
 const sessionUsage = `Usage:
   mxdesk session show ID --config FILE [--json]
   mxdesk session list --config FILE [--queue Q] [--agent LOGIN] [--status S] [--limit N] [--json]
+  mxdesk session list --waiting --config FILE [--queue Q] [--status S] [--limit N] [--json]
 
 show prints one session: its queue, agent, customer and status, its
-messages and its event log. list prints sessions, newest first, one a line.
+messages and its event log. list prints sessions, newest first, one a line;
+with --waiting, per queue the sessions waiting unassigned, the oldest
+one's age and how many wait longer than its kpi_wait_alarm, then the
+waiting sessions, longest waiting first, with their age.
 
 Both ask the running mxdesk over its admin socket (data_dir/admin.sock);
 when no server runs they read the store in data_dir directly. Run them as
@@ -52,8 +57,13 @@ Flags:
 `
 
 const sessionListUsage = `Usage: mxdesk session list --config FILE [--queue Q] [--agent LOGIN] [--status S] [--limit N] [--json]
+       mxdesk session list --waiting --config FILE [--queue Q] [--status S] [--limit N] [--json]
 
 Prints the sessions matching every filter given, newest first, one a line.
+With --waiting: first, per queue, how many sessions wait unassigned, how
+long the oldest has waited and how many wait longer than the queue's
+kpi_wait_alarm (ALARMS); then the waiting sessions (not closed, not spam,
+without agent), longest waiting first, with how long each has waited.
 
 Flags:
 `
@@ -114,13 +124,18 @@ func runSessionList(args []string, std stdio) int {
 	queue := fs.String("queue", "", "only sessions of queue `Q`")
 	agent := fs.String("agent", "", "only sessions assigned to `LOGIN`")
 	status := fs.String("status", "", "only sessions with status `S` (Unopened, Active, Paused, Resolved, Closed, Reopened)")
-	limit := fs.Int("limit", 0, "at most `N` sessions, the newest (0: all)")
+	limit := fs.Int("limit", 0, "at most `N` sessions, the newest (with --waiting: the longest waiting) (0: all)")
+	waiting := fs.Bool("waiting", false, "the sessions waiting unassigned, longest waiting first, after a summary per queue")
 	asJSON := fs.Bool("json", false, "print the admin API's JSON")
 	if st, ok := parseFlags(fs, sessionListUsage, args, std); !ok {
 		return st
 	}
 	if *limit < 0 {
 		fmt.Fprintf(std.err, "mxdesk session list: --limit must be 0 or more, not %d\n", *limit)
+		return 2
+	}
+	if *waiting && *agent != "" {
+		fmt.Fprintf(std.err, "mxdesk session list: --agent and --waiting exclude each other (waiting sessions have no agent)\n")
 		return 2
 	}
 	q := url.Values{}
@@ -132,11 +147,17 @@ func runSessionList(args []string, std stdio) int {
 	if *limit > 0 {
 		q.Set("limit", strconv.Itoa(*limit))
 	}
+	if *waiting {
+		q.Set("waiting", "1")
+	}
 	apiPath := "/v1/sessions"
 	if len(q) > 0 {
 		apiPath += "?" + q.Encode()
 	}
 	return withAdmin(fs, *path, sessionListUsage, std, func(c *adminClient, cfg *config.Config) error {
+		if *waiting {
+			return listWaiting(c, cfg, apiPath, *queue, *asJSON, std.out)
+		}
 		if *asJSON {
 			return printRawJSON(c, apiPath, std.out)
 		}
@@ -147,6 +168,37 @@ func runSessionList(args []string, std stdio) int {
 		printSessionList(std.out, sessions, cfg.Location())
 		return nil
 	})
+}
+
+// listWaiting prints the waiting summary of every queue (only queue when
+// set) and the waiting sessions that sessionsPath lists; as JSON, the
+// answers of both requests in one object {"queues": …, "sessions": …}.
+func listWaiting(c *adminClient, cfg *config.Config, sessionsPath, queue string, asJSON bool, w io.Writer) error {
+	var stats []gateway.AdminQueueWaiting
+	if err := c.getJSON("/v1/queues/waiting", &stats); err != nil {
+		return err
+	}
+	if queue != "" {
+		stats = slices.DeleteFunc(stats, func(q gateway.AdminQueueWaiting) bool { return !strings.EqualFold(q.Queue, queue) })
+	}
+	var sessions []gateway.AdminSession
+	if err := c.getJSON(sessionsPath, &sessions); err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(w, struct {
+			Queues   []gateway.AdminQueueWaiting `json:"queues"`
+			Sessions []gateway.AdminSession      `json:"sessions"`
+		}{stats, sessions})
+	}
+	printWaiting(w, stats, sessions, cfg)
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // withAdmin loads the configuration at path, connects to the deployment's
@@ -249,6 +301,22 @@ func (c *adminClient) Close() error { return c.close() }
 // An answer other than 200 is an error with the server's message.
 func (c *adminClient) getJSON(path string, v any) error {
 	resp, err := c.hc.Get("http://mxdesk" + path)
+	return c.decode(path, resp, err, v)
+}
+
+// postJSON POSTs body as JSON to path and decodes the answer into v, as
+// getJSON does.
+func (c *adminClient) postJSON(path string, body, v any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Post("http://mxdesk"+path, "application/json", bytes.NewReader(b))
+	return c.decode(path, resp, err, v)
+}
+
+// decode reads the answer to a request on path (err: the request failed).
+func (c *adminClient) decode(path string, resp *http.Response, err error, v any) error {
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -383,6 +451,66 @@ func printSessionList(w io.Writer, sessions []gateway.AdminSession, loc *time.Lo
 			s.Updated.In(loc).Format("2006-01-02 15:04"), orDash(clean(s.Customer)), truncate(clean(s.Subject), subjectInList))
 	}
 	tw.Flush()
+}
+
+// printWaiting prints the per-queue waiting summary, then the waiting
+// sessions with their age.
+func printWaiting(w io.Writer, stats []gateway.AdminQueueWaiting, sessions []gateway.AdminSession, cfg *config.Config) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUE\tWAITING\tOLDEST\tALARMS\tKPI_WAIT_ALARM")
+	for _, q := range stats {
+		oldest, kpi := "—", "off"
+		if q.Waiting > 0 {
+			oldest = formatAge(time.Duration(q.OldestSeconds) * time.Second)
+		}
+		if qc := cfg.QueueByName(q.Queue); qc != nil && qc.KPIWaitAlarm.Duration > 0 {
+			kpi = formatAge(qc.KPIWaitAlarm.Duration)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", clean(q.Queue), q.Waiting, oldest, q.Alarms, kpi)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	if len(sessions) == 0 {
+		fmt.Fprintln(w, "no sessions waiting")
+		return
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tQUEUE\tWAITING\tSTATUS\tCUSTOMER\tSUBJECT")
+	for _, s := range sessions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", clean(s.ID), clean(s.Queue), waitingAge(s),
+			clean(s.Status), orDash(clean(s.Customer)), truncate(clean(s.Subject), subjectInList))
+	}
+	tw.Flush()
+}
+
+// waitingAge is how long s has waited ("—" when it does not wait).
+func waitingAge(s gateway.AdminSession) string {
+	if s.WaitingSeconds == nil {
+		return "—"
+	}
+	return formatAge(time.Duration(*s.WaitingSeconds) * time.Second)
+}
+
+// formatAge writes a waiting time in its two largest units, rounded
+// down: "45s", "12m", "4h12m", "2d3h".
+func formatAge(d time.Duration) string {
+	d = max(d, 0)
+	const day = 24 * time.Hour
+	two := func(n1 int64, u1 string, n2 int64, u2 string) string {
+		if n2 == 0 {
+			return fmt.Sprintf("%d%s", n1, u1)
+		}
+		return fmt.Sprintf("%d%s%d%s", n1, u1, n2, u2)
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int64(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int64(d/time.Minute))
+	case d < day:
+		return two(int64(d/time.Hour), "h", int64(d%time.Hour/time.Minute), "m")
+	}
+	return two(int64(d/day), "d", int64(d%day/time.Hour), "h")
 }
 
 func orDash(s string) string {

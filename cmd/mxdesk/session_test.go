@@ -40,6 +40,7 @@ name = "example.test"
 [[queue]]
 name = "Support"
 addresses = ["support@example.test"]
+kpi_wait_alarm = "4h"
 
 [[agent]]
 login = "alice@example.test"
