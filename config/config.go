@@ -33,6 +33,8 @@ type Config struct {
 	Policy Policy `toml:"policy"`
 	// Inbound configures sender authentication.
 	Inbound Inbound `toml:"inbound"`
+	// Limits are the abuse limits (SPEC §10).
+	Limits Limits `toml:"limits"`
 	// Route lists the routing rules, tried in order before the queue of
 	// the address applies.
 	Route []Route `toml:"route"`
@@ -224,6 +226,15 @@ type Policy struct {
 	// "tcp:host:port"; empty: no scanning.
 	Clamd        string   `toml:"clamd"`
 	ClamdTimeout Duration `toml:"clamd_timeout"` // default 30s
+}
+
+// Limits are the rate limits against abuse (SPEC §10); 0 turns one off.
+type Limits struct {
+	ConnectionsPerIP         int      `toml:"connections_per_ip"`           // default 100, every mail listener together
+	MessagesPerSenderPerHour int      `toml:"messages_per_sender_per_hour"` // MX, default 200
+	LoginLockAfter           int      `toml:"login_lock_after"`             // failed logins per address or account, default 10
+	LoginLockFor             Duration `toml:"login_lock_for"`               // default 15m
+	CommandsPerConnection    int      `toml:"commands_per_connection"`      // SMTP, default 1000
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

@@ -45,6 +45,12 @@ const (
 	DefaultMaxHeaderBytes     = 64 << 10
 	DefaultClamdTimeout       = 30 * time.Second
 	DefaultDNSTimeout         = 5 * time.Second
+
+	DefaultConnectionsPerIP         = 100
+	DefaultMessagesPerSenderPerHour = 200
+	DefaultLoginLockAfter           = 10
+	DefaultLoginLockFor             = 15 * time.Minute
+	DefaultCommandsPerConnection    = 1000
 )
 
 // Agent roles.
@@ -310,6 +316,24 @@ func (p *parser) defaultDelivery() {
 	}
 	if !p.md.IsDefined("policy", "clamd_timeout") {
 		pol.ClamdTimeout.Duration = DefaultClamdTimeout
+	}
+	lim := &p.cfg.Limits
+	for _, x := range []struct {
+		dst *int
+		def int
+		key string
+	}{
+		{&lim.ConnectionsPerIP, DefaultConnectionsPerIP, "connections_per_ip"},
+		{&lim.MessagesPerSenderPerHour, DefaultMessagesPerSenderPerHour, "messages_per_sender_per_hour"},
+		{&lim.LoginLockAfter, DefaultLoginLockAfter, "login_lock_after"},
+		{&lim.CommandsPerConnection, DefaultCommandsPerConnection, "commands_per_connection"},
+	} {
+		if !p.md.IsDefined("limits", x.key) {
+			*x.dst = x.def
+		}
+	}
+	if !p.md.IsDefined("limits", "login_lock_for") {
+		lim.LoginLockFor.Duration = DefaultLoginLockFor
 	}
 	in := &p.cfg.Inbound
 	if !p.md.IsDefined("inbound", "dmarc_reject") {

@@ -144,6 +144,19 @@ func (p *parser) checkDelivery() {
 	if pol.ClamdTimeout.Duration <= 0 {
 		p.errorf("policy.clamd_timeout", "must be a positive duration such as \"30s\"")
 	}
+	lim := p.cfg.Limits
+	for _, x := range []struct {
+		key string
+		n   int
+	}{{"limits.connections_per_ip", lim.ConnectionsPerIP}, {"limits.messages_per_sender_per_hour", lim.MessagesPerSenderPerHour},
+		{"limits.login_lock_after", lim.LoginLockAfter}, {"limits.commands_per_connection", lim.CommandsPerConnection}} {
+		if x.n < 0 {
+			p.errorf(x.key, "must be 0 (off) or positive, not %d", x.n)
+		}
+	}
+	if lim.LoginLockFor.Duration <= 0 {
+		p.errorf("limits.login_lock_for", "must be a positive duration such as \"15m\"")
+	}
 	in := p.cfg.Inbound
 	if in.Resolver != "" {
 		if err := checkHostPort(in.Resolver); err != nil {

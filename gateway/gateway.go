@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"mxdesk/config"
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
+	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
 	"mxdesk/store/badgerstore"
@@ -37,7 +39,8 @@ type Gateway struct {
 	imap     *imapserver.Server
 	http     *http.Server
 	tls      *tls.Config
-	certs    *certStore // nil without TLS
+	certs    *certStore       // nil without TLS
+	conns    *ratelimit.Conns // connections per client address, every mail listener
 
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
@@ -88,8 +91,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		ReadTimeout:     cfg.SMTP.ReadTimeout.Duration,
 		WriteTimeout:    cfg.SMTP.WriteTimeout.Duration,
 		Logger:          log,
+		MaxCommands:     cfg.Limits.CommandsPerConnection,
+		SenderLimit:     ratelimit.NewWindow(cfg.Limits.MessagesPerSenderPerHour, time.Hour, nil),
 	}
 	g.smtp = smtpserver.New(r, smtpOpts)
+	smtpOpts.SenderLimit = nil // agents are limited by their login, not per sender
+	g.conns = ratelimit.NewConns(cfg.Limits.ConnectionsPerIP)
 	smtpOpts.InsecureAuth = cfg.TLS.InsecureAuth
 	g.submit = smtpserver.NewSubmission(r, smtpOpts)
 	g.imap = imapserver.New(r, imapserver.Options{
@@ -163,6 +170,12 @@ func (g *Gateway) Start() error {
 		g.mu.Lock()
 		g.addrs[l.name] = ln.Addr().String()
 		g.mu.Unlock()
+		if l.name != "http" {
+			name := l.name
+			ln = &limitListener{Listener: ln, conns: g.conns, reject: rejectLine(name), onDrop: func(ip string) {
+				g.log.Warn("connection refused: too many from this address", "listener", "listen."+name, "remote", ip)
+			}}
+		}
 		if l.implicit {
 			ln = tls.NewListener(ln, g.tls)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
 
@@ -89,15 +90,18 @@ func (s *session) Close() error {
 // library has already refused it when TLS is required and missing.
 func (s *session) Login(username, password string) (err error) {
 	defer s.guard("LOGIN", &err)
-	a, err := s.srv.r.Authenticate(username, password)
+	a, err := s.srv.r.AuthenticateFrom(username, password, ratelimit.IP(s.conn.NetConn().RemoteAddr()))
 	if err != nil {
 		s.failures++
 		s.log.Info("login failed", "login", username, "failures", s.failures)
 		if s.failures >= maxLoginFailures {
 			s.conn.Bye("Too many failed logins")
 		}
-		if router.KindOf(err) == router.KindAuth {
+		switch router.KindOf(err) {
+		case router.KindAuth:
 			return imapserver.ErrAuthFailed
+		case router.KindLocked:
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: err.Error()}
 		}
 		return s.routerErr(err, srcFolder)
 	}

@@ -2,6 +2,7 @@ package router
 
 import (
 	"strings"
+	"time"
 
 	"mxdesk/passwd"
 )
@@ -16,6 +17,38 @@ var errAuth = errorf(KindAuth, "invalid login or password")
 // wrong login or password returns an error of KindAuth; both take the same
 // time.
 func (r *Router) Authenticate(login, password string) (*Agent, error) {
+	return r.AuthenticateFrom(login, password, "")
+}
+
+// AuthenticateFrom is Authenticate for a client at remote address ip
+// (SPEC §10): failed logins are counted per address and per account;
+// beyond a few the answer is delayed more and more, and after
+// limits.login_lock_after the address or account is locked for
+// limits.login_lock_for, right password or not (KindLocked).
+func (r *Router) AuthenticateFrom(login, password, ip string) (*Agent, error) {
+	keys := []string{"account:" + strings.ToLower(login)}
+	if ip != "" {
+		keys = append(keys, "ip:"+ip)
+	}
+	if locked, until := r.logins.Locked(keys...); locked {
+		r.log.Warn("login refused: locked", "login", login, "remote", ip, "until", until.Format(time.RFC3339))
+		return nil, errorf(KindLocked, "too many failed logins; try again after %s", until.UTC().Format("15:04 MST"))
+	}
+	a, err := r.checkPassword(login, password)
+	if err == nil {
+		r.logins.Succeeded(keys...)
+		return a, nil
+	}
+	delay, locked := r.logins.Failed(keys...)
+	if locked {
+		r.log.Warn("login locked after repeated failures", "login", login, "remote", ip,
+			"for", r.config().Limits.LoginLockFor.Duration.String())
+	}
+	time.Sleep(delay) // back-off: each further guess costs more
+	return nil, err
+}
+
+func (r *Router) checkPassword(login, password string) (*Agent, error) {
 	cfg := r.config()
 	ac, ok := cfg.AgentByLogin(login)
 	if !ok {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mxdesk/config"
+	"mxdesk/ratelimit"
 	"mxdesk/store"
 )
 
@@ -31,6 +32,7 @@ const (
 	KindInvalid                   // malformed name or argument
 	KindTooBig                    // over a configured size limit
 	KindAuth                      // bad login or password
+	KindLocked                    // too many failed logins: try later
 )
 
 // Error is an error with a Kind and a message safe to show a client.
@@ -73,6 +75,7 @@ type Router struct {
 
 	presence presence
 	kick     chan struct{} // wakes Run to assign waiting sessions
+	logins   *ratelimit.Logins
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
@@ -84,6 +87,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
+	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
 	st.SetObserver(r.publish)
 	if err := r.ensureDesk(); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
 
@@ -36,9 +37,42 @@ type session struct {
 	remote string
 	log    *slog.Logger
 
-	from    string
-	hasFrom bool
-	rcpts   []string
+	from     string
+	hasFrom  bool
+	rcpts    []string
+	commands int // MAIL, RCPT, DATA and AUTH so far, against MaxCommands
+}
+
+var errTooManyCommands = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many commands on one connection (limits.commands_per_connection), closing"}
+
+// count counts a command; over Options.MaxCommands it answers 421 and
+// the connection closes after the reply.
+func (s *session) count() error {
+	s.commands++
+	if max := s.srv.opts.MaxCommands; max > 0 && s.commands > max {
+		s.log.Warn("too many commands, closing", "commands", s.commands)
+		hangUpAfterReply(s.conn.Conn())
+		return errTooManyCommands
+	}
+	return nil
+}
+
+// senderAllowed applies limits.messages_per_sender_per_hour to a MAIL
+// FROM (the null sender counts by client address).
+func (s *session) senderAllowed(from string) error {
+	lim := s.srv.opts.SenderLimit
+	if lim == nil {
+		return nil
+	}
+	key := "from:" + strings.ToLower(from)
+	if from == "" {
+		key = "ip:" + ratelimit.IP(s.conn.Conn().RemoteAddr())
+	}
+	if lim.Allow(key) {
+		return nil
+	}
+	s.log.Warn("rejected", "from", from, "reason", "messages per sender per hour")
+	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Too many messages from this sender in the last hour (limits.messages_per_sender_per_hour), try again later"}
 }
 
 func (s *session) Reset() {
@@ -48,11 +82,17 @@ func (s *session) Reset() {
 func (s *session) Logout() error { return nil }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if err := s.count(); err != nil {
+		return err
+	}
 	if len(from) > maxAddressLen {
 		return &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Sender address too long"}
 	}
 	if opts != nil && opts.Size > s.srv.opts.MaxMessageBytes && s.srv.opts.MaxMessageBytes > 0 {
 		return errTooBig
+	}
+	if err := s.senderAllowed(from); err != nil {
+		return err
 	}
 	s.Reset()
 	s.from, s.hasFrom = from, true
@@ -60,6 +100,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if err := s.count(); err != nil {
+		return err
+	}
 	if !s.hasFrom {
 		return errNoMail
 	}
@@ -85,6 +128,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	if err := s.count(); err != nil {
+		io.Copy(io.Discard, r)
+		return err
+	}
 	if !s.hasFrom {
 		return errNoMail
 	}

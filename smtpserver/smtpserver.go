@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
 
@@ -32,6 +33,11 @@ type Options struct {
 	ReadTimeout     time.Duration // bounds a whole DATA transfer too
 	WriteTimeout    time.Duration
 	Logger          *slog.Logger
+	// MaxCommands ends a connection after this many MAIL, RCPT, DATA and
+	// AUTH commands (0: no limit).
+	MaxCommands int
+	// SenderLimit limits messages per envelope sender (the MX); nil: none.
+	SenderLimit *ratelimit.Window
 }
 
 // Server is the inbound MX or the submission server: the same limits,

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
 
@@ -73,12 +74,19 @@ func (s *submitSession) Auth(mech string) (sasl.Server, error) {
 // authenticate checks login and password with the router. The connection
 // closes after the reply to the maxAuthFailures-th failure.
 func (s *submitSession) authenticate(login, password string) error {
-	a, err := s.srv.router.Authenticate(login, password)
+	if err := s.count(); err != nil {
+		return err
+	}
+	a, err := s.srv.router.AuthenticateFrom(login, password, ratelimit.IP(s.conn.Conn().RemoteAddr()))
 	if err == nil {
 		s.agent = a
 		s.log = s.log.With("login", a.Login)
 		s.log.Info("authenticated")
 		return nil
+	}
+	if router.KindOf(err) == router.KindLocked {
+		s.log.Warn("auth refused: locked", "login", clip(login))
+		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: err.Error()}
 	}
 	if router.KindOf(err) != router.KindAuth {
 		s.log.Error("auth failed", "login", clip(login), "err", err)
@@ -95,6 +103,9 @@ func (s *submitSession) authenticate(login, password string) error {
 
 // Mail refuses every transaction before AUTH (RFC 4954 6).
 func (s *submitSession) Mail(from string, opts *smtp.MailOptions) error {
+	if err := s.count(); err != nil {
+		return err
+	}
 	if s.agent == nil {
 		s.log.Info("rejected", "from", clip(from), "reason", "not authenticated")
 		return errAuthRequired
@@ -105,6 +116,9 @@ func (s *submitSession) Mail(from string, opts *smtp.MailOptions) error {
 // Rcpt accepts what the router lets an agent send to: anything outside our
 // domains, and inside them queues, session addresses and agents.
 func (s *submitSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if err := s.count(); err != nil {
+		return err
+	}
 	if s.agent == nil {
 		return errAuthRequired
 	}
@@ -130,6 +144,10 @@ func (s *submitSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 // Data hands the message to router.Submit and answers only when it has
 // been stored and queued (or held, or filed as a note or transfer).
 func (s *submitSession) Data(r io.Reader) error {
+	if err := s.count(); err != nil {
+		io.Copy(io.Discard, r)
+		return err
+	}
 	if s.agent == nil {
 		return errAuthRequired
 	}

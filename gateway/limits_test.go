@@ -1,0 +1,100 @@
+package gateway_test
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-smtp"
+
+	"mxdesk/testutil"
+)
+
+// TestAbuseLimits drives the limits of SPEC §10 through the real
+// listeners: connections per address, messages per sender per hour, and
+// the lock after repeated failed logins.
+func TestAbuseLimits(t *testing.T) {
+	g := startGateway(t, "[limits]\nconnections_per_ip = 2\nmessages_per_sender_per_hour = 2\nlogin_lock_after = 3\n")
+
+	// Two connections are fine; the third is told why and closed.
+	var open []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", g.Addr("smtp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+		if line, _ := bufio.NewReader(c).ReadString('\n'); !strings.HasPrefix(line, "220 ") {
+			t.Fatalf("greeting %q", line)
+		}
+	}
+	third, err := net.Dial("tcp", g.Addr("imap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, _ := bufio.NewReader(third).ReadString('\n'); !strings.Contains(line, "BYE Too many connections") {
+		t.Errorf("third connection (IMAP) read %q, want BYE naming the limit", line)
+	}
+	third.Close()
+	for _, c := range open {
+		c.Close()
+	}
+
+	// Messages per sender per hour: the third MAIL FROM is deferred.
+	send := func() error {
+		c, err := smtp.Dial(g.Addr("smtp"))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return c.SendMail("carla@customer.test", []string{"support@example.test"},
+			strings.NewReader("From: carla@customer.test\r\nSubject: x\r\n\r\nx\r\n"))
+	}
+	// Wait for the closed connections to give their slots back.
+	var sendErr error
+	for i := range 3 {
+		for range 100 {
+			sendErr = send()
+			var se *smtp.SMTPError
+			if !(errors.As(sendErr, &se) && se.Code == 421) && !errors.Is(sendErr, net.ErrClosed) {
+				break
+			}
+		}
+		if i < 2 && sendErr != nil {
+			t.Fatalf("message %d: %v", i+1, sendErr)
+		}
+	}
+	var se *smtp.SMTPError
+	if !errors.As(sendErr, &se) || se.Code != 450 || !strings.Contains(se.Message, "messages_per_sender_per_hour") {
+		t.Errorf("third message of the hour: %v, want 450 naming the limit", sendErr)
+	}
+
+	// Three wrong passwords lock the account: the right one is refused
+	// too, with a reason.
+	for range 3 {
+		c, err := imapclient.DialInsecure(g.Addr("imap"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Login("alice@example.test", "wrong").Wait(); err == nil {
+			t.Fatal("wrong password accepted")
+		}
+		c.Close()
+	}
+	c, err := imapclient.DialInsecure(g.Addr("imap"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Login("alice@example.test", testutil.Password).Wait()
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeUnavailable || !strings.Contains(ie.Text, "too many failed logins") {
+		t.Errorf("login while locked: %v, want NO [UNAVAILABLE] too many failed logins", err)
+	}
+}

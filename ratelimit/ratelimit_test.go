@@ -1,0 +1,92 @@
+package ratelimit
+
+import (
+	"testing"
+	"time"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestConns(t *testing.T) {
+	c := NewConns(2)
+	if !c.Acquire("a") || !c.Acquire("a") || c.Acquire("a") {
+		t.Fatal("third connection of a allowed, or one of the first two refused")
+	}
+	if !c.Acquire("b") {
+		t.Fatal("another address refused")
+	}
+	c.Release("a")
+	if !c.Acquire("a") {
+		t.Fatal("a slot given back is not reusable")
+	}
+}
+
+func TestWindowSlides(t *testing.T) {
+	ck := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	w := NewWindow(3, time.Hour, ck.now)
+	for i := range 3 {
+		if !w.Allow("s") {
+			t.Fatalf("event %d refused", i)
+		}
+		ck.t = ck.t.Add(10 * time.Minute)
+	}
+	if w.Allow("s") {
+		t.Fatal("fourth event within the hour allowed")
+	}
+	if !w.Allow("other") {
+		t.Fatal("another key refused")
+	}
+	ck.t = ck.t.Add(31 * time.Minute) // the first event is now older than an hour
+	if !w.Allow("s") {
+		t.Fatal("an event after the window slid is refused")
+	}
+	if w.Allow("s") {
+		t.Fatal("the window let two in for one that expired")
+	}
+}
+
+func TestLoginsBackOffThenLock(t *testing.T) {
+	ck := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := NewLogins(8, 15*time.Minute, time.Hour, ck.now)
+	var delays []time.Duration
+	for range 7 {
+		d, locked := l.Failed("ip:1.2.3.4", "acct:alice")
+		if locked {
+			t.Fatal("locked too early")
+		}
+		delays = append(delays, d)
+	}
+	want := []time.Duration{0, 0, 0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}
+	for i := range want {
+		if delays[i] != want[i] {
+			t.Fatalf("delays = %v, want %v", delays, want)
+		}
+	}
+	if _, locked := l.Failed("ip:1.2.3.4", "acct:alice"); !locked {
+		t.Fatal("eighth failure did not lock")
+	}
+	if locked, until := l.Locked("acct:alice"); !locked || !until.Equal(ck.t.Add(15*time.Minute)) {
+		t.Fatalf("Locked = %v until %v", locked, until)
+	}
+	l.Succeeded("acct:alice") // a success can't lift a lock
+	if locked, _ := l.Locked("ip:9.9.9.9", "acct:alice"); !locked {
+		t.Fatal("the account is not locked from another address")
+	}
+	ck.t = ck.t.Add(16 * time.Minute)
+	if locked, _ := l.Locked("ip:1.2.3.4", "acct:alice"); locked {
+		t.Fatal("still locked after lock_for")
+	}
+}
+
+func TestWindowMemoryBounded(t *testing.T) {
+	ck := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	w := NewWindow(1, time.Minute, ck.now)
+	for i := range maxKeys + 10 {
+		w.Allow(string(rune(i)))
+	}
+	if len(w.hits) > maxKeys {
+		t.Fatalf("%d keys remembered, at most %d", len(w.hits), maxKeys)
+	}
+}
