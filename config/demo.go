@@ -248,6 +248,9 @@ http       = "127.0.0.1:8080"   # metrics, health, supervisor page
 [tls]
 insecure_auth = true            # loopback only: AUTH without TLS
 
+[limits]
+messages_per_sender_per_hour = 0  # mxdesk bench sends thousands from one sender
+
 [[domain]]
 name = "example.test"
 

@@ -20,6 +20,7 @@ import (
 	"mxdesk/config"
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
+	"mxdesk/msgauth"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
@@ -94,7 +95,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		MaxCommands:     cfg.Limits.CommandsPerConnection,
 		SenderLimit:     ratelimit.NewWindow(cfg.Limits.MessagesPerSenderPerHour, time.Hour, nil),
 	}
-	g.smtp = smtpserver.New(r, smtpOpts)
+	mxOpts := smtpOpts
+	mxOpts.Auth = msgauth.New(msgauth.Options{Resolver: cfg.Inbound.Resolver, Timeout: cfg.Inbound.DNSTimeout.Duration, Hostname: cfg.Hostname})
+	mxOpts.DMARCReject, mxOpts.DMARCQuarantine = cfg.Inbound.DMARCReject, cfg.Inbound.DMARCQuarantine
+	g.smtp = smtpserver.New(r, mxOpts)
 	smtpOpts.SenderLimit = nil // agents are limited by their login, not per sender
 	g.conns = ratelimit.NewConns(cfg.Limits.ConnectionsPerIP)
 	smtpOpts.InsecureAuth = cfg.TLS.InsecureAuth

@@ -27,6 +27,10 @@ type Envelope struct {
 	RemoteAddr string
 	Helo       string
 	TLS        bool
+	// Spam: the sender failed DMARC under p=quarantine. The message
+	// starts a session in its queue's Spam folder rather than joining
+	// one (a forged reply must not reach an agent's thread).
+	Spam bool
 }
 
 // Delivered says where an accepted message went.
@@ -212,7 +216,17 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		if err != nil {
 			return err
 		}
-		s, how, err := r.thread(tx, in, queue, token)
+		var s store.Session
+		var how string
+		if env.Spam {
+			s, err = r.newSession(tx, in, queue, "")
+			s.Spam, how = true, "failed DMARC: spam"
+			if err == nil {
+				err = r.setStatus(tx, &s, StatusResolved, "system", "failed DMARC (p=quarantine)")
+			}
+		} else {
+			s, how, err = r.thread(tx, in, queue, token)
+		}
 		if err != nil {
 			return err
 		}

@@ -138,17 +138,25 @@ func (s *session) Data(r io.Reader) error {
 	if len(s.rcpts) == 0 {
 		return errNoRcpt
 	}
-	var buf bytes.Buffer
-	buf.WriteString(s.received())
-	if _, err := buf.ReadFrom(r); err != nil {
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(r); err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			s.log.Info("rejected", "from", s.from, "reason", "too big")
 			return errTooBig
 		}
 		return err
 	}
+	authResults, spam, refusal := s.authenticateSender(body.Bytes())
+	if refusal != nil {
+		return refusal
+	}
+	var buf bytes.Buffer
+	buf.Grow(body.Len() + 1024)
+	buf.WriteString(s.received())
+	buf.WriteString(authResults)
+	buf.Write(s.stripAuthResults(body.Bytes()))
 	_, tls := s.conn.TLSConnectionState()
-	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls}
+	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls, Spam: spam}
 	// The deadline only bounds waiting for a slot in the writer queue; once
 	// queued the commit completes (see store.Update).
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/msgauth"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
@@ -38,6 +39,10 @@ type Options struct {
 	MaxCommands int
 	// SenderLimit limits messages per envelope sender (the MX); nil: none.
 	SenderLimit *ratelimit.Window
+	// Auth checks SPF, DKIM and DMARC of inbound mail (the MX); nil: no
+	// checks. DMARCReject and DMARCQuarantine act on DMARC failures.
+	Auth                         *msgauth.Checker
+	DMARCReject, DMARCQuarantine bool
 }
 
 // Server is the inbound MX or the submission server: the same limits,

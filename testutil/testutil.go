@@ -49,6 +49,8 @@ data_dir = %q
 send_only = ["noreply@example.test"]
 [tls]
 insecure_auth = true
+[inbound]
+resolver = "127.0.0.1:1"   # nothing answers: DNS checks fail fast, never reach the network
 [listen]
 smtp = "127.0.0.1:0"
 submission = ""
