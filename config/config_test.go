@@ -150,6 +150,7 @@ func TestValidation(t *testing.T) {
 		{"dkim key missing file", []string{`name = "example.org"`, "name = \"example.org\"\ndkim_selector = \"s1\"\ndkim_key = \"/nonexistent.pem\""}, "domain[1].dkim_key", "no such file"},
 		{"smarthost tls none remote", []string{`[listen]`, "[delivery]\nsmarthost = \"relay.example.net:25\"\nsmarthost_tls = \"none\"\n[listen]"}, "delivery.smarthost_tls", "only for a smarthost on loopback"},
 		{"smarthost user without password", []string{`[listen]`, "[delivery]\nsmarthost_user = \"u\"\n[listen]"}, "delivery.smarthost_user", "go together"},
+		{"policy unknown type", []string{`[listen]`, "[policy]\nblock = [\"exe\", \"nosuchtype\"]\n[listen]"}, "policy.block", "nosuchtype"},
 		{"sessions days too many", []string{`[listen]`, "[sessions]\npaused_to_closed_days = 1001\n[listen]"}, "sessions.paused_to_closed_days", "0 (off) or a number of days from 1 to 1000"},
 		{"sessions days negative", []string{`[listen]`, "[sessions]\nreopen_window_days = -1\n[listen]"}, "sessions.reopen_window_days", "not -1"},
 		{"template unknown queue", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[template]]\nname = \"t\"\nqueue = \"Sales\""}, "template[0].queue", `unknown queue "Sales"`},

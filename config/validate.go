@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mxdesk/passwd"
+	"mxdesk/policy"
 )
 
 // validate checks the defaulted configuration and records every problem.
@@ -130,6 +131,17 @@ func (p *parser) checkDelivery() {
 	}{{"policy.max_depth", pol.MaxDepth}, {"policy.max_headers", pol.MaxHeaders}, {"policy.max_header_bytes", pol.MaxHeaderBytes}} {
 		if x.n <= 0 {
 			p.errorf(x.key, "must be a positive number, not %d", x.n)
+		}
+	}
+	rules := policy.DefaultRules().Amend(pol.Allow, pol.Block)
+	rules.Allow, rules.Block = pol.Allow, pol.Block // only the configured entries are the file's to explain
+	if err := rules.Validate(); err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			key := "policy.allow"
+			if strings.Contains(e, "block") {
+				key = "policy.block"
+			}
+			p.errorf(key, "%s", strings.TrimPrefix(e, "policy: "))
 		}
 	}
 	if pol.Clamd != "" {

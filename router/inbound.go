@@ -209,9 +209,13 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 	if len(env.To) == 0 {
 		return Delivered{}, errorf(KindInvalid, "no recipients")
 	}
-	in := parseInbound(raw, env, r.config().Hostname)
+	content, err := r.inspect(ctx, raw)
+	if err != nil {
+		return Delivered{}, err
+	}
+	in := parseInbound(content.Clean, env, r.config().Hostname)
 	var d Delivered
-	err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		queue, token, err := r.recipientQueue(tx, env.To, in)
 		if err != nil {
 			return err
@@ -230,8 +234,10 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		if err != nil {
 			return err
 		}
-		d, err = r.file(tx, in, s, how)
-		return err
+		if d, err = r.file(tx, in, s, how); err != nil || len(content.Removed) == 0 {
+			return err
+		}
+		return r.quarantine(tx, env, raw, d.Session, content.Removed)
 	})
 	if err != nil {
 		return Delivered{}, err

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mxdesk/config"
+	"mxdesk/policy"
 	"mxdesk/ratelimit"
 	"mxdesk/store"
 )
@@ -33,6 +34,7 @@ const (
 	KindTooBig                    // over a configured size limit
 	KindAuth                      // bad login or password
 	KindLocked                    // too many failed logins: try later
+	KindUnavailable               // a dependency (the virus scanner) is down: try later
 )
 
 // Error is an error with a Kind and a message safe to show a client.
@@ -76,6 +78,9 @@ type Router struct {
 	presence presence
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
+
+	rules   policy.Rules   // attachment rules for inbound mail (SPEC §9)
+	scanner policy.Scanner // clamd, nil when none is configured
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
@@ -88,6 +93,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 		r.log = slog.Default()
 	}
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
+	r.rules, r.scanner = contentPolicy(cfg)
 	st.SetObserver(r.publish)
 	if err := r.ensureDesk(); err != nil {
 		return nil, err

@@ -163,11 +163,7 @@ func (s *session) Data(r io.Reader) error {
 	defer cancel()
 	d, err := s.srv.router.Deliver(ctx, env, buf.Bytes())
 	if err != nil {
-		s.log.Error("store failed", "from", s.from, "rcpts", s.rcpts, "err", err)
-		if router.KindOf(err) == router.KindNotFound {
-			return errNoMailbox
-		}
-		return errStore
+		return s.deliveryRefusal(err)
 	}
 	s.log.Info("received", "session", d.Session, "message_id", d.MessageID, "from", s.from,
 		"rcpts", s.rcpts, "folder", d.Folder, "size", buf.Len())
@@ -211,4 +207,28 @@ func sanitize(v string) string {
 		}
 		return r
 	}, v)
+}
+
+// deliveryRefusal turns a Deliver error into the reply to DATA: the
+// message's own faults are permanent (5xx, saying why); a scanner or store
+// that is down is temporary (451), so the sender retries and nothing is
+// lost.
+func (s *session) deliveryRefusal(err error) error {
+	msg := err.Error()
+	switch router.KindOf(err) {
+	case router.KindNotFound:
+		s.log.Info("rejected", "from", s.from, "rcpts", s.rcpts, "reason", msg)
+		return errNoMailbox
+	case router.KindInvalid:
+		s.log.Info("rejected", "from", s.from, "reason", msg)
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: msg}
+	case router.KindTooBig:
+		s.log.Info("rejected", "from", s.from, "reason", msg)
+		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: msg}
+	case router.KindUnavailable:
+		s.log.Warn("deferred", "from", s.from, "reason", msg)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: msg}
+	}
+	s.log.Error("store failed", "from", s.from, "rcpts", s.rcpts, "err", err)
+	return errStore
 }

@@ -1,0 +1,12 @@
+package policy
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// killWithParent has clamd killed if the test binary dies without
+// cleaning up.
+func killWithParent(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
