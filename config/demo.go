@@ -250,6 +250,7 @@ insecure_auth = true            # loopback only: AUTH without TLS
 
 [limits]
 messages_per_sender_per_hour = 0  # mxdesk bench sends thousands from one sender
+commands_per_connection = 0       # ... over few connections
 
 [[domain]]
 name = "example.test"

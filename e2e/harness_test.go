@@ -130,6 +130,7 @@ resolver = "127.0.0.1:1"   # nothing answers: DNS checks fail fast
 
 [limits]
 messages_per_sender_per_hour = 0   # the load tests send thousands from one sender
+commands_per_connection = 0        # ... over few connections
 
 [store]
 sync = true
