@@ -1,11 +1,14 @@
 package gateway
 
 // The admin API: JSON over HTTP on a unix socket in data_dir, for the
-// `mxdesk session ...` and `mxdesk agent ...` commands. Access is the
-// socket file's permissions (0600, the user mxdesk runs as); there is no
-// other authentication. Every path is under /v1.
+// `mxdesk session ...`, `mxdesk agent ...` and `mxdesk quarantine ...`
+// commands. Access is the socket file's permissions (0600, the user
+// mxdesk runs as); there is no other authentication. Every path is under
+// /v1.
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +24,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+
+	"github.com/emersion/go-message/textproto"
 
 	"mxdesk/config"
 	"mxdesk/router"
@@ -113,6 +119,52 @@ type AdminEvent struct {
 	Detail string    `json:"detail"`
 }
 
+// AdminQuarantined is one entry of GET /v1/quarantine: the original of a
+// message from which parts were removed (blocked, infected, over a
+// limit), kept whole until an admin releases or deletes it.
+type AdminQuarantined struct {
+	ID      uint64    `json:"id"`
+	Session string    `json:"session"` // where the cleaned copy went
+	From    string    `json:"from"`    // envelope sender
+	To      []string  `json:"to"`      // envelope recipients
+	Removed []string  `json:"removed"` // what was removed and why, one line each
+	Created time.Time `json:"created"`
+}
+
+// AdminQuarantinedMessage is GET /v1/quarantine/{id}: the entry, the
+// original's size and its header fields in order (values unfolded, not
+// decoded). The body is only in GET /v1/quarantine/{id}/raw.
+type AdminQuarantinedMessage struct {
+	AdminQuarantined
+	Size   int                `json:"size"`
+	Header []AdminHeaderField `json:"header"`
+	// HeaderError says why the header could not be read to its end
+	// (Header then holds the fields before the fault).
+	HeaderError string `json:"header_error,omitempty"`
+}
+
+// AdminHeaderField is one header field of a message.
+type AdminHeaderField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// AdminReleased is the answer of POST /v1/quarantine/{id}/release.
+type AdminReleased struct {
+	Session string `json:"session"` // the session the original was filed in
+}
+
+// AdminDeleted is the answer of DELETE /v1/quarantine/{id}.
+type AdminDeleted struct {
+	Deleted uint64 `json:"deleted"`
+}
+
+// AdminActorHeader names who is behind a request that changes something
+// (the OS user running the command); the actor in the session's events
+// is then "admin:<name>", else "admin". The socket's permissions are the
+// only access control, so this is a record, not an authentication.
+const AdminActorHeader = "X-Mxdesk-Actor"
+
 // AdminError is the body of every answer that is not 200.
 type AdminError struct {
 	Error string `json:"error"`
@@ -174,6 +226,11 @@ func newAdminHandler(r *router.Router, log *slog.Logger, online bool) http.Handl
 	mux.HandleFunc("GET /v1/agents", a.listAgents)
 	mux.HandleFunc("POST /v1/agents/{login}/state", a.setAgentState)
 	mux.HandleFunc("GET /v1/queues/waiting", a.queuesWaiting)
+	mux.HandleFunc("GET /v1/quarantine", a.listQuarantine)
+	mux.HandleFunc("GET /v1/quarantine/{id}", a.showQuarantined)
+	mux.HandleFunc("GET /v1/quarantine/{id}/raw", a.rawQuarantined)
+	mux.HandleFunc("POST /v1/quarantine/{id}/release", a.releaseQuarantined)
+	mux.HandleFunc("DELETE /v1/quarantine/{id}", a.deleteQuarantined)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeAdminError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
 	})
@@ -316,6 +373,157 @@ func (a *adminAPI) queuesWaiting(w http.ResponseWriter, req *http.Request) {
 		out[i] = AdminQueueWaiting{Queue: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
 	}
 	writeAdminJSON(w, out)
+}
+
+func adminQuarantined(q store.Quarantined) AdminQuarantined {
+	return AdminQuarantined{ID: q.ID, Session: q.Session, From: q.From, To: nonNil(q.To), Removed: nonNil(q.Removed), Created: q.Created}
+}
+
+// listQuarantine is GET /v1/quarantine: everything in quarantine, oldest
+// first.
+func (a *adminAPI) listQuarantine(w http.ResponseWriter, req *http.Request) {
+	list, err := a.r.QuarantineList()
+	if err != nil {
+		a.internalError(w, req, err)
+		return
+	}
+	out := make([]AdminQuarantined, len(list))
+	for i, q := range list {
+		out[i] = adminQuarantined(q)
+	}
+	writeAdminJSON(w, out)
+}
+
+// quarantined reads the entry the request's {id} names, answering 400 or
+// 404 (ok false) when there is none.
+func (a *adminAPI) quarantined(w http.ResponseWriter, req *http.Request) (q store.Quarantined, raw []byte, ok bool) {
+	id, ok := quarantineID(w, req)
+	if !ok {
+		return q, nil, false
+	}
+	q, raw, err := a.r.Quarantined(id)
+	if !a.answerError(w, req, err) {
+		return q, nil, false
+	}
+	return q, raw, true
+}
+
+// showQuarantined is GET /v1/quarantine/{id}: the entry and the header of
+// the original.
+func (a *adminAPI) showQuarantined(w http.ResponseWriter, req *http.Request) {
+	q, raw, ok := a.quarantined(w, req)
+	if !ok {
+		return
+	}
+	out := AdminQuarantinedMessage{AdminQuarantined: adminQuarantined(q), Size: len(raw), Header: []AdminHeaderField{}}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	fields := h.Fields()
+	for fields.Next() {
+		out.Header = append(out.Header, AdminHeaderField{Name: fieldName(fields), Value: fields.Value()})
+	}
+	if err != nil {
+		out.HeaderError = err.Error()
+	}
+	writeAdminJSON(w, out)
+}
+
+// fieldName is the name of a header field as it was written ("MIME-Version",
+// not the canonical "Mime-Version").
+func fieldName(f textproto.HeaderFields) string {
+	if raw, err := f.Raw(); err == nil {
+		if name, _, ok := bytes.Cut(raw, []byte(":")); ok {
+			return string(bytes.TrimSpace(name))
+		}
+	}
+	return f.Key()
+}
+
+// rawQuarantined is GET /v1/quarantine/{id}/raw: the original message as
+// it arrived, message/rfc822, for inspection.
+func (a *adminAPI) rawQuarantined(w http.ResponseWriter, req *http.Request) {
+	_, raw, ok := a.quarantined(w, req)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "message/rfc822")
+	w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+	w.Write(raw) // an error here is the client gone
+}
+
+// releaseQuarantined is POST /v1/quarantine/{id}/release: the original
+// is filed, whole, in its session and leaves quarantine.
+func (a *adminAPI) releaseQuarantined(w http.ResponseWriter, req *http.Request) {
+	id, ok := quarantineID(w, req)
+	if !ok {
+		return
+	}
+	actor := adminActor(req)
+	session, err := a.r.Release(req.Context(), id, actor)
+	if !a.answerError(w, req, err) {
+		return
+	}
+	a.log.Info("quarantine released", "quarantine", id, "session", session, "actor", actor, "via", "admin API")
+	writeAdminJSON(w, AdminReleased{Session: session})
+}
+
+// deleteQuarantined is DELETE /v1/quarantine/{id}: the original is
+// deleted for good.
+func (a *adminAPI) deleteQuarantined(w http.ResponseWriter, req *http.Request) {
+	id, ok := quarantineID(w, req)
+	if !ok {
+		return
+	}
+	actor := adminActor(req)
+	if !a.answerError(w, req, a.r.DeleteQuarantined(req.Context(), id, actor)) {
+		return
+	}
+	a.log.Info("quarantine deleted", "quarantine", id, "actor", actor, "via", "admin API")
+	writeAdminJSON(w, AdminDeleted{Deleted: id})
+}
+
+// quarantineID parses the request's {id}, answering 400 (ok false) when
+// it is not a quarantine ID.
+func quarantineID(w http.ResponseWriter, req *http.Request) (id uint64, ok bool) {
+	s := req.PathValue("id")
+	id, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		writeAdminError(w, http.StatusBadRequest, fmt.Sprintf("quarantine ID %q: want a number, as mxdesk quarantine list shows", s))
+		return 0, false
+	}
+	return id, true
+}
+
+// answerError answers err (404 for what does not exist, else 500) and
+// reports whether there was none.
+func (a *adminAPI) answerError(w http.ResponseWriter, req *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case router.KindOf(err) == router.KindNotFound:
+		writeAdminError(w, http.StatusNotFound, err.Error())
+	default:
+		a.internalError(w, req, err)
+	}
+	return false
+}
+
+// maxActorName bounds the name in AdminActorHeader.
+const maxActorName = 64
+
+// adminActor is the actor of a change requested over the admin API:
+// "admin", or "admin:<name>" with the name the client gave in
+// AdminActorHeader, kept to characters safe in a log and an event.
+func adminActor(req *http.Request) string {
+	name := strings.Map(func(r rune) rune {
+		if r < 0x80 && (r == '.' || r == '_' || r == '-' || r == '@' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return -1
+	}, req.Header.Get(AdminActorHeader))
+	if name == "" {
+		return "admin"
+	}
+	return "admin:" + name[:min(len(name), maxActorName)]
 }
 
 // internalError answers 500 with the error's text: store and router

@@ -3,126 +3,22 @@ package policy
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"mxdesk/testutil/clamdtest"
 )
 
-// clamd is a real ClamAV daemon started for the test, with a signature
-// database of one signature, the EICAR test file, written by the test
-// (no signature download is possible here).
-type clamd struct {
-	cmd      *exec.Cmd
-	socket   string
-	log      string
-	exited   chan error
-	stopOnce sync.Once
-}
-
-// clamdStreamMax is the StreamMaxLength the test clamd runs with.
-const clamdStreamMax = 1 << 20
-
-// startClamd starts clamd and waits until it answers PING. A missing
-// clamd binary fails the test: CI installs Debian's clamav-daemon.
-func startClamd(t *testing.T) *clamd {
-	t.Helper()
-	bin, err := exec.LookPath("clamd")
-	if err != nil {
-		bin = "/usr/sbin/clamd"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("clamd not found (install Debian's clamav-daemon, as .ci/run does): %v", err)
-	}
-	// A short directory: a Unix socket path is limited to 108 bytes.
-	dir, err := os.MkdirTemp("", "clamd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	db := filepath.Join(dir, "db")
-	if err := os.Mkdir(db, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sig := fmt.Sprintf("%x:%d:Eicar-Test-Signature\n", md5.Sum(eicar()), len(eicar()))
-	if err := os.WriteFile(filepath.Join(db, "test.hdb"), []byte(sig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := &clamd{socket: filepath.Join(dir, "clamd.sock"), log: filepath.Join(dir, "clamd.log"), exited: make(chan error, 1)}
-	conf := strings.Join([]string{
-		"LocalSocket " + c.socket,
-		"DatabaseDirectory " + db,
-		"TemporaryDirectory " + dir,
-		"LogFile " + c.log,
-		"PidFile " + filepath.Join(dir, "clamd.pid"),
-		"Foreground yes",
-		fmt.Sprintf("StreamMaxLength %d", clamdStreamMax),
-		"SelfCheck 0",
-		"",
-	}, "\n")
-	confPath := filepath.Join(dir, "clamd.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c.cmd = exec.Command(bin, "--config-file="+confPath)
-	killWithParent(c.cmd)
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start clamd: %v", err)
-	}
-	go func() { c.exited <- c.cmd.Wait() }()
-	t.Cleanup(c.stop)
-
-	client := NewClamd("unix:"+c.socket, time.Second)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := client.Ping(context.Background())
-		if err == nil {
-			return c
-		}
-		select {
-		case werr := <-c.exited:
-			c.stopOnce.Do(func() {})
-			t.Fatalf("clamd exited at start (%v):\n%s", werr, c.logText())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("clamd doesn't answer PING after 60s: %v\n%s", err, c.logText())
-		}
-	}
-}
-
-// stop stops clamd and waits for it to exit.
-func (c *clamd) stop() {
-	c.stopOnce.Do(func() {
-		c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.exited:
-		case <-time.After(10 * time.Second):
-			c.cmd.Process.Kill()
-			<-c.exited
-		}
-	})
-}
-
-func (c *clamd) logText() string {
-	b, _ := os.ReadFile(c.log)
-	return string(b)
-}
-
-// TestClamd runs every check against one real clamd, stopped at the end.
+// TestClamd runs every check against one real clamd (clamdtest: its
+// signature database holds EICAR only), stopped at the end.
 func TestClamd(t *testing.T) {
 	start := time.Now()
-	d := startClamd(t)
+	d := clamdtest.Start(t)
 	t.Logf("clamd ready in %v", time.Since(start).Round(time.Millisecond))
-	client := NewClamd("unix:"+d.socket, 10*time.Second)
+	client := NewClamd(d.Addr, 10*time.Second)
 	ctx := context.Background()
 
 	t.Run("ping", func(t *testing.T) {
@@ -136,7 +32,7 @@ func TestClamd(t *testing.T) {
 			t.Fatal(err)
 		}
 		// ClamAV marks signatures from unofficial databases ".UNOFFICIAL".
-		if !v.Infected || !strings.HasPrefix(v.Signature, "Eicar-Test-Signature") {
+		if !v.Infected || !strings.HasPrefix(v.Signature, clamdtest.Signature) {
 			t.Fatalf("verdict %+v", v)
 		}
 	})
@@ -149,15 +45,15 @@ func TestClamd(t *testing.T) {
 		}
 	})
 	t.Run("clamd size limit", func(t *testing.T) {
-		big := NewClamd("unix:"+d.socket, 10*time.Second)
+		big := NewClamd(d.Addr, 10*time.Second)
 		big.StreamMaxLength = 0 // let clamd's own limit stop it
-		_, err := big.Scan(ctx, bytes.NewReader(make([]byte, 3*clamdStreamMax)))
+		_, err := big.Scan(ctx, bytes.NewReader(make([]byte, 3*clamdtest.StreamMaxLength)))
 		if !errors.Is(err, ErrScanTooLarge) || !strings.Contains(err.Error(), "StreamMaxLength") {
 			t.Fatalf("err = %v, want ErrScanTooLarge", err)
 		}
 	})
 	t.Run("client size limit", func(t *testing.T) {
-		small := NewClamd("unix:"+d.socket, 10*time.Second)
+		small := NewClamd(d.Addr, 10*time.Second)
 		small.StreamMaxLength = 1000
 		_, err := small.Scan(ctx, bytes.NewReader(make([]byte, 1001)))
 		if !errors.Is(err, ErrScanTooLarge) {
@@ -199,7 +95,7 @@ func TestClamd(t *testing.T) {
 		}
 	})
 	t.Run("stopped", func(t *testing.T) {
-		d.stop()
+		d.Stop()
 		if err := client.Ping(ctx); !errors.Is(err, ErrScanUnavailable) {
 			t.Errorf("ping: err = %v, want ErrScanUnavailable", err)
 		}

@@ -16,6 +16,8 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+
+	"mxdesk/testutil/clamdtest"
 )
 
 // Real, small sample files of each kind the tests judge.
@@ -171,11 +173,9 @@ func sampleSVG() []byte {
 	return []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><script>alert(1)</script></svg>`)
 }
 
-// eicar is the EICAR antivirus test file, put together at run time so
-// that no scanner flags this source file.
-func eicar() []byte {
-	return []byte(strings.Join([]string{`X5O!P%@AP[4\PZX54(P^)7CC)7}$`, `EICAR-STANDARD-ANTIVIRUS`, `-TEST-FILE!$H+H*`}, ""))
-}
+// eicar is the EICAR antivirus test file, the one signature of the
+// clamd that clamdtest starts.
+func eicar() []byte { return clamdtest.EICAR() }
 
 // A mimePart is one part of a test message.
 type mimePart struct {

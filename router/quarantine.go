@@ -96,3 +96,20 @@ func markReleased(raw []byte, session string, id uint64) []byte {
 	h.Add("X-Mxdesk-Released", fmt.Sprintf("from quarantine %d", id))
 	return assemble(h, body)
 }
+
+// DeleteQuarantined drops a quarantined original for good.
+func (r *Router) DeleteQuarantined(ctx context.Context, id uint64, actor string) error {
+	return r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		q, err := tx.Quarantined(id)
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf(KindNotFound, "nothing in quarantine with ID %d", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.event(tx, q.Session, "quarantine-deleted", actor, fmt.Sprintf("quarantine %d deleted", id)); err != nil {
+			return err
+		}
+		return tx.Unquarantine(id)
+	})
+}

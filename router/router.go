@@ -27,14 +27,14 @@ import (
 type Kind int
 
 const (
-	KindNotFound  Kind = iota + 1 // no such folder or message
-	KindExists                    // folder name taken
-	KindForbidden                 // reserved folder, not this agent's queue, desk rule
-	KindInvalid                   // malformed name or argument
-	KindTooBig                    // over a configured size limit
-	KindAuth                      // bad login or password
-	KindLocked                    // too many failed logins: try later
-	KindUnavailable               // a dependency (the virus scanner) is down: try later
+	KindNotFound    Kind = iota + 1 // no such folder or message
+	KindExists                      // folder name taken
+	KindForbidden                   // reserved folder, not this agent's queue, desk rule
+	KindInvalid                     // malformed name or argument
+	KindTooBig                      // over a configured size limit
+	KindAuth                        // bad login or password
+	KindLocked                      // too many failed logins: try later
+	KindUnavailable                 // a dependency (the virus scanner) is down: try later
 )
 
 // Error is an error with a Kind and a message safe to show a client.

@@ -64,8 +64,8 @@ func TestDMARC(t *testing.T) {
 	srv := smtpserver.New(r, smtpserver.Options{
 		Hostname: "mx.example.test", MaxMessageBytes: 1 << 20, MaxRecipients: 10, MaxLineLength: 2000,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth:   msgauth.New(msgauth.Options{Resolver: resolver, Timeout: 2 * time.Second, Hostname: "mx.example.test"}),
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth:        msgauth.New(msgauth.Options{Resolver: resolver, Timeout: 2 * time.Second, Hostname: "mx.example.test"}),
 		DMARCReject: true, DMARCQuarantine: true,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -2,7 +2,9 @@
 // with subcommands to run the server (serve), validate a configuration
 // (check-config), hash agent passwords (hash-password), make DKIM keys
 // (dkim-keygen), look at sessions (session show|list), see and set agents'
-// states (agent list|state) and load-test a running server (bench).
+// states (agent list|state), manage the originals of messages whose
+// attachments were removed (quarantine list|show|release|delete) and
+// load-test a running server (bench).
 package main
 
 import (
@@ -39,6 +41,7 @@ var commands = []command{
 	{"dkim-keygen", "make a DKIM key for a domain and print its DNS record", runDKIMKeygen},
 	{"session", "show a session (session show ID) or list sessions (session list [--waiting])", runSession},
 	{"agent", "list agents and their state (agent list), set one away or available (agent state)", runAgent},
+	{"quarantine", "list, show, release or delete originals whose attachments were removed", runQuarantine},
 	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
 		func(args []string, _ stdio) int { return runBench(args) }},
 }

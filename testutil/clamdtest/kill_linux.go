@@ -1,4 +1,4 @@
-package policy
+package clamdtest
 
 import (
 	"os/exec"
