@@ -8,9 +8,11 @@
 // message reaches a loopback smarthost, the confirmed ones exactly once,
 // DKIM-signed with a key made by `mxdesk dkim-keygen`), a clean stop under
 // load, UID and flag persistence across a restart, a smoke test of
-// `mxdesk bench`, `mxdesk session list|show`
-// against the running server (over its admin socket) and the stopped one,
-// and the demo of `mxdesk serve` without flags.
+// `mxdesk bench` (inbound, and submission with delivery to its own sink),
+// `mxdesk session list|show` against the running server (over its admin
+// socket) and the stopped one, the content policy and antivirus with a
+// real clamd (`mxdesk quarantine`, 451 while clamd is down), and the demo
+// of `mxdesk serve` without flags.
 //
 // Every listener is configured on 127.0.0.1:0 and the harness reads the
 // bound addresses from the server's "msg=listening" log lines, so tests
