@@ -109,7 +109,7 @@ func TestQuarantineAndAntivirus(t *testing.T) {
 
 	t.Run("delete", func(t *testing.T) {
 		if virusID == "" {
-			t.Skip("nothing quarantined by the virus test")
+			t.Fatal("nothing to delete: the virus subtest quarantined nothing")
 		}
 		status, out, errOut := runMxdesk(t, "quarantine", "delete", virusID, "--config", env.configPath)
 		if status != 0 || out != "quarantine "+virusID+" deleted\n" {
