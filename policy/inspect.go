@@ -319,7 +319,7 @@ func (in *inspector) leaf(h textproto.Header, body []byte, p part, at loc) ([]by
 	in.res.AttachmentBytes += int64(len(data))
 	rm := Removal{Filename: p.filename(), DeclaredType: p.mt, SniffedType: jm.sniffed}
 	shown := jm.readings[0].primary()
-	if j, blocked := jm.blockedBy(in.rules); blocked {
+	if j, blocked := jm.blockedBy(&in.rules); blocked {
 		rm.Reason = "blocked type " + j.label()
 		return in.remove(h, at, rm, noteBlocked(j)), nil
 	}

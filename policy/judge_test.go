@@ -69,7 +69,7 @@ func TestJudge(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			jm := judge(c.content, c.names, c.declared)
-			j, blocked := jm.blockedBy(rs)
+			j, blocked := jm.blockedBy(&rs)
 			got := ""
 			if blocked {
 				got = j.label()
@@ -116,7 +116,7 @@ func TestRulesPrecedence(t *testing.T) {
 			if err := r.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			_, blocked := judge(c.content, c.names, "").blockedBy(compile(r))
+			_, blocked := judge(c.content, c.names, "").blockedBy(ptr(compile(r)))
 			if blocked != c.blocked {
 				t.Errorf("blocked = %v, want %v", blocked, c.blocked)
 			}
@@ -150,7 +150,7 @@ func TestAmend(t *testing.T) {
 		if err := r.Validate(); err != nil {
 			t.Errorf("allow %q block %q: %v", c.allow, c.block, err)
 		}
-		if _, blocked := judge(c.content, c.names, "").blockedBy(compile(r)); blocked != c.blocked {
+		if _, blocked := judge(c.content, c.names, "").blockedBy(ptr(compile(r))); blocked != c.blocked {
 			t.Errorf("allow %q block %q: %v blocked = %v, want %v", c.allow, c.block, c.names, blocked, c.blocked)
 		}
 	}
@@ -281,3 +281,5 @@ func TestFileNames(t *testing.T) {
 		}
 	}
 }
+
+func ptr(rs ruleSet) *ruleSet { return &rs }

@@ -266,23 +266,28 @@ func (s typeSet) match(j judged) int {
 	return noMatch
 }
 
-// ruleSet is a compiled Rules.
+// ruleSet is a compiled Rules. The type lists are compiled on first use:
+// most messages carry no attachment and never need them.
 type ruleSet struct {
 	Rules
-	allow, block typeSet
+	lists *compiledLists
 }
 
+type compiledLists struct{ allow, block typeSet }
+
 func compile(r Rules) ruleSet {
-	rs := ruleSet{Rules: r.withDefaults()}
-	rs.allow, _ = compileList("allow", r.Allow)
-	rs.block, _ = compileList("block", r.Block)
-	return rs
+	return ruleSet{Rules: r.withDefaults()}
 }
 
 // blocks reports whether the rules block a judged type: the more
 // specific of the matching Allow and Block entries wins, Block on a tie,
 // and a type nothing matches is allowed.
-func (rs ruleSet) blocks(j judged) bool {
-	b, a := rs.block.match(j), rs.allow.match(j)
+func (rs *ruleSet) blocks(j judged) bool {
+	if rs.lists == nil {
+		rs.lists = &compiledLists{}
+		rs.lists.allow, _ = compileList("allow", rs.Allow)
+		rs.lists.block, _ = compileList("block", rs.Block)
+	}
+	b, a := rs.lists.block.match(j), rs.lists.allow.match(j)
 	return b != noMatch && b >= a
 }

@@ -121,7 +121,7 @@ func judge(content []byte, names []string, declared string) judgement {
 }
 
 // blockedBy returns the first reading the rules block, if any.
-func (jm judgement) blockedBy(rs ruleSet) (judged, bool) {
+func (jm judgement) blockedBy(rs *ruleSet) (judged, bool) {
 	for _, j := range jm.readings {
 		if rs.blocks(j) {
 			return j, true
