@@ -109,8 +109,8 @@ func (r *Router) AssignWaiting(ctx context.Context) (int, error) {
 	total := 0
 	for i := range r.config().Queue {
 		q := &r.config().Queue[i]
-		if !q.AutoAssign {
-			continue
+		if !q.AutoAssign || !r.hasWaiting(q.Name) {
+			continue // nothing to write: no transaction
 		}
 		for {
 			n := 0
@@ -153,6 +153,18 @@ func (r *Router) AssignWaiting(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// hasWaiting reports whether a session waits in queue (a read, so that a
+// minute's tick over idle queues commits nothing).
+func (r *Router) hasWaiting(queue string) bool {
+	found := false
+	r.st.View(func(rd store.Reader) error {
+		ws, err := rd.WaitingSessions(queue, 1)
+		found = err != nil || len(ws) > 0 // on error, let the update report it
+		return nil
+	})
+	return found
 }
 
 // expireOffer takes back an auto-assigned session its agent did not open
