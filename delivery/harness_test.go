@@ -205,12 +205,6 @@ func (s *smtpServer) setRcpt(fn func(to string) error) {
 	s.mu.Unlock()
 }
 
-func (s *smtpServer) setData(fn func() error) {
-	s.mu.Lock()
-	s.data = fn
-	s.mu.Unlock()
-}
-
 func (s *smtpServer) seenRcpts() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -63,8 +63,3 @@ func kindCode(k router.Kind, dest bool) (imap.ResponseCode, bool) {
 	}
 	return "", false
 }
-
-// noSuchMailbox is the answer for a name the agent can't see or select.
-func noSuchMailbox(text string) error {
-	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent, Text: text}
-}

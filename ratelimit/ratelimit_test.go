@@ -11,8 +11,9 @@ func (c *clock) now() time.Time { return c.t }
 
 func TestConns(t *testing.T) {
 	c := NewConns(2)
-	if !c.Acquire("a") || !c.Acquire("a") || c.Acquire("a") {
-		t.Fatal("third connection of a allowed, or one of the first two refused")
+	first, second, third := c.Acquire("a"), c.Acquire("a"), c.Acquire("a")
+	if !first || !second || third {
+		t.Fatalf("three connections of a: %v %v %v, want true true false", first, second, third)
 	}
 	if !c.Acquire("b") {
 		t.Fatal("another address refused")

@@ -156,10 +156,9 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 
 // placed is where place put a session's working copies.
 type placed struct {
-	home  store.Mailbox
-	ok    bool                       // false: the session is closed and has no working copies
-	uids  map[store.BlobID]store.UID // the copy of each body in home
-	moved int
+	home store.Mailbox
+	ok   bool                       // false: the session is closed and has no working copies
+	uids map[store.BlobID]store.UID // the copy of each body in home
 }
 
 // homeMailbox is where the working copies of s live: the assigned agent's
@@ -264,7 +263,6 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 			case !p.ok:
 				err = tx.RemoveMessage(m.Mailbox, m.UID)
 			case mb.ID != home.ID:
-				p.moved++
 				m, err = moveMessage(tx, m, home.ID, flags)
 			default:
 				err = setFlagsIfChanged(tx, m, flags)
