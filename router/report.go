@@ -125,3 +125,25 @@ func (r *Router) ListSessions(f SessionFilter) ([]store.Session, error) {
 	}
 	return out, err
 }
+
+// SessionCounts counts the sessions of every configured queue by status
+// (every status present, zero when none).
+func (r *Router) SessionCounts() (map[string]map[string]int, error) {
+	var counts map[string]map[string]int
+	err := r.st.View(func(rd store.Reader) (err error) {
+		counts, err = rd.SessionCounts()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]int{}
+	for _, q := range r.config().Queue {
+		byStatus := map[string]int{}
+		for _, st := range Statuses {
+			byStatus[st] = counts[q.Name][st]
+		}
+		out[q.Name] = byStatus
+	}
+	return out, nil
+}

@@ -249,6 +249,8 @@ type Reader interface {
 	WaitingSessions(queue string, limit int) ([]Waiting, error)
 	// ActiveCount is the number of sessions with ActiveAgent == agent.
 	ActiveCount(agent string) (int, error)
+	// SessionCounts counts the sessions per queue and status.
+	SessionCounts() (map[string]map[string]int, error)
 	// AgentState returns what is remembered of an agent (zero with Login
 	// set when nothing is).
 	AgentState(login string) (AgentState, error)

@@ -97,6 +97,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
+	if err := s.buildIndexes(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	go s.writer()
 	go s.gcLoop()
 	return s, nil

@@ -30,6 +30,7 @@ import (
 //	due/<unix nanos><session>  sessions by the time of their next transition
 //	wait/<queue>\0<nanos><id>  sessions waiting in a queue, by WaitingSince
 //	act/<agent>\0<id>          sessions counting towards an agent's load
+//	ss/<queue>\0<status>\0<id> sessions by queue and status (counts)
 //	ag/<login>                 agent state (JSON)
 //	q/<id>                     quarantined original (JSON)
 //	ob/<id>                    queued outbound message (JSON)
@@ -49,6 +50,7 @@ const (
 	pDue        = "due/"
 	pWaiting    = "wait/"
 	pActive     = "act/"
+	pStatus     = "ss/"
 	pAgent      = "ag/"
 	pQuarantine = "q/"
 	pOutbound   = "ob/"
@@ -476,6 +478,9 @@ func (t *tx) PutSession(s store.Session) error {
 	if err := t.reindex(activeKey(old), activeKey(s)); err != nil {
 		return err
 	}
+	if err := t.reindex(statusKey(old), statusKey(s)); err != nil {
+		return err
+	}
 	if s.Token != "" && (err != nil || old.Token != s.Token) {
 		if old.Token != "" {
 			if err := t.txn.Delete(key(pToken, []byte(old.Token))); err != nil {
@@ -503,6 +508,14 @@ func activeKey(s store.Session) []byte {
 		return nil
 	}
 	return key(pActive, []byte(s.ActiveAgent), []byte{0}, []byte(s.ID))
+}
+
+// statusKey is the ss/ key of s, nil for the zero session.
+func statusKey(s store.Session) []byte {
+	if s.ID == "" {
+		return nil
+	}
+	return key(pStatus, []byte(s.Queue), []byte{0}, []byte(s.Status), []byte{0}, []byte(s.ID))
 }
 
 // reindex replaces index key old by new (either may be nil).
@@ -545,6 +558,23 @@ func (t *tx) ActiveCount(agent string) (int, error) {
 	n := 0
 	err := t.scan(key(pActive, []byte(agent), []byte{0}), func(*badger.Item) error { n++; return nil })
 	return n, err
+}
+
+func (t *tx) SessionCounts() (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	err := t.scan([]byte(pStatus), func(item *badger.Item) error {
+		parts := bytes.SplitN(item.Key()[len(pStatus):], []byte{0}, 3)
+		if len(parts) != 3 {
+			return fmt.Errorf("store: bad status key %q", item.Key())
+		}
+		q, st := string(parts[0]), string(parts[1])
+		if out[q] == nil {
+			out[q] = map[string]int{}
+		}
+		out[q][st]++
+		return nil
+	})
+	return out, err
 }
 
 func (t *tx) AgentState(login string) (store.AgentState, error) {
