@@ -57,6 +57,9 @@ func (w *Worker) record(ctx context.Context, id uint64, p router.OutboundProgres
 // bounced.
 func (w *Worker) attempt(ctx context.Context, ob store.Outbound) Report {
 	w.attempts.Add(1)
+	if ob.Attempts > 0 {
+		w.retries.Add(1)
+	}
 	rep := Report{ID: ob.ID, Session: ob.Session, Queued: true}
 	raw, err := w.blob(ob.Blob)
 	carried := w.takePending(ob.ID)

@@ -69,6 +69,7 @@ type Report struct {
 type Stats struct {
 	Queued    int    // messages in the outbound queue
 	Attempts  uint64 // delivery attempts
+	Retries   uint64 // attempts of messages attempted before
 	Delivered uint64 // recipients accepted by a remote server
 	Deferred  uint64 // recipient attempts that failed temporarily
 	Bounced   uint64 // recipients bounced (permanent failure or expiry)
@@ -108,8 +109,8 @@ type Worker struct {
 	inflight map[uint64]bool     // messages being attempted
 	pending  map[uint64][]result // bounces that could not be filed yet
 
-	attempts, delivered, deferred, bounced, failures atomic.Uint64
-	stopped                                          atomic.Pointer[error]
+	attempts, retries, delivered, deferred, bounced, failures atomic.Uint64
+	stopped                                                   atomic.Pointer[error]
 }
 
 // New builds a worker for cfg's [delivery] section. It loads every DKIM
@@ -355,7 +356,7 @@ func (w *Worker) run(ctx context.Context, id uint64) (attempted bool) {
 // Stats returns the counters and the queue size.
 func (w *Worker) Stats() (Stats, error) {
 	s := Stats{
-		Attempts: w.attempts.Load(), Delivered: w.delivered.Load(), Deferred: w.deferred.Load(),
+		Attempts: w.attempts.Load(), Retries: w.retries.Load(), Delivered: w.delivered.Load(), Deferred: w.deferred.Load(),
 		Bounced: w.bounced.Load(), Failures: w.failures.Load(),
 	}
 	err := w.r.View(func(rd store.Reader) error {

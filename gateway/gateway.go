@@ -42,6 +42,7 @@ type Gateway struct {
 	tls      *tls.Config
 	certs    *certStore       // nil without TLS
 	conns    *ratelimit.Conns // connections per client address, every mail listener
+	obs      *observability   // metrics registry, listener states for /readyz
 
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
@@ -67,7 +68,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := router.New(cfg, st, router.Options{Logger: log})
+	obs := newObservability(cfg)
+	st.SetCommitHook(obs.set.Commit)
+	r, err := router.New(cfg, st, router.Options{Logger: log, Metrics: obs.set})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -82,7 +85,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		st.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, addrs: map[string]string{}, errs: make(chan error, 8)}
+	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8)}
+	obs.reg.MustRegister(deskCollector{g})
 	smtpOpts := smtpserver.Options{
 		Hostname:        cfg.Hostname,
 		TLSConfig:       tlsConfig,
@@ -94,6 +98,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		Logger:          log,
 		MaxCommands:     cfg.Limits.CommandsPerConnection,
 		SenderLimit:     ratelimit.NewWindow(cfg.Limits.MessagesPerSenderPerHour, time.Hour, nil),
+		Metrics:         obs.set,
 	}
 	mxOpts := smtpOpts
 	mxOpts.Auth = msgauth.New(msgauth.Options{Resolver: cfg.Inbound.Resolver, Timeout: cfg.Inbound.DNSTimeout.Duration, Hostname: cfg.Hostname})
@@ -108,6 +113,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		InsecureAuth: cfg.TLS.InsecureAuth,
 		MaxAppend:    cfg.IMAP.MaxAppendBytes,
 		Logger:       log,
+		Metrics:      obs.set,
 	})
 	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout}
 	return g, nil
@@ -177,19 +183,26 @@ func (g *Gateway) Start() error {
 		if l.name != "http" {
 			name := l.name
 			ln = &limitListener{Listener: ln, conns: g.conns, reject: rejectLine(name), onDrop: func(ip string) {
+				g.obs.set.ConnRefused(name)
 				g.log.Warn("connection refused: too many from this address", "listener", "listen."+name, "remote", ip)
 			}}
+			ln = &countingListener{Listener: ln, name: name, set: g.obs.set}
 		}
 		if l.implicit {
 			ln = tls.NewListener(ln, g.tls)
 		}
 		g.wg.Add(1)
+		g.obs.listening(l.name)
 		go func(l listener, ln net.Listener) {
 			defer g.wg.Done()
-			if err := l.serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+			err := l.serve(ln)
+			if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+				g.obs.stopped(l.name, err)
 				g.log.Error("listener stopped", "listener", "listen."+l.name, "err", err)
 				g.errs <- fmt.Errorf("listen.%s: %w", l.name, err)
+				return
 			}
+			g.obs.stopped(l.name, nil)
 		}(l, ln)
 		g.log.Info("listening", "listener", "listen."+l.name, "addr", ln.Addr().String())
 	}

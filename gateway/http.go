@@ -4,8 +4,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 const httpHeaderTimeout = 10 * time.Second
@@ -16,18 +14,15 @@ func (g *Gateway) httpHandler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", g.ready)
-	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /metrics", g.obs.handler())
 	return mux
 }
 
-// ready answers 200 once the store answers reads, while the delivery
-// worker runs.
+// ready answers 200 while the store answers reads, every configured
+// listener serves and the delivery worker runs; else 503 naming what is
+// down (see readiness).
 func (g *Gateway) ready(w http.ResponseWriter, _ *http.Request) {
-	if err := g.router.Ready(); err != nil {
-		http.Error(w, "store not ready: "+err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	if err := g.delivery.Err(); err != nil {
+	if err := g.readiness(); err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}

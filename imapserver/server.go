@@ -25,6 +25,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mxdesk/metrics"
 	"mxdesk/router"
 )
 
@@ -37,6 +38,7 @@ type Options struct {
 	InsecureAuth bool        // allow LOGIN/AUTHENTICATE without TLS (loopback tests)
 	MaxAppend    int64       // APPEND size limit in bytes; 0: DefaultMaxAppend
 	Logger       *slog.Logger
+	Metrics      *metrics.Set // counts failed logins; nil: none
 }
 
 // Server is the IMAP server of one mxdesk.

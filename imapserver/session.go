@@ -93,6 +93,9 @@ func (s *session) Login(username, password string) (err error) {
 	a, err := s.srv.r.AuthenticateFrom(username, password, ratelimit.IP(s.conn.NetConn().RemoteAddr()))
 	if err != nil {
 		s.failures++
+		if k := router.KindOf(err); k == router.KindAuth || k == router.KindLocked {
+			s.srv.opts.Metrics.AuthFailed("imap", k == router.KindLocked)
+		}
 		s.log.Info("login failed", "login", username, "failures", s.failures)
 		if s.failures >= maxLoginFailures {
 			s.conn.Bye("Too many failed logins")

@@ -137,6 +137,7 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		r.kickAssign() // someone's load dropped: they may take a waiting session
 	}
 	s.Due = r.due(*s)
+	noteAssignment(tx, old, *s, now)
 	var p placed
 	// A new session has no messages to move yet.
 	if old.ID != "" && (old.Status != s.Status || old.Agent != s.Agent || old.Queue != s.Queue || old.Parked != s.Parked) {

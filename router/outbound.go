@@ -277,6 +277,9 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 	if err != nil {
 		return Submitted{}, err
 	}
+	if err := r.noteReply(tx, old, s); err != nil {
+		return Submitted{}, err
+	}
 	if err := r.event(tx, s.ID, "replied", a.Login, "to "+strings.Join(rcpts, ", ")); err != nil {
 		return Submitted{}, err
 	}

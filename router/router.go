@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mxdesk/config"
+	"mxdesk/metrics"
 	"mxdesk/policy"
 	"mxdesk/ratelimit"
 	"mxdesk/store"
@@ -62,6 +63,9 @@ func KindOf(err error) Kind {
 type Options struct {
 	Now    func() time.Time // the clock; time.Now when nil
 	Logger *slog.Logger     // slog.Default() when nil
+	// Metrics receives assignment latency and first-response time; nil:
+	// none.
+	Metrics *metrics.Set
 }
 
 // Router routes mail and serves the agents' desk.
@@ -95,6 +99,9 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
 	r.rules, r.scanner = contentPolicy(cfg)
 	st.SetObserver(r.publish)
+	if opts.Metrics != nil {
+		r.st = meteredStore{Store: st, m: opts.Metrics}
+	}
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/metrics"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
@@ -45,12 +46,35 @@ type session struct {
 
 var errTooManyCommands = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many commands on one connection (limits.commands_per_connection), closing"}
 
+// rejected counts a refused recipient or message (metrics.Reason*).
+func (s *session) rejected(reason string) {
+	s.srv.opts.Metrics.MessageRejected(s.srv.service, reason)
+}
+
+// rejectReason is the metrics reason of a router error.
+func rejectReason(err error) string {
+	switch router.KindOf(err) {
+	case router.KindNotFound:
+		return metrics.ReasonUnknownRecipient
+	case router.KindInvalid:
+		return metrics.ReasonInvalid
+	case router.KindTooBig:
+		return metrics.ReasonTooBig
+	case router.KindForbidden:
+		return metrics.ReasonForbidden
+	case router.KindUnavailable:
+		return metrics.ReasonUnavailable
+	}
+	return metrics.ReasonStore
+}
+
 // count counts a command; over Options.MaxCommands it answers 421 and
 // the connection closes after the reply.
 func (s *session) count() error {
 	s.commands++
 	if max := s.srv.opts.MaxCommands; max > 0 && s.commands > max {
 		s.log.Warn("too many commands, closing", "commands", s.commands)
+		s.rejected(metrics.ReasonTooManyCommands)
 		hangUpAfterReply(s.conn.Conn())
 		return errTooManyCommands
 	}
@@ -72,6 +96,7 @@ func (s *session) senderAllowed(from string) error {
 		return nil
 	}
 	s.log.Warn("rejected", "from", from, "reason", "messages per sender per hour")
+	s.rejected(metrics.ReasonRateLimit)
 	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Too many messages from this sender in the last hour (limits.messages_per_sender_per_hour), try again later"}
 }
 
@@ -86,9 +111,11 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return err
 	}
 	if len(from) > maxAddressLen {
+		s.rejected(metrics.ReasonBadAddress)
 		return &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7}, Message: "Sender address too long"}
 	}
 	if opts != nil && opts.Size > s.srv.opts.MaxMessageBytes && s.srv.opts.MaxMessageBytes > 0 {
+		s.rejected(metrics.ReasonTooBig)
 		return errTooBig
 	}
 	if err := s.senderAllowed(from); err != nil {
@@ -107,15 +134,18 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return errNoMail
 	}
 	if len(to) > maxAddressLen || !strings.Contains(to, "@") {
+		s.rejected(metrics.ReasonBadAddress)
 		return errBadAddr
 	}
 	switch err := s.srv.router.CheckRecipient(to); {
 	case err == nil:
 	case errors.Is(err, router.ErrSendOnly):
 		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", "send-only address")
+		s.rejected(metrics.ReasonSendOnly)
 		return errSendOnly
 	default:
 		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", "unknown recipient")
+		s.rejected(metrics.ReasonUnknownRecipient)
 		return errNoMailbox
 	}
 	for _, r := range s.rcpts {
@@ -142,12 +172,14 @@ func (s *session) Data(r io.Reader) error {
 	if _, err := body.ReadFrom(r); err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			s.log.Info("rejected", "from", s.from, "reason", "too big")
+			s.rejected(metrics.ReasonTooBig)
 			return errTooBig
 		}
 		return err
 	}
 	authResults, spam, refusal := s.authenticateSender(body.Bytes())
 	if refusal != nil {
+		s.rejected(metrics.ReasonDMARC)
 		return refusal
 	}
 	var buf bytes.Buffer
@@ -163,8 +195,10 @@ func (s *session) Data(r io.Reader) error {
 	defer cancel()
 	d, err := s.srv.router.Deliver(ctx, env, buf.Bytes())
 	if err != nil {
+		s.rejected(rejectReason(err))
 		return s.deliveryRefusal(err)
 	}
+	s.srv.opts.Metrics.MessageReceived(d.Queue)
 	s.log.Info("received", "session", d.Session, "message_id", d.MessageID, "from", s.from,
 		"rcpts", s.rcpts, "folder", d.Folder, "size", buf.Len())
 	return nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/metrics"
 	"mxdesk/msgauth"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
@@ -43,6 +44,9 @@ type Options struct {
 	// checks. DMARCReject and DMARCQuarantine act on DMARC failures.
 	Auth                         *msgauth.Checker
 	DMARCReject, DMARCQuarantine bool
+	// Metrics counts received, rejected and submitted messages and
+	// failed AUTH; nil: none.
+	Metrics *metrics.Set
 }
 
 // Server is the inbound MX or the submission server: the same limits,
@@ -55,6 +59,7 @@ type Server struct {
 	connID     atomic.Uint64
 	conns      connSet
 	submission bool
+	service    string     // "smtp" or "submission", the metrics label
 	submit     submitFunc // router.Submit; tests replace it
 }
 
@@ -84,7 +89,7 @@ func newServer(r *router.Router, opts Options, service string) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{router: r, log: opts.Logger.With("service", service), opts: opts}
+	s := &Server{router: r, log: opts.Logger.With("service", service), opts: opts, service: service}
 	srv := smtp.NewServer(s)
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = opts.TLSConfig

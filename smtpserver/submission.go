@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/metrics"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
@@ -85,6 +86,7 @@ func (s *submitSession) authenticate(login, password string) error {
 		return nil
 	}
 	if router.KindOf(err) == router.KindLocked {
+		s.srv.opts.Metrics.AuthFailed("smtp", true)
 		s.log.Warn("auth refused: locked", "login", clip(login))
 		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: err.Error()}
 	}
@@ -93,6 +95,7 @@ func (s *submitSession) authenticate(login, password string) error {
 		return errAuthTemp
 	}
 	s.failures++
+	s.srv.opts.Metrics.AuthFailed("smtp", false)
 	s.log.Warn("auth failed", "login", clip(login), "failures", s.failures)
 	if s.failures >= maxAuthFailures {
 		s.log.Warn("too many failed authentications, closing", "failures", s.failures)
@@ -108,6 +111,7 @@ func (s *submitSession) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if s.agent == nil {
 		s.log.Info("rejected", "from", clip(from), "reason", "not authenticated")
+		s.rejected(metrics.ReasonNotAuthenticated)
 		return errAuthRequired
 	}
 	return s.session.Mail(from, opts)
@@ -126,10 +130,12 @@ func (s *submitSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return errNoMail
 	}
 	if len(to) > maxAddressLen || !strings.Contains(to, "@") {
+		s.rejected(metrics.ReasonBadAddress)
 		return errBadAddr
 	}
 	if err := s.srv.router.CheckSubmitRecipient(to); err != nil {
 		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", err.Error())
+		s.rejected(rejectReason(err))
 		return s.refusal(err, errBadAddr)
 	}
 	for _, r := range s.rcpts {
@@ -162,6 +168,7 @@ func (s *submitSession) Data(r io.Reader) error {
 	if _, err := buf.ReadFrom(r); err != nil {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			s.log.Info("rejected", "from", s.from, "reason", "too big")
+			s.rejected(metrics.ReasonTooBig)
 			return errTooBig
 		}
 		return err
@@ -173,12 +180,14 @@ func (s *submitSession) Data(r io.Reader) error {
 	defer cancel()
 	sub, err := s.srv.submit(ctx, s.agent, env, buf.Bytes())
 	if err != nil {
+		s.rejected(rejectReason(err))
 		reply := s.refusal(err, errBadMessage)
 		if reply.Code/100 == 5 {
 			s.log.Info("rejected", "from", s.from, "rcpts", s.rcpts, "reason", err.Error())
 		}
 		return reply
 	}
+	s.srv.opts.Metrics.MessageSubmitted(sub.Action)
 	s.log.Info("submitted", "session", sub.Session, "action", sub.Action, "message_id", sub.MessageID,
 		"from", s.from, "rcpts", s.rcpts, "queued", sub.Queued, "size", buf.Len())
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: acceptedText(sub)}

@@ -49,6 +49,10 @@ type Store struct {
 
 	obsMu    sync.RWMutex
 	observer store.Observer
+	onCommit func(took time.Duration, updates int, err error)
+
+	openMu sync.RWMutex // held for writing while the database closes
+	closed bool
 }
 
 type request struct {
@@ -141,9 +145,32 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.done
+		s.openMu.Lock()
+		s.closed = true
 		s.closeErr = s.db.Close()
+		s.openMu.Unlock()
 	})
 	return s.closeErr
+}
+
+// SetCommitHook installs fn, called on the writer after every commit with
+// its duration (fsync included), how many updates shared it and its error
+// (metrics). fn must be quick. Install it before the first Update.
+func (s *Store) SetCommitHook(fn func(took time.Duration, updates int, err error)) {
+	s.obsMu.Lock()
+	s.onCommit = fn
+	s.obsMu.Unlock()
+}
+
+// Size is the size on disk of the LSM tree and of the value log, as badger
+// last measured it (it refreshes them every minute); zero once closed.
+func (s *Store) Size() (lsm, vlog int64) {
+	s.openMu.RLock()
+	defer s.openMu.RUnlock()
+	if s.closed {
+		return 0, 0
+	}
+	return s.db.Size()
 }
 
 func (s *Store) writer() {
@@ -221,7 +248,9 @@ func (s *Store) commit(batch []*request) {
 		s.commit(rest)
 		return
 	}
+	start := time.Now()
 	err := txn.Commit()
+	s.commitDone(time.Since(start), len(batch), err)
 	if err != nil {
 		err = fmt.Errorf("store: commit: %w", err)
 		s.log.Error("store commit failed", "err", err, "updates", len(batch))
@@ -233,6 +262,15 @@ func (s *Store) commit(batch []*request) {
 	s.publish(batch)
 	for _, r := range batch {
 		r.done <- nil
+	}
+}
+
+func (s *Store) commitDone(took time.Duration, updates int, err error) {
+	s.obsMu.RLock()
+	fn := s.onCommit
+	s.obsMu.RUnlock()
+	if fn != nil {
+		fn(took, updates, err)
 	}
 }
 
