@@ -80,7 +80,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 		st.Close()
 		return nil, err
 	}
-	dw, err := delivery.New(r, cfg, delivery.Options{Logger: log})
+	dw, err := delivery.New(r, cfg, delivery.Options{Logger: log, AfterAttempt: obs.afterAttempt})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -5,12 +5,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"mxdesk/config"
+	"mxdesk/delivery"
 	"mxdesk/metrics"
 	"mxdesk/router"
 )
@@ -28,6 +30,17 @@ type observability struct {
 	mu   sync.Mutex
 	up   map[string]bool  // listener name -> bound and serving
 	down map[string]error // listener name -> why its server stopped
+
+	// attemptHook, when set, is called after each delivery attempt has
+	// recorded its outcome and moved the delivery counters (tests).
+	attemptHook atomic.Pointer[func(delivery.Report)]
+}
+
+// afterAttempt is the delivery worker's AfterAttempt.
+func (o *observability) afterAttempt(rep delivery.Report) {
+	if fn := o.attemptHook.Load(); fn != nil {
+		(*fn)(rep)
+	}
 }
 
 func newObservability(cfg *config.Config) *observability {
@@ -217,9 +230,10 @@ func (c deskCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descSent, st.Delivered)
 		counter(descBounced, st.Bounced)
 	}
-	lsm, vlog := g.store.Size()
-	gauge(descStore, float64(lsm), "lsm")
-	gauge(descStore, float64(vlog), "vlog")
+	if lsm, vlog, err := g.store.Size(); err == nil {
+		gauge(descStore, float64(lsm), "lsm")
+		gauge(descStore, float64(vlog), "vlog")
+	}
 	for _, l := range g.listeners() {
 		if l.addr == "" {
 			continue

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,6 +41,7 @@ const maxBatch = 256
 // Store is a badger-backed store.Store.
 type Store struct {
 	db  *badger.DB
+	dir string
 	log *slog.Logger
 
 	reqs     chan *request
@@ -50,9 +53,6 @@ type Store struct {
 	obsMu    sync.RWMutex
 	observer store.Observer
 	onCommit func(took time.Duration, updates int, err error)
-
-	openMu sync.RWMutex // held for writing while the database closes
-	closed bool
 }
 
 type request struct {
@@ -96,6 +96,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db:   db,
+		dir:  dir,
 		log:  opts.Logger,
 		reqs: make(chan *request, maxBatch),
 		quit: make(chan struct{}),
@@ -145,10 +146,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.done
-		s.openMu.Lock()
-		s.closed = true
 		s.closeErr = s.db.Close()
-		s.openMu.Unlock()
 	})
 	return s.closeErr
 }
@@ -162,15 +160,31 @@ func (s *Store) SetCommitHook(fn func(took time.Duration, updates int, err error
 	s.obsMu.Unlock()
 }
 
-// Size is the size on disk of the LSM tree and of the value log, as badger
-// last measured it (it refreshes them every minute); zero once closed.
-func (s *Store) Size() (lsm, vlog int64) {
-	s.openMu.RLock()
-	defer s.openMu.RUnlock()
-	if s.closed {
-		return 0, 0
+// Size is the disk space used by the LSM tree (its .sst tables and the
+// .mem write-ahead logs of its memtables) and by the value log (.vlog),
+// measured now: blocks allocated, so badger's preallocated files count
+// for what they hold (badger's own figures are file sizes, a minute old).
+func (s *Store) Size() (lsm, vlog int64, err error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return 0, 0, err
 	}
-	return s.db.Size()
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if ext != ".sst" && ext != ".mem" && ext != ".vlog" {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed by a compaction meanwhile
+		}
+		if ext == ".vlog" {
+			vlog += diskUsage(info)
+		} else {
+			lsm += diskUsage(info)
+		}
+	}
+	return lsm, vlog, nil
 }
 
 func (s *Store) writer() {

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package badgerstore
+
+import "io/fs"
+
+// diskUsage is the space a file takes on disk: its size here.
+func diskUsage(info fs.FileInfo) int64 { return info.Size() }
