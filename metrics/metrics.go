@@ -128,6 +128,9 @@ func New(reg prometheus.Registerer) *Set {
 			Help: "Store commits that failed.",
 		}),
 	}
+	for _, action := range []string{"reply", "new", "note", "transfer", "held"} {
+		s.submitted.WithLabelValues(action)
+	}
 	reg.MustRegister(s.connections, s.connectionsOpen, s.connsRefused, s.authFailures,
 		s.received, s.rejected, s.submitted, s.assignLatency, s.firstResponse,
 		s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors)
@@ -173,7 +176,8 @@ func (s *Set) Listeners(names ...string) {
 	}
 }
 
-// Queues makes the per-queue series exist at zero.
+// Queues makes the per-queue series exist at zero (auto-replies: those
+// sent).
 func (s *Set) Queues(names ...string) {
 	if s == nil {
 		return
@@ -182,6 +186,7 @@ func (s *Set) Queues(names ...string) {
 		s.received.WithLabelValues(n)
 		s.assignLatency.WithLabelValues(n)
 		s.firstResponse.WithLabelValues(n)
+		s.autoReplies.WithLabelValues(n, "sent")
 	}
 }
 
