@@ -63,3 +63,16 @@ func value(t *testing.T, m prometheus.Metric) float64 {
 	}
 	return d.GetCounter().GetValue()
 }
+
+// BenchmarkInboundMessage is what one inbound message on its own
+// connection costs in metrics: a connection opened and closed, the
+// message counted, its commit observed.
+func BenchmarkInboundMessage(b *testing.B) {
+	s := New(prometheus.NewRegistry())
+	for b.Loop() {
+		s.ConnOpened("smtp")
+		s.MessageReceived("Support")
+		s.Commit(time.Millisecond, 1, nil)
+		s.ConnClosed("smtp")
+	}
+}
