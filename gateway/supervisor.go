@@ -103,7 +103,7 @@ type supervisorFeed struct {
 	slots chan struct{} // one per open stream
 
 	mu      sync.Mutex
-	gen     uint64                // store changes seen
+	gen     uint64                 // store changes seen
 	streams map[chan struct{}]bool // each stream's change signal
 	stopped bool
 	done    chan struct{} // closed by stop
