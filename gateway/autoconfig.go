@@ -84,7 +84,7 @@ func (g *Gateway) clientServer(name string) (clientServer, bool) {
 		return clientServer{}, false
 	}
 	port, err := strconv.Atoi(portStr)
-	if err != nil {
+	if err != nil || port == 0 { // 0: not bound yet, no port to name
 		return clientServer{}, false
 	}
 	s := clientServer{host: g.cfg.Hostname, port: port}
@@ -181,12 +181,9 @@ func (g *Gateway) autoconfig(w http.ResponseWriter, req *http.Request) {
 	writeXML(w, tbClientConfig{Version: "1.1", Provider: p})
 }
 
-// Outlook's autodiscover (POX): the request and the "outlook" response
-// schema.
-const (
-	adResponseNS = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
-	adOutlookNS  = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
-)
+// Outlook's autodiscover (POX): the request, and the response in the
+// "outlook" schema (its namespaces are in the XMLName tags).
+const adOutlookNS = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
 
 type adRequest struct {
 	XMLName xml.Name `xml:"Autodiscover"`
@@ -244,7 +241,7 @@ func (g *Gateway) autodiscover(w http.ResponseWriter, req *http.Request) {
 	case errors.As(err, &tooBig):
 		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 		return
-	case err != nil && !errors.Is(err, io.EOF):
+	case err != nil: // io.EOF: no element at all
 		http.Error(w, "not an autodiscover request: "+err.Error(), http.StatusBadRequest)
 		return
 	}

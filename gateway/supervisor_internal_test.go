@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,5 +53,23 @@ func TestFormatAge(t *testing.T) {
 		if got := formatAge(sec); got != want {
 			t.Errorf("formatAge(%d) = %q, want %q", sec, got, want)
 		}
+	}
+}
+
+// TestAutoconfigNamesHostname: a listener on a public address is
+// described by the configured hostname and port; one on loopback by its
+// address, since only that machine reaches it.
+func TestAutoconfigNamesHostname(t *testing.T) {
+	cfg := testutil.Config(t, "")
+	cfg.Listen.IMAP, cfg.Listen.IMAPS, cfg.Listen.Submission, cfg.Listen.Submissions = "127.0.0.2:1143", "0.0.0.0:993", "[::]:587", ""
+	cfg.TLS.Cert, cfg.TLS.Key = testutil.TLSFiles(t, t.TempDir())
+	g, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	want := []clientServer{{"imap", "mx.example.test", 993, socketSSL}, {"imap", "127.0.0.2", 1143, socketSTARTTLS}, {"smtp", "mx.example.test", 587, socketSTARTTLS}}
+	if got := g.clientServers(); !slices.Equal(got, want) {
+		t.Errorf("servers %v, want %v", got, want)
 	}
 }
