@@ -15,6 +15,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net"
@@ -473,6 +474,9 @@ func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more 
 		all = all[:min(len(all), supervisorListed)]
 		for _, e := range all {
 			s, err := rd.Session(e.Session)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // an index entry without its session: show the rest
+			}
 			if err != nil {
 				return fmt.Errorf("waiting session %s: %w", e.Session, err)
 			}
