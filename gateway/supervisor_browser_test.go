@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -95,9 +96,12 @@ func TestSupervisorPageInBrowser(t *testing.T) {
 	}
 }
 
+// text is the text of the element sel, read in one evaluation: the
+// page's script replaces table rows whenever an update comes, so a node
+// found by one protocol call may be gone by the next.
 func text(t *testing.T, ctx context.Context, sel chromedp.CSS) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, string(sel))))
 	if err != nil {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
