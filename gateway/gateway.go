@@ -47,6 +47,8 @@ type Gateway struct {
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
 
+	supervisor *supervisorFeed // the supervisor page on the HTTP listener
+
 	stopWork context.CancelFunc // ends the background work (session timers)
 
 	mu    sync.Mutex

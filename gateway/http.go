@@ -15,6 +15,8 @@ func (g *Gateway) httpHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", g.ready)
 	mux.Handle("GET /metrics", g.obs.handler())
+	g.registerSupervisor(mux)
+	registerAutoconfig(mux, g)
 	return mux
 }
 
@@ -29,4 +31,11 @@ func (g *Gateway) ready(w http.ResponseWriter, _ *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-func (g *Gateway) serveHTTP(l net.Listener) error { return g.http.Serve(l) }
+// serveHTTP serves until Close; then it ends the supervisor streams and
+// waits for supervisor requests still reading the store, which Close
+// closes only after this returns.
+func (g *Gateway) serveHTTP(l net.Listener) error {
+	err := g.http.Serve(l)
+	g.supervisor.stop()
+	return err
+}

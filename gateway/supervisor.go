@@ -1,0 +1,515 @@
+package gateway
+
+// The supervisor page (SPEC §13): /supervisor on the HTTP listener shows
+// per queue the waiting count, the oldest wait, the sessions by status and
+// the KPI alarms; per agent state, presence and load; and the sessions
+// waiting longest. /supervisor/events streams the same view as
+// server-sent events whenever the store changes (and every few seconds,
+// for the ages and for presence, which lives outside the store), and
+// /supervisor/snapshot answers it once as JSON.
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"mxdesk/config"
+	"mxdesk/router"
+	"mxdesk/store"
+)
+
+//go:embed supervisor.html
+var supervisorHTML string
+
+var supervisorPage = template.Must(template.New("supervisor").Funcs(template.FuncMap{
+	"age": formatAge,
+}).Parse(supervisorHTML))
+
+const (
+	// supervisorMaxStreams bounds the open event streams: each holds a
+	// connection and a goroutine.
+	supervisorMaxStreams = 32
+	// supervisorCoalesce is the least time between two snapshots pushed
+	// for store changes: a burst of deliveries makes one update.
+	supervisorCoalesce = 500 * time.Millisecond
+	// supervisorRefresh pushes a snapshot without a change, for presence
+	// (not in the store) and so a stalled proxy notices the stream.
+	supervisorRefresh = 10 * time.Second
+	// supervisorWriteTimeout drops a stream whose client stopped reading.
+	supervisorWriteTimeout = 10 * time.Second
+	// supervisorListed bounds the waiting sessions the page lists.
+	supervisorListed = 50
+	// supervisorSubjectRunes truncates subjects in the list.
+	supervisorSubjectRunes = 80
+	supervisorRealm        = `Basic realm="mxdesk supervisor", charset="UTF-8"`
+)
+
+// SupervisorView is the supervisor page's data: the JSON of
+// /supervisor/snapshot and of each /supervisor/events message.
+type SupervisorView struct {
+	Generated time.Time           `json:"generated"`
+	Statuses  []string            `json:"statuses"` // the order of SupervisorQueue.Counts
+	Queues    []SupervisorQueue   `json:"queues"`
+	Agents    []SupervisorAgent   `json:"agents"`
+	Waiting   []SupervisorWaiting `json:"waiting"`      // longest waiting first
+	More      int                 `json:"waiting_more"` // waiting sessions not in Waiting
+}
+
+// SupervisorQueue is one queue's line.
+type SupervisorQueue struct {
+	Name          string `json:"name"`
+	Waiting       int    `json:"waiting"`
+	OldestSeconds int64  `json:"oldest_seconds"` // 0 with none waiting
+	Alarms        int    `json:"alarms"`         // waiting longer than AlarmSeconds
+	AlarmSeconds  int64  `json:"alarm_seconds"`  // kpi_wait_alarm; 0: no alarm
+	Counts        []int  `json:"counts"`         // sessions per status, in Statuses order
+}
+
+// SupervisorAgent is one agent's line.
+type SupervisorAgent struct {
+	Login   string `json:"login"`
+	Name    string `json:"name"`
+	State   string `json:"state"` // available, away, offline
+	Present bool   `json:"present"`
+	Active  int    `json:"active"`
+}
+
+// SupervisorWaiting is a session waiting unassigned in its queue.
+type SupervisorWaiting struct {
+	ID             string `json:"id"`
+	Queue          string `json:"queue"`
+	Subject        string `json:"subject"`
+	WaitingSeconds int64  `json:"waiting_seconds"`
+	OverKPI        bool   `json:"over_kpi"`
+}
+
+// supervisorFeed serves the page and its streams. It shares one snapshot
+// among all streams per store change, and ends the streams when the HTTP
+// server stops, before the store closes.
+type supervisorFeed struct {
+	g     *Gateway
+	slots chan struct{} // one per open stream
+
+	mu      sync.Mutex
+	gen     uint64                 // store changes seen
+	streams map[chan struct{}]bool // each stream's change signal
+	stopped bool
+	done    chan struct{} // closed by stop
+	active  sync.WaitGroup
+
+	snapMu   sync.Mutex // one snapshot computed at a time
+	snapGen  uint64
+	snapAt   time.Time
+	snapJSON []byte
+}
+
+func newSupervisorFeed(g *Gateway) *supervisorFeed {
+	f := &supervisorFeed{g: g, slots: make(chan struct{}, supervisorMaxStreams), streams: map[chan struct{}]bool{}, done: make(chan struct{})}
+	// Runs on the store's writer: only bump a counter and signal.
+	g.router.Subscribe(func([]store.Change) { f.changed() })
+	return f
+}
+
+// registerSupervisor adds the supervisor page to mux.
+func (g *Gateway) registerSupervisor(mux *http.ServeMux) {
+	f := newSupervisorFeed(g)
+	g.supervisor = f
+	mux.Handle("GET /supervisor", f.auth(f.page))
+	mux.Handle("GET /supervisor/snapshot", f.auth(f.snapshotJSON))
+	mux.Handle("GET /supervisor/events", f.auth(f.events))
+}
+
+func (f *supervisorFeed) changed() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gen++
+	for ch := range f.streams {
+		select {
+		case ch <- struct{}{}:
+		default: // already signalled
+		}
+	}
+}
+
+// enter registers a request that reads the store; false once stopped.
+func (f *supervisorFeed) enter() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return false
+	}
+	f.active.Add(1)
+	return true
+}
+
+// stop ends the streams and waits for every supervisor request still
+// reading the store. The HTTP listener's goroutine calls it when the
+// server is closed, and Close waits for that goroutine before closing the
+// store.
+func (f *supervisorFeed) stop() {
+	f.mu.Lock()
+	if !f.stopped {
+		f.stopped = true
+		close(f.done)
+	}
+	f.mu.Unlock()
+	f.active.Wait()
+}
+
+// auth admits supervisors and admins (SPEC §10): HTTP Basic credentials,
+// checked like an IMAP login (failures rate-limited per login and
+// address), accepted only over TLS or from a loopback client (a reverse
+// proxy on this host that terminates TLS) unless tls.insecure_auth.
+func (f *supervisorFeed) auth(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		ip := remoteIP(req)
+		if req.TLS == nil && !ip.IsLoopback() && !f.g.cfg.TLS.InsecureAuth {
+			http.Error(w, "The supervisor page takes passwords only over TLS: open it through an HTTPS reverse proxy on the mxdesk host.", http.StatusForbidden)
+			return
+		}
+		login, password, ok := req.BasicAuth()
+		if !ok {
+			challenge(w, "Log in with your mxdesk login and password.")
+			return
+		}
+		agent, err := f.g.router.AuthenticateFrom(login, password, ip.String())
+		switch {
+		case router.KindOf(err) == router.KindLocked:
+			http.Error(w, err.Error(), http.StatusTooManyRequests)
+			return
+		case router.KindOf(err) == router.KindAuth:
+			f.g.log.Info("supervisor page: login failed", "login", login, "remote", ip.String())
+			challenge(w, "Invalid login or password.")
+			return
+		case err != nil:
+			f.g.log.Error("supervisor page: login", "login", login, "err", err)
+			http.Error(w, "login failed: internal error", http.StatusInternalServerError)
+			return
+		}
+		if !config.IsSupervisor(agent.Role) {
+			f.g.log.Info("supervisor page: refused, not a supervisor", "login", agent.Login, "remote", ip.String())
+			http.Error(w, fmt.Sprintf("%s is not a supervisor: the page is for supervisors and admins.", agent.Login), http.StatusForbidden)
+			return
+		}
+		if !f.enter() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		defer f.active.Done()
+		next(w, req)
+	})
+}
+
+func challenge(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", supervisorRealm)
+	http.Error(w, msg, http.StatusUnauthorized)
+}
+
+// remoteIP is the client's address (the zero Addr, not loopback, when it
+// can't be parsed).
+func remoteIP(req *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
+}
+
+// page renders the whole page with the current view; its script then
+// follows /supervisor/events.
+func (f *supervisorFeed) page(w http.ResponseWriter, req *http.Request) {
+	view, err := f.view()
+	if err != nil {
+		f.internalError(w, err)
+		return
+	}
+	nonce := newNonce()
+	h := w.Header()
+	// Everything is inline: the page loads nothing else and runs only its
+	// own script.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	err = supervisorPage.Execute(w, struct {
+		SupervisorView
+		Company, Hostname, Nonce string
+	}{view, f.g.cfg.Company, f.g.cfg.Hostname, nonce})
+	if err != nil {
+		f.g.log.Debug("supervisor page: write", "err", err) // the client went away
+	}
+}
+
+func newNonce() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// snapshotJSON is GET /supervisor/snapshot.
+func (f *supervisorFeed) snapshotJSON(w http.ResponseWriter, req *http.Request) {
+	data, err := f.snapshot()
+	if err != nil {
+		f.internalError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(data)
+}
+
+func (f *supervisorFeed) internalError(w http.ResponseWriter, err error) {
+	f.g.log.Error("supervisor page", "err", err)
+	http.Error(w, "internal error: "+err.Error(), http.StatusInternalServerError)
+}
+
+// events is GET /supervisor/events: a server-sent event "snapshot" with
+// the view at once, then after each burst of store changes and every
+// supervisorRefresh.
+func (f *supervisorFeed) events(w http.ResponseWriter, req *http.Request) {
+	select {
+	case f.slots <- struct{}{}:
+		defer func() { <-f.slots }()
+	default:
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "too many supervisor pages open", http.StatusServiceUnavailable)
+		return
+	}
+	signal := make(chan struct{}, 1)
+	f.mu.Lock()
+	f.streams[signal] = true
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.streams, signal)
+		f.mu.Unlock()
+	}()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
+	rc := http.NewResponseController(w)
+	if err := f.stream(req.Context(), w, rc, signal); err != nil {
+		f.g.log.Debug("supervisor stream ended", "remote", req.RemoteAddr, "err", err)
+	}
+}
+
+// stream writes snapshots until the client leaves, a write fails or the
+// server stops.
+func (f *supervisorFeed) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, signal <-chan struct{}) error {
+	tick := time.NewTicker(supervisorRefresh)
+	defer tick.Stop()
+	if _, err := fmt.Fprint(w, "retry: 3000\n\n"); err != nil {
+		return err
+	}
+	for {
+		if err := f.send(w, rc); err != nil {
+			return err
+		}
+		sent := time.Now()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-f.done:
+			return nil
+		case <-tick.C:
+			continue
+		case <-signal:
+		}
+		// A change: wait out the rest of the coalescing interval so a
+		// burst of changes makes one snapshot.
+		if err := f.pause(ctx, time.Until(sent.Add(supervisorCoalesce))); err != nil {
+			return err
+		}
+		select {
+		case <-signal:
+		default:
+		}
+	}
+}
+
+func (f *supervisorFeed) pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-f.done:
+		return http.ErrServerClosed
+	case <-t.C:
+		return nil
+	}
+}
+
+func (f *supervisorFeed) send(w http.ResponseWriter, rc *http.ResponseController) error {
+	data, err := f.snapshot()
+	if err != nil {
+		return err
+	}
+	rc.SetWriteDeadline(time.Now().Add(supervisorWriteTimeout))
+	// JSON has no raw newlines, so it is one data line.
+	if _, err := fmt.Fprintf(w, "event: snapshot\ndata: %s\n\n", data); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+// snapshot is the view as JSON, shared by every stream: it is computed
+// again only after a store change or once it is a second old (ages).
+func (f *supervisorFeed) snapshot() ([]byte, error) {
+	f.mu.Lock()
+	gen := f.gen
+	f.mu.Unlock()
+	f.snapMu.Lock()
+	defer f.snapMu.Unlock()
+	if f.snapJSON != nil && f.snapGen == gen && time.Since(f.snapAt) < time.Second {
+		return f.snapJSON, nil
+	}
+	view, err := f.view()
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(view)
+	if err != nil {
+		return nil, err
+	}
+	f.snapGen, f.snapAt, f.snapJSON = gen, time.Now(), data
+	return data, nil
+}
+
+// view reads the supervisor view from the router.
+func (f *supervisorFeed) view() (SupervisorView, error) {
+	r := f.g.router
+	v := SupervisorView{Generated: r.Now(), Statuses: router.Statuses}
+	var err error
+	if v.Queues, err = f.queues(); err != nil {
+		return v, err
+	}
+	if v.Agents, err = f.agents(); err != nil {
+		return v, err
+	}
+	v.Waiting, v.More, err = f.waiting(v.Generated)
+	return v, err
+}
+
+func (f *supervisorFeed) queues() ([]SupervisorQueue, error) {
+	r := f.g.router
+	stats, err := r.WaitingStats()
+	if err != nil {
+		return nil, err
+	}
+	counts, err := r.SessionCounts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SupervisorQueue, len(stats))
+	for i, q := range stats {
+		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
+		if qc := f.g.cfg.QueueByName(q.Queue); qc != nil {
+			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)
+		}
+		for _, st := range router.Statuses {
+			out[i].Counts = append(out[i].Counts, counts[q.Queue][st])
+		}
+	}
+	return out, nil
+}
+
+func (f *supervisorFeed) agents() ([]SupervisorAgent, error) {
+	statuses, err := f.g.router.AgentStatuses()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SupervisorAgent, len(statuses))
+	for i, st := range statuses {
+		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active}
+		if ac, ok := f.g.cfg.AgentByLogin(st.Login); ok {
+			out[i].Name = ac.Name
+		}
+	}
+	return out, nil
+}
+
+// waiting lists the sessions waiting longest over every queue, through
+// the store's waiting index (no scan of all sessions).
+func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more int, err error) {
+	type entry struct {
+		store.Waiting
+		queue *config.Queue
+	}
+	var all []entry
+	err = f.g.router.View(func(rd store.Reader) error {
+		for i := range f.g.cfg.Queue {
+			q := &f.g.cfg.Queue[i]
+			ws, err := rd.WaitingSessions(q.Name, 0)
+			if err != nil {
+				return err
+			}
+			for _, w := range ws {
+				all = append(all, entry{w, q})
+			}
+		}
+		slices.SortStableFunc(all, func(a, b entry) int { return cmp.Compare(a.Since.UnixNano(), b.Since.UnixNano()) })
+		more = max(len(all)-supervisorListed, 0)
+		all = all[:min(len(all), supervisorListed)]
+		for _, e := range all {
+			s, err := rd.Session(e.Session)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // an index entry without its session: show the rest
+			}
+			if err != nil {
+				return fmt.Errorf("waiting session %s: %w", e.Session, err)
+			}
+			age := now.Sub(e.Since)
+			alarm := e.queue.KPIWaitAlarm.Duration
+			list = append(list, SupervisorWaiting{ID: s.ID, Queue: e.queue.Name, Subject: truncate(s.Subject, supervisorSubjectRunes),
+				WaitingSeconds: seconds(age), OverKPI: alarm > 0 && age > alarm})
+		}
+		return nil
+	})
+	return list, more, err
+}
+
+// truncate shortens s to n runes, marking the cut with an ellipsis.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// formatAge is an age for people: "45s", "12m 05s", "3h 07m", "2d 04h".
+// The page's script formats the same way.
+func formatAge(sec int64) string {
+	switch {
+	case sec < 60:
+		return fmt.Sprintf("%ds", sec)
+	case sec < 3600:
+		return fmt.Sprintf("%dm %02ds", sec/60, sec%60)
+	case sec < 86400:
+		return fmt.Sprintf("%dh %02dm", sec/3600, sec%3600/60)
+	default:
+		return fmt.Sprintf("%dd %02dh", sec/86400, sec%86400/3600)
+	}
+}
