@@ -75,6 +75,9 @@ func printSummary(w io.Writer, c *config.Config) {
 		if q.AutoAssign {
 			assign = "auto-assign"
 		}
+		if q.AutoReply.Enabled {
+			assign += ", auto-reply from " + q.AutoReply.From
+		}
 		row("queue", fmt.Sprintf("%s <%s> (%s)", q.Name, strings.Join(q.Addresses, ", "), assign))
 	}
 	if len(c.SendOnly) > 0 {
