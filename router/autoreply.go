@@ -38,6 +38,7 @@ const (
 	SkipOurs          = "ours"
 	SkipDMARC         = "dmarc"
 	SkipSpam          = "spam"
+	SkipVirus         = "virus"
 	SkipInterval      = "interval"
 	SkipDailyCap      = "daily cap"
 	SkipBounced       = "bounced"
@@ -89,6 +90,8 @@ func (r *Router) autoReply(tx store.Tx, env Envelope, in inbound, old, s store.S
 		out.reason = SkipTriggerOff
 	case s.Spam || env.Spam:
 		out.reason = SkipSpam
+	case env.infected:
+		out.reason = SkipVirus
 	default:
 		out.reason = r.loopGuard(env, in)
 	}

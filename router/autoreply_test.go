@@ -3,6 +3,7 @@ package router_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"mxdesk/store"
 	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
+	"mxdesk/testutil/clamdtest"
 )
 
 // autoTOML adds the Sales queue, with an auto-reply, and its agent erin.
@@ -611,3 +613,31 @@ addresses = ["support@example.test"]
 name = "Billing"
 addresses = ["billing@example.test"]
 `
+
+// Mail in which the antivirus found a virus (most likely from a forged
+// sender) gets no auto-reply; a blocked attachment alone does not stop it.
+func TestAutoReplyNotToVirus(t *testing.T) {
+	clamd := clamdtest.Start(t)
+	d := newAutoDesk(t, `min_interval = "1m"`, "[policy]\nclamd = \""+clamd.Addr+"\"\n")
+	attach := func(name string, data []byte) string {
+		return "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\n" +
+			"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=" + name + "\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+			base64.StdEncoding.EncodeToString(data) + "\r\n--b--\r\n"
+	}
+	send := func(body string) router.Delivered {
+		dl, err := d.r.Deliver(ctx, router.Envelope{From: "carla@customer.test", To: []string{"sales@example.test"}}, []byte("From: Carla <carla@customer.test>\r\nSubject: file\r\nMIME-Version: 1.0\r\n"+body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dl
+	}
+	virus := send(attach("eicar.txt", clamdtest.EICAR()))
+	if got := lastAutoEvent(t, d.r, virus.Session); got != "auto-reply-skipped: virus (new session)" {
+		t.Errorf("virus: %q", got)
+	}
+	d.clock.Advance(2 * time.Minute)
+	blocked := send(attach("tool.exe", append([]byte("MZ\x90\x00"), make([]byte, 100)...)))
+	if got := lastAutoEvent(t, d.r, blocked.Session); !strings.HasPrefix(got, "auto-replied") {
+		t.Errorf("blocked attachment: %q", got)
+	}
+}

@@ -34,6 +34,10 @@ type Envelope struct {
 	// DMARCFail: the sender failed DMARC, whatever the domain's policy.
 	// Such mail never gets an auto-reply (SPEC §8).
 	DMARCFail bool
+
+	// infected: the antivirus found a virus in the message (set by
+	// Deliver); it gets no auto-reply.
+	infected bool
 }
 
 // Delivered says where an accepted message went.
@@ -217,6 +221,9 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		return Delivered{}, err
 	}
 	in := parseInbound(content.Clean, env, r.config().Hostname)
+	for _, rm := range content.Removed {
+		env.infected = env.infected || strings.HasPrefix(rm.Reason, "virus ")
+	}
 	var d Delivered
 	var ar autoReplyOutcome
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
