@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
@@ -352,14 +353,11 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	s = s[:n]
-	for len(s) > 0 && !utf8ValidEnd(s) {
-		s = s[:len(s)-1]
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s
+	return s[:n]
 }
-
-func utf8ValidEnd(s string) bool { return strings.ToValidUTF8(s, "\x00") == s }
 
 // composeAutoReply builds the auto-reply to in for session s of queue q
 // (SPEC §8): From the configured sender, Reply-To the session's reply
