@@ -42,8 +42,9 @@ type Config struct {
 	// does not make its agent present (default 31m: IDLE clients renew
 	// every 29 minutes, RFC 2177).
 	PresenceTimeout Duration `toml:"presence_timeout"`
-	// SendOnly lists send-only addresses (SPEC §1): they never accept mail.
-	SendOnly []string `toml:"send_only"`
+	// SendOnly lists send-only addresses (SPEC §1), one [[send_only]]
+	// table each: they never accept mail; auto-replies may come from them.
+	SendOnly []SendOnly `toml:"send_only"`
 
 	// path is the file this was loaded from, for messages.
 	path string
@@ -132,6 +133,13 @@ type Queue struct {
 	// counted as alarms (0 = off).
 	KPIWaitAlarm Duration `toml:"kpi_wait_alarm"`
 	Hours        Hours    `toml:"hours"`
+	// AutoReply is the queue's automatic answer (SPEC §8), off by default.
+	AutoReply AutoReply `toml:"auto_reply"`
+}
+
+// SendOnly is a send-only address (SPEC §1).
+type SendOnly struct {
+	Address string `toml:"address"`
 }
 
 // Hours is a queue's weekly schedule (SPEC §6).
@@ -235,6 +243,13 @@ type Limits struct {
 	LoginLockAfter           int      `toml:"login_lock_after"`             // failed logins per address or account, default 10
 	LoginLockFor             Duration `toml:"login_lock_for"`               // default 15m
 	CommandsPerConnection    int      `toml:"commands_per_connection"`      // SMTP, default 1000
+	// AutoMailPerAddressPerDay caps automatic mail (auto-replies) to one
+	// address per day of the top-level time zone, whatever the queue
+	// (default 10).
+	AutoMailPerAddressPerDay int `toml:"auto_mail_per_address_per_day"`
+	// AutoMailBouncePause: an address whose mail bounced permanently gets
+	// no automatic mail for this long (default 720h = 30 days).
+	AutoMailBouncePause Duration `toml:"auto_mail_bounce_pause"`
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

@@ -24,7 +24,7 @@ var base = strings.ReplaceAll(`hostname = "mx.example.test"
 data_dir = "/var/lib/mxdesk"
 company = "Example Inc."
 timezone = "Europe/Rome"
-send_only = ["noreply@example.test"]
+# [[send_only]] is at the end
 
 [listen]
 smtp = "0.0.0.0:25"
@@ -55,6 +55,9 @@ login = "bob@example.test"
 password_hash = "HASH"
 queues = ["Billing", "Support"]
 role = "supervisor"
+
+[[send_only]]
+address = "noreply@example.test"
 `, "HASH", testHash)
 
 // edit returns base with each old string replaced by the new one after it.
@@ -131,10 +134,10 @@ func TestValidation(t *testing.T) {
 		{"address outside domains", []string{`"help@example.org"`, `"x@other.test"`}, "queue[0].addresses[1]", `"x@other.test" is outside the configured domains (domain.name)`},
 		{"address subdomain", []string{`"help@example.org"`, `"x@eu.example.org"`}, "queue[0].addresses[1]", "outside the configured domains"},
 		{"address in two queues", []string{`"billing@example.test"`, `"Support@Example.test"`}, "queue[1].addresses[0]", "already used by queue[0].addresses[0]"},
-		{"send_only syntax", []string{`"noreply@example.test"`, `"noreply"`}, "send_only[0]", "not an address"},
-		{"send_only outside domains", []string{`"noreply@example.test"`, `"noreply@other.test"`}, "send_only[0]", "outside the configured domains"},
-		{"send_only plus", []string{`"noreply@example.test"`, `"no+reply@example.test"`}, "send_only[0]", "plus-addressing"},
-		{"send_only is a queue address", []string{`"noreply@example.test"`, `"BILLING@example.test"`}, "send_only[0]", "already used by queue[1].addresses[0]"},
+		{"send_only syntax", []string{`"noreply@example.test"`, `"noreply"`}, "send_only[0].address", "not an address"},
+		{"send_only outside domains", []string{`"noreply@example.test"`, `"noreply@other.test"`}, "send_only[0].address", "outside the configured domains"},
+		{"send_only plus", []string{`"noreply@example.test"`, `"no+reply@example.test"`}, "send_only[0].address", "plus-addressing"},
+		{"send_only is a queue address", []string{`"noreply@example.test"`, `"BILLING@example.test"`}, "send_only[0].address", "already used by queue[1].addresses[0]"},
 
 		// Agents.
 		{"login empty", []string{`login = "alice@example.test"`, `login = ""`}, "agent[0].login", "required"},
@@ -256,7 +259,7 @@ func TestValidCases(t *testing.T) {
 		{"argon2id hash", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]",
 			"password_hash = \"$argon2id$v=19$m=65536,t=1,p=2$MDEyMzQ1Njc4OWFiY2RlZg$" + strings.Repeat("A", 43) + "\"\nqueues = [\"Support\"]"}},
 		{"agent without queues", []string{`queues = ["Support"]`, ``}},
-		{"no send_only", []string{`send_only = ["noreply@example.test"]`, ``}},
+		{"no send_only", []string{"[[send_only]]\naddress = \"noreply@example.test\"\n", ``}},
 		{"inline tables", []string{"[listen]\nsmtp = \"0.0.0.0:25\"", `listen = { smtp = "0.0.0.0:25", imap = "" }`}},
 		{"business hours", []string{`auto_assign = true`, "auto_assign = true\nbusiness_hours_only = true\ndaily_cap = 20\noffer_timeout = \"0s\"\nkpi_wait_alarm = \"4h\"\n[queue.hours]\ntimezone = \"America/New_York\"\nmon = \"09:00-12:00, 13:00-17:00\"\nsat = \"00:00-24:00\"\nholidays = [\"2026-12-25\"]"}},
 		{"hours as inline table", []string{`addresses = ["billing@example.test"]`, "addresses = [\"billing@example.test\"]\nhours = { mon = \"9:00-17:00\", holidays = [] }"}},
@@ -419,9 +422,9 @@ mon = "09:00-17:00"`,
 // Errors in [queue.hours] and [[route]] point at their own lines.
 func TestErrorLinesHoursAndRoutes(t *testing.T) {
 	doc := edit(t, `auto_assign = true`, "auto_assign = true\n[queue.hours]\nmon = \"09:00-17:00\"\ntue = \"9-5\"") + // tue: line 22
-		"[[route]]\nfrom = 'x'\nspam = true\n[[route]]\nspam = true\ndomain = '(x'\n" // domain: line 44
+		"[[route]]\nfrom = 'x'\nspam = true\n[[route]]\nspam = true\ndomain = '(x'\n" // domain: line 47
 	_, errs := parse(t, doc)
-	want := map[string]int{"queue[0].hours.tue": 22, "route[1].domain": 44}
+	want := map[string]int{"queue[0].hours.tue": 22, "route[1].domain": 47}
 	if len(errs) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), errs)
 	}
@@ -467,7 +470,7 @@ func TestNormalizationAndLookups(t *testing.T) {
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	if c.Domain[1].Name != "example.org" || c.Queue[0].Addresses[1] != "help@example.org" || c.SendOnly[0] != "noreply@example.test" {
+	if c.Domain[1].Name != "example.org" || c.Queue[0].Addresses[1] != "help@example.org" || c.SendOnly[0].Address != "noreply@example.test" {
 		t.Errorf("not lower-cased: domains %v, addresses %v, send_only %v", c.Domain, c.Queue[0].Addresses, c.SendOnly)
 	}
 	if q := c.Agent[1].Queues; q[0] != "Billing" || q[1] != "Support" {

@@ -237,7 +237,8 @@ company  = "Example Inc."
 timezone = "UTC"
 
 # Send-only addresses never accept mail; auto-replies may come from them.
-send_only = ["noreply@example.test"]
+[[send_only]]
+address = "noreply@example.test"
 
 [listen]
 smtp       = "127.0.0.1:2525"   # inbound MX: point a test client here

@@ -51,6 +51,8 @@ const (
 	DefaultLoginLockAfter           = 10
 	DefaultLoginLockFor             = 15 * time.Minute
 	DefaultCommandsPerConnection    = 1000
+	DefaultAutoMailPerAddressPerDay = 10
+	DefaultAutoMailBouncePause      = 30 * 24 * time.Hour
 )
 
 // Agent roles.
@@ -227,6 +229,7 @@ func (p *parser) applyDefaults() {
 		if !p.tableHasKey("queue", i, "offer_timeout") {
 			q.OfferTimeout.Duration = DefaultOfferTimeout
 		}
+		p.defaultAutoReply(i, &q.AutoReply)
 	}
 	p.defaultDelivery()
 	days := []struct {
@@ -332,6 +335,12 @@ func (p *parser) defaultDelivery() {
 			*x.dst = x.def
 		}
 	}
+	if !p.md.IsDefined("limits", "auto_mail_per_address_per_day") {
+		lim.AutoMailPerAddressPerDay = DefaultAutoMailPerAddressPerDay
+	}
+	if !p.md.IsDefined("limits", "auto_mail_bounce_pause") {
+		lim.AutoMailBouncePause.Duration = DefaultAutoMailBouncePause
+	}
 	if !p.md.IsDefined("limits", "login_lock_for") {
 		lim.LoginLockFor.Duration = DefaultLoginLockFor
 	}
@@ -380,6 +389,9 @@ func (p *parser) normalize() {
 		}
 	}
 	for i, a := range c.SendOnly {
-		c.SendOnly[i] = strings.ToLower(a)
+		c.SendOnly[i].Address = strings.ToLower(a.Address)
+	}
+	for i := range c.Queue {
+		c.Queue[i].AutoReply.From = strings.ToLower(c.Queue[i].AutoReply.From)
 	}
 }

@@ -26,7 +26,7 @@ func (c *Config) QueueByAddress(addr string) (*Queue, bool) {
 // never accepts mail.
 func (c *Config) IsSendOnly(addr string) bool {
 	for _, a := range c.SendOnly {
-		if strings.EqualFold(a, addr) {
+		if strings.EqualFold(a.Address, addr) {
 			return true
 		}
 	}

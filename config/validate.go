@@ -31,6 +31,7 @@ func (p *parser) validate() {
 	p.checkRoutes()
 	p.checkReplies()
 	p.checkDelivery()
+	p.checkAutoReplies()
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.
@@ -161,10 +162,14 @@ func (p *parser) checkDelivery() {
 		key string
 		n   int
 	}{{"limits.connections_per_ip", lim.ConnectionsPerIP}, {"limits.messages_per_sender_per_hour", lim.MessagesPerSenderPerHour},
-		{"limits.login_lock_after", lim.LoginLockAfter}, {"limits.commands_per_connection", lim.CommandsPerConnection}} {
+		{"limits.login_lock_after", lim.LoginLockAfter}, {"limits.commands_per_connection", lim.CommandsPerConnection},
+		{"limits.auto_mail_per_address_per_day", lim.AutoMailPerAddressPerDay}} {
 		if x.n < 0 {
 			p.errorf(x.key, "must be 0 (off) or positive, not %d", x.n)
 		}
+	}
+	if lim.AutoMailBouncePause.Duration < 0 {
+		p.errorf("limits.auto_mail_bounce_pause", "must be \"0s\" (off) or a positive duration such as \"720h\"")
 	}
 	if lim.LoginLockFor.Duration <= 0 {
 		p.errorf("limits.login_lock_for", "must be a positive duration such as \"15m\"")
@@ -480,7 +485,7 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func (p *parser) checkSendOnly(addrs map[string]string) {
 	for i, a := range p.cfg.SendOnly {
-		p.checkAddress(fmt.Sprintf("send_only[%d]", i), a, addrs)
+		p.checkAddress(fmt.Sprintf("send_only[%d].address", i), a.Address, addrs)
 	}
 }
 

@@ -72,7 +72,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	obs := newObservability(cfg)
 	st.SetCommitHook(obs.set.Commit)
-	r, err := router.New(cfg, st, router.Options{Logger: log, Metrics: obs.set})
+	r, err := router.New(cfg, st, router.Options{Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -14,6 +14,7 @@
 package metrics
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -254,7 +255,8 @@ func (s *Set) AutoReply(queue string, sent bool, reason string) {
 	}
 	result := "sent"
 	if !sent {
-		result = reason
+		// "daily cap" -> daily_cap: label values in Prometheus' style.
+		result = strings.NewReplacer(" ", "_", "-", "_").Replace(reason)
 	}
 	s.autoReplies.WithLabelValues(queue, result).Inc()
 }

@@ -264,11 +264,26 @@ func quoteText(raw []byte) string {
 // recipients retried once it is filed. A closed session reopens: the
 // agent has something to act on. queued says whether the message still
 // has recipients to deliver.
+//
+// Every failed recipient gets no automatic mail for [limits]
+// auto_mail_bounce_pause. The bounce of automatic mail (an auto-reply,
+// ob.Agent "") is not filed: nobody wrote it, and nobody is to answer it;
+// the session records it as an event.
 func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) (queued bool, err error) {
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		s, err := tx.Session(ob.Session)
 		if err != nil {
 			return fmt.Errorf("router: bounce for session %s: %w", ob.Session, err)
+		}
+		if err := r.suppressAutoMail(tx, failed); err != nil {
+			return err
+		}
+		if ob.Agent == "" {
+			if err := r.event(tx, s.ID, "auto-reply-bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason); err != nil {
+				return err
+			}
+			queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
+			return err
 		}
 		old := s
 		if s.Status == StatusClosed {

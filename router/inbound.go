@@ -31,6 +31,13 @@ type Envelope struct {
 	// starts a session in its queue's Spam folder rather than joining
 	// one (a forged reply must not reach an agent's thread).
 	Spam bool
+	// DMARCFail: the sender failed DMARC, whatever the domain's policy.
+	// Such mail never gets an auto-reply (SPEC §8).
+	DMARCFail bool
+
+	// infected: the antivirus found a virus in the message (set by
+	// Deliver); it gets no auto-reply.
+	infected bool
 }
 
 // Delivered says where an accepted message went.
@@ -215,7 +222,11 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		return Delivered{}, err
 	}
 	in := parseInbound(content.Clean, env, r.config().Hostname)
+	for _, rm := range content.Removed {
+		env.infected = env.infected || strings.HasPrefix(rm.Reason, "virus ")
+	}
 	var d Delivered
+	var ar autoReplyOutcome
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		queue, token, err := r.recipientQueue(tx, env.To, in)
 		if err != nil {
@@ -235,13 +246,16 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		if err != nil {
 			return err
 		}
-		if d, err = r.file(tx, in, s, how); err != nil || len(content.Removed) == 0 {
+		if d, ar, err = r.file(tx, env, in, s, how); err != nil || len(content.Removed) == 0 {
 			return err
 		}
 		return r.quarantine(tx, env, raw, d.Session, content.Removed)
 	})
 	if err != nil {
 		return Delivered{}, err
+	}
+	if ar.happened() && r.onAutoReply != nil {
+		r.onAutoReply(ar.queue, ar.sent, ar.reason)
 	}
 	return d, nil
 }
@@ -414,15 +428,26 @@ const maxParticipants = 50
 
 // file commits an inbound message to session s: the sender and the people
 // in copy become participants, a paused or resolved session becomes active
-// again, a closed one reopens, and the message lands in the session's home
-// and archive.
-func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Delivered, error) {
+// again, a closed one reopens, the message lands in the session's home
+// and archive, and the queue's auto-reply answers it when it should.
+func (r *Router) file(tx store.Tx, env Envelope, in inbound, s store.Session, how string) (Delivered, autoReplyOutcome, error) {
+	d, old, s, err := r.fileInbound(tx, in, s, how)
+	if err != nil {
+		return d, autoReplyOutcome{}, err
+	}
+	ar, err := r.autoReply(tx, env, in, old, s)
+	return d, ar, err
+}
+
+// fileInbound is file without the auto-reply. It returns the session as
+// it was before (zero: new) and as it is now.
+func (r *Router) fileInbound(tx store.Tx, in inbound, s store.Session, how string) (Delivered, store.Session, store.Session, error) {
 	old, err := tx.Session(s.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		old, err = store.Session{}, nil // a new session
 	}
 	if err != nil {
-		return Delivered{}, err
+		return Delivered{}, old, s, err
 	}
 	for i, a := range append([]string{in.sender}, append(in.to, in.cc...)...) {
 		if a != "" && !slices.Contains(s.Participants, a) && len(s.Participants) < maxParticipants && (i == 0 || !r.isOurs(a)) {
@@ -440,7 +465,7 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 		err = r.setStatus(tx, &s, StatusActive, "customer", "customer replied")
 	}
 	if err != nil {
-		return Delivered{}, err
+		return Delivered{}, old, s, err
 	}
 	if s.Agent == "" {
 		why := "new session"
@@ -448,13 +473,13 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 			why = "customer wrote to a waiting session"
 		}
 		if _, err := r.autoAssign(tx, &s, why); err != nil {
-			return Delivered{}, err
+			return Delivered{}, old, s, err
 		}
 	}
 	stored := in.stamp(s, r.config().QueueByName(s.Queue))
 	blob, err := tx.PutBlob(stored)
 	if err != nil {
-		return Delivered{}, err
+		return Delivered{}, old, s, err
 	}
 	s.LastInbound, s.LastActivity = blob, r.now()
 	s.LastInboundID, s.LastInboundAt = in.messageID, r.now()
@@ -462,11 +487,11 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 	s.Cc = slices.DeleteFunc(slices.Clone(in.cc), r.isOurs)
 	p, err := r.commit(tx, old, &s)
 	if err != nil {
-		return Delivered{}, err
+		return Delivered{}, old, s, err
 	}
 	archive, err := tx.MailboxByName("", archiveMailboxName(s.Queue))
 	if err != nil {
-		return Delivered{}, err
+		return Delivered{}, old, s, err
 	}
 	for _, mb := range []store.MailboxID{p.home.ID, archive.ID} {
 		_, err := tx.AddMessage(store.Message{
@@ -474,14 +499,14 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 			Session: s.ID, Flags: withStatus(nil, s.Status),
 		})
 		if err != nil {
-			return Delivered{}, err
+			return Delivered{}, old, s, err
 		}
 	}
 	if err := tx.IndexMessageID(in.messageID, s.ID); err != nil {
-		return Delivered{}, err
+		return Delivered{}, old, s, err
 	}
 	d := Delivered{Session: s.ID, MessageID: in.messageID, Folder: p.home.Name, Queue: s.Queue}
-	return d, r.event(tx, s.ID, "received", "customer", fmt.Sprintf("from %s (%s), filed in %s", in.sender, how, p.home.Name))
+	return d, old, s, r.event(tx, s.ID, "received", "customer", fmt.Sprintf("from %s (%s), filed in %s", in.sender, how, p.home.Name))
 }
 
 // isOurs reports whether addr is one of mxdesk's own addresses: a queue

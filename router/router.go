@@ -66,6 +66,10 @@ type Options struct {
 	// Metrics receives assignment latency and first-response time; nil:
 	// none.
 	Metrics *metrics.Set
+	// OnAutoReply, if set, is told of every auto-reply decision after it
+	// committed: sent, or not sent for reason (one of the Skip*
+	// constants). Metrics count with it; it must be quick.
+	OnAutoReply func(queue string, sent bool, reason string)
 }
 
 // Router routes mail and serves the agents' desk.
@@ -83,13 +87,15 @@ type Router struct {
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
 
+	onAutoReply func(queue string, sent bool, reason string)
+
 	rules   policy.Rules   // attachment rules for inbound mail (SPEC §9)
 	scanner policy.Scanner // clamd, nil when none is configured
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{cfg: cfg, st: st, now: opts.Now, log: opts.Logger, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
+	r := &Router{cfg: cfg, st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}

@@ -19,11 +19,12 @@ const senderAuthTimeout = 30 * time.Second
 // header to add. A DMARC failure under p=reject is refused (when
 // inbound.dmarc_reject is on); under p=quarantine (or p=reject with
 // rejection off) the message goes to spam handling. A DNS failure never
-// rejects: DMARC is then temperror.
-func (s *session) authenticateSender(msg []byte) (header string, spam bool, refusal error) {
+// rejects: DMARC is then temperror. dmarcFail reports a DMARC failure
+// under any policy (no auto-reply answers such mail).
+func (s *session) authenticateSender(msg []byte) (header string, spam, dmarcFail bool, refusal error) {
 	c := s.srv.opts.Auth
 	if c == nil {
-		return "", false, nil
+		return "", false, false, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), senderAuthTimeout)
 	defer cancel()
@@ -32,18 +33,18 @@ func (s *session) authenticateSender(msg []byte) (header string, spam bool, refu
 	})
 	d := res.DMARC
 	if d.Result != "fail" {
-		return res.AuthResults, false, nil
+		return res.AuthResults, false, false, nil
 	}
 	switch {
 	case d.Policy == "reject" && s.srv.opts.DMARCReject:
 		s.log.Info("rejected", "from", s.from, "reason", "dmarc", "domain", d.Domain, "detail", d.Reason)
-		return "", false, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		return "", false, true, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 			Message: "DMARC policy of " + d.Domain + " rejects this message: " + d.Reason}
 	case (d.Policy == "reject" || d.Policy == "quarantine") && s.srv.opts.DMARCQuarantine:
 		s.log.Info("quarantined as spam", "from", s.from, "reason", "dmarc", "domain", d.Domain, "detail", d.Reason)
-		return res.AuthResults, true, nil
+		return res.AuthResults, true, true, nil
 	}
-	return res.AuthResults, false, nil
+	return res.AuthResults, false, true, nil
 }
 
 // stripAuthResults removes Authentication-Results fields that claim to be

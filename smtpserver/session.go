@@ -177,7 +177,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 		return err
 	}
-	authResults, spam, refusal := s.authenticateSender(body.Bytes())
+	authResults, spam, dmarcFail, refusal := s.authenticateSender(body.Bytes())
 	if refusal != nil {
 		s.rejected(metrics.ReasonDMARC)
 		return refusal
@@ -188,7 +188,7 @@ func (s *session) Data(r io.Reader) error {
 	buf.WriteString(authResults)
 	buf.Write(s.stripAuthResults(body.Bytes()))
 	_, tls := s.conn.TLSConnectionState()
-	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls, Spam: spam}
+	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls, Spam: spam, DMARCFail: dmarcFail}
 	// The deadline only bounds waiting for a slot in the writer queue; once
 	// queued the commit completes (see store.Update).
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

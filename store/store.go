@@ -147,6 +147,23 @@ type AgentState struct {
 	Assigned map[string]int    `json:",omitempty"`
 }
 
+// AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
+// SPEC §8) it sent to one address: the loop guards that must survive
+// restarts.
+type AutoMail struct {
+	Address string // lower-case
+	// LastReply is, per queue name, when the latest auto-reply went to
+	// this address.
+	LastReply map[string]time.Time `json:",omitempty"`
+	// Day is the local date ("2006-01-02") Count counts for: automatic
+	// messages sent to this address that day, over every queue.
+	Day   string `json:",omitempty"`
+	Count int    `json:",omitempty"`
+	// SuppressedUntil: mail to this address bounced permanently; no
+	// automatic mail goes to it before this time.
+	SuppressedUntil time.Time `json:",omitempty"`
+}
+
 // HeldReply remembers a reply held because the customer wrote again.
 type HeldReply struct {
 	Hash  string    // of the reply's body: the same body sent again goes out
@@ -255,6 +272,9 @@ type Reader interface {
 	// set when nothing is).
 	AgentState(login string) (AgentState, error)
 	Quarantined(id uint64) (Quarantined, error)
+	// AutoMail returns what is remembered of automatic mail to address
+	// (zero with Address set when nothing is).
+	AutoMail(address string) (AutoMail, error)
 	// QuarantineList lists quarantined messages, oldest first.
 	QuarantineList() ([]Quarantined, error)
 }
@@ -293,6 +313,8 @@ type Tx interface {
 	// RemoveOutbound drops a queued message and its blob reference.
 	RemoveOutbound(id uint64) error
 	PutAgentState(a AgentState) error
+	// PutAutoMail stores a, forgotten after ttl (0: kept).
+	PutAutoMail(a AutoMail, ttl time.Duration) error
 	// Quarantine keeps q (assigning q.ID, taking a reference on q.Blob).
 	Quarantine(q Quarantined) (Quarantined, error)
 	// Unquarantine drops a quarantined message and its blob reference.

@@ -46,7 +46,8 @@ func Config(t testing.TB, extra string) *config.Config {
 	toml := fmt.Sprintf(`
 hostname = "mx.example.test"
 data_dir = %q
-send_only = ["noreply@example.test"]
+[[send_only]]
+address = "noreply@example.test"
 [tls]
 insecure_auth = true
 [inbound]

@@ -75,10 +75,17 @@ func printSummary(w io.Writer, c *config.Config) {
 		if q.AutoAssign {
 			assign = "auto-assign"
 		}
+		if q.AutoReply.Enabled {
+			assign += ", auto-reply from " + q.AutoReply.From
+		}
 		row("queue", fmt.Sprintf("%s <%s> (%s)", q.Name, strings.Join(q.Addresses, ", "), assign))
 	}
 	if len(c.SendOnly) > 0 {
-		row("send-only", strings.Join(c.SendOnly, ", "))
+		var addrs []string
+		for _, a := range c.SendOnly {
+			addrs = append(addrs, a.Address)
+		}
+		row("send-only", strings.Join(addrs, ", "))
 	}
 	row("agents", agentSummary(c.Agent))
 	row("listeners", listenerSummary(c))

@@ -35,6 +35,7 @@ import (
 //	q/<id>                     quarantined original (JSON)
 //	ob/<id>                    queued outbound message (JSON)
 //	obd/<unix nanos><id>       queued outbound messages by next attempt
+//	am/<address>               automatic mail sent to an address (JSON, with a TTL)
 const (
 	pCounter    = "c/"
 	pMailbox    = "mb/"
@@ -55,6 +56,7 @@ const (
 	pQuarantine = "q/"
 	pOutbound   = "ob/"
 	pOutboundAt = "obd/"
+	pAutoMail   = "am/"
 )
 
 func key(prefix string, parts ...[]byte) []byte {
@@ -588,6 +590,27 @@ func (t *tx) AgentState(login string) (store.AgentState, error) {
 
 func (t *tx) PutAgentState(a store.AgentState) error {
 	return t.setJSON(key(pAgent, []byte(a.Login)), a)
+}
+
+func (t *tx) AutoMail(address string) (store.AutoMail, error) {
+	a := store.AutoMail{Address: address}
+	err := t.getJSON(key(pAutoMail, []byte(address)), &a)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.AutoMail{Address: address}, nil
+	}
+	return a, err
+}
+
+func (t *tx) PutAutoMail(a store.AutoMail, ttl time.Duration) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	e := badger.NewEntry(key(pAutoMail, []byte(a.Address)), b)
+	if ttl > 0 {
+		e = e.WithTTL(ttl)
+	}
+	return t.txn.SetEntry(e)
 }
 
 func (t *tx) SessionByToken(token string) (string, error) {
