@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"mxdesk/config"
 	"mxdesk/gateway"
 	"mxdesk/router"
 	"mxdesk/store"
@@ -52,24 +51,6 @@ func deliverTo(t *testing.T, r *router.Router, to, msgID string) router.Delivere
 		t.Fatal(err)
 	}
 	return d
-}
-
-func startGatewayCfg(t *testing.T, cfg *config.Config) *gateway.Gateway {
-	t.Helper()
-	g, err := gateway.New(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		g.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := g.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return g
 }
 
 func TestAdminSocketSessions(t *testing.T) {

@@ -65,15 +65,7 @@ func startDesk(t *testing.T, domain, smarthost string) *gateway.Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		g.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
+	g := startGatewayCfg(t, cfg)
 	return g
 }
 

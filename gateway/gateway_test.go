@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/config"
 	"mxdesk/gateway"
 	"mxdesk/testutil"
 )
@@ -20,7 +21,13 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 func startGateway(t *testing.T, extra string) *gateway.Gateway {
 	t.Helper()
-	cfg := testutil.Config(t, extra)
+	return startGatewayCfg(t, testutil.Config(t, extra))
+}
+
+// startGatewayCfg starts a gateway on cfg, closed (and checked) when the
+// test ends.
+func startGatewayCfg(t *testing.T, cfg *config.Config) *gateway.Gateway {
+	t.Helper()
 	g, err := gateway.New(cfg, quietLog())
 	if err != nil {
 		t.Fatal(err)

@@ -87,19 +87,7 @@ func metricsGateway(t *testing.T) (*gateway.Gateway, *sink) {
 	snk := startSink(t)
 	cfg := testutil.Config(t, "[delivery]\nsmarthost = \""+snk.addr+"\"\nsmarthost_tls = \"none\"\n")
 	cfg.Listen.Submission = "127.0.0.1:0"
-	g, err := gateway.New(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		g.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := g.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	g := startGatewayCfg(t, cfg)
 	return g, snk
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"mxdesk/gateway"
 	"mxdesk/testutil"
 )
 
@@ -24,19 +23,7 @@ func TestSubmissionListeners(t *testing.T) {
 	cfg.Listen.Submissions = "127.0.0.1:0"
 	cfg.TLS.Cert, cfg.TLS.Key = testutil.TLSFiles(t, t.TempDir())
 	cfg.TLS.InsecureAuth = false
-	g, err := gateway.New(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		g.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := g.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	g := startGatewayCfg(t, cfg)
 	pem, err := os.ReadFile(cfg.TLS.Cert)
 	if err != nil {
 		t.Fatal(err)

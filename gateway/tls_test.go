@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"mxdesk/gateway"
 	"mxdesk/testutil"
 )
 
@@ -18,15 +17,7 @@ func TestReloadTLS(t *testing.T) {
 	cfg := testutil.Config(t, "")
 	cfg.Listen.Submissions = "127.0.0.1:0"
 	cfg.TLS.Cert, cfg.TLS.Key = testutil.TLSFiles(t, dir)
-	g, err := gateway.New(cfg, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		g.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
+	g := startGatewayCfg(t, cfg)
 	served := func() []byte {
 		t.Helper()
 		c, err := tls.Dial("tcp", g.Addr("submissions"), &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
