@@ -189,9 +189,11 @@ func (f *supervisorFeed) auth(next http.HandlerFunc) http.Handler {
 		agent, err := f.g.router.AuthenticateFrom(login, password, ip.String())
 		switch {
 		case router.KindOf(err) == router.KindLocked:
+			f.g.obs.set.AuthFailed("http", true)
 			http.Error(w, err.Error(), http.StatusTooManyRequests)
 			return
 		case router.KindOf(err) == router.KindAuth:
+			f.g.obs.set.AuthFailed("http", false)
 			f.g.log.Info("supervisor page: login failed", "login", login, "remote", ip.String())
 			challenge(w, "Invalid login or password.")
 			return

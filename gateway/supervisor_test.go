@@ -122,6 +122,12 @@ func TestSupervisorLockedLogin(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "too many failed logins") {
 		t.Fatalf("after 2 failures with login_lock_after = 2: %s %q, want 429 saying why", resp.Status, body)
 	}
+	m := scrapeMetrics(t, g)
+	for reason, want := range map[string]float64{"credentials": 2, "locked": 1} {
+		if got := m.value("mxdesk_auth_failures_total", "protocol", "http", "reason", reason); got != want {
+			t.Errorf("mxdesk_auth_failures_total{protocol=http,reason=%s} = %v, want %v", reason, got, want)
+		}
+	}
 }
 
 // sendToQueue sends a customer's message to a queue address over the
