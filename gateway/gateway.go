@@ -47,6 +47,7 @@ type Gateway struct {
 	adminPath string
 
 	stopWork context.CancelFunc // ends the background work (session timers)
+	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
 
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
@@ -115,9 +116,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 
 // openStore opens the badger store in data_dir/store.
 func openStore(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error) {
-	st, err := badgerstore.Open(filepath.Join(cfg.DataDir, "store"), badgerstore.Options{
-		Sync: cfg.SyncWrites(), MaxValueBytes: cfg.SMTP.MaxMessageBytes + 64<<10, Logger: log,
-	})
+	st, err := badgerstore.Open(storeDir(cfg), storeOptions(cfg, log))
 	// badger formats the flock error away (%+v), so only its text tells
 	// that another process holds the store.
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {

@@ -14,10 +14,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mxdesk/config"
-	"mxdesk/policy"
 	"mxdesk/ratelimit"
 	"mxdesk/store"
 )
@@ -66,10 +66,10 @@ type Options struct {
 
 // Router routes mail and serves the agents' desk.
 type Router struct {
-	cfg *config.Config
-	st  store.Store
-	now func() time.Time
-	log *slog.Logger
+	live atomic.Pointer[live] // the configuration in force; Reload swaps it
+	st   store.Store
+	now  func() time.Time
+	log  *slog.Logger
 
 	mu   sync.Mutex
 	subs map[int]store.Observer
@@ -78,14 +78,12 @@ type Router struct {
 	presence presence
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
-
-	rules   policy.Rules   // attachment rules for inbound mail (SPEC §9)
-	scanner policy.Scanner // clamd, nil when none is configured
+	reloadMu sync.Mutex // one Reload at a time
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{cfg: cfg, st: st, now: opts.Now, log: opts.Logger, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
+	r := &Router{st: st, now: opts.Now, log: opts.Logger, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -93,7 +91,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 		r.log = slog.Default()
 	}
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
-	r.rules, r.scanner = contentPolicy(cfg)
+	r.live.Store(newLive(cfg))
 	st.SetObserver(r.publish)
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
@@ -137,7 +135,7 @@ func (r *Router) kickAssign() {
 func (r *Router) Now() time.Time { return r.now() }
 
 // config is the configuration in force.
-func (r *Router) config() *config.Config { return r.cfg }
+func (r *Router) config() *config.Config { return r.live.Load().cfg }
 
 // View gives read access to the store. Callers read only mailboxes they got
 // from Folder (the router checked the agent may see them).
