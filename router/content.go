@@ -29,7 +29,7 @@ func contentPolicy(cfg *config.Config) (policy.Rules, policy.Scanner) {
 // the copy agents get. When the scanner is down the message is refused
 // for now (451): nothing reaches an agent unscanned.
 func (r *Router) inspect(ctx context.Context, raw []byte) (policy.Result, error) {
-	l := r.live.Load()
+	l := r.cur.Load()
 	res, err := policy.Inspect(ctx, raw, l.rules, l.scanner)
 	var limit *policy.LimitError
 	switch {

@@ -43,12 +43,12 @@ func (r *Router) Config() *config.Config { return r.config() }
 func (r *Router) Reload(ctx context.Context, cfg *config.Config) error {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
-	old := r.live.Load().cfg
+	old := r.cur.Load().cfg
 	if err := r.ensureDeskOf(cfg); err != nil {
 		return fmt.Errorf("creating the desk mailboxes of the new configuration: %w", err)
 	}
 	r.logins.SetLock(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration)
-	r.live.Store(newLive(cfg))
+	r.cur.Store(newLive(cfg))
 	if timersChanged(old, cfg) {
 		n, err := r.Reschedule(ctx)
 		if err != nil {
@@ -66,7 +66,7 @@ func (r *Router) Reload(ctx context.Context, cfg *config.Config) error {
 // router that sees cfg (ensureDesk reads the configuration in force).
 func (r *Router) ensureDeskOf(cfg *config.Config) error {
 	view := &Router{st: r.st, now: r.now, log: r.log}
-	view.live.Store(&live{cfg: cfg})
+	view.cur.Store(&live{cfg: cfg})
 	return view.ensureDesk()
 }
 

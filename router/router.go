@@ -66,10 +66,10 @@ type Options struct {
 
 // Router routes mail and serves the agents' desk.
 type Router struct {
-	live atomic.Pointer[live] // the configuration in force; Reload swaps it
-	st   store.Store
-	now  func() time.Time
-	log  *slog.Logger
+	cur atomic.Pointer[live] // the configuration in force; Reload swaps it
+	st  store.Store
+	now func() time.Time
+	log *slog.Logger
 
 	mu   sync.Mutex
 	subs map[int]store.Observer
@@ -91,7 +91,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 		r.log = slog.Default()
 	}
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
-	r.live.Store(newLive(cfg))
+	r.cur.Store(newLive(cfg))
 	st.SetObserver(r.publish)
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (r *Router) kickAssign() {
 func (r *Router) Now() time.Time { return r.now() }
 
 // config is the configuration in force.
-func (r *Router) config() *config.Config { return r.live.Load().cfg }
+func (r *Router) config() *config.Config { return r.cur.Load().cfg }
 
 // View gives read access to the store. Callers read only mailboxes they got
 // from Folder (the router checked the agent may see them).
