@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -160,4 +162,50 @@ func TestBackupRestoreCommands(t *testing.T) {
 			srv2.stop()
 		})
 	}
+}
+
+// TestServeJSONLog: with [log] format = "json" every line serve writes is
+// a JSON object, and a received message's line carries session, queue
+// and remote.
+func TestServeJSONLog(t *testing.T) {
+	env := newEnv(t)
+	appendConfig(t, env, "\n[log]\nformat = \"json\"\nlevel = \"debug\"\n")
+	p := &proc{t: t, stdout: newLineLog(), stderr: newLineLog(), exited: make(chan struct{})}
+	p.cmd = exec.Command(mxdeskBin, "serve", "--config", env.configPath)
+	p.cmd.Dir = env.dir
+	if err := p.launch(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.cleanup)
+	p.waitLog(`"listener":"listen.smtp"`, 1)
+	smtpAddr := jsonLines(t, p.stderr.String(), "listening", "listener", "listen.smtp")[0]["addr"].(string)
+	deliver(t, smtpAddr, "json-1@client.example")
+	p.waitLog(`"msg":"received"`, 1)
+	p.stop()
+	rec := jsonLines(t, p.stderr.String(), "received", "", "")[0]
+	for _, attr := range []string{"session", "queue", "remote"} {
+		if v, _ := rec[attr].(string); v == "" {
+			t.Errorf("received line without %s: %v", attr, rec)
+		}
+	}
+}
+
+// jsonLines parses every line of log as JSON and returns those with
+// message msg (and attribute key = value, when key is given).
+func jsonLines(t *testing.T, log, msg, key, value string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON (%v): %s", err, line)
+		}
+		if rec["msg"] == msg && (key == "" || rec[key] == value) {
+			out = append(out, rec)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no %q line in the log:\n%s", msg, log)
+	}
+	return out
 }

@@ -121,15 +121,23 @@ func dialSMTP(t *testing.T, addr string) *smtp.Client {
 
 func loginIMAP(t *testing.T, addr, login string) *imapclient.Client {
 	t.Helper()
+	c, err := loginIMAPAs(t, addr, login, testutil.Password)
+	if err != nil {
+		t.Fatalf("LOGIN %s: %v", login, err)
+	}
+	return c
+}
+
+// loginIMAPAs connects and logs in with password; the connection closes
+// when the test ends.
+func loginIMAPAs(t *testing.T, addr, login, password string) (*imapclient.Client, error) {
+	t.Helper()
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Login(login, testutil.Password).Wait(); err != nil {
-		t.Fatalf("LOGIN %s: %v", login, err)
-	}
-	return c
+	return c, c.Login(login, password).Wait()
 }
 
 func countIn(t *testing.T, c *imapclient.Client, folder string) uint32 {

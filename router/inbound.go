@@ -38,6 +38,7 @@ type Delivered struct {
 	Session   string
 	MessageID string
 	Folder    string // the mailbox name it was filed in
+	Queue     string // the session's queue
 }
 
 var (
@@ -479,7 +480,7 @@ func (r *Router) file(tx store.Tx, in inbound, s store.Session, how string) (Del
 	if err := tx.IndexMessageID(in.messageID, s.ID); err != nil {
 		return Delivered{}, err
 	}
-	d := Delivered{Session: s.ID, MessageID: in.messageID, Folder: p.home.Name}
+	d := Delivered{Session: s.ID, MessageID: in.messageID, Folder: p.home.Name, Queue: s.Queue}
 	return d, r.event(tx, s.ID, "received", "customer", fmt.Sprintf("from %s (%s), filed in %s", in.sender, how, p.home.Name))
 }
 

@@ -165,7 +165,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.deliveryRefusal(err)
 	}
-	s.log.Info("received", "session", d.Session, "message_id", d.MessageID, "from", s.from,
+	s.log.Info("received", "session", d.Session, "queue", d.Queue, "message_id", d.MessageID, "from", s.from,
 		"rcpts", s.rcpts, "folder", d.Folder, "size", buf.Len())
 	return nil
 }
