@@ -58,6 +58,12 @@ func (g *Gateway) serveReload(w http.ResponseWriter, req *http.Request) {
 // first byte can't change the status: the file is then incomplete, which
 // its missing end mark tells the client.
 func (g *Gateway) serveBackup(w http.ResponseWriter, req *http.Request) {
+	g.storeMu.RLock()
+	defer g.storeMu.RUnlock()
+	if g.storeClosed {
+		writeAdminError(w, http.StatusServiceUnavailable, "the server is stopping")
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	g.log.Info("backup started", "via", "admin API", "actor", adminActor(req))
 	cw := &countWriter{w: w}

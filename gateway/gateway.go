@@ -48,6 +48,10 @@ type Gateway struct {
 
 	stopWork context.CancelFunc // ends the background work (session timers)
 	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
+	// backups hold storeMu shared while they read the store; Close takes
+	// it before closing the store (admin_ops.go).
+	storeMu     sync.RWMutex
+	storeClosed bool
 
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
@@ -238,6 +242,9 @@ func (g *Gateway) Close() error {
 		g.stopWork()
 	}
 	g.wg.Wait()
+	g.storeMu.Lock() // a backup cut off with its connection ends first
+	g.storeClosed = true
+	g.storeMu.Unlock()
 	errs = append(errs, g.store.Close())
 	return errors.Join(errs...)
 }
