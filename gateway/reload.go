@@ -40,11 +40,13 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	old := g.router.Config()
 	res.Restart = restartKeys(old, cfg)
 	keepRestartKeys(old, cfg)
-	if err := g.router.Reload(context.Background(), cfg); err != nil {
-		g.log.Error("configuration reload failed, keeping the running configuration", "path", path, "err", err)
+	// The certificate first: if it can't be loaded nothing else changes.
+	// (A newer certificate with the old configuration is harmless.)
+	if err := g.reloadCerts(cfg.TLS); err != nil {
 		return res, err
 	}
-	if err := g.reloadCerts(cfg.TLS); err != nil {
+	if err := g.router.Reload(context.Background(), cfg); err != nil {
+		g.log.Error("configuration reload failed, keeping the running configuration", "path", path, "err", err)
 		return res, err
 	}
 	for _, key := range res.Restart {

@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +29,7 @@ hostname = "mx.example.test"
 data_dir = %q
 [tls]
 insecure_auth = true
+%s
 [inbound]
 resolver = "127.0.0.1:1"
 [listen]
@@ -64,12 +67,16 @@ type reloadEnv struct {
 	g       *gateway.Gateway
 	path    string
 	dataDir string
+	tls     string // TOML lines of [tls] besides insecure_auth
 }
 
-func startFromFile(t *testing.T) *reloadEnv {
+func startFromFile(t *testing.T) *reloadEnv { return startWithTLS(t, "") }
+
+// startWithTLS is startFromFile with tls lines in [tls].
+func startWithTLS(t *testing.T, tls string) *reloadEnv {
 	t.Helper()
 	dir := t.TempDir()
-	e := &reloadEnv{path: filepath.Join(dir, "mxdesk.toml"), dataDir: filepath.Join(dir, "data")}
+	e := &reloadEnv{path: filepath.Join(dir, "mxdesk.toml"), dataDir: filepath.Join(dir, "data"), tls: tls}
 	e.write(t, "")
 	cfg, err := config.Load(e.path)
 	if err != nil {
@@ -94,7 +101,7 @@ func startFromFile(t *testing.T) *reloadEnv {
 // write puts the base configuration plus extra in the file.
 func (e *reloadEnv) write(t *testing.T, extra string) {
 	t.Helper()
-	text := fmt.Sprintf(reloadBase, e.dataDir, testutil.PasswordHash()) + extra
+	text := fmt.Sprintf(reloadBase, e.dataDir, e.tls, testutil.PasswordHash()) + extra
 	if err := os.WriteFile(e.path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -273,5 +280,42 @@ func TestReloadRestartKeys(t *testing.T) {
 	}
 	if cfg.Limits.LoginLockAfter != 3 || cfg.Sessions.ActiveToPausedDays != 3 {
 		t.Errorf("live keys: login_lock_after %d active_to_paused_days %d, want 3 and 3", cfg.Limits.LoginLockAfter, cfg.Sessions.ActiveToPausedDays)
+	}
+}
+
+// TestReloadCertificatePaths: new tls.cert and tls.key paths apply on
+// reload: new connections get the new certificate.
+func TestReloadCertificatePaths(t *testing.T) {
+	cert, key := testutil.TLSFiles(t, t.TempDir())
+	e := startWithTLS(t, fmt.Sprintf("cert = %q\nkey = %q\n", cert, key))
+	served := func() []byte {
+		t.Helper()
+		var peer []byte
+		c, err := smtp.DialStartTLS(e.g.Addr("smtp"), &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
+			peer = cs.PeerCertificates[0].Raw
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Noop(); err != nil { // the handshake happens with the first command
+			t.Fatal(err)
+		}
+		if peer == nil {
+			t.Fatal("no certificate served")
+		}
+		return peer
+	}
+	first := served()
+	cert2, key2 := testutil.TLSFiles(t, t.TempDir())
+	e.tls = fmt.Sprintf("cert = %q\nkey = %q\n", cert2, key2)
+	e.write(t, "")
+	res, err := e.g.Reload("")
+	if err != nil || len(res.Restart) != 0 {
+		t.Fatalf("Reload = %+v, %v; want no error and nothing needing a restart", res, err)
+	}
+	if bytes.Equal(served(), first) {
+		t.Error("the old certificate is still served after a reload with new paths")
 	}
 }
