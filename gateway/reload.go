@@ -20,7 +20,8 @@ type ReloadResult struct {
 // Reload reads the configuration file at path ("" : the file the
 // gateway was started with) and puts it in force without dropping a
 // connection (SPEC §13): the router's keys (queues, agents, routes,
-// templates, hours, sessions, policy, send_only, login limits) apply to
+// templates, hours, sessions, policy, send_only, login limits) and the
+// connections per address apply to
 // the next operation and the TLS certificate is read again. Keys that
 // only a restart applies keep their running values and are logged as a
 // warning and returned in the result. An invalid file changes nothing:
@@ -49,6 +50,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 		g.log.Error("configuration reload failed, keeping the running configuration", "path", path, "err", err)
 		return res, err
 	}
+	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
 	for _, key := range res.Restart {
 		g.log.Warn("configuration key changed: it applies at the next restart, the running value stays", "key", key, "path", path)
 	}
@@ -105,9 +107,10 @@ func restartKeys(old, cfg *config.Config) []string {
 	return append(keys, dkimKeys(old, cfg)...)
 }
 
-// restartLimits is l without the login lock limits, which apply live.
+// restartLimits is l without the limits that apply live: the login
+// lock and connections per address.
 func restartLimits(l config.Limits) config.Limits {
-	l.LoginLockAfter, l.LoginLockFor = 0, config.Duration{}
+	l.LoginLockAfter, l.LoginLockFor, l.ConnectionsPerIP = 0, config.Duration{}, 0
 	return l
 }
 
@@ -156,9 +159,10 @@ func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Hostname, cfg.DataDir = old.Hostname, old.DataDir
 	cfg.Listen, cfg.SMTP, cfg.IMAP, cfg.Store = old.Listen, old.SMTP, old.IMAP, old.Store
 	cfg.Delivery, cfg.Inbound, cfg.Log = old.Delivery, old.Inbound, old.Log
-	lockAfter, lockFor := cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor
+	live := cfg.Limits
 	cfg.Limits = old.Limits
-	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = lockAfter, lockFor
+	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = live.LoginLockAfter, live.LoginLockFor
+	cfg.Limits.ConnectionsPerIP = live.ConnectionsPerIP
 	cfg.TLS.InsecureAuth = old.TLS.InsecureAuth
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		cfg.TLS = old.TLS

@@ -261,7 +261,7 @@ func TestReloadRestartKeys(t *testing.T) {
 	}
 	changed := strings.NewReplacer(`hostname = "mx.example.test"`, `hostname = "mx2.example.test"`,
 		`http = ""`, `http = "127.0.0.1:0"`).Replace(string(text)) +
-		"[smtp]\nmax_recipients = 7\n[limits]\nlogin_lock_after = 3\n[sessions]\nactive_to_paused_days = 3\n"
+		"[smtp]\nmax_recipients = 7\n[limits]\nlogin_lock_after = 3\nconnections_per_ip = 1\n[sessions]\nactive_to_paused_days = 3\n"
 	if err := os.WriteFile(e.path, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -280,6 +280,16 @@ func TestReloadRestartKeys(t *testing.T) {
 	}
 	if cfg.Limits.LoginLockAfter != 3 || cfg.Sessions.ActiveToPausedDays != 3 {
 		t.Errorf("live keys: login_lock_after %d active_to_paused_days %d, want 3 and 3", cfg.Limits.LoginLockAfter, cfg.Sessions.ActiveToPausedDays)
+	}
+	// connections_per_ip = 1 is in force: a second connection is refused.
+	dialSMTP(t, e.g.Addr("smtp"))
+	c, err := smtp.Dial(e.g.Addr("smtp"))
+	if err == nil {
+		err = c.Hello("client.customer.test") // reads the greeting
+		c.Close()
+	}
+	if err == nil {
+		t.Error("a second connection was accepted under connections_per_ip = 1")
 	}
 }
 

@@ -28,8 +28,8 @@ read its configuration file again and put it in force without dropping a
 connection; SIGHUP does the same. If the file is invalid the server keeps
 the configuration it runs with, and this command prints the problems and
 exits 1. Keys that apply only at the next start (listeners, hostname,
-data_dir, [store], [smtp], [imap], [delivery], [inbound], [log], most of
-[limits]) are listed; the server keeps their running values until then.
+data_dir, [store], [smtp], [imap], [delivery], [inbound], [log], two of
+[limits], DKIM keys) are listed; the server keeps their running values until then.
 
 Flags:
 `
