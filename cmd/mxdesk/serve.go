@@ -83,7 +83,7 @@ func runServe(args []string) int {
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	defer func() { signal.Stop(hup); close(hup) }() // ends the reload goroutine
 	go func() {
 		for range hup {
 			reloadOnSignal(g)
