@@ -23,9 +23,10 @@ import (
 
 const reloadUsage = `Usage: mxdesk reload --config FILE
 
-Asks the running mxdesk (over its admin socket, data_dir/admin.sock) to
-read its configuration file again and put it in force without dropping a
-connection; SIGHUP does the same. If the file is invalid the server keeps
+Checks FILE, then asks the running mxdesk (over its admin socket,
+data_dir/admin.sock) to read its configuration file again and put it in
+force without dropping a connection; SIGHUP does the same. If the file is
+invalid the server keeps
 the configuration it runs with, and this command prints the problems and
 exits 1. Keys that apply only at the next start (listeners, hostname,
 data_dir, [store], [smtp], [imap], [delivery], [inbound], [log], two of
