@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +62,30 @@ func TestOpsWithoutServer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "store")); !os.IsNotExist(err) {
 		t.Errorf("a failed restore left a store (%v)", err)
+	}
+}
+
+// TestPrintReload: the server's answers to POST /v1/reload as the command
+// prints them.
+func TestPrintReload(t *testing.T) {
+	answer := func(status int, body string) *http.Response {
+		return &http.Response{StatusCode: status, Status: http.StatusText(status), Body: io.NopCloser(strings.NewReader(body))}
+	}
+	for _, tt := range []struct {
+		resp       *http.Response
+		status     int
+		out, errOut string
+	}{
+		{answer(200, `{"path":"/etc/mxdesk/mxdesk.toml","restart":["listen.imap"]}`), 0,
+			"reloaded /etc/mxdesk/mxdesk.toml\n  listen.imap changed: applies at the next restart\n", ""},
+		{answer(422, `{"error":"configuration x is invalid; the running configuration stays in force","problems":["x:3: agent[0].queues: unknown queue \"Sales\""]}`), 1,
+			"", "mxdesk reload: configuration x is invalid; the running configuration stays in force\nx:3: agent[0].queues: unknown queue \"Sales\"\n"},
+		{answer(500, `oops`), 1, "", "mxdesk reload: Internal Server Error: oops\n"},
+	} {
+		var out, errOut strings.Builder
+		status := printReload(stdio{out: &out, err: &errOut}, tt.resp)
+		if status != tt.status || out.String() != tt.out || errOut.String() != tt.errOut {
+			t.Errorf("answer %d: status %d\nstdout %q\nstderr %q\nwant %d %q %q", tt.resp.StatusCode, status, out.String(), errOut.String(), tt.status, tt.out, tt.errOut)
+		}
 	}
 }
