@@ -72,8 +72,8 @@ func TestPrintReload(t *testing.T) {
 		return &http.Response{StatusCode: status, Status: http.StatusText(status), Body: io.NopCloser(strings.NewReader(body))}
 	}
 	for _, tt := range []struct {
-		resp       *http.Response
-		status     int
+		resp        *http.Response
+		status      int
 		out, errOut string
 	}{
 		{answer(200, `{"path":"/etc/mxdesk/mxdesk.toml","restart":["listen.imap"]}`), 0,
