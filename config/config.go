@@ -20,6 +20,7 @@ type Config struct {
 	SMTP   SMTP     `toml:"smtp"`
 	IMAP   IMAP     `toml:"imap"`
 	Store  Store    `toml:"store"`
+	Log    Log      `toml:"log"` // what serve logs and how (log.go)
 	Domain []Domain `toml:"domain"`
 	Queue  []Queue  `toml:"queue"`
 	Agent  []Agent  `toml:"agent"`

@@ -19,6 +19,7 @@ func (p *parser) validate() {
 	p.checkGlobal()
 	p.checkListeners()
 	p.checkTLS()
+	p.checkLog()
 	p.checkLimits()
 	p.checkDomains()
 	addrs := map[string]string{} // lower-case address → key that defined it first

@@ -73,7 +73,7 @@ func (g *Gateway) clientServers() []clientServer {
 func (g *Gateway) clientServer(name string) (clientServer, bool) {
 	addr := g.Addr(name)
 	if addr == "" {
-		for _, l := range g.cfg.Listen.Enabled() {
+		for _, l := range g.config().Listen.Enabled() {
 			if l.Name == name {
 				addr = l.Addr
 			}
@@ -87,7 +87,7 @@ func (g *Gateway) clientServer(name string) (clientServer, bool) {
 	if err != nil || port == 0 { // 0: not bound yet, no port to name
 		return clientServer{}, false
 	}
-	s := clientServer{host: g.cfg.Hostname, port: port}
+	s := clientServer{host: g.config().Hostname, port: port}
 	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
 		s.host = host // the demo on loopback: hostname would not reach it
 	}
@@ -106,7 +106,7 @@ func (g *Gateway) ourDomain(address string) (domain string, ok bool) {
 		return "", false
 	}
 	domain = strings.ToLower(strings.TrimSuffix(address[i+1:], "."))
-	return domain, g.cfg.IsLocalDomain(domain)
+	return domain, g.config().IsLocalDomain(domain)
 }
 
 func registerAutoconfig(mux *http.ServeMux, g *Gateway) {
@@ -158,11 +158,11 @@ func (g *Gateway) autoconfig(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not a domain of this server", http.StatusNotFound)
 		return
 	}
-	p := tbProvider{DisplayName: g.cfg.Company, DisplayShortName: g.cfg.Company}
+	p := tbProvider{DisplayName: g.config().Company, DisplayShortName: g.config().Company}
 	if p.DisplayName == "" {
-		p.DisplayName, p.DisplayShortName = g.cfg.Hostname, g.cfg.Hostname
+		p.DisplayName, p.DisplayShortName = g.config().Hostname, g.config().Hostname
 	}
-	for _, d := range g.cfg.Domain {
+	for _, d := range g.config().Domain {
 		p.Domains = append(p.Domains, strings.ToLower(d.Name))
 	}
 	p.ID = domain

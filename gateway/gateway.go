@@ -50,6 +50,11 @@ type Gateway struct {
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
 
 	stopWork context.CancelFunc // ends the background work (session timers)
+	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
+	// backups hold storeMu shared while they read the store; Close takes
+	// it before closing the store (admin_ops.go).
+	storeMu     sync.RWMutex
+	storeClosed bool
 
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
@@ -123,9 +128,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 
 // openStore opens the badger store in data_dir/store.
 func openStore(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error) {
-	st, err := badgerstore.Open(filepath.Join(cfg.DataDir, "store"), badgerstore.Options{
-		Sync: cfg.SyncWrites(), MaxValueBytes: cfg.SMTP.MaxMessageBytes + 64<<10, Logger: log,
-	})
+	st, err := badgerstore.Open(storeDir(cfg), storeOptions(cfg, log))
 	// badger formats the flock error away (%+v), so only its text tells
 	// that another process holds the store.
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
@@ -254,6 +257,9 @@ func (g *Gateway) Close() error {
 		g.stopWork()
 	}
 	g.wg.Wait()
+	g.storeMu.Lock() // a backup cut off with its connection ends first
+	g.storeClosed = true
+	g.storeMu.Unlock()
 	errs = append(errs, g.store.Close())
 	return errors.Join(errs...)
 }

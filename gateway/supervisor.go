@@ -177,7 +177,7 @@ func (f *supervisorFeed) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		ip := remoteIP(req)
-		if req.TLS == nil && !ip.IsLoopback() && !f.g.cfg.TLS.InsecureAuth {
+		if req.TLS == nil && !ip.IsLoopback() && !f.g.config().TLS.InsecureAuth {
 			http.Error(w, "The supervisor page takes passwords only over TLS: open it through an HTTPS reverse proxy on the mxdesk host.", http.StatusForbidden)
 			return
 		}
@@ -254,7 +254,7 @@ func (f *supervisorFeed) page(w http.ResponseWriter, req *http.Request) {
 	err = supervisorPage.Execute(w, struct {
 		SupervisorView
 		Company, Hostname, Nonce string
-	}{view, f.g.cfg.Company, f.g.cfg.Hostname, nonce})
+	}{view, f.g.config().Company, f.g.config().Hostname, nonce})
 	if err != nil {
 		f.g.log.Debug("supervisor page: write", "err", err) // the client went away
 	}
@@ -427,7 +427,7 @@ func (f *supervisorFeed) queues() ([]SupervisorQueue, error) {
 	out := make([]SupervisorQueue, len(stats))
 	for i, q := range stats {
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
-		if qc := f.g.cfg.QueueByName(q.Queue); qc != nil {
+		if qc := f.g.config().QueueByName(q.Queue); qc != nil {
 			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)
 		}
 		for _, st := range router.Statuses {
@@ -445,7 +445,7 @@ func (f *supervisorFeed) agents() ([]SupervisorAgent, error) {
 	out := make([]SupervisorAgent, len(statuses))
 	for i, st := range statuses {
 		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active}
-		if ac, ok := f.g.cfg.AgentByLogin(st.Login); ok {
+		if ac, ok := f.g.config().AgentByLogin(st.Login); ok {
 			out[i].Name = ac.Name
 		}
 	}
@@ -460,9 +460,10 @@ func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more 
 		queue *config.Queue
 	}
 	var all []entry
+	cfg := f.g.config()
 	err = f.g.router.View(func(rd store.Reader) error {
-		for i := range f.g.cfg.Queue {
-			q := &f.g.cfg.Queue[i]
+		for i := range cfg.Queue {
+			q := &cfg.Queue[i]
 			ws, err := rd.WaitingSessions(q.Name, 0)
 			if err != nil {
 				return err

@@ -37,6 +37,18 @@ func loadTLS(c config.TLS) (*tls.Config, *certStore, error) {
 	return conf, cs, nil
 }
 
+// setPaths loads the certificate of c and, if it loads, serves it and
+// reads it from c's paths from now on.
+func (cs *certStore) setPaths(c config.TLS) error {
+	next := &certStore{cfg: c}
+	if err := next.reload(); err != nil {
+		return err
+	}
+	cs.cfg = c
+	cs.cert.Store(next.cert.Load())
+	return nil
+}
+
 func (cs *certStore) reload() error {
 	cert, err := tls.LoadX509KeyPair(cs.cfg.Cert, cs.cfg.Key)
 	if err != nil {
@@ -50,6 +62,8 @@ func (cs *certStore) reload() error {
 // If they can't be loaded the old certificate stays in use and the error
 // says why.
 func (g *Gateway) ReloadTLS() error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
 	if g.certs == nil {
 		return nil
 	}

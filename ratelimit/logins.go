@@ -112,3 +112,11 @@ func (l *Logins) evict(now time.Time) {
 		delete(l.m, k)
 	}
 }
+
+// SetLock changes LockAfter and LockFor (a configuration reload); the
+// failures counted so far and the locks in force stay.
+func (l *Logins) SetLock(lockAfter int, lockFor time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.LockAfter, l.LockFor = lockAfter, lockFor
+}

@@ -119,3 +119,11 @@ func (w *Window) evict(now time.Time) {
 		delete(w.hits, k)
 	}
 }
+
+// SetMax changes the limit (a configuration reload); connections already
+// open stay, and count.
+func (c *Conns) SetMax(max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.max = max
+}

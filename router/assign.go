@@ -107,8 +107,9 @@ func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, er
 // (business hours beginning); it returns how many it assigned.
 func (r *Router) AssignWaiting(ctx context.Context) (int, error) {
 	total := 0
-	for i := range r.config().Queue {
-		q := &r.config().Queue[i]
+	cfg := r.config() // one version throughout, even if a reload swaps it
+	for i := range cfg.Queue {
+		q := &cfg.Queue[i]
 		if !q.AutoAssign || !r.hasWaiting(q.Name) {
 			continue // nothing to write: no transaction
 		}

@@ -29,7 +29,8 @@ func contentPolicy(cfg *config.Config) (policy.Rules, policy.Scanner) {
 // the copy agents get. When the scanner is down the message is refused
 // for now (451): nothing reaches an agent unscanned.
 func (r *Router) inspect(ctx context.Context, raw []byte) (policy.Result, error) {
-	res, err := policy.Inspect(ctx, raw, r.rules, r.scanner)
+	l := r.cur.Load()
+	res, err := policy.Inspect(ctx, raw, l.rules, l.scanner)
 	var limit *policy.LimitError
 	switch {
 	case err == nil:
@@ -37,7 +38,7 @@ func (r *Router) inspect(ctx context.Context, raw []byte) (policy.Result, error)
 	case errors.As(err, &limit):
 		return res, errorf(KindInvalid, "%s", limit.Error())
 	case errors.Is(err, policy.ErrScanUnavailable):
-		r.log.Error("virus scanner unavailable: mail waits (451)", "clamd", r.config().Policy.Clamd, "err", err)
+		r.log.Error("virus scanner unavailable: mail waits (451)", "clamd", l.cfg.Policy.Clamd, "err", err)
 		return res, errorf(KindUnavailable, "virus scanner unavailable, try again later")
 	case errors.Is(err, policy.ErrMalformed):
 		return res, errorf(KindInvalid, "malformed message header")

@@ -22,7 +22,8 @@ type Submitted struct {
 	// "note" (an internal note), "transfer" (a forward to a queue or
 	// agent) or "held" (a stale reply, not sent).
 	Action string
-	Queued int // recipients queued for delivery
+	Queued int    // recipients queued for delivery
+	Queue  string // the session's queue afterwards
 }
 
 // CheckSubmitRecipient tells whether an authenticated agent may send to
@@ -64,7 +65,11 @@ func (r *Router) Submit(ctx context.Context, a *Agent, env Envelope, raw []byte)
 		if err != nil {
 			return err
 		}
-		res, err = r.submit(tx, a, in, sub)
+		if res, err = r.submit(tx, a, in, sub); err != nil || res.Session == "" {
+			return err
+		}
+		s, err := tx.Session(res.Session) // for the log: the queue after a transfer
+		res.Queue = s.Queue
 		return err
 	})
 	return res, err

@@ -14,11 +14,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mxdesk/config"
 	"mxdesk/metrics"
-	"mxdesk/policy"
 	"mxdesk/ratelimit"
 	"mxdesk/store"
 )
@@ -74,7 +74,7 @@ type Options struct {
 
 // Router routes mail and serves the agents' desk.
 type Router struct {
-	cfg *config.Config
+	cur atomic.Pointer[live] // the configuration in force; Reload swaps it
 	st  store.Store
 	now func() time.Time
 	log *slog.Logger
@@ -88,14 +88,12 @@ type Router struct {
 	logins   *ratelimit.Logins
 
 	onAutoReply func(queue string, sent bool, reason string)
-
-	rules   policy.Rules   // attachment rules for inbound mail (SPEC §9)
-	scanner policy.Scanner // clamd, nil when none is configured
+	reloadMu sync.Mutex // one Reload at a time
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{cfg: cfg, st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
+	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -103,7 +101,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 		r.log = slog.Default()
 	}
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
-	r.rules, r.scanner = contentPolicy(cfg)
+	r.cur.Store(newLive(cfg))
 	st.SetObserver(r.publish)
 	if opts.Metrics != nil {
 		r.st = meteredStore{Store: st, m: opts.Metrics}
@@ -150,7 +148,7 @@ func (r *Router) kickAssign() {
 func (r *Router) Now() time.Time { return r.now() }
 
 // config is the configuration in force.
-func (r *Router) config() *config.Config { return r.cfg }
+func (r *Router) config() *config.Config { return r.cur.Load().cfg }
 
 // View gives read access to the store. Callers read only mailboxes they got
 // from Folder (the router checked the agent may see them).

@@ -199,7 +199,7 @@ func (s *session) Data(r io.Reader) error {
 		return s.deliveryRefusal(err)
 	}
 	s.srv.opts.Metrics.MessageReceived(d.Queue)
-	s.log.Info("received", "session", d.Session, "message_id", d.MessageID, "from", s.from,
+	s.log.Info("received", "session", d.Session, "queue", d.Queue, "message_id", d.MessageID, "from", s.from,
 		"rcpts", s.rcpts, "folder", d.Folder, "size", buf.Len())
 	return nil
 }

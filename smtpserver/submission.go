@@ -188,7 +188,7 @@ func (s *submitSession) Data(r io.Reader) error {
 		return reply
 	}
 	s.srv.opts.Metrics.MessageSubmitted(sub.Action)
-	s.log.Info("submitted", "session", sub.Session, "action", sub.Action, "message_id", sub.MessageID,
+	s.log.Info("submitted", "session", sub.Session, "queue", sub.Queue, "action", sub.Action, "message_id", sub.MessageID,
 		"from", s.from, "rcpts", s.rcpts, "queued", sub.Queued, "size", buf.Len())
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: acceptedText(sub)}
 }

@@ -4,7 +4,8 @@
 // (dkim-keygen), look at sessions (session show|list), see and set agents'
 // states (agent list|state), manage the originals of messages whose
 // attachments were removed (quarantine list|show|release|delete) and
-// load-test a running server (bench).
+// reload the running server's configuration (reload), back up and restore
+// the store (backup, restore) and load-test a running server (bench).
 package main
 
 import (
@@ -42,6 +43,9 @@ var commands = []command{
 	{"session", "show a session (session show ID) or list sessions (session list [--waiting])", runSession},
 	{"agent", "list agents and their state (agent list), set one away or available (agent state)", runAgent},
 	{"quarantine", "list, show, release or delete originals whose attachments were removed", runQuarantine},
+	{"reload", "make the running server read its configuration file again", runReload},
+	{"backup", "write a consistent backup of the store, online or offline", runBackup},
+	{"restore", "create the store of a new data_dir from a backup", runRestore},
 	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
 		func(args []string, _ stdio) int { return runBench(args) }},
 }

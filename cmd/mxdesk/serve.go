@@ -20,7 +20,8 @@ const serveUsage = `Usage: mxdesk serve [--config FILE] [--log-level LEVEL]
 Runs mxdesk: the MX of the configured domains and the IMAP server of their
 agents. Without --config it runs the self-contained demo on loopback
 (domain example.test, data in ./mxdesk-data) and prints how to connect.
-Stops cleanly on SIGINT or SIGTERM.
+Stops cleanly on SIGINT or SIGTERM. SIGHUP reloads the configuration
+file (as mxdesk reload does) and the TLS certificate.
 `
 
 func runServe(args []string) int {
@@ -28,7 +29,7 @@ func runServe(args []string) int {
 	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
 	path := fs.String("config", "", "configuration `file` (TOML); none: run the demo")
 	dataDir := fs.String("demo-data", "./mxdesk-data", "data `directory` of the demo (ignored with --config)")
-	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	level := fs.String("log-level", "", "log `level`: debug, info, warn, error (default: log.level of the configuration, info)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -37,7 +38,7 @@ func runServe(args []string) int {
 		return 2
 	}
 	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+	if err := lv.UnmarshalText([]byte(*level)); *level != "" && err != nil {
 		fmt.Fprintf(os.Stderr, "mxdesk serve: --log-level: %v\n", err)
 		return 2
 	}
@@ -49,8 +50,6 @@ func runServe(args []string) int {
 		}
 		defer stop()
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
-
 	var cfg *config.Config
 	var demo []config.DemoLogin
 	var err error
@@ -63,6 +62,10 @@ func runServe(args []string) int {
 		fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
 		return 1
 	}
+	if *level == "" {
+		lv = cfg.Log.SlogLevel()
+	}
+	log := newLogger(os.Stderr, cfg.Log.Format, lv)
 	g, err := gateway.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mxdesk serve: %v\n", err)
@@ -80,10 +83,10 @@ func runServe(args []string) int {
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	defer func() { signal.Stop(hup); close(hup) }() // ends the reload goroutine
 	go func() {
 		for range hup {
-			g.ReloadTLS() // logs the outcome; a bad file keeps the old certificate
+			reloadOnSignal(g)
 		}
 	}()
 	if err := g.Run(ctx); err != nil {
@@ -124,4 +127,22 @@ func queueAddresses(cfg *config.Config) string {
 		s += q.Addresses[0]
 	}
 	return s
+}
+
+// newLogger is serve's logger: [log] format text or json, on w.
+func newLogger(w io.Writer, format string, lv slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// reloadOnSignal is SIGHUP: the configuration file is read again; if it
+// is invalid (logged, the running one stays) the certificate is still
+// read again, which is what a renewal hook's SIGHUP wants.
+func reloadOnSignal(g *gateway.Gateway) {
+	if _, err := g.Reload(""); err != nil {
+		g.ReloadTLS() // logs its outcome; a bad file keeps the old certificate
+	}
 }

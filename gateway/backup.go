@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"mxdesk/config"
+	"mxdesk/store/badgerstore"
+)
+
+// storeDir is where cfg's store lives.
+func storeDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "store") }
+
+// storeOptions are the store options of cfg, for Open and Restore alike.
+func storeOptions(cfg *config.Config, log *slog.Logger) badgerstore.Options {
+	return badgerstore.Options{Sync: cfg.SyncWrites(), MaxValueBytes: cfg.SMTP.MaxMessageBytes + 64<<10, Logger: log}
+}
+
+// BackupOffline writes a backup of cfg's store to w while no server runs
+// (a running server holds the store: ask it over the admin socket, GET
+// /v1/backup).
+func BackupOffline(cfg *config.Config, log *slog.Logger, w io.Writer) error {
+	if _, err := os.Stat(storeDir(cfg)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no store in data_dir %s (mxdesk serve has never run with it)", cfg.DataDir)
+	}
+	st, err := openStore(cfg, log)
+	if err != nil {
+		return err
+	}
+	return errors.Join(st.Backup(w), st.Close())
+}
+
+// Restore creates cfg's store from the backup r. It refuses a data_dir
+// whose store directory holds anything, and one a server runs on; what a
+// failed restore wrote is removed.
+func Restore(cfg *config.Config, log *slog.Logger, r io.Reader) error {
+	if _, err := checkAdminSocket(AdminSocket(cfg)); err != nil {
+		return err
+	}
+	dir := storeDir(cfg)
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("data_dir %s already has a store (%s is not empty): restore only into a new, empty data_dir", cfg.DataDir, dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+	}
+	if err := badgerstore.Restore(dir, storeOptions(cfg, log), r); err != nil {
+		if rmErr := os.RemoveAll(dir); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the partial store %s: %w", dir, rmErr))
+		}
+		return err
+	}
+	return nil
+}
