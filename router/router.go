@@ -88,7 +88,7 @@ type Router struct {
 	logins   *ratelimit.Logins
 
 	onAutoReply func(queue string, sent bool, reason string)
-	reloadMu sync.Mutex // one Reload at a time
+	reloadMu    sync.Mutex // one Reload at a time
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
