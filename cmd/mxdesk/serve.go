@@ -104,15 +104,19 @@ func printDemo(w io.Writer, g *gateway.Gateway, cfg *config.Config, logins []con
 	if addr := g.Addr("submission"); addr != "" {
 		fmt.Fprintf(w, "  SMTP (agents send) %s   no encryption on loopback, normal password\n", addr)
 	}
-	fmt.Fprintf(w, "  HTTP               http://%s/healthz\n\n", g.Addr("http"))
-	fmt.Fprintf(w, "  %-22s %-12s %-11s %s\n", "login", "password", "role", "queues")
+	if addr := g.Addr("http"); addr != "" {
+		fmt.Fprintf(w, "  Supervisor page    http://%s/supervisor   (log in as the supervisor below)\n", addr)
+		fmt.Fprintf(w, "  Metrics, health    http://%s/metrics   /healthz   /readyz\n", addr)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  %-22s %-15s %-11s %s\n", "login", "password", "role", "queues")
 	for _, l := range logins {
 		a, _ := cfg.AgentByLogin(l.Login)
 		pw := l.Password
 		if pw == "" {
 			pw = "(changed in demo.toml)"
 		}
-		fmt.Fprintf(w, "  %-22s %-12s %-11s %v\n", l.Login, pw, l.Role, a.Queues)
+		fmt.Fprintf(w, "  %-22s %-15s %-11s %v\n", l.Login, pw, l.Role, a.Queues)
 	}
 	fmt.Fprintf(w, "\nTry: swaks --server %s --to support@example.test   (or any SMTP client)\n", g.Addr("smtp"))
 	fmt.Fprintln(w, "Stop with Ctrl-C.")
