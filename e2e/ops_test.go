@@ -70,6 +70,7 @@ func TestReloadCommandAndSIGHUP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	alice := loginIMAP(t, srv.addr("imap"), testLogin, testPassword)
 
 	appendConfig(t, env, queueWithAgent(t, "Returns", "returns@example.test", "erin@example.test"))
 	status, out, errOut := runMxdesk(t, "reload", "--config", env.configPath)
@@ -103,8 +104,14 @@ func TestReloadCommandAndSIGHUP(t *testing.T) {
 	if err := sendTo(srv.addr("smtp"), "returns@example.test", "r-3@client.example"); err == nil {
 		t.Error("returns@ still accepted after SIGHUP loaded a file without it")
 	}
-	if err := erin.Noop().Wait(); err != nil {
+	if err := alice.Noop().Wait(); err != nil {
 		t.Errorf("IMAP connection from before the reloads: %v", err)
+	}
+	// Erin is gone from the configuration: her connection is ended.
+	select {
+	case <-erin.Closed():
+	case <-time.After(30 * time.Second):
+		t.Error("the IMAP connection of an agent the reload removed is still open")
 	}
 	srv.stop()
 }

@@ -51,6 +51,9 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 		return res, err
 	}
 	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
+	if g.supervisor != nil {
+		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
+	}
 	for _, key := range res.Restart {
 		g.log.Warn("configuration key changed: it applies at the next restart, the running value stays", "key", key, "path", path)
 	}

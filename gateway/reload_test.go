@@ -11,10 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
@@ -34,9 +37,9 @@ insecure_auth = true
 resolver = "127.0.0.1:1"
 [listen]
 smtp = "127.0.0.1:0"
-submission = ""
+submission = "127.0.0.1:0"
 imap = "127.0.0.1:0"
-http = ""
+http = "127.0.0.1:0"
 [[domain]]
 name = "example.test"
 [[queue]]
@@ -198,6 +201,121 @@ func TestReloadAddsQueue(t *testing.T) {
 	}
 }
 
+// TestReloadEndsChangedLogins: a reload that changes an agent's queues
+// ends the agent's IMAP connections and makes its submission connection
+// log in again, so nobody keeps seeing a queue taken away; agents whose
+// entry did not change keep their connections.
+func TestReloadEndsChangedLogins(t *testing.T) {
+	e := startFromFile(t)
+	e.write(t, fmt.Sprintf(returnsQueue, testutil.PasswordHash()))
+	if _, err := e.g.Reload(""); err != nil {
+		t.Fatal(err)
+	}
+	alice := loginIMAP(t, e.g.Addr("imap"), "alice@example.test")
+	erin := loginIMAP(t, e.g.Addr("imap"), "erin@example.test")
+	aliceSubmit := dialSMTP(t, e.g.Addr("submission"))
+	if err := aliceSubmit.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Alice moves from Support to Returns.
+	text, err := os.ReadFile(e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(string(text), `queues = ["Support"]`, `queues = ["Returns"]`, 1)
+	if err := os.WriteFile(e.path, []byte(moved), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.g.Reload(""); err != nil {
+		t.Fatal(err)
+	}
+
+	select {
+	case <-alice.Closed():
+	case <-time.After(30 * time.Second):
+		t.Fatal("alice's IMAP connection still open after her queues changed")
+	}
+	if err := erin.Noop().Wait(); err != nil {
+		t.Errorf("erin's connection (entry unchanged) after the reload: %v", err)
+	}
+	var smtpErr *smtp.SMTPError
+	if err := aliceSubmit.Mail("alice@example.test", nil); !errors.As(err, &smtpErr) || smtpErr.Code != 421 {
+		t.Errorf("MAIL on alice's submission connection after the reload: %v, want 421", err)
+	}
+	again := loginIMAP(t, e.g.Addr("imap"), "alice@example.test")
+	folders, err := again.List("", "Queues/*", nil).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range folders {
+		names = append(names, f.Mailbox)
+	}
+	if len(names) != 1 || names[0] != "Queues/Returns" {
+		t.Errorf("alice's queue folders after logging in again: %v, want [Queues/Returns]", names)
+	}
+}
+
+// TestReloadEndsSupervisorStream: a supervisor made a plain agent by a
+// reload loses the live page at once (the browser reconnects and is
+// refused), and the page of one who stays sees the new queue.
+func TestReloadEndsSupervisorStream(t *testing.T) {
+	e := startFromFile(t)
+	supervisors := `
+[[agent]]
+login = "sam@example.test"
+name = "Sam Berg"
+password_hash = %[1]q
+queues = ["Support"]
+role = "supervisor"
+[[agent]]
+login = "sue@example.test"
+name = "Sue Lind"
+password_hash = %[1]q
+queues = ["Support"]
+role = "supervisor"
+`
+	e.write(t, fmt.Sprintf(supervisors, testutil.PasswordHash()))
+	if _, err := e.g.Reload(""); err != nil {
+		t.Fatal(err)
+	}
+	open := func(login string) <-chan gateway.SupervisorView {
+		resp := supervisorGet(t, t.Context(), e.g, "/supervisor/events", login, testutil.Password)
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %s", login, resp.Status)
+		}
+		snaps := readSnapshots(t, resp.Body)
+		nextSnapshot(t, snaps, "a first snapshot", func(gateway.SupervisorView) bool { return true })
+		return snaps
+	}
+	sam, sue := open("sam@example.test"), open("sue@example.test")
+
+	demoted := strings.Replace(supervisors, `role = "supervisor"`, `role = "agent"`, 1)
+	e.write(t, fmt.Sprintf(demoted, testutil.PasswordHash())+fmt.Sprintf(returnsQueue, testutil.PasswordHash()))
+	if _, err := e.g.Reload(""); err != nil {
+		t.Fatal(err)
+	}
+	nextSnapshot(t, sue, "the new queue", func(v gateway.SupervisorView) bool {
+		return slices.ContainsFunc(v.Queues, func(q gateway.SupervisorQueue) bool { return q.Name == "Returns" })
+	})
+	timeout := time.After(15 * time.Second)
+	for ended := false; !ended; {
+		select {
+		case _, more := <-sam:
+			ended = !more
+		case <-timeout:
+			t.Fatal("the demoted supervisor's stream still runs")
+		}
+	}
+	resp := supervisorGet(t, t.Context(), e.g, "/supervisor/events", "sam@example.test", testutil.Password)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("sam reconnecting: %s, want 403", resp.Status)
+	}
+}
+
 // TestReloadRejectsBadFile: a syntax error or a validation error keeps
 // the running configuration and says why, naming the key.
 func TestReloadRejectsBadFile(t *testing.T) {
@@ -260,7 +378,7 @@ func TestReloadRestartKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := strings.NewReplacer(`hostname = "mx.example.test"`, `hostname = "mx2.example.test"`,
-		`http = ""`, `http = "127.0.0.1:0"`).Replace(string(text)) +
+		`http = "127.0.0.1:0"`, `http = "127.0.0.1:1"`).Replace(string(text)) +
 		"[smtp]\nmax_recipients = 7\n[limits]\nlogin_lock_after = 3\nconnections_per_ip = 1\n[sessions]\nactive_to_paused_days = 3\n"
 	if err := os.WriteFile(e.path, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)
@@ -274,7 +392,7 @@ func TestReloadRestartKeys(t *testing.T) {
 		t.Errorf("restart keys %q, want %q", got, want)
 	}
 	cfg := e.g.Router().Config()
-	if cfg.Hostname != "mx.example.test" || cfg.Listen.HTTP != "" || cfg.SMTP.MaxRecipients != config.DefaultMaxRecipients {
+	if cfg.Hostname != "mx.example.test" || cfg.Listen.HTTP != "127.0.0.1:0" || cfg.SMTP.MaxRecipients != config.DefaultMaxRecipients {
 		t.Errorf("restart-only keys in force: hostname %q listen.http %q smtp.max_recipients %d, want the running values",
 			cfg.Hostname, cfg.Listen.HTTP, cfg.SMTP.MaxRecipients)
 	}

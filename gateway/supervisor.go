@@ -212,9 +212,12 @@ func (f *supervisorFeed) auth(next http.HandlerFunc) http.Handler {
 			return
 		}
 		defer f.active.Done()
-		next(w, req)
+		next(w, req.WithContext(context.WithValue(req.Context(), supervisorKey{}, agent)))
 	})
 }
+
+// supervisorKey carries the logged-in supervisor in a request's context.
+type supervisorKey struct{}
 
 func challenge(w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", supervisorRealm)
@@ -308,20 +311,25 @@ func (f *supervisorFeed) events(w http.ResponseWriter, req *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
 	rc := http.NewResponseController(w)
-	if err := f.stream(req.Context(), w, rc, signal); err != nil {
+	who, _ := req.Context().Value(supervisorKey{}).(*router.Agent)
+	if err := f.stream(req.Context(), w, rc, signal, who); err != nil {
 		f.g.log.Debug("supervisor stream ended", "remote", req.RemoteAddr, "err", err)
 	}
 }
 
-// stream writes snapshots until the client leaves, a write fails or the
-// server stops.
-func (f *supervisorFeed) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, signal <-chan struct{}) error {
+// stream writes snapshots until the client leaves, a write fails, the
+// server stops or a reload changes the entry of who (the browser reconnects
+// and logs in again).
+func (f *supervisorFeed) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, signal <-chan struct{}, who *router.Agent) error {
 	tick := time.NewTicker(supervisorRefresh)
 	defer tick.Stop()
 	if _, err := fmt.Fprint(w, "retry: 3000\n\n"); err != nil {
 		return err
 	}
 	for {
+		if who != nil && !f.g.router.Current(who) {
+			return fmt.Errorf("%s's entry changed in the configuration", who.Login)
+		}
 		if err := f.send(w, rc); err != nil {
 			return err
 		}

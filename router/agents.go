@@ -1,9 +1,11 @@
 package router
 
 import (
+	"slices"
 	"strings"
 	"time"
 
+	"mxdesk/config"
 	"mxdesk/passwd"
 )
 
@@ -63,7 +65,19 @@ func (r *Router) checkPassword(login, password string) (*Agent, error) {
 		Name:   ac.Name,
 		Role:   ac.Role,
 		Queues: append([]string(nil), ac.Queues...),
+		hash:   ac.PasswordHash,
 	}, nil
+}
+
+// Current reports whether a login still stands: the configuration in
+// force has the agent with the password, role and queues it logged in
+// with. After a reload that removed or changed the agent, connections
+// must not go on with what the old entry allowed.
+func (r *Router) Current(a *Agent) bool { return a.current(r.config()) }
+
+func (a *Agent) current(cfg *config.Config) bool {
+	ac, ok := cfg.AgentByLogin(a.Login)
+	return ok && ac.PasswordHash == a.hash && ac.Role == a.Role && slices.Equal(ac.Queues, a.Queues)
 }
 
 // servesQueue tells whether a serves the queue named q.

@@ -10,6 +10,10 @@ type Agent struct {
 	Name   string
 	Role   string   // agent | supervisor | admin
 	Queues []string // queue names this agent serves
+
+	// hash is the password hash the agent logged in with: a reload that
+	// changes it (or the role or queues) ends the login (Current).
+	hash string
 }
 
 // Folder is one IMAP folder as one agent sees it.

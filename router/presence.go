@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"mxdesk/config"
 	"mxdesk/store"
 )
 
@@ -19,15 +20,26 @@ type presence struct {
 
 // Presence is one IMAP connection's claim that its agent is here.
 type Presence struct {
-	r     *Router
-	login string
+	r      *Router
+	login  string
+	agent  *Agent // nil: nothing to revoke
+	revoke func()
 }
 
 // Connect registers a logged-in IMAP connection of login. It makes the
 // agent present at once (waiting sessions may be assigned to them now);
 // Touch it on every command, Close it when the connection ends.
-func (r *Router) Connect(login string) *Presence {
-	p := &Presence{r: r, login: login}
+func (r *Router) Connect(login string) *Presence { return r.ConnectAgent(&Agent{Login: login}, nil) }
+
+// ConnectAgent is Connect for agent a's connection, with revoke called
+// (once, on its own goroutine) when a configuration reload removes the
+// agent or changes its password, role or queues: the connection must end.
+func (r *Router) ConnectAgent(a *Agent, revoke func()) *Presence {
+	login := a.Login
+	p := &Presence{r: r, login: login, revoke: revoke}
+	if revoke != nil {
+		p.agent = a
+	}
 	r.presence.mu.Lock()
 	if r.presence.conns == nil {
 		r.presence.conns = map[string]map[*Presence]time.Time{}
@@ -65,6 +77,27 @@ func (p *Presence) Close() {
 		}
 	}
 	ps.mu.Unlock()
+}
+
+// revokeChanged ends the connections whose agent cfg no longer has as
+// it logged in.
+func (r *Router) revokeChanged(cfg *config.Config) int {
+	var ended []*Presence
+	r.presence.mu.Lock()
+	for _, conns := range r.presence.conns {
+		for p := range conns {
+			if p.agent != nil && !p.agent.current(cfg) {
+				ended = append(ended, p)
+				p.agent = nil // revoke once
+			}
+		}
+	}
+	r.presence.mu.Unlock()
+	for _, p := range ended {
+		r.log.Info("ending a connection: the agent's entry changed in the configuration", "login", p.login)
+		go p.revoke()
+	}
+	return len(ended)
 }
 
 // Present reports whether login has an IMAP connection seen within

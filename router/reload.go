@@ -35,8 +35,8 @@ func (r *Router) Config() *config.Config { return r.config() }
 // operation. The desk mailboxes of new queues and agents are created
 // before the switch, so a new queue's address is never accepted without
 // its mailbox. If they can't be, the old configuration stays in force.
-// Agents already logged in keep the queues they logged in with until
-// they log in again.
+// IMAP connections of an agent removed or whose password, role or queues
+// changed are ended; submission checks each transaction (Current).
 //
 // Keys the router does not own (listeners, hostname, store, delivery)
 // are the caller's to keep as they were: Reload takes cfg as it is.
@@ -49,6 +49,7 @@ func (r *Router) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	r.logins.SetLock(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration)
 	r.cur.Store(newLive(cfg))
+	r.revokeChanged(cfg)
 	if timersChanged(old, cfg) {
 		n, err := r.Reschedule(ctx)
 		if err != nil {

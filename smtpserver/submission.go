@@ -21,6 +21,7 @@ import (
 // AUTH).
 var (
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	errLoginChanged = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Your account was changed; log in again"}
 	errAuthFailed   = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
 	errAuthzid      = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authorization identity must be empty or the login"}
 	errAuthTooMany  = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many failed authentications, closing"}
@@ -113,6 +114,15 @@ func (s *submitSession) Mail(from string, opts *smtp.MailOptions) error {
 		s.log.Info("rejected", "from", clip(from), "reason", "not authenticated")
 		s.rejected(metrics.ReasonNotAuthenticated)
 		return errAuthRequired
+	}
+	if !s.srv.router.Current(s.agent) {
+		// A reload removed the agent or changed its password, role or
+		// queues: the client must log in again (421: it keeps the
+		// message and retries on a new connection).
+		s.log.Info("rejected", "from", clip(from), "reason", "agent changed by a configuration reload")
+		s.rejected(metrics.ReasonNotAuthenticated)
+		hangUpAfterReply(s.conn.Conn())
+		return errLoginChanged
 	}
 	return s.session.Mail(from, opts)
 }
