@@ -118,7 +118,7 @@ func (w *Worker) attempt(ctx context.Context, ob store.Outbound) Report {
 	}
 	if rep.Queued, err = w.record(ctx, ob.ID, progress); err != nil {
 		w.failures.Add(1)
-		w.log.Error("delivery: recording the attempt", "queue_id", ob.ID, "session", ob.Session, "err", err)
+		w.log.Error("delivery: recording the attempt", "queue_id", ob.ID, "session", ob.Session, "queue", ob.Queue, "err", err)
 		rep.Err = firstErr(rep.Err, err)
 		return rep
 	}
@@ -146,13 +146,13 @@ func (w *Worker) fileBounce(ctx context.Context, ob store.Outbound, raw []byte, 
 	if err != nil {
 		w.failures.Add(1)
 		w.setPending(ob.ID, failed)
-		w.log.Error("delivery: filing the bounce", "queue_id", ob.ID, "session", ob.Session, "rcpts", rcpts, "err", err)
+		w.log.Error("delivery: filing the bounce", "queue_id", ob.ID, "session", ob.Session, "queue", ob.Queue, "rcpts", rcpts, "err", err)
 		rep.Err = firstErr(rep.Err, fmt.Errorf("bounce: %w", err))
 		return
 	}
 	w.bounced.Add(uint64(len(rcpts)))
 	rep.Bounced = rcpts
-	w.log.Info("bounced", "session", ob.Session, "queue_id", ob.ID, "agent", ob.Agent, "rcpts", rcpts, "reason", reason)
+	w.log.Info("bounced", "session", ob.Session, "queue", ob.Queue, "queue_id", ob.ID, "agent", ob.Agent, "rcpts", rcpts, "reason", reason)
 }
 
 func (w *Worker) blob(id store.BlobID) ([]byte, error) {
@@ -185,7 +185,7 @@ func (w *Worker) setPending(id uint64, failed []result) {
 // failed (bounced right after).
 func (w *Worker) logResults(ob store.Outbound, results []result, expired bool) {
 	for _, res := range results {
-		attrs := []any{"session", ob.Session, "queue_id", ob.ID, "from", ob.From, "rcpt", res.rcpt,
+		attrs := []any{"session", ob.Session, "queue", ob.Queue, "queue_id", ob.ID, "from", ob.From, "rcpt", res.rcpt,
 			"remote", res.remote, "tls", res.tls, "reply", res.diagnostic()}
 		switch {
 		case res.ok():

@@ -340,7 +340,7 @@ func (w *Worker) run(ctx context.Context, id uint64) (attempted bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.failures.Add(1)
-			w.log.Error("delivery attempt panicked", "queue_id", ob.ID, "session", ob.Session, "panic", p)
+			w.log.Error("delivery attempt panicked", "queue_id", ob.ID, "session", ob.Session, "queue", ob.Queue, "panic", p)
 			w.record(ctx, ob.ID, router.OutboundProgress{
 				Attempted: true, LastError: fmt.Sprintf("internal error: %v", p), NextAttempt: w.nextAttempt(ob),
 			})

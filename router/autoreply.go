@@ -113,7 +113,7 @@ func (r *Router) autoReply(tx store.Tx, env Envelope, in inbound, old, s store.S
 		return out, err
 	}
 	_, err = tx.Enqueue(store.Outbound{
-		Session: s.ID, Blob: blob, From: q.AutoReply.From, To: []string{in.sender},
+		Session: s.ID, Queue: s.Queue, Blob: blob, From: q.AutoReply.From, To: []string{in.sender},
 		Created: r.now(), NextAttempt: r.now(),
 	})
 	if err != nil {

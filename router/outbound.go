@@ -276,7 +276,7 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 		return Submitted{}, err
 	}
 	_, err = tx.Enqueue(store.Outbound{
-		Session: s.ID, Agent: a.Login, Blob: blob, From: tokenAddress(q, s.Token, ""), To: rcpts,
+		Session: s.ID, Queue: s.Queue, Agent: a.Login, Blob: blob, From: tokenAddress(q, s.Token, ""), To: rcpts,
 		Created: r.now(), NextAttempt: r.now(),
 	})
 	if err != nil {

@@ -174,6 +174,7 @@ type HeldReply struct {
 type Outbound struct {
 	ID      uint64
 	Session string
+	Queue   string   `json:",omitempty"` // the session's queue when queued (for logs)
 	Agent   string   // who sent it: the bounce goes to them
 	Blob    BlobID   // the message as stored (DKIM is added when sending)
 	From    string   // envelope sender (MAIL FROM)
