@@ -58,6 +58,7 @@ Flags:
 // benchConfig is the parsed command line of mxdesk bench.
 type benchConfig struct {
 	SMTP, From, To, Helo string
+	Senders              int // distinct senders to cycle through (<= 1: From alone)
 	Conns, Messages      int
 	Size                 int
 	NoRset               bool
@@ -91,6 +92,7 @@ func newBenchFlags(c *benchConfig) *flag.FlagSet {
 	fs.DurationVar(&c.SinkWait, "sink-wait", 2*time.Minute, "how long to wait for deliveries at the sink")
 	fs.StringVar(&c.To, "to", "", "recipient `address` (default: support@example.test, or customer@sink.example with --submission)")
 	fs.StringVar(&c.From, "from", "customer@bench.example", "envelope and header sender `address`")
+	fs.IntVar(&c.Senders, "senders", 1, "cycle through `n` distinct senders (1: --from alone; n > 1: --from with -<i> added to its local part), e.g. to make every message a new customer")
 	fs.StringVar(&c.Helo, "helo", "bench.example", "EHLO `name`")
 	fs.IntVar(&c.Conns, "conns", 64, "concurrent SMTP connections")
 	fs.IntVar(&c.Messages, "messages", 10000, "messages to send in total")

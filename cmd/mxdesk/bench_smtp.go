@@ -103,7 +103,7 @@ func (w *smtpWorker) run(claim func() (int, bool)) {
 			return
 		}
 		msg := w.gen.message(n)
-		d, err := w.send(msg)
+		d, err := w.send(w.gen.sender(n), msg)
 		if err != nil {
 			w.res.fail(err)
 			w.close() // the next message reconnects
@@ -123,12 +123,12 @@ func (w *smtpWorker) run(claim func() (int, bool)) {
 // send runs one transaction and returns its latency, from MAIL FROM to the
 // 250 reply to DATA. A connection error counts against the message that
 // needed it.
-func (w *smtpWorker) send(msg []byte) (time.Duration, error) {
+func (w *smtpWorker) send(from string, msg []byte) (time.Duration, error) {
 	if err := w.prepare(); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := transaction(w.client, w.c.From, w.c.To, msg); err != nil {
+	if err := transaction(w.client, from, w.c.To, msg); err != nil {
 		return 0, err
 	}
 	w.used = true
@@ -215,6 +215,7 @@ func transaction(cl *smtp.Client, from, to string, msg []byte) error {
 // Message-ID.
 type messageGen struct {
 	run, from, to string
+	senders       int
 	size          int
 	date          string
 }
@@ -222,7 +223,7 @@ type messageGen struct {
 func newMessageGen(c *benchConfig) *messageGen {
 	b := make([]byte, 6)
 	rand.Read(b)
-	return &messageGen{run: hex.EncodeToString(b), from: c.From, to: c.To, size: c.Size,
+	return &messageGen{run: hex.EncodeToString(b), from: c.From, to: c.To, senders: c.Senders, size: c.Size,
 		date: time.Now().Format(time.RFC1123Z)}
 }
 
@@ -231,14 +232,24 @@ func (g *messageGen) messageID(n int) string {
 	return fmt.Sprintf("bench-%s-%d@bench.example", g.run, n)
 }
 
-func (g *messageGen) message(n int) []byte {
-	return g.messageWithID(g.messageID(n), fmt.Sprintf("Benchmark message %d", n))
+// sender is the sender of message n: --from, or with --senders one of
+// that many addresses made from it.
+func (g *messageGen) sender(n int) string {
+	if g.senders <= 1 {
+		return g.from
+	}
+	local, domain, _ := strings.Cut(g.from, "@")
+	return fmt.Sprintf("%s-%d@%s", local, n%g.senders, domain)
 }
 
-func (g *messageGen) messageWithID(id, subject string) []byte {
+func (g *messageGen) message(n int) []byte {
+	return g.messageWithID(g.messageID(n), fmt.Sprintf("Benchmark message %d", n), g.sender(n))
+}
+
+func (g *messageGen) messageWithID(id, subject, from string) []byte {
 	var b bytes.Buffer
 	b.Grow(g.size + 512)
-	fmt.Fprintf(&b, "From: Bench Customer <%s>\r\nTo: <%s>\r\n", g.from, g.to)
+	fmt.Fprintf(&b, "From: Bench Customer <%s>\r\nTo: <%s>\r\n", from, g.to)
 	fmt.Fprintf(&b, "Subject: %s\r\nDate: %s\r\nMessage-ID: <%s>\r\n", subject, g.date, id)
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n")
 	b.WriteString("Content-Transfer-Encoding: 7bit\r\n\r\n")

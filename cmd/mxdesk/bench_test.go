@@ -73,3 +73,27 @@ func runBenchCmd(args ...string) (status int, stdout, stderr string) {
 	status = benchMain(args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
 	return status, out.String(), errOut.String()
 }
+
+// With --senders, messages cycle through that many senders, in the
+// envelope and in From alike.
+func TestBenchSenders(t *testing.T) {
+	gen := newMessageGen(&benchConfig{From: "a@b.example", To: "support@example.test", Size: 2000, Senders: 3})
+	seen := map[string]bool{}
+	for n := range 6 {
+		from := gen.sender(n)
+		seen[from] = true
+		m, err := mail.ReadMessage(bytes.NewReader(gen.message(n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Header.Get("From"); !strings.Contains(got, "<"+from+">") {
+			t.Errorf("message %d: From %q, envelope sender %s", n, got, from)
+		}
+	}
+	if len(seen) != 3 || !seen["a-0@b.example"] || !seen["a-2@b.example"] {
+		t.Errorf("senders %v, want a-0..a-2@b.example", seen)
+	}
+	if one := newMessageGen(&benchConfig{From: "a@b.example"}); one.sender(5) != "a@b.example" {
+		t.Errorf("without --senders: %s, want --from", one.sender(5))
+	}
+}
