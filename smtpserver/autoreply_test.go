@@ -1,18 +1,12 @@
 package smtpserver_test
 
 import (
-	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-smtp"
 
-	"mxdesk/msgauth"
 	"mxdesk/router"
-	"mxdesk/smtpserver"
 	"mxdesk/store"
 	"mxdesk/testutil"
 )
@@ -28,21 +22,9 @@ func TestDMARCFailureGetsNoAutoReply(t *testing.T) {
 	})
 	cfg := testutil.Config(t, "[[queue]]\nname = \"Sales\"\naddresses = [\"sales@example.test\"]\n[queue.auto_reply]\nenabled = true\nbody = \"Thanks\"\n")
 	r := testutil.Router(t, cfg, "")
-	srv := smtpserver.New(r, smtpserver.Options{
-		Hostname: "mx.example.test", MaxMessageBytes: 1 << 20, MaxRecipients: 10, MaxLineLength: 2000,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth:        msgauth.New(msgauth.Options{Resolver: resolver, Timeout: 2 * time.Second, Hostname: "mx.example.test"}),
-		DMARCReject: true, DMARCQuarantine: true,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	addr := startAuthMX(t, r, resolver)
 	for _, from := range []string{"ceo@none.test", "friend@good.test"} {
-		c, err := smtp.Dial(ln.Addr().String())
+		c, err := smtp.Dial(addr)
 		if err != nil {
 			t.Fatal(err)
 		}

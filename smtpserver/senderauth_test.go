@@ -61,22 +61,10 @@ func TestDMARC(t *testing.T) {
 	})
 	cfg := testutil.Config(t, "")
 	r := testutil.Router(t, cfg, "")
-	srv := smtpserver.New(r, smtpserver.Options{
-		Hostname: "mx.example.test", MaxMessageBytes: 1 << 20, MaxRecipients: 10, MaxLineLength: 2000,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth:        msgauth.New(msgauth.Options{Resolver: resolver, Timeout: 2 * time.Second, Hostname: "mx.example.test"}),
-		DMARCReject: true, DMARCQuarantine: true,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	addr := startAuthMX(t, r, resolver)
 
 	send := func(from string) error {
-		c, err := smtp.Dial(ln.Addr().String())
+		c, err := smtp.Dial(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +73,7 @@ func TestDMARC(t *testing.T) {
 			"From: <" + from + ">\r\nTo: support@example.test\r\nSubject: hi from " + from + "\r\n\r\nhello\r\n"
 		return c.SendMail(from, []string{"support@example.test"}, strings.NewReader(msg))
 	}
-	err = send("ceo@reject.test")
+	err := send("ceo@reject.test")
 	if code, _ := smtpCode(err); code != 550 || !strings.Contains(err.Error(), "DMARC policy of reject.test rejects") {
 		t.Errorf("p=reject failure: %v, want 550 naming the DMARC policy", err)
 	}
@@ -122,4 +110,25 @@ func TestDMARC(t *testing.T) {
 			}
 		}
 	}
+}
+
+// startAuthMX serves an MX for r on loopback that checks SPF, DKIM and
+// DMARC through resolver and enforces DMARC reject and quarantine, and
+// returns its address.
+func startAuthMX(t *testing.T, r *router.Router, resolver string) string {
+	t.Helper()
+	srv := smtpserver.New(r, smtpserver.Options{
+		Hostname: "mx.example.test", MaxMessageBytes: 1 << 20, MaxRecipients: 10, MaxLineLength: 2000,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth:        msgauth.New(msgauth.Options{Resolver: resolver, Timeout: 2 * time.Second, Hostname: "mx.example.test"}),
+		DMARCReject: true, DMARCQuarantine: true,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
 }
