@@ -535,6 +535,14 @@ func TestSyntaxErrorLine(t *testing.T) {
 	}
 }
 
+// The list form of send_only from earlier versions says how to write it now.
+func TestOldSendOnlyList(t *testing.T) {
+	_, errs := parse(t, "data_dir = \"x\"\nsend_only = [\"noreply@example.test\"]\n")
+	if len(errs) != 1 || errs[0].Line != 2 || !strings.Contains(errs[0].Msg, "[[send_only]] address =") {
+		t.Fatalf("got %v, want one error on line 2 showing the table form", errs)
+	}
+}
+
 // Text that looks like keys inside strings and comments must not move the
 // line scan: the error below is on the real line of queues.
 func TestErrorLineIgnoresStringsAndComments(t *testing.T) {

@@ -55,6 +55,15 @@ func (v ValidationErrors) Error() string {
 // errors and failed UnmarshalText calls are toml.ParseError with a position;
 // type mismatches are plain errors whose text carries line and key.
 func decodeError(file string, data []byte, err error) *FieldError {
+	fe := decodeErrorOf(file, data, err)
+	if fe.Key == "send_only" && strings.Contains(fe.Msg, "expected table") {
+		// The list form of earlier versions.
+		fe.Msg = `write one table per address, [[send_only]] address = "noreply@...": the list form send_only = [...] is no longer read`
+	}
+	return fe
+}
+
+func decodeErrorOf(file string, data []byte, err error) *FieldError {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg := pe.Message
