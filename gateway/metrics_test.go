@@ -149,7 +149,8 @@ func failSMTPAuth(t *testing.T, g *gateway.Gateway) {
 }
 
 // submitReply sends alice's reply to the customer message inReplyTo and
-// waits until the delivery worker has recorded its delivery.
+// waits until it reached the smarthost and the delivery worker recorded
+// its delivery.
 func submitReply(t *testing.T, g *gateway.Gateway, snk *sink, attempts chan delivery.Report, inReplyTo, msgID string) {
 	t.Helper()
 	c, err := smtp.Dial(g.Addr("submission"))
@@ -166,17 +167,20 @@ func submitReply(t *testing.T, g *gateway.Gateway, snk *sink, attempts chan deli
 		t.Fatal(err)
 	}
 	c.Quit()
-	for {
+	// Both the arrival and the worker's report, so that neither is left
+	// over for the next reply.
+	for arrived, delivered := false, false; !arrived || !delivered; {
 		select {
 		case got := <-snk.got:
 			if !strings.Contains(got, msgID) {
 				t.Fatalf("the smarthost got another message:\n%s", got)
 			}
+			arrived = true
 		case rep := <-attempts:
-			if len(rep.Delivered) == 1 {
-				return
+			if len(rep.Delivered) != 1 {
+				t.Fatalf("delivery attempt: %+v", rep)
 			}
-			t.Fatalf("delivery attempt: %+v", rep)
+			delivered = true
 		case <-time.After(30 * time.Second):
 			t.Fatal("the reply was not delivered within 30s")
 		}
