@@ -36,6 +36,7 @@ type Removal struct {
 	DeclaredType string // its Content-Type, "" for none
 	SniffedType  string // the type of its decoded content, "" when not read
 	Reason       string // "blocked type exe", "virus Eicar-Test-Signature", ...
+	Virus        string // the antivirus' signature name when it found one, else ""
 }
 
 // A LimitError is a message over a structural limit (nesting, number
@@ -347,7 +348,7 @@ func (in *inspector) leaf(h textproto.Header, body []byte, p part, at loc) ([]by
 		case err != nil:
 			return nil, fmt.Errorf("%w: scan part %s: %w", ErrScanUnavailable, at.path, err)
 		case v.Infected:
-			rm.Reason = "virus " + v.Signature
+			rm.Reason, rm.Virus = "virus "+v.Signature, v.Signature
 			return in.remove(h, at, rm, noteType(shown, "a virus was found in it ("+v.Signature+")")), nil
 		}
 	}

@@ -359,7 +359,7 @@ func TestInspectScanner(t *testing.T) {
 	if sc.calls != 2 {
 		t.Errorf("%d scans, want 2 (attachments passing the type check)", sc.calls)
 	}
-	if len(res.Removed) != 2 || res.Removed[0].Reason != "virus Test.Virus" || res.Removed[0].Path != "3" {
+	if len(res.Removed) != 2 || res.Removed[0].Reason != "virus Test.Virus" || res.Removed[0].Virus != "Test.Virus" || res.Removed[1].Virus != "" || res.Removed[0].Path != "3" {
 		t.Fatalf("removed %+v", res.Removed)
 	}
 	if !bytes.Contains(res.Clean, []byte(`[mxdesk removed attachment "notes.txt" (text/plain): a virus was found in it (Test.Virus). The original is kept in quarantine.]`)) {

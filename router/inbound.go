@@ -223,7 +223,7 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 	}
 	in := parseInbound(content.Clean, env, r.config().Hostname)
 	for _, rm := range content.Removed {
-		env.infected = env.infected || strings.HasPrefix(rm.Reason, "virus ")
+		env.infected = env.infected || rm.Virus != ""
 	}
 	var d Delivered
 	var ar autoReplyOutcome
