@@ -31,9 +31,7 @@ func runCheckConfig(args []string, std stdio) int {
 		return status
 	}
 	if *path == "" {
-		fmt.Fprintf(std.err, "mxdesk check-config: --config FILE is required\n\n")
-		printFlagUsage(fs, checkConfigUsage, std.err)
-		return 2
+		return missingFlag(fs, "config", checkConfigUsage, std)
 	}
 	c, err := config.Load(*path)
 	if err != nil {

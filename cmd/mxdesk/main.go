@@ -128,6 +128,14 @@ func parseFlags(fs *flag.FlagSet, usage string, args []string, std stdio) (statu
 	return status, ok
 }
 
+// missingFlag reports that the subcommand's flag --name FILE is
+// required and returns the exit status for bad usage.
+func missingFlag(fs *flag.FlagSet, name, usage string, std stdio) int {
+	fmt.Fprintf(std.err, "mxdesk %s: --%s FILE is required\n\n", fs.Name(), name)
+	printFlagUsage(fs, usage, std.err)
+	return 2
+}
+
 // parseArgs is parseFlags for a subcommand with positional arguments,
 // which may come before, between or after the flags
 // ("session show S-XXXXX --config FILE"); it returns them in order.

@@ -122,9 +122,7 @@ func runBackup(args []string, std stdio) int {
 		return st
 	}
 	if *out == "" {
-		fmt.Fprintf(std.err, "mxdesk backup: --out FILE is required\n\n")
-		printFlagUsage(fs, backupUsage, std.err)
-		return 2
+		return missingFlag(fs, "out", backupUsage, std)
 	}
 	cfg, status := loadForOps(fs, *path, backupUsage, std)
 	if cfg == nil {
@@ -239,9 +237,7 @@ func runRestore(args []string, std stdio) int {
 		return st
 	}
 	if *in == "" {
-		fmt.Fprintf(std.err, "mxdesk restore: --in FILE is required\n\n")
-		printFlagUsage(fs, restoreUsage, std.err)
-		return 2
+		return missingFlag(fs, "in", restoreUsage, std)
 	}
 	cfg, status := loadForOps(fs, *path, restoreUsage, std)
 	if cfg == nil {
@@ -266,9 +262,7 @@ func runRestore(args []string, std stdio) int {
 // config comes with the exit status (2 without --config, 1 invalid).
 func loadForOps(fs *flag.FlagSet, path, usage string, std stdio) (*config.Config, int) {
 	if path == "" {
-		fmt.Fprintf(std.err, "mxdesk %s: --config FILE is required\n\n", fs.Name())
-		printFlagUsage(fs, usage, std.err)
-		return nil, 2
+		return nil, missingFlag(fs, "config", usage, std)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {

@@ -206,9 +206,7 @@ func writeJSON(w io.Writer, v any) error {
 // returns the exit status: 2 without --config, 1 when anything fails.
 func withAdmin(fs *flag.FlagSet, path, usage string, std stdio, fn func(*adminClient, *config.Config) error) int {
 	if path == "" {
-		fmt.Fprintf(std.err, "mxdesk %s: --config FILE is required\n\n", fs.Name())
-		printFlagUsage(fs, usage, std.err)
-		return 2
+		return missingFlag(fs, "config", usage, std)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
