@@ -270,7 +270,7 @@ kpi_wait_alarm = "1h"
 	if !reflect.DeepEqual(agents, wantAgents) {
 		t.Errorf("agents = %+v", agents)
 	}
-	p := r.Connect("alice@example.test")
+	p := r.Connect(&router.Agent{Login: "alice@example.test"}, nil)
 	defer p.Close()
 	var a gateway.AdminAgent
 	adminJSON(t, h, "POST", "/v1/agents/Bob@example.test/state", `{"state": "away"}`, &a)

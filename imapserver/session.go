@@ -111,7 +111,7 @@ func (s *session) Login(username, password string) (err error) {
 	s.agent = a
 	s.log = s.log.With("login", a.Login)
 	s.log.Info("logged in")
-	s.presence = s.srv.r.ConnectAgent(a, func() {
+	s.presence = s.srv.r.Connect(a, func() {
 		s.log.Info("logged out: the agent's entry changed in the configuration")
 		s.conn.Bye("Your account was changed by an administrator; log in again")
 	})

@@ -26,15 +26,13 @@ type Presence struct {
 	revoke func()
 }
 
-// Connect registers a logged-in IMAP connection of login. It makes the
-// agent present at once (waiting sessions may be assigned to them now);
-// Touch it on every command, Close it when the connection ends.
-func (r *Router) Connect(login string) *Presence { return r.ConnectAgent(&Agent{Login: login}, nil) }
-
-// ConnectAgent is Connect for agent a's connection, with revoke called
-// (once, on its own goroutine) when a configuration reload removes the
-// agent or changes its password, role or queues: the connection must end.
-func (r *Router) ConnectAgent(a *Agent, revoke func()) *Presence {
+// Connect registers a logged-in IMAP connection of agent a. It makes
+// the agent present at once (waiting sessions may be assigned to them
+// now); Touch it on every command, Close it when the connection ends.
+// revoke, when not nil, is called (once, on its own goroutine) when a
+// configuration reload removes the agent or changes its password, role
+// or queues: the connection must end.
+func (r *Router) Connect(a *Agent, revoke func()) *Presence {
 	login := a.Login
 	p := &Presence{r: r, login: login, revoke: revoke}
 	if revoke != nil {

@@ -11,6 +11,7 @@ import (
 
 	"mxdesk/config"
 	"mxdesk/gateway"
+	"mxdesk/router"
 )
 
 // checkWaitingList runs `session list --waiting` on path, whose one
@@ -91,7 +92,7 @@ func TestAgentCommandsOnline(t *testing.T) {
 	if status != 0 || errOut != "" || out != "LOGIN               STATE    PRESENT  ACTIVE\nalice@example.test  offline  no       0\n" {
 		t.Errorf("agent list: status %d, stderr %q\n%s", status, errOut, out)
 	}
-	p := g.Router().Connect("alice@example.test")
+	p := g.Router().Connect(&router.Agent{Login: "alice@example.test"}, nil)
 	defer p.Close()
 	status, out, _ = runCmd(t, "", "agent", "list", "--config", path)
 	if status != 0 || out != "LOGIN               STATE      PRESENT  ACTIVE\nalice@example.test  available  yes      0\n" {
