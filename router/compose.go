@@ -39,9 +39,10 @@ func (a *Agent) displayName() string {
 // session's reply address, the Cc the session remembers when the agent set
 // none (what the agent sets becomes the session's Cc), no Bcc header, the
 // session tag in the subject when the queue wants it, threading headers,
-// the signature, and the attachment limits. It returns the message and
-// every recipient to deliver to.
-func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Session, external []string) ([]byte, []string, error) {
+// the signature, and the attachment limits. A forward to a third party
+// gets neither the session's Cc nor threading to the customer's message.
+// It returns the message and every recipient to deliver to.
+func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Session, external []string, forward bool) ([]byte, []string, error) {
 	cfg := r.config()
 	h := in.header.Copy()
 	h.Del("Bcc")
@@ -49,9 +50,11 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 	// address: customers don't get it (the log keeps it).
 	h.Del("Received")
 	rcpts := slices.Clone(external)
-	if h.Has("Cc") {
+	// A forward to a third party goes where the agent sent it and
+	// leaves the session's Cc alone.
+	if h.Has("Cc") && !forward {
 		s.Cc = slices.DeleteFunc(slices.Clone(in.cc), r.isOurs)
-	} else if len(s.Cc) > 0 {
+	} else if len(s.Cc) > 0 && !forward {
 		h.Set("Cc", strings.Join(s.Cc, ", "))
 		for _, c := range s.Cc {
 			if !slices.Contains(rcpts, c) {
@@ -68,7 +71,7 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 		subject = strings.TrimSpace(subject + " [" + s.ID + "]")
 	}
 	h.Set("Subject", mime.QEncoding.Encode("utf-8", subject))
-	if !h.Has("In-Reply-To") && s.LastInboundID != "" {
+	if !h.Has("In-Reply-To") && s.LastInboundID != "" && !forward {
 		h.Set("In-Reply-To", "<"+s.LastInboundID+">")
 		h.Set("References", strings.TrimSpace(h.Get("References")+" <"+s.LastInboundID+">"))
 	}

@@ -20,7 +20,8 @@ type Submitted struct {
 	MessageID string
 	// Action is "reply" (to a session), "new" (a new outbound session),
 	// "note" (an internal note), "transfer" (a forward to a queue or
-	// agent) or "held" (a stale reply, not sent).
+	// agent), "forward" (a session's message forwarded to a third party)
+	// or "held" (a stale reply, not sent).
 	Action string
 	Queued int    // recipients queued for delivery
 	Queue  string // the session's queue afterwards
@@ -84,15 +85,23 @@ type submission struct {
 	toQueue   string        // a queue address: transfer there
 	toAgent   string        // an agent's login: transfer to them
 	inReplyTo string
+	// dropped are the session's own addresses a Reply All copied beside
+	// outside recipients: they are taken off the message.
+	dropped []string
+	// forward: a forward of a session message to outsiders who are not
+	// its participants. It goes to them alone: no Cc of the session, and
+	// they don't become participants.
+	forward bool
 }
 
 // classify sorts the recipients and finds the session: a reply or note
 // address among the recipients, then In-Reply-To/References, then the
-// subject tag. An agent may only act on sessions of their queues or their
-// own (supervisors on any).
+// subject tag, then for a forward what it carries (forwardClues). An
+// agent may only act on sessions of their queues or their own
+// (supervisors on any).
 func (r *Router) classify(tx store.Tx, a *Agent, rcpts []string, in inbound) (submission, error) {
 	var sub submission
-	sessionID := ""
+	var locals []localRcpt
 	for _, rcpt := range rcpts {
 		addr := strings.ToLower(rcpt)
 		at := strings.LastIndexByte(addr, '@')
@@ -112,57 +121,93 @@ func (r *Router) classify(tx store.Tx, a *Agent, rcpts []string, in inbound) (su
 			return sub, err
 		}
 		_, tag, _ := strings.Cut(addr[:at], "+")
-		switch {
-		case strings.HasPrefix(tag, notePrefix):
-			sub.notes++
-		case id == "":
-			sub.toQueue = q
-		}
-		if id != "" && sessionID == "" {
-			sessionID = id
-		}
+		locals = append(locals, localRcpt{addr: addr, queue: q, session: id, note: strings.HasPrefix(tag, notePrefix)})
 	}
 	if len(in.refs) > 0 {
 		sub.inReplyTo = in.refs[0]
 	}
-	if sessionID == "" {
-		for i := len(in.refs) - 1; i >= 0 && sessionID == ""; i-- {
-			id, err := tx.SessionByMessageID(in.refs[i])
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return sub, err
-			}
-			sessionID = id
+	originals := forwardedOriginals(in)
+	forward := isForward(in, originals)
+	s, err := r.submittedSession(tx, a, in, locals, originals, forward || len(sub.external) == 0)
+	if err != nil {
+		return sub, err
+	}
+	sub.session = s
+	for _, l := range locals {
+		switch {
+		case len(sub.external) > 0 && meansSession(l, s):
+			sub.dropped = append(sub.dropped, l.addr)
+		case l.note:
+			sub.notes++
+		case l.session == "":
+			sub.toQueue = l.queue
 		}
+	}
+	sub.forward = forward && s.ID != "" && len(sub.external) > 0 && len(sub.dropped) == len(locals) &&
+		!slices.ContainsFunc(sub.external, func(x string) bool { return slices.Contains(s.Participants, x) })
+	if sub.forward {
+		sub.inReplyTo = "" // it answers no customer message: never a stale reply
+	}
+	return sub, nil
+}
+
+// submittedSession finds the session of an agent's message (zero when
+// none): the first session address among its recipients, else its
+// references (newest first, then Thunderbird's X-Forwarded-Message-Id),
+// else its subject tag, else, when clues is set (a forward, or a
+// message to mxdesk only), what the forwarded message tells.
+func (r *Router) submittedSession(tx store.Tx, a *Agent, in inbound, locals []localRcpt, originals []forwarded, clues bool) (store.Session, error) {
+	sessionID := ""
+	for _, l := range locals {
+		if l.session != "" {
+			sessionID = l.session
+			break
+		}
+	}
+	refs := append(slices.Clone(in.refs), trimAngles(in.header.Get("X-Forwarded-Message-Id")))
+	for i := len(refs) - 1; i >= 0 && sessionID == ""; i-- {
+		id, err := sessionByMessageID(tx, refs[i])
+		if err != nil {
+			return store.Session{}, err
+		}
+		sessionID = id
 	}
 	if sessionID == "" {
 		if m := sessionTag.FindStringSubmatch(in.subject); m != nil {
 			sessionID = strings.ToUpper(m[1])
 		}
 	}
+	if sessionID == "" && clues {
+		id, err := r.forwardClues(tx, a, in, originals)
+		if err != nil {
+			return store.Session{}, err
+		}
+		sessionID = id
+	}
 	if sessionID == "" {
-		return sub, nil
+		return store.Session{}, nil
 	}
 	s, err := tx.Session(sessionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return sub, nil // a tag or reference to nothing: a new conversation
+		return store.Session{}, nil // a tag or reference to nothing: a new conversation
 	}
 	if err != nil {
-		return sub, err
+		return store.Session{}, err
 	}
-	if s.Agent != a.Login && !a.servesQueue(s.Queue) && !config.IsSupervisor(a.Role) {
-		return sub, errorf(KindForbidden, "session %s belongs to queue %s, which you do not serve", s.ID, s.Queue)
+	if !r.mayActOn(a, s) {
+		return store.Session{}, errorf(KindForbidden, "session %s belongs to queue %s, which you do not serve", s.ID, s.Queue)
 	}
-	sub.session = s
-	return sub, nil
+	return s, nil
 }
 
 func (r *Router) submit(tx store.Tx, a *Agent, in inbound, sub submission) (Submitted, error) {
+	in = withoutRecipients(in, sub.dropped)
 	internal := sub.notes > 0 || sub.toQueue != "" || sub.toAgent != ""
 	switch {
 	case internal && len(sub.external) > 0:
 		return Submitted{}, errorf(KindForbidden, "a note or transfer goes to mxdesk only: send the reply to the customer as a separate message")
 	case internal && sub.session.ID == "":
-		return Submitted{}, errorf(KindForbidden, "this message belongs to no session: forward a session's message to transfer it")
+		return Submitted{}, errForwardNotFound
 	case sub.toQueue != "" || sub.toAgent != "":
 		return r.transferByForward(tx, a, in, sub)
 	case internal || len(sub.external) == 0:
@@ -177,6 +222,8 @@ func (r *Router) submit(tx store.Tx, a *Agent, in inbound, sub submission) (Subm
 		}
 		sub.session = s
 		return r.reply(tx, a, in, sub, "new")
+	case sub.forward:
+		return r.reply(tx, a, in, sub, "forward")
 	}
 	return r.reply(tx, a, in, sub, "reply")
 }
@@ -239,12 +286,12 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 		}
 		return Submitted{Session: s.ID, MessageID: in.messageID, Action: "held"}, nil
 	}
-	out, rcpts, err := r.rewriteReply(a, in, q, &s, sub.external)
+	out, rcpts, err := r.rewriteReply(a, in, q, &s, sub.external, sub.forward)
 	if err != nil {
 		return Submitted{}, err
 	}
 	for _, x := range rcpts {
-		if !slices.Contains(s.Participants, x) && len(s.Participants) < maxParticipants {
+		if !sub.forward && !slices.Contains(s.Participants, x) && len(s.Participants) < maxParticipants {
 			s.Participants = append(s.Participants, x)
 		}
 	}
@@ -282,10 +329,12 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 	if err != nil {
 		return Submitted{}, err
 	}
-	if err := r.noteReply(tx, old, s); err != nil {
-		return Submitted{}, err
+	if sub.forward {
+		err = r.event(tx, s.ID, "forwarded", a.Login, "to "+strings.Join(rcpts, ", "))
+	} else if err = r.noteReply(tx, old, s); err == nil {
+		err = r.event(tx, s.ID, "replied", a.Login, "to "+strings.Join(rcpts, ", "))
 	}
-	if err := r.event(tx, s.ID, "replied", a.Login, "to "+strings.Join(rcpts, ", ")); err != nil {
+	if err != nil {
 		return Submitted{}, err
 	}
 	return Submitted{Session: s.ID, MessageID: in.messageID, Action: action, Queued: len(rcpts)}, nil
