@@ -140,7 +140,7 @@ var blockKeys = map[string]string{
 	"from": "from", "von": "from", "de": "from", "da": "from", "van": "from", "från": "from",
 	"subject": "subject", "betreff": "subject", "objet": "subject", "oggetto": "subject", "asunto": "subject", "onderwerp": "subject", "ämne": "subject",
 	"message-id": "message-id",
-	"date": "", "sent": "", "datum": "", "gesendet": "", "to": "", "an": "", "cc": "", "reply-to": "", "envoyé": "", "inviato": "", "enviado": "", "à": "", "a": "", "para": "", "aan": "", "till": "", "skickat": "", "verzonden": "",
+	"date":       "", "sent": "", "datum": "", "gesendet": "", "to": "", "an": "", "cc": "", "reply-to": "", "envoyé": "", "inviato": "", "enviado": "", "à": "", "a": "", "para": "", "aan": "", "till": "", "skickat": "", "verzonden": "",
 }
 
 // parseForwardBlock finds the first inline-forward header block in text:
@@ -308,7 +308,9 @@ func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals [
 			return id, nil
 		}
 	}
-	own := func(s store.Session) bool { return s.Agent == a.Login && baseSubject(s.Subject) == baseSubject(in.subject) }
+	own := func(s store.Session) bool {
+		return s.Agent == a.Login && baseSubject(s.Subject) == baseSubject(in.subject)
+	}
 	if id := onlyMatch(candidates, own); id != "" {
 		return id, nil
 	}
