@@ -1,12 +1,17 @@
 package gateway_test
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
@@ -63,10 +68,14 @@ func TestSubmittedMailIsDelivered(t *testing.T) {
 	closed = true
 }
 
-// sink is a plain SMTP server that accepts everything.
+// sink is a plain SMTP server that accepts everything. It remembers the
+// envelope recipients of each message by its Message-ID.
 type sink struct {
 	addr string
 	got  chan string
+
+	mu    sync.Mutex
+	rcpts map[string][]string // Message-ID (without <>) -> RCPT TO
 }
 
 func startSink(t *testing.T) *sink {
@@ -75,23 +84,42 @@ func startSink(t *testing.T) *sink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sink{addr: ln.Addr().String(), got: make(chan string, 16)}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return sinkSession{s}, nil }))
+	s := &sink{addr: ln.Addr().String(), got: make(chan string, 16), rcpts: map[string][]string{}}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s
 }
 
-type sinkSession struct{ s *sink }
+// rcptsOf returns the envelope recipients of the message with msgID.
+func (s *sink) rcptsOf(msgID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rcpts[msgID]
+}
 
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (ss sinkSession) Data(r io.Reader) error {
+type sinkSession struct {
+	s     *sink
+	rcpts []string
+}
+
+func (*sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.rcpts = append(ss.rcpts, to)
+	return nil
+}
+func (ss *sinkSession) Reset()     { ss.rcpts = nil }
+func (*sinkSession) Logout() error { return nil }
+func (ss *sinkSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
-	if err == nil {
-		ss.s.got <- string(b)
+	if err != nil {
+		return err
 	}
-	return err
+	if h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(b))); err == nil {
+		ss.s.mu.Lock()
+		ss.s.rcpts[strings.Trim(h.Get("Message-Id"), "<>")] = slices.Clone(ss.rcpts)
+		ss.s.mu.Unlock()
+	}
+	ss.s.got <- string(b)
+	return nil
 }

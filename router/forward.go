@@ -32,7 +32,7 @@ var forwardPrefix = regexp.MustCompile(`(?i)^\s*(fwd?|wg|i|vs|tr)\s*:`)
 var muttForward = regexp.MustCompile(`^\s*\[[^\]:]{1,200}:\s+(.*)\]\s*$`)
 
 // subjectPrefix is one leading reply or forward prefix, "Re:", "AW[2]:".
-var subjectPrefix = regexp.MustCompile(`(?i)^\s*(re|aw|sv|fwd?|wg|i|vs|tr)(\[\d+\])?\s*:\s*`)
+var subjectPrefix = regexp.MustCompile(`(?i)^\s*(re|r|aw|sv|fwd?|wg|i|vs|tr)(\[\d+\])?\s*:\s*`)
 
 // isForward tells whether an agent's message forwards another.
 func isForward(in inbound, original []forwarded) bool {
@@ -94,6 +94,9 @@ func forwardedOriginals(in inbound) []forwarded {
 			return nil
 		}
 		mt, _, _ := part.Header.ContentType()
+		if strings.HasPrefix(mt, "multipart/") {
+			return nil // Walk reads its parts: reading its body would eat them
+		}
 		data, _ := io.ReadAll(io.LimitReader(part.Body, maxForwardPart))
 		switch mt {
 		case "message/rfc822", "message/global":
@@ -136,12 +139,21 @@ var forwardMarker = regexp.MustCompile(`(?i)^\s*(?:-{2,}\s*(?:forwarded message(
 
 // blockKeys maps the header names of inline-forward blocks (English and
 // the usual translations) to what they mean.
-var blockKeys = map[string]string{
-	"from": "from", "von": "from", "de": "from", "da": "from", "van": "from", "från": "from",
-	"subject": "subject", "betreff": "subject", "objet": "subject", "oggetto": "subject", "asunto": "subject", "onderwerp": "subject", "ämne": "subject",
-	"message-id": "message-id",
-	"date":       "", "sent": "", "datum": "", "gesendet": "", "to": "", "an": "", "cc": "", "reply-to": "", "envoyé": "", "inviato": "", "enviado": "", "à": "", "a": "", "para": "", "aan": "", "till": "", "skickat": "", "verzonden": "",
-}
+var blockKeys = func() map[string]string {
+	m := map[string]string{}
+	for meaning, names := range map[string][]string{
+		"from":       {"from", "von", "de", "da", "van", "från"},
+		"subject":    {"subject", "betreff", "objet", "oggetto", "asunto", "onderwerp", "ämne"},
+		"date":       {"date", "sent", "datum", "gesendet", "envoyé", "inviato", "enviado", "skickat", "verzonden"},
+		"message-id": {"message-id"},
+		"":           {"to", "an", "cc", "reply-to", "à", "a", "para", "aan", "till"},
+	} {
+		for _, n := range names {
+			m[n] = meaning
+		}
+	}
+	return m
+}()
 
 // parseForwardBlock finds the first inline-forward header block in text:
 // the lines "From: …", "Subject: …" (and Date, To, Cc, Message-ID) after a
@@ -155,14 +167,14 @@ func parseForwardBlock(text string) (forwarded, bool) {
 	for i, line := range lines {
 		if m := forwardMarker.FindStringSubmatch(line); m != nil {
 			f := forwarded{from: firstAddress(m[1])}
-			if readBlock(&f, lines[i+1:], true) || f.from != "" {
+			if readBlock(&f, lines[i+1:]) || f.from != "" {
 				return f, true
 			}
 			continue
 		}
 		if key, _, ok := blockLine(line); ok && key == "from" && i+1 < len(lines) && isDateLine(lines[i+1]) {
 			var f forwarded
-			if readBlock(&f, lines[i:], false) {
+			if readBlock(&f, lines[i:]) {
 				return f, true
 			}
 		}
@@ -170,14 +182,14 @@ func parseForwardBlock(text string) (forwarded, bool) {
 	return forwarded{}, false
 }
 
-// readBlock reads header lines into f, skipping blank lines before the
-// first when skipBlank, up to the first line that is not one. It reports
-// whether a From, Subject or Message-ID was read.
-func readBlock(f *forwarded, lines []string, skipBlank bool) bool {
+// readBlock reads header lines into f up to the first line that is
+// neither blank nor one. It reports whether a From, Subject or Message-ID
+// was read.
+func readBlock(f *forwarded, lines []string) bool {
 	found, n := false, 0
 	for _, line := range lines {
-		if strings.TrimSpace(line) == "" && n == 0 && skipBlank {
-			continue
+		if strings.TrimSpace(line) == "" {
+			continue // mutt leaves one after its marker, HTML tables between rows
 		}
 		key, value, ok := blockLine(line)
 		if !ok || n == maxBlockLines {
@@ -214,12 +226,8 @@ func blockLine(line string) (key, value string, ok bool) {
 
 // isDateLine tells whether line is an Outlook block's Sent: or Date:.
 func isDateLine(line string) bool {
-	name, _, ok := strings.Cut(strings.TrimLeft(line, "> \t*"), ":")
-	switch strings.ToLower(strings.TrimRight(name, " \t*")) {
-	case "sent", "date", "gesendet", "datum", "envoyé", "inviato", "enviado", "skickat", "verzonden":
-		return ok
-	}
-	return false
+	key, _, ok := blockLine(line)
+	return ok && key == "date"
 }
 
 // htmlBreak is where an HTML body breaks lines for parseForwardBlock:

@@ -86,7 +86,7 @@ type submission struct {
 	toAgent   string        // an agent's login: transfer to them
 	inReplyTo string
 	// dropped are the session's own addresses a Reply All copied beside
-	// outside recipients: they are taken off the message.
+	// outside recipients: nobody gets the message there.
 	dropped []string
 	// forward: a forward of a session message to outsiders who are not
 	// its participants. It goes to them alone: no Cc of the session, and
@@ -201,7 +201,9 @@ func (r *Router) submittedSession(tx store.Tx, a *Agent, in inbound, locals []lo
 }
 
 func (r *Router) submit(tx store.Tx, a *Agent, in inbound, sub submission) (Submitted, error) {
-	in = withoutRecipients(in, sub.dropped)
+	if len(sub.external) > 0 && sub.session.ID != "" {
+		in = withoutRecipients(in, r.sessionAddresses(sub.session))
+	}
 	internal := sub.notes > 0 || sub.toQueue != "" || sub.toAgent != ""
 	switch {
 	case internal && len(sub.external) > 0:

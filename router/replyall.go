@@ -30,6 +30,20 @@ func meansSession(l localRcpt, s store.Session) bool {
 	return l.session == s.ID || (l.session == "" && l.queue == s.Queue)
 }
 
+// sessionAddresses are the addresses that mean session s: those of its
+// queue and its reply address, lower-case.
+func (r *Router) sessionAddresses(s store.Session) []string {
+	q := r.config().QueueByName(s.Queue)
+	if q == nil {
+		return nil
+	}
+	var out []string
+	for _, a := range q.Addresses {
+		out = append(out, strings.ToLower(a))
+	}
+	return append(out, strings.ToLower(tokenAddress(q, s.Token, "")))
+}
+
 // withoutRecipients removes the addresses in drop from the To and Cc
 // header fields of in (display names of the others are kept) and from its
 // recipient lists. A field left empty is removed.
