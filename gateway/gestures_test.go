@@ -694,3 +694,28 @@ func TestForwardToThirdParty(t *testing.T) {
 		t.Errorf("the next reply went to %v, want carla and dave", rcpts)
 	}
 }
+
+// TestForwardedMessageSessionHeader: an attached message's
+// X-Mxdesk-Session names its session even when its Message-ID is unknown
+// (the agent's client dropped it), but only a session the agent may act
+// on: another queue's session ID in it is not taken.
+func TestForwardedMessageSessionHeader(t *testing.T) {
+	g, _ := gestureDesk(t, false)
+	s := customerWrites(t, g, "support@example.test", carlaWrites)
+	other := customerWrites(t, g, "billing@example.test", strings.ReplaceAll(carlaWrites, "c1@customer.test", "b1@customer.test"))
+	attach := func(session, msgID string) string {
+		original := "From: Carla Rossi <carla@customer.test>\nSubject: Double charge on invoice 4471\nMessage-ID: <" + msgID + ">\nX-Mxdesk-Session: " + session + "\n\nI was charged twice.\n"
+		raw := strings.Replace(thunderbirdForwardAsAttachment, "ORIGINAL\n", original, 1)
+		return crlf(strings.Replace(raw, "To: TO", "To: billing@example.test", 1))
+	}
+	if text, err := submitAs(t, g, "alice@example.test", []string{"billing@example.test"}, attach(s.ID, "edited@laptop.test")); err != nil || !strings.Contains(text, s.ID+" transferred") {
+		t.Fatalf("attachment naming %s: %q %v", s.ID, text, err)
+	}
+	raw := strings.Replace(attach(other.ID, "forged@laptop.test"), "b2c3d4e5", "c3d4e5f6", 1)
+	if _, err := submitAs(t, g, "alice@example.test", []string{"billing@example.test"}, raw); !strings.Contains(fmt.Sprint(err), "can't tell which session") {
+		t.Errorf("attachment naming Billing's %s, sent by alice of Support: %v, want the refusal", other.ID, err)
+	}
+	if rep := report(t, g, other.ID); lastEvent(rep, "transferred") != "" {
+		t.Errorf("%s was transferred by an agent who may not act on it", other.ID)
+	}
+}

@@ -202,7 +202,9 @@ func readBlock(f *forwarded, lines []string) bool {
 				f.from, found = a, true
 			}
 		case "subject":
-			f.subject, found = decodeHeader(value), true
+			if s := decodeHeader(value); s != "" {
+				f.subject, found = s, true
+			}
 		case "message-id":
 			if id := trimAngles(value); id != "" {
 				f.messageID, found = id, true
