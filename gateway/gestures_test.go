@@ -339,13 +339,19 @@ func TestReplyAll(t *testing.T) {
 	}
 
 	// Only what means this session is dropped: another queue or the
-	// session's note address beside the customer is still refused.
-	for _, ours := range []string{"billing@example.test", "support+note-" + s.Token + "@example.test"} {
+	// session's note address beside the customer is still refused, and
+	// so are the reply addresses of two sessions.
+	other := customerWrites(t, g, "support@example.test", strings.ReplaceAll(carlaWrites, "c1@customer.test", "c9@customer.test"))
+	for ours, why := range map[string]string{
+		"billing@example.test":                                   "a note or transfer goes to mxdesk only",
+		"support+note-" + s.Token + "@example.test":              "a note or transfer goes to mxdesk only",
+		tokenAddr + ", support+" + other.Token + "@example.test": "is the address of another session than " + s.ID,
+	} {
 		raw := strings.Replace(thunderbirdReplyAll, "Cc: support@example.test", "Cc: "+ours, 1)
 		raw = strings.Replace(raw, "4b8e2f4c", "5c9f3a5d", 1)
-		_, err := submitAs(t, g, "alice@example.test", []string{"carla@customer.test", ours}, crlf(raw))
-		if code, _ := smtpCode(err); code != 550 || !strings.Contains(err.Error(), "a note or transfer goes to mxdesk only") {
-			t.Errorf("Reply All with %s: %v, want 550 a note or transfer goes to mxdesk only", ours, err)
+		_, err := submitAs(t, g, "alice@example.test", append([]string{"carla@customer.test"}, strings.Split(ours, ", ")...), crlf(raw))
+		if code, _ := smtpCode(err); code != 550 || !strings.Contains(err.Error(), why) {
+			t.Errorf("Reply All with %s: %v, want 550 %s", ours, err, why)
 		}
 	}
 }

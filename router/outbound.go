@@ -81,7 +81,7 @@ func (r *Router) Submit(ctx context.Context, a *Agent, env Envelope, raw []byte)
 type submission struct {
 	session   store.Session // zero when the message belongs to none
 	external  []string      // customers and other outside addresses
-	notes     int           // session note addresses among the recipients
+	notes     int           // session note (or reply) addresses among the recipients
 	toQueue   string        // a queue address: transfer there
 	toAgent   string        // an agent's login: transfer to them
 	inReplyTo string
@@ -135,11 +135,13 @@ func (r *Router) classify(tx store.Tx, a *Agent, rcpts []string, in inbound) (su
 	sub.session = s
 	for _, l := range locals {
 		switch {
+		case l.session != "" && l.session != s.ID:
+			return sub, errorf(KindForbidden, "%s is the address of another session than %s: write to one session at a time", l.addr, s.ID)
 		case len(sub.external) > 0 && meansSession(l, s):
 			sub.dropped = append(sub.dropped, l.addr)
-		case l.note:
-			sub.notes++
-		case l.session == "":
+		case l.note || l.session != "":
+			sub.notes++ // the session's own address, and no customer beside it: a note
+		default:
 			sub.toQueue = l.queue
 		}
 	}
