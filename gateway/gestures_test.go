@@ -523,23 +523,29 @@ func TestTransferByForwarding(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		raw  func(original string) string
+		// twin: Carla starts a second session with the same subject,
+		// so that only the attached message's Message-ID tells.
+		twin bool
 	}{
-		{"mutt inline", func(string) string { return muttForward }},
-		{"Thunderbird inline", func(string) string { return thunderbirdForward }},
+		{"mutt inline", func(string) string { return muttForward }, false},
+		{"Thunderbird inline", func(string) string { return thunderbirdForward }, false},
 		{"Thunderbird inline with References", func(string) string {
 			return strings.Replace(thunderbirdForward, "Content-Language: en-US\n",
 				"References: <c1@customer.test>\nContent-Language: en-US\nX-Forwarded-Message-Id: <c1@customer.test>\nIn-Reply-To: <c1@customer.test>\n", 1)
-		}},
+		}, false},
 		{"Thunderbird as attachment", func(original string) string {
 			return strings.Replace(thunderbirdForwardAsAttachment, "ORIGINAL\n", original, 1)
-		}},
+		}, false},
 		{"Thunderbird as attachment, Message-ID only", func(original string) string {
 			return strings.Replace(thunderbirdForwardAsAttachment, "ORIGINAL\n", stripOurs(original), 1)
-		}},
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, _ := gestureDesk(t, false)
 			s := customerWrites(t, g, "support@example.test", carlaWrites)
+			if tc.twin {
+				customerWrites(t, g, "support@example.test", strings.ReplaceAll(carlaWrites, "c1@customer.test", "c1-again@customer.test"))
+			}
 			original := strings.ReplaceAll(imapMessage(t, g, "alice@example.test", "Queues/Support", "c1@customer.test"), "\r\n", "\n")
 			if !strings.Contains(original, "X-Mxdesk-Session: "+s.ID) {
 				t.Fatalf("the customer's message over IMAP:\n%s", original)
@@ -702,15 +708,16 @@ func TestForwardToThirdParty(t *testing.T) {
 }
 
 // TestForwardedMessageSessionHeader: an attached message's
-// X-Mxdesk-Session names its session even when its Message-ID is unknown
-// (the agent's client dropped it), but only a session the agent may act
-// on: another queue's session ID in it is not taken.
+// X-Mxdesk-Session names its session even when nothing else of it is
+// known (here a copy of a reply of ours with a Message-ID mxdesk never
+// saw), but only a session the agent may act on: another queue's session
+// ID in it is not taken.
 func TestForwardedMessageSessionHeader(t *testing.T) {
 	g, _ := gestureDesk(t, false)
 	s := customerWrites(t, g, "support@example.test", carlaWrites)
 	other := customerWrites(t, g, "billing@example.test", strings.ReplaceAll(carlaWrites, "c1@customer.test", "b1@customer.test"))
 	attach := func(session, msgID string) string {
-		original := "From: Carla Rossi <carla@customer.test>\nSubject: Double charge on invoice 4471\nMessage-ID: <" + msgID + ">\nX-Mxdesk-Session: " + session + "\n\nI was charged twice.\n"
+		original := "From: Support <support@example.test>\nSubject: Re: Double charge on invoice 4471\nMessage-ID: <" + msgID + ">\nX-Mxdesk-Session: " + session + "\n\nWe refunded it.\n"
 		raw := strings.Replace(thunderbirdForwardAsAttachment, "ORIGINAL\n", original, 1)
 		return crlf(strings.Replace(raw, "To: TO", "To: billing@example.test", 1))
 	}

@@ -3,6 +3,7 @@ package router
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"html"
 	"io"
@@ -282,10 +283,10 @@ func decodeHeader(v string) string {
 // forwardClues finds the session of a forward that named none by its
 // recipients, references or subject tag, in this order: an attached
 // message's X-Mxdesk-Session (only for a session a may act on) and
-// Message-ID, an inline block's Message-ID, then its From and subject
-// among the sessions a sees, and last a's own open session with the
-// forward's subject (when exactly one; the one of the block's sender
-// first).
+// Message-ID, an inline block's Message-ID, then the sender and subject
+// of the forwarded message among the sessions a sees, and last a's own
+// open session with the forward's subject; either only when exactly one
+// session matches.
 func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals []forwarded) (string, error) {
 	for _, o := range originals {
 		if o.session == "" {
@@ -309,27 +310,16 @@ func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals [
 		return "", err
 	}
 	for _, o := range originals {
-		if o.from == "" || o.subject == "" {
-			continue
-		}
+		subject := cmp.Or(o.subject, in.subject) // mutt's marker alone names the sender
 		if id := onlyMatch(candidates, func(s store.Session) bool {
-			return s.Customer == o.from && baseSubject(s.Subject) == baseSubject(o.subject)
+			return o.from != "" && s.Customer == o.from && baseSubject(s.Subject) == baseSubject(subject)
 		}); id != "" {
 			return id, nil
 		}
 	}
-	own := func(s store.Session) bool {
+	return onlyMatch(candidates, func(s store.Session) bool {
 		return s.Agent == a.Login && baseSubject(s.Subject) == baseSubject(in.subject)
-	}
-	if id := onlyMatch(candidates, own); id != "" {
-		return id, nil
-	}
-	for _, o := range originals {
-		if id := onlyMatch(candidates, func(s store.Session) bool { return own(s) && o.from != "" && s.Customer == o.from }); id != "" {
-			return id, nil
-		}
-	}
-	return "", nil
+	}), nil
 }
 
 // onlyMatch is the ID of the one session that matches, else "".
