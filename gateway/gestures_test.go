@@ -705,6 +705,18 @@ func TestForwardToThirdParty(t *testing.T) {
 	if _, rcpts := delivered(t, snk, "6d0a4b6e-1d3a-4f55-9a6e-3c2f1e7d9b10@example.test"); !slices.Equal(rcpts, []string{"carla@customer.test", "dave@customer.test"}) {
 		t.Errorf("the next reply went to %v, want carla and dave", rcpts)
 	}
+
+	// Carla writes again; Thunderbird's forward of her first message
+	// (threaded to it, as newer versions do) answers nobody: it is not
+	// held as a stale reply.
+	customerWrites(t, g, "support+"+s.Token+"@example.test", strings.NewReplacer("TOKEN", s.Token, "SESSION", s.ID).Replace(carlaAgain))
+	fwd := strings.Replace(thunderbirdForward, "Content-Language: en-US\n",
+		"References: <c1@customer.test>\nContent-Language: en-US\nX-Forwarded-Message-Id: <c1@customer.test>\nIn-Reply-To: <c1@customer.test>\n", 1)
+	fwd = strings.Replace(fwd, "To: TO", "To: orders@supplier.test", 1)
+	if text, err := submitAs(t, g, "alice@example.test", []string{"orders@supplier.test"}, crlf(fwd)); err != nil || !strings.Contains(text, "queued as "+s.ID) {
+		t.Fatalf("forward of an older message: %q %v, want 250 queued as %s", text, err, s.ID)
+	}
+	delivered(t, snk, "9e0f6b1a-7c2d-4e3f-8a9b-0c1d2e3f4a5b@example.test")
 }
 
 // TestForwardedMessageSessionHeader: an attached message's
