@@ -94,24 +94,24 @@ func forwardedOriginals(in inbound) []forwarded {
 		if parts++; err != nil || parts > maxForwardParts {
 			return nil
 		}
+		// Only these are read; Walk reads a multipart's parts itself.
 		mt, _, _ := part.Header.ContentType()
-		if strings.HasPrefix(mt, "multipart/") {
-			return nil // Walk reads its parts: reading its body would eat them
+		if mt != "message/rfc822" && mt != "message/global" && mt != "text/plain" && mt != "text/html" && mt != "" {
+			return nil
 		}
 		data, _ := io.ReadAll(io.LimitReader(part.Body, maxForwardPart))
+		var f forwarded
+		var ok bool
 		switch mt {
 		case "message/rfc822", "message/global":
-			if f, ok := attachedOriginal(data); ok {
-				out = append(out, f)
-			}
-		case "text/plain", "":
-			if f, ok := parseForwardBlock(string(data)); ok {
-				out = append(out, f)
-			}
+			f, ok = attachedOriginal(data)
 		case "text/html":
-			if f, ok := parseForwardBlock(htmlText(string(data))); ok {
-				out = append(out, f)
-			}
+			f, ok = parseForwardBlock(htmlText(string(data)))
+		default:
+			f, ok = parseForwardBlock(string(data))
+		}
+		if ok {
+			out = append(out, f)
 		}
 		return nil
 	})
