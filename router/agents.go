@@ -7,6 +7,7 @@ import (
 
 	"mxdesk/config"
 	"mxdesk/passwd"
+	"mxdesk/store"
 )
 
 // dummyHash is checked when a login is unknown, so a wrong login costs the
@@ -88,4 +89,10 @@ func (a *Agent) servesQueue(q string) bool {
 		}
 	}
 	return false
+}
+
+// mayActOn tells whether a may reply to, note or transfer s: their own,
+// one of their queues', or any for a supervisor.
+func (a *Agent) mayActOn(s store.Session) bool {
+	return s.Agent == a.Login || a.servesQueue(s.Queue) || config.IsSupervisor(a.Role)
 }

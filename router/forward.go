@@ -15,7 +15,6 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
 
-	"mxdesk/config"
 	"mxdesk/store"
 )
 
@@ -293,7 +292,7 @@ func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals [
 			continue
 		}
 		s, err := rd.Session(o.session)
-		if err == nil && r.mayActOn(a, s) {
+		if err == nil && a.mayActOn(s) {
 			return s.ID, nil
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -398,12 +397,6 @@ func (r *Router) visibleSessions(rd store.Reader, a *Agent) ([]store.Session, er
 		}
 	}
 	return out, nil
-}
-
-// mayActOn tells whether a may reply to, note or transfer s: their own,
-// one of their queues', or any for a supervisor.
-func (r *Router) mayActOn(a *Agent, s store.Session) bool {
-	return s.Agent == a.Login || a.servesQueue(s.Queue) || config.IsSupervisor(a.Role)
 }
 
 // errForwardNotFound is the refusal of a transfer whose session can't be

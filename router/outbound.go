@@ -135,7 +135,7 @@ func (r *Router) classify(tx store.Tx, a *Agent, rcpts []string, in inbound) (su
 	sub.session = s
 	for _, l := range locals {
 		switch {
-		case l.session != "" && l.session != s.ID:
+		case l.session != "" && s.ID != "" && l.session != s.ID:
 			return sub, errorf(KindForbidden, "%s is the address of another session than %s: write to one session at a time", l.addr, s.ID)
 		case len(sub.external) > 0 && meansSession(l, s):
 			sub.dropped = append(sub.dropped, l.addr)
@@ -196,7 +196,7 @@ func (r *Router) submittedSession(tx store.Tx, a *Agent, in inbound, locals []lo
 	if err != nil {
 		return store.Session{}, err
 	}
-	if !r.mayActOn(a, s) {
+	if !a.mayActOn(s) {
 		return store.Session{}, errorf(KindForbidden, "session %s belongs to queue %s, which you do not serve", s.ID, s.Queue)
 	}
 	return s, nil
