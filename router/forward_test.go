@@ -88,3 +88,24 @@ func FuzzParseForwardBlock(f *testing.F) {
 		}
 	})
 }
+
+// FuzzForwardedOriginals: any message an agent sends, read for what it
+// forwards (MIME walk, attached headers, inline blocks), never panics and
+// finds no more than its part limit.
+func FuzzForwardedOriginals(f *testing.F) {
+	f.Add([]byte("Subject: Fwd: x\r\n\r\n" + forwardBlocks["mutt"]))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n" +
+		"Content-Type: message/rfc822\r\n\r\nMessage-ID: <m@x>\r\nX-Mxdesk-Session: S-ABCDE\r\nFrom: a@b.test\r\n\r\nbody\r\n--b--\r\n"))
+	f.Add([]byte("Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + forwardBlocks["thunderbird-html"]))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		in := parseInbound(raw, Envelope{From: "agent@example.test"}, "mx.test")
+		originals := forwardedOriginals(in)
+		if len(originals) > maxForwardParts {
+			t.Fatalf("%d originals", len(originals))
+		}
+		isForward(in, originals)
+		for _, o := range originals {
+			baseSubject(o.subject)
+		}
+	})
+}
