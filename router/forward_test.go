@@ -24,6 +24,10 @@ var forwardBlocks = map[string]string{
 		"Sent: Monday, March 2, 2026 9:00 AM\r\nTo: support@example.test\r\nSubject: where is my order\r\n\r\nhello\r\n",
 	"outlook-no-marker": "Bob, for you.\r\n\r\nFrom: Carla Rossi <carla@customer.test>\r\n" +
 		"Sent: Monday, March 2, 2026 9:00 AM\r\nTo: support@example.test\r\nSubject: where is my order\r\n\r\nhello\r\n",
+	"outlook-html": `<div class="WordSection1"><p class="MsoNormal">Bob, for you.<o:p></o:p></p><p class="MsoNormal"><o:p>&nbsp;</o:p></p>` +
+		`<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0in 0in 0in"><p class="MsoNormal"><b>From:</b> Carla Rossi &lt;carla@customer.test&gt; <br>` +
+		`<b>Sent:</b> Monday, March 2, 2026 9:00 AM<br><b>To:</b> support@example.test<br><b>Subject:</b> where is my order<o:p></o:p></p></div>` +
+		`<p class="MsoNormal">hello<o:p></o:p></p></div>`,
 	"gmail": "Bob, for you.\n\n---------- Forwarded message ---------\nFrom: Carla Rossi <carla@customer.test>\n" +
 		"Date: Mon, Mar 2, 2026 at 9:00 AM\nSubject: where is my order\nTo: <support@example.test>\n\nhello\n",
 }
