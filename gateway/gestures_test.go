@@ -564,6 +564,9 @@ func TestTransferByForwarding(t *testing.T) {
 			if note := noteOf(t, g, "bob@example.test", "Queues/Billing", msgID); note.Get("Subject") != "[Internal] Fwd: Double charge on invoice 4471" || note.Get("X-Mxdesk-Internal") != "transfer" {
 				t.Errorf("bob's note: Subject %q, X-Mxdesk-Internal %q", note.Get("Subject"), note.Get("X-Mxdesk-Internal"))
 			}
+			if note := imapMessage(t, g, "bob@example.test", "Queues/Billing", msgID); !strings.Contains(note, "can you refund one?") {
+				t.Errorf("bob's note lacks alice's comment:\n%s", note)
+			}
 			if n := queued(); n != 0 {
 				t.Errorf("a transfer queued %d messages for delivery", n)
 			}
@@ -589,9 +592,14 @@ func TestTransferByForwardingFallbacks(t *testing.T) {
 		t.Errorf("refusal code %d, want 550", code)
 	}
 
-	// Alice answers: the session is hers, and its subject is enough.
+	// Alice answers: the session is hers, and a forward's subject is
+	// enough; a message that only has its subject is no forward of it.
 	if _, err := submitAs(t, g, "alice@example.test", []string{"carla@customer.test"}, crlf(thunderbirdReplyAll)); err != nil {
 		t.Fatal(err)
+	}
+	notForward := strings.Replace(strings.Replace(cut, "Subject: Fwd: ", "Subject: ", 1), "GA4242", "GD4242", 1)
+	if _, err := submitAs(t, g, "alice@example.test", []string{"billing@example.test"}, crlf(notForward)); !strings.Contains(fmt.Sprint(err), refusal) {
+		t.Errorf("a new message to billing@ titled like alice's session: %v, want the refusal", err)
 	}
 	text, err := submitAs(t, g, "alice@example.test", []string{"billing@example.test"}, crlf(cut))
 	if err != nil || !strings.Contains(text, s.ID+" transferred") {

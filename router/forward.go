@@ -283,9 +283,9 @@ func decodeHeader(v string) string {
 // recipients, references or subject tag, in this order: an attached
 // message's X-Mxdesk-Session (only for a session a may act on) and
 // Message-ID, an inline block's Message-ID, then the sender and subject
-// of the forwarded message among the sessions a sees, and last a's own
-// open session with the forward's subject; either only when exactly one
-// session matches.
+// of the forwarded message among the sessions a sees, and last, for a
+// forward, a's own open session with the forward's subject; either only
+// when exactly one session matches.
 func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals []forwarded) (string, error) {
 	for _, o := range originals {
 		if o.session == "" {
@@ -315,6 +315,9 @@ func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals [
 		}); id != "" {
 			return id, nil
 		}
+	}
+	if !isForward(in, originals) {
+		return "", nil // a message merely titled like a session is not its forward
 	}
 	return onlyMatch(candidates, func(s store.Session) bool {
 		return s.Agent == a.Login && baseSubject(s.Subject) == baseSubject(in.subject)
