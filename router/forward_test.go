@@ -113,3 +113,19 @@ func FuzzForwardedOriginals(f *testing.F) {
 		}
 	})
 }
+
+func TestIsForward(t *testing.T) {
+	for subject, want := range map[string]bool{
+		"Fwd: order": true, "FW: order": true, "WG: Bestellung": true, "I: ordine": true, "VS: tilaus": true, "TR: commande": true,
+		"[Carla Rossi: order]": true, "Re: order": false, "order": false, "[S-7K3QX] order": false, "Fwd order": false,
+	} {
+		in := parseInbound([]byte("Subject: "+subject+"\r\n\r\nhi\r\n"), Envelope{}, "mx.test")
+		if got := isForward(in, nil); got != want {
+			t.Errorf("isForward(%q) = %v, want %v", subject, got, want)
+		}
+	}
+	in := parseInbound([]byte("Subject: order\r\nX-Forwarded-Message-Id: <c1@customer.test>\r\n\r\nhi\r\n"), Envelope{}, "mx.test")
+	if !isForward(in, nil) || !isForward(parseInbound([]byte("Subject: order\r\n\r\n"), Envelope{}, "mx.test"), []forwarded{{attached: true}}) {
+		t.Error("Thunderbird's X-Forwarded-Message-Id or an attached message does not make a forward")
+	}
+}
