@@ -82,11 +82,12 @@ const (
 // message's headers and each text part's inline-forward header block, in
 // the order of the parts.
 func forwardedOriginals(in inbound) []forwarded {
-	e, err := message.New(message.Header{Header: in.header}, bytes.NewReader(in.body))
+	// An unknown charset or encoding is an error that still gives an
+	// entity.
+	e, _ := message.New(message.Header{Header: in.header}, bytes.NewReader(in.body))
 	if e == nil {
 		return nil
 	}
-	_ = err // an unknown charset or encoding still gives an entity
 	var out []forwarded
 	parts := 0
 	e.Walk(func(_ []int, part *message.Entity, err error) error {
