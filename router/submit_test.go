@@ -283,9 +283,12 @@ func TestStaleReplyHeldThenSent(t *testing.T) {
 	if err != nil || got.Action != "held" || len(d.outbox(t)) != 0 {
 		t.Fatalf("stale reply: %+v, %v, %d queued", got, err, len(d.outbox(t)))
 	}
+	if !strings.HasPrefix(got.Held, "not sent: the customer wrote again at 09:01 ("+newer.Session+")") {
+		t.Errorf("held text %q", got.Held)
+	}
 	rep := mustReport(t, d.r, newer.Session)
-	if last := rep.Messages[len(rep.Messages)-1]; !strings.Contains(last.Subject, "Not sent") {
-		t.Errorf("no notice: %+v", last)
+	if last := rep.Messages[len(rep.Messages)-1]; last.MessageID != "s2@customer.test" {
+		t.Errorf("a held reply filed %+v in the session: the refusal is the notice", last)
 	}
 	// Sent again unchanged within 10 minutes: it goes.
 	d.clock.Advance(5 * time.Minute)
