@@ -68,8 +68,7 @@ type harnessConfig struct {
 	smtp  bool // run the SMTP server too (harness.send)
 	// submission runs the submission server too (harness.submit).
 	submission bool
-	// edit changes what TOML can't reach through extra (top-level keys).
-	edit func(*config.Config)
+	top string // top-level TOML keys (testutil.ConfigTop)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -85,10 +84,7 @@ func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
 	t.Helper()
 	opts := hc.opts
 	opts.Logger = slog.New(&testLogHandler{t: t})
-	h := &harness{t: t, cfg: testutil.Config(t, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp, submission: hc.submission}
-	if hc.edit != nil {
-		hc.edit(h.cfg)
-	}
+	h := &harness{t: t, cfg: testutil.ConfigTop(t, hc.top, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp, submission: hc.submission}
 	h.start()
 	t.Cleanup(h.stop)
 	return h

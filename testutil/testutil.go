@@ -47,7 +47,14 @@ func PasswordHash() string {
 // Password. extra is appended to the TOML (it may add keys or tables).
 func Config(t testing.TB, extra string) *config.Config {
 	t.Helper()
-	toml := fmt.Sprintf(`
+	return ConfigTop(t, "", extra)
+}
+
+// ConfigTop is Config with top-level keys (company, timezone, ...) that
+// TOML only takes before the first table.
+func ConfigTop(t testing.TB, top, extra string) *config.Config {
+	t.Helper()
+	toml := top + fmt.Sprintf(`
 hostname = "mx.example.test"
 data_dir = %q
 [[send_only]]
