@@ -68,7 +68,7 @@ type harnessConfig struct {
 	smtp  bool // run the SMTP server too (harness.send)
 	// submission runs the submission server too (harness.submit).
 	submission bool
-	top string // top-level TOML keys (testutil.ConfigTop)
+	top        string // top-level TOML keys (testutil.ConfigTop)
 }
 
 func newHarness(t *testing.T) *harness {
