@@ -215,6 +215,19 @@ func (h *harness) eventKinds(id string) []string {
 	return kinds
 }
 
+// lastHeader selects folder and returns the header fields of its newest
+// message, as the agent's client reads them.
+func (c *client) lastHeader(folder string, fields ...string) string {
+	c.t.Helper()
+	n := c.selectBox(folder).NumMessages
+	sec := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: fields, Peek: true}
+	msgs, err := c.Fetch(imap.SeqSetNum(n), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{sec}}).Collect()
+	if err != nil || len(msgs) != 1 {
+		c.t.Fatalf("fetch the newest of %s: %v", folder, err)
+	}
+	return string(msgs[0].FindBodySection(sec))
+}
+
 // count selects folder and returns how many messages it holds.
 func (c *client) count(folder string) uint32 {
 	c.t.Helper()
@@ -308,6 +321,10 @@ func TestReplySubject(t *testing.T) {
 			t.Errorf("Sales reply typed %q: subject %q, want %q", typed, got, want)
 		}
 	}
+	// The agent's Sent shows the subject that went out.
+	if got, want := h.login(erin).lastHeader("Sent", "Subject"), "Subject: Re: Quote please ["+sales.ID+"]\r\n\r\n"; got != want {
+		t.Errorf("Sent copy: %q, want %q", got, want)
+	}
 	// The signature names the company (@{company}).
 	if body := h.lastQueued(3).Raw; !strings.Contains(body, "--=20\r\nErin Sand, Example Corp\r\n") {
 		t.Errorf("signature without the company:\n%s", body)
@@ -382,6 +399,10 @@ func TestReplyCopies(t *testing.T) {
 	check("Bcc", out, []string{"carla@customer.test", "boss@example.org", "gus@partner.test"}, `"Gus" <gus@partner.test>`)
 	out = send(draft{text: "remembered Bcc"})
 	check("remembered Bcc", out, []string{"carla@customer.test", "gus@partner.test", "boss@example.org"}, `"Gus" <gus@partner.test>`)
+	// The copy in the agent's Sent is what the customer got.
+	if got := h.login(alice).lastHeader("Sent", "Cc", "Bcc"); got != "Cc: \"Gus\" <gus@partner.test>\r\n\r\n" {
+		t.Errorf("Sent copy's Cc and Bcc: %q", got)
+	}
 
 	// A later customer message's Cc replaces the session's; the Bcc stays.
 	later := h.customer(own, mail{from: "carla@customer.test", to: own, cc: "Eve <eve@partner.test>", subject: "Re: Invoice", id: "c2@customer.test", inReplyTo: "c1@customer.test"})
