@@ -337,11 +337,17 @@ func (r *Router) staleCheck(tx store.Tx, a *Agent, in inbound, q *config.Queue, 
 
 // heldText is what the agent's client shows when their reply is held: why,
 // and how to send it anyway. It is one ASCII line, well under the SMTP
-// line limit.
+// line limit. The time is the queue's (timezone), with the day when it
+// was not today.
 func (r *Router) heldText(s store.Session) string {
-	at := s.LastInboundAt.In(r.config().Location()).Format("15:04")
-	return fmt.Sprintf("not sent: the customer wrote again at %s (%s) - read their new message, then send again unchanged within %d minutes to send it anyway",
-		at, s.ID, int(staleWindow/time.Minute))
+	loc := r.config().Location()
+	wrote := s.LastInboundAt.In(loc)
+	when := "at " + wrote.Format("15:04")
+	if wrote.Format(time.DateOnly) != r.now().In(loc).Format(time.DateOnly) {
+		when = "on " + wrote.Format("Jan 2") + " " + when
+	}
+	return fmt.Sprintf("not sent: the customer wrote again %s (%s) - read their new message, then send again unchanged within %d minutes to send it anyway",
+		when, s.ID, int(staleWindow/time.Minute))
 }
 
 // answeredMessageID is the message a reply answers: its In-Reply-To, else

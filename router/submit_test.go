@@ -278,6 +278,12 @@ func TestStaleReplyHeldThenSent(t *testing.T) {
 	if got, _ := d.submit(t, "erin@example.test", []string{"carla@customer.test"}, "In-Reply-To: <s2@customer.test>\r\nSubject: Re\r\n\r\nok\r\n"); got.Action != "reply" {
 		t.Errorf("reply to the latest: %+v", got)
 	}
+	// A day later, the refusal names the day the customer wrote.
+	d.clock.Advance(24 * time.Hour)
+	got, err = d.submit(t, "erin@example.test", []string{"carla@customer.test"}, "In-Reply-To: <s1@customer.test>\r\nSubject: Re: first\r\n\r\nlate answer\r\n")
+	if err != nil || !strings.HasPrefix(got.Held, "not sent: the customer wrote again on Mar 2 at 09:01 ("+newer.Session+")") {
+		t.Errorf("held a day later: %q, %v", got.Held, err)
+	}
 }
 
 func TestBounceReachesTheAgent(t *testing.T) {
