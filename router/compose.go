@@ -38,10 +38,9 @@ func (a *Agent) displayName() string {
 // (SPEC §7): From the queue with the configured name, Reply-To the
 // session's reply address, the Cc and Bcc the session remembers when the
 // agent set none (what the agent sets replaces them: applyCopies), no Bcc
-// header, the
-// session's subject and tag when the queue wants them, threading headers,
-// the signature, and the attachment limits. It returns the message and
-// every recipient to deliver to.
+// header, the session's subject and tag when the queue wants them
+// (replySubject), threading headers, the signature, and the attachment
+// limits. It returns the message and every recipient to deliver to.
 func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Session, external []string) ([]byte, []string, error) {
 	cfg := r.config()
 	h := in.header.Copy()
