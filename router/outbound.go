@@ -244,7 +244,14 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 	if q == nil {
 		return Submitted{}, errorf(KindForbidden, "queue %s of session %s is no longer configured", s.Queue, s.ID)
 	}
-	if held, err := r.staleCheck(tx, a, in, q, &s, old); err != nil || held {
+	// classify leaves inReplyTo empty for a message that answers no
+	// customer message; the one answered is In-Reply-To, else the newest
+	// reference (answeredMessageID), not the first.
+	answered := ""
+	if sub.inReplyTo != "" {
+		answered = answeredMessageID(in.header)
+	}
+	if held, err := r.staleCheck(tx, a, in, q, &s, old, answered); err != nil || held {
 		if err != nil {
 			return Submitted{}, err
 		}
@@ -311,8 +318,7 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 // same text sent again within staleWindow goes out. A warned one goes
 // out with a notice in the agent's INBOX. It reports whether the reply is
 // held.
-func (r *Router) staleCheck(tx store.Tx, a *Agent, in inbound, q *config.Queue, s *store.Session, old store.Session) (bool, error) {
-	answeredID := answeredMessageID(in.header)
+func (r *Router) staleCheck(tx store.Tx, a *Agent, in inbound, q *config.Queue, s *store.Session, old store.Session, answeredID string) (bool, error) {
 	if q.StaleReply == config.StaleOff || answeredID == "" || s.LastInboundID == "" || answeredID == s.LastInboundID {
 		return false, nil
 	}
