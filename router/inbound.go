@@ -107,7 +107,12 @@ type inbound struct {
 	refs      []string // In-Reply-To then References, newest last
 	sender    string   // From address (else MAIL FROM), lower-case
 	to, cc    []string // header recipients, lower-case
-	rcpts     []string // envelope recipients, lower-case
+	// rcpts are the envelope recipients, named the To and Cc addresses
+	// and hadCc whether there was a Cc field, as the sender wrote them
+	// (lower-case): what rewriting the header keeps of to and cc does
+	// not change them.
+	rcpts, named []string
+	hadCc        bool
 	subject   string
 }
 
@@ -148,6 +153,7 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 		in.sender = strings.ToLower(env.From)
 	}
 	in.to, in.cc = addresses(mh, "To"), addresses(mh, "Cc")
+	in.named, in.hadCc = append(slices.Clone(in.to), in.cc...), h.Has("Cc")
 	for _, rcpt := range env.To {
 		in.rcpts = append(in.rcpts, strings.ToLower(rcpt))
 	}

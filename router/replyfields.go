@@ -103,7 +103,7 @@ func listAddresses(list []string) []string {
 // none); a reply without them goes to the session's Bcc too, never
 // named in a header.
 func (r *Router) applyCopies(h *textproto.Header, in inbound, s *store.Session, rcpts []string) []string {
-	if h.Has("Cc") {
+	if in.hadCc {
 		s.Cc = r.copyList(in.header, "Cc")
 	} else {
 		rcpts = appendNew(rcpts, listAddresses(s.Cc)...)
@@ -125,11 +125,11 @@ func (r *Router) applyCopies(h *textproto.Header, in inbound, s *store.Session, 
 }
 
 // blindRecipients are the envelope recipients of a message that its To
-// and Cc don't name.
+// and Cc, as written, don't name.
 func blindRecipients(in inbound) []string {
 	var out []string
 	for _, rcpt := range in.rcpts {
-		if !slices.Contains(in.to, rcpt) && !slices.Contains(in.cc, rcpt) && !slices.Contains(out, rcpt) {
+		if !slices.Contains(in.named, rcpt) && !slices.Contains(out, rcpt) {
 			out = append(out, rcpt)
 		}
 	}

@@ -1,0 +1,52 @@
+package router
+
+import (
+	"slices"
+	"testing"
+
+	"mxdesk/config"
+	"mxdesk/store"
+)
+
+// copiesRouter is a router that only knows a configuration: enough for
+// the address rules of applyCopies.
+func copiesRouter(t *testing.T) *Router {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+hostname = "mx.example.test"
+data_dir = "`+t.TempDir()+`"
+[[domain]]
+name = "example.test"
+[[queue]]
+name = "Support"
+addresses = ["support@example.test"]
+`), "copies.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Router{}
+	r.cur.Store(&live{cfg: cfg})
+	return r
+}
+
+// The copy rules read what the agent wrote, not what is left of it once
+// the session's own addresses are dropped from To and Cc (a Reply All
+// keeping only support@ in Cc, or mutt's header without the field).
+func TestCopiesFromWhatTheAgentWrote(t *testing.T) {
+	r := copiesRouter(t)
+	s := store.Session{Cc: []string{"Dan <dan@partner.test>"}, Bcc: []string{"boss@example.org"}}
+	in := parseInbound([]byte("To: carla@customer.test\r\nCc: support@example.test\r\nSubject: Re: x\r\n\r\nhi\r\n"),
+		Envelope{To: []string{"carla@customer.test", "support@example.test"}}, "mx.example.test")
+	// As Reply All's recipient rules leave it: the queue address gone
+	// from the header and the lists, the emptied Cc field removed.
+	in.header.Del("Cc")
+	in.cc = nil
+	h := in.header.Copy()
+	rcpts := r.applyCopies(&h, in, &s, []string{"carla@customer.test"})
+	if len(s.Cc) != 0 || h.Has("Cc") {
+		t.Errorf("a Cc of only our address: session Cc %q, header %q", s.Cc, h.Get("Cc"))
+	}
+	if !slices.Equal(rcpts, []string{"carla@customer.test", "boss@example.org"}) || !slices.Equal(s.Bcc, []string{"boss@example.org"}) {
+		t.Errorf("the Cc'd queue address taken for a Bcc: recipients %v, session Bcc %v", rcpts, s.Bcc)
+	}
+}
