@@ -113,7 +113,7 @@ type inbound struct {
 	// not change them.
 	rcpts, named []string
 	hadCc        bool
-	subject   string
+	subject      string
 }
 
 // Header limits: every size a sender controls has one.
