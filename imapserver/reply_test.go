@@ -350,9 +350,15 @@ func TestReplySubject(t *testing.T) {
 		t.Errorf("the answer to an edited subject went to %s, want %s", back.ID, press.ID)
 	}
 
+	// A message the agent writes first has its subject, tagged, no Re:.
+	first := h.wantQueued(erin, []string{"new@customer.test"}, draft{from: "sales@example.test", to: "new@customer.test", subject: "Our offer", text: "hello"}.mutt(7), "")
+	if got, want := h.lastQueued(6).Header.Get("Subject"), "Our offer ["+first+"]"; got != want {
+		t.Errorf("first message's subject %q, want %q", got, want)
+	}
+
 	support := h.customer("support@example.test", mail{from: "carla@customer.test", to: "support@example.test", subject: "Where is my order", id: "w1@customer.test"})
 	h.wantQueued(alice, carla, draft{from: alice, to: "carla@customer.test", subject: "Re: Where is it?", inReplyTo: "w1@customer.test", text: "here"}.mutt(6), support.ID)
-	if got := h.lastQueued(6).Header.Get("Subject"); got != "Re: Where is it?" {
+	if got := h.lastQueued(7).Header.Get("Subject"); got != "Re: Where is it?" {
 		t.Errorf("Support reply subject %q, want it as typed", got)
 	}
 }
