@@ -50,3 +50,26 @@ func TestCopiesFromWhatTheAgentWrote(t *testing.T) {
 		t.Errorf("the Cc'd queue address taken for a Bcc: recipients %v, session Bcc %v", rcpts, s.Bcc)
 	}
 }
+
+// With subject_session_id the subject is the session's, without its
+// prefixes and tags: "Re: " once the customer has written (or the session
+// continues a closed one), the tag at the end.
+func TestReplySubjectRule(t *testing.T) {
+	q := &config.Queue{SubjectSessionID: true}
+	for _, tc := range []struct {
+		s    store.Session
+		want string
+	}{
+		{store.Session{ID: "S-AAAAA", Subject: "AW: Fwd: RE: Invoice [S-BBBBB]", LastInboundID: "m1@x"}, "Re: Invoice [S-AAAAA]"},
+		{store.Session{ID: "S-AAAAA", Subject: "Re[2]: Invoice", Previous: "S-CCCCC"}, "Re: Invoice [S-AAAAA]"},
+		{store.Session{ID: "S-AAAAA", Subject: "Invoice"}, "Invoice [S-AAAAA]"},
+		{store.Session{ID: "S-AAAAA", LastInboundID: "m1@x"}, "Re: typed [S-AAAAA]"},
+	} {
+		if got := replySubject(q, tc.s, "Re: typed"); got != tc.want {
+			t.Errorf("session subject %q: %q, want %q", tc.s.Subject, got, tc.want)
+		}
+	}
+	if got := replySubject(&config.Queue{AllowSubjectEdit: true}, store.Session{ID: "S-AAAAA", Subject: "Invoice"}, "New words"); got != "New words" {
+		t.Errorf("allow_subject_edit: %q", got)
+	}
+}
