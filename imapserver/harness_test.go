@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
@@ -52,6 +53,11 @@ type harness struct {
 	mx       *smtpserver.Server
 	smtpAddr string
 	mxDone   chan error
+
+	submission bool // run the submission server too (harness.submit)
+	sub        *smtpserver.Server
+	subAddr    string
+	subDone    chan error
 }
 
 // harnessConfig are the knobs of newHarnessWith.
@@ -60,6 +66,9 @@ type harnessConfig struct {
 	opts  imapserver.Options
 	clock *testutil.Clock
 	smtp  bool // run the SMTP server too (harness.send)
+	// submission runs the submission server too (harness.submit).
+	submission bool
+	top        string // top-level TOML keys (testutil.ConfigTop)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -75,7 +84,7 @@ func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
 	t.Helper()
 	opts := hc.opts
 	opts.Logger = slog.New(&testLogHandler{t: t})
-	h := &harness{t: t, cfg: testutil.Config(t, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp}
+	h := &harness{t: t, cfg: testutil.ConfigTop(t, hc.top, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp, submission: hc.submission}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -117,6 +126,19 @@ func (h *harness) start() {
 		h.mxDone = make(chan error, 1)
 		go func() { h.mxDone <- h.mx.Serve(ml) }()
 	}
+	if h.submission {
+		sl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.subAddr = sl.Addr().String()
+		h.sub = smtpserver.NewSubmission(r, smtpserver.Options{
+			Hostname: h.cfg.Hostname, InsecureAuth: true, MaxMessageBytes: 1 << 20, MaxRecipients: 50,
+			ReadTimeout: waitTimeout, WriteTimeout: waitTimeout, Logger: h.opts.Logger,
+		})
+		h.subDone = make(chan error, 1)
+		go func() { h.subDone <- h.sub.Serve(sl) }()
+	}
 }
 
 func (h *harness) stop() {
@@ -131,6 +153,15 @@ func (h *harness) stop() {
 			h.t.Errorf("smtp serve: %v", err)
 		}
 		h.mx = nil
+	}
+	if h.sub != nil {
+		if err := h.sub.Close(); err != nil {
+			h.t.Errorf("submission close: %v", err)
+		}
+		if err := <-h.subDone; err != nil {
+			h.t.Errorf("submission serve: %v", err)
+		}
+		h.sub = nil
 	}
 	if err := h.srv.Close(); err != nil {
 		h.t.Errorf("server close: %v", err)
@@ -178,6 +209,47 @@ func (h *harness) send(from string, rcpts []string, raw string) error {
 		return err
 	}
 	return c.Quit()
+}
+
+// submit sends raw as agent who over the real submission server (the
+// harness must run it), with rcpts as the envelope, and returns the text
+// of the DATA reply or its error.
+func (h *harness) submit(who string, rcpts []string, raw string) (string, error) {
+	h.t.Helper()
+	if h.sub == nil {
+		h.t.Fatal("harness without submission")
+	}
+	c, err := smtp.Dial(h.subAddr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if err := c.Hello("laptop.example.test"); err != nil {
+		return "", err
+	}
+	if err := c.Auth(sasl.NewPlainClient("", who, testutil.Password)); err != nil {
+		return "", err
+	}
+	if err := c.Mail(who, nil); err != nil {
+		return "", err
+	}
+	for _, rcpt := range rcpts {
+		if err := c.Rcpt(rcpt, nil); err != nil {
+			return "", err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(w, raw); err != nil {
+		return "", err
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return "", err
+	}
+	return resp.StatusText, c.Quit()
 }
 
 // mustSend is send that fails the test on error.

@@ -139,7 +139,7 @@ func (d *autoDesk) mail(t *testing.T, env router.Envelope, header string) router
 var carla = router.Envelope{From: "carla@customer.test"}
 
 // autoReplies returns the queued automatic messages (no agent), parsed.
-func (d *autoDesk) autoReplies(t *testing.T) (out []queued) {
+func (d *autoDesk) autoReplies(t *testing.T) (out []testutil.Queued) {
 	t.Helper()
 	d.r.View(func(rd store.Reader) error {
 		obs, err := rd.DueOutbound(d.clock.Now().Add(1000*day), 1000)
@@ -152,7 +152,7 @@ func (d *autoDesk) autoReplies(t *testing.T) (out []queued) {
 			}
 			raw, _ := rd.Blob(o.Blob)
 			h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-			out = append(out, queued{o: o, h: h, raw: string(raw)})
+			out = append(out, testutil.Queued{Outbound: o, Header: h, Raw: string(raw)})
 		}
 		return nil
 	})
@@ -193,14 +193,14 @@ func TestAutoReplyToNewSession(t *testing.T) {
 		"References":       "<old@customer.test> <c1@customer.test>",
 		"X-Mxdesk-Session": s.ID,
 	} {
-		if got := m.h.Get(k); got != want {
+		if got := m.Header.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if m.o.From != "sales@example.test" || !slices.Equal(m.o.To, []string{"carla@customer.test"}) || m.o.Session != s.ID {
-		t.Errorf("envelope %s -> %v (session %s)", m.o.From, m.o.To, m.o.Session)
+	if m.Outbound.From != "sales@example.test" || !slices.Equal(m.Outbound.To, []string{"carla@customer.test"}) || m.Outbound.Session != s.ID {
+		t.Errorf("envelope %s -> %v (session %s)", m.Outbound.From, m.Outbound.To, m.Outbound.Session)
 	}
-	text := bodyText(t, m.raw)
+	text := bodyText(t, m.Raw)
 	want := "Hello Carla,\r\nticket " + s.ID + " in Sales of Example Inc., Monday 2 March 2026 10:00.\r\nAgent: []. We answer by Monday 2 March 2026."
 	if text != want {
 		t.Errorf("body:\n%q\nwant\n%q", text, want)
@@ -213,7 +213,7 @@ func TestAutoReplyToNewSession(t *testing.T) {
 	d.r.View(func(rd store.Reader) error {
 		msgs, _ := rd.SessionMessages(s.ID)
 		for _, msg := range msgs {
-			if msg.Blob == m.o.Blob && !slices.Contains(msg.Flags, `\Seen`) {
+			if msg.Blob == m.Outbound.Blob && !slices.Contains(msg.Flags, `\Seen`) {
 				t.Errorf("auto-reply not \\Seen: %v", msg.Flags)
 			}
 		}
@@ -227,7 +227,7 @@ func TestAutoReplyToNewSession(t *testing.T) {
 	}
 	// The customer's answer to the auto-reply threads into the session
 	// and, being a reply to an Unopened session, gets none.
-	again := d.mail(t, router.Envelope{From: "carla@customer.test", To: []string{m.h.Get("Reply-To")}}, "In-Reply-To: "+m.h.Get("Message-Id")+"\r\n")
+	again := d.mail(t, router.Envelope{From: "carla@customer.test", To: []string{m.Header.Get("Reply-To")}}, "In-Reply-To: "+m.Header.Get("Message-Id")+"\r\n")
 	if again.Session != s.ID || len(d.autoReplies(t)) != 1 {
 		t.Errorf("answer to the auto-reply: session %s, %d auto-replies", again.Session, len(d.autoReplies(t)))
 	}
@@ -440,7 +440,7 @@ func TestAutoReplyDailyCap(t *testing.T) {
 func TestAutoReplyBounce(t *testing.T) {
 	d := newAutoDesk(t, "", "")
 	first := d.mail(t, carla, "")
-	ob := d.autoReplies(t)[0].o
+	ob := d.autoReplies(t)[0].Outbound
 	before, _ := d.r.Report(first.Session)
 	queued, err := d.r.Bounce(ctx, ob, []byte("Subject: Undelivered\r\n\r\nno\r\n"), []string{"carla@customer.test"}, "550 5.1.1 no such user")
 	if err != nil || queued {
@@ -500,7 +500,7 @@ func TestAutoReplyTags(t *testing.T) {
 	// Monday, which is a holiday: Tuesday.
 	d.clock.Advance(4*day + 9*time.Hour)
 	dl := d.mail(t, router.Envelope{From: "carla.rossi+shop@customer.test"}, "From: carla.rossi+shop@customer.test\r\n")
-	text := bodyText(t, d.autoReplies(t)[0].raw)
+	text := bodyText(t, d.autoReplies(t)[0].Raw)
 	want := "Hello carla.rossi,\r\nticket " + dl.Session + " in Sales of Example Inc., Friday 6 March 2026 19:00.\r\nAgent: []. We answer by Tuesday 10 March 2026."
 	if text != want {
 		t.Errorf("body:\n%q\nwant\n%q", text, want)
@@ -511,7 +511,7 @@ func TestAutoReplyTags(t *testing.T) {
 	d.clock.Advance(16 * day) // idle: Sunday 22 March, open Monday 23
 	d.mail(t, router.Envelope{From: "carla.rossi@customer.test"}, "From: \"Rossi, Carla\" <carla.rossi+shop@customer.test>\r\nIn-Reply-To: <"+s.LastInboundID+">\r\n")
 	q := d.autoReplies(t)
-	text = bodyText(t, q[len(q)-1].raw)
+	text = bodyText(t, q[len(q)-1].Raw)
 	if !strings.Contains(text, "Hello Carla,") || !strings.Contains(text, "Agent: [Erin]") || !strings.Contains(text, "Sunday 22 March 2026 19:00") || !strings.Contains(text, "by Monday 23 March 2026") {
 		t.Errorf("body:\n%s", text)
 	}
@@ -530,10 +530,10 @@ attachments = ["` + filepath.Join(dir, "terms.pdf") + `"]`
 	d := newAutoDesk(t, auto, "")
 	d.mail(t, carla, "From: \"A&B Rossi\" <carla@customer.test>\r\n")
 	m := d.autoReplies(t)[0]
-	if m.h.Get("From") != `"Example Inc." <noreply@example.test>` || m.o.From != "noreply@example.test" {
-		t.Errorf("From %q, envelope %q", m.h.Get("From"), m.o.From)
+	if m.Header.Get("From") != `"Example Inc." <noreply@example.test>` || m.Outbound.From != "noreply@example.test" {
+		t.Errorf("From %q, envelope %q", m.Header.Get("From"), m.Outbound.From)
 	}
-	e, err := message.Read(strings.NewReader(m.raw))
+	e, err := message.Read(strings.NewReader(m.Raw))
 	if err != nil {
 		t.Fatal(err)
 	}

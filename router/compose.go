@@ -36,12 +36,14 @@ func (a *Agent) displayName() string {
 
 // rewriteReply turns an agent's message into what the customer gets
 // (SPEC §7): From the queue with the configured name, Reply-To the
-// session's reply address, the Cc the session remembers when the agent set
-// none (what the agent sets becomes the session's Cc), no Bcc header, the
-// session tag in the subject when the queue wants it, threading headers,
-// the signature, and the attachment limits. A forward to a third party
-// gets neither the session's Cc nor threading to the customer's message.
-// It returns the message and every recipient to deliver to.
+// session's reply address, the Cc and Bcc the session remembers when the
+// agent set none (what the agent sets replaces them: applyCopies), no Bcc
+// header, the session's subject and tag when the queue wants them
+// (replySubject), threading headers, the signature, and the attachment
+// limits. A forward to a third party goes where the agent sent it, with
+// the subject typed, and neither the session's copies nor threading to the
+// customer's message. It returns the message and every recipient to
+// deliver to.
 func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Session, external []string, forward bool) ([]byte, []string, error) {
 	cfg := r.config()
 	h := in.header.Copy()
@@ -50,26 +52,15 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 	// address: customers don't get it (the log keeps it).
 	h.Del("Received")
 	rcpts := slices.Clone(external)
-	// A forward to a third party goes where the agent sent it and
-	// leaves the session's Cc alone.
-	if h.Has("Cc") && !forward {
-		s.Cc = slices.DeleteFunc(slices.Clone(in.cc), r.isOurs)
-	} else if len(s.Cc) > 0 && !forward {
-		h.Set("Cc", strings.Join(s.Cc, ", "))
-		for _, c := range s.Cc {
-			if !slices.Contains(rcpts, c) {
-				rcpts = append(rcpts, c)
-			}
-		}
+	subject := in.subject
+	if !forward {
+		rcpts = r.applyCopies(&h, in, s, rcpts)
+		subject = replySubject(q, *s, in.subject)
 	}
 	name := expandTags(q.FromName, map[string]string{"agent": a.displayName(), "queue": q.Name, "company": cfg.Company})
 	h.Set("From", (&mail.Address{Name: name, Address: q.Addresses[0]}).String())
 	h.Set("Reply-To", tokenAddress(q, s.Token, ""))
 	h.Del("Sender")
-	subject := in.subject
-	if q.SubjectSessionID && !strings.Contains(subject, "["+s.ID+"]") {
-		subject = strings.TrimSpace(subject + " [" + s.ID + "]")
-	}
 	h.Set("Subject", mime.QEncoding.Encode("utf-8", subject))
 	if !h.Has("In-Reply-To") && s.LastInboundID != "" && !forward {
 		h.Set("In-Reply-To", "<"+s.LastInboundID+">")
@@ -79,6 +70,9 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 		h.Set("Date", r.now().Format(time.RFC1123Z))
 	}
 	stampOurs(&h, s.ID)
+	if s.Previous != "" {
+		h.Add("X-Mxdesk-Previous-Session", s.Previous)
+	}
 	sig := ""
 	if q.Signature != "" {
 		sig = expandTags(q.Signature, map[string]string{"agent": a.displayName(), "company": cfg.Company, "alias": a.Login})
@@ -201,9 +195,11 @@ func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submis
 // notice quotes.
 const maxQuote = 4000
 
-// staleNotice is the message that tells an agent their reply answers an
-// older message than the customer's latest, threaded into the session.
-func (r *Router) staleNotice(rd store.Reader, a *Agent, in inbound, s store.Session, held bool) []byte {
+// staleNotice is the message that tells an agent their reply was sent
+// although it answers an older message than the customer's latest
+// (stale_reply = "warn"), threaded into the session. A held reply gets
+// no notice: the agent's client shows the refusal (heldText).
+func (r *Router) staleNotice(rd store.Reader, a *Agent, in inbound, s store.Session) []byte {
 	cfg := r.config()
 	var h textproto.Header
 	h.Set("Content-Transfer-Encoding", "8bit")
@@ -218,14 +214,8 @@ func (r *Router) staleNotice(rd store.Reader, a *Agent, in inbound, s store.Sess
 	h.Set("To", a.Login)
 	h.Set("From", (&mail.Address{Name: "mxdesk", Address: "mxdesk@" + cfg.Hostname}).String())
 	var b strings.Builder
-	if held {
-		h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Not sent: the customer wrote again ["+s.ID+"]"))
-		fmt.Fprintf(&b, "Your reply %q was NOT sent: the customer wrote again after the message you answered.\r\n\r\n", in.subject)
-		fmt.Fprintf(&b, "Read their newer message below. To send your reply anyway, send it again unchanged\r\nwithin %d minutes (for example: open it in Sent, choose \"Edit As New\", then Send).\r\n", int(staleWindow/time.Minute))
-	} else {
-		h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Sent, but the customer wrote again ["+s.ID+"]"))
-		fmt.Fprintf(&b, "Your reply %q was sent, but the customer wrote again after the message you answered.\r\n", in.subject)
-	}
+	h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Sent, but the customer wrote again ["+s.ID+"]"))
+	fmt.Fprintf(&b, "Your reply %q was sent, but the customer wrote again after the message you answered.\r\n", in.subject)
 	fmt.Fprintf(&b, "\r\n---- newer message, received %s ----\r\n", s.LastInboundAt.In(cfg.Location()).Format("2006-01-02 15:04"))
 	if raw, err := rd.Blob(s.LastInbound); err == nil {
 		b.WriteString(quoteText(raw))

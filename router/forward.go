@@ -31,9 +31,6 @@ var forwardPrefix = regexp.MustCompile(`(?i)^\s*(fwd?|wg|i|vs|tr)\s*:`)
 // muttForward is mutt's default forward subject, "[Carla Rossi: subject]".
 var muttForward = regexp.MustCompile(`^\s*\[[^\]:]{1,200}:\s+(.*)\]\s*$`)
 
-// subjectPrefix is one leading reply or forward prefix, "Re:", "AW[2]:".
-var subjectPrefix = regexp.MustCompile(`(?i)^\s*(re|r|aw|sv|fwd?|wg|i|vs|tr)(\[\d+\])?\s*:\s*`)
-
 // isForward tells whether an agent's message forwards another.
 func isForward(in inbound, original []forwarded) bool {
 	if forwardPrefix.MatchString(in.subject) || muttForward.MatchString(in.subject) || in.header.Has("X-Forwarded-Message-Id") {
@@ -47,17 +44,10 @@ func isForward(in inbound, original []forwarded) bool {
 	return false
 }
 
-// baseSubject is a subject without reply and forward prefixes, session
-// tags and case, for comparing a forward's subject with a session's.
-func baseSubject(subject string) string {
-	if m := muttForward.FindStringSubmatch(subject); m != nil {
-		subject = m[1]
-	}
-	subject = sessionTag.ReplaceAllString(subject, " ")
-	for loc := subjectPrefix.FindStringIndex(subject); loc != nil; loc = subjectPrefix.FindStringIndex(subject) {
-		subject = subject[loc[1]:]
-	}
-	return strings.ToLower(strings.Join(strings.Fields(subject), " "))
+// subjectKey is a subject without prefixes, tags, case and spacing, for
+// comparing a forward's subject with a session's.
+func subjectKey(subject string) string {
+	return strings.ToLower(baseSubject(subject))
 }
 
 // forwarded is what a forward tells of the message it forwards: an
@@ -312,7 +302,7 @@ func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals [
 	for _, o := range originals {
 		subject := cmp.Or(o.subject, in.subject) // mutt's marker alone names the sender
 		if id := onlyMatch(candidates, func(s store.Session) bool {
-			return o.from != "" && s.Customer == o.from && baseSubject(s.Subject) == baseSubject(subject)
+			return o.from != "" && s.Customer == o.from && subjectKey(s.Subject) == subjectKey(subject)
 		}); id != "" {
 			return id, nil
 		}
@@ -321,7 +311,7 @@ func (r *Router) forwardClues(rd store.Reader, a *Agent, in inbound, originals [
 		return "", nil // a message merely titled like a session is not its forward
 	}
 	return onlyMatch(candidates, func(s store.Session) bool {
-		return s.Agent == a.Login && baseSubject(s.Subject) == baseSubject(in.subject)
+		return s.Agent == a.Login && subjectKey(s.Subject) == subjectKey(in.subject)
 	}), nil
 }
 

@@ -54,14 +54,14 @@ func TestParseForwardBlock(t *testing.T) {
 	}
 }
 
-func TestBaseSubject(t *testing.T) {
+func TestSubjectKey(t *testing.T) {
 	for _, subject := range []string{
 		"where is my order", "Fwd: where is my order", "FW: Re: where is my order [S-7K3QX]",
 		"WG: AW: Where is  my order", "I: R: where is my order", "VS: SV: where is my order",
 		"[Carla Rossi: Re: where is my order]", "Re[2]: where is my order",
 	} {
-		if got := baseSubject(subject); got != "where is my order" {
-			t.Errorf("baseSubject(%q) = %q", subject, got)
+		if got := subjectKey(subject); got != "where is my order" {
+			t.Errorf("subjectKey(%q) = %q", subject, got)
 		}
 	}
 }
@@ -109,7 +109,7 @@ func FuzzForwardedOriginals(f *testing.F) {
 		}
 		isForward(in, originals)
 		for _, o := range originals {
-			baseSubject(o.subject)
+			subjectKey(o.subject)
 		}
 	})
 }

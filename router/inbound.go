@@ -107,7 +107,13 @@ type inbound struct {
 	refs      []string // In-Reply-To then References, newest last
 	sender    string   // From address (else MAIL FROM), lower-case
 	to, cc    []string // header recipients, lower-case
-	subject   string
+	// rcpts are the envelope recipients, named the To and Cc addresses
+	// and hadCc whether there was a Cc field, as the sender wrote them
+	// (lower-case): what rewriting the header keeps of to and cc does
+	// not change them.
+	rcpts, named []string
+	hadCc        bool
+	subject      string
 }
 
 // Header limits: every size a sender controls has one.
@@ -147,6 +153,10 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 		in.sender = strings.ToLower(env.From)
 	}
 	in.to, in.cc = addresses(mh, "To"), addresses(mh, "Cc")
+	in.named, in.hadCc = append(slices.Clone(in.to), in.cc...), h.Has("Cc")
+	for _, rcpt := range env.To {
+		in.rcpts = append(in.rcpts, strings.ToLower(rcpt))
+	}
 	if s, err := mh.Subject(); err == nil {
 		in.subject = s
 	}
@@ -308,8 +318,7 @@ func (r *Router) thread(tx store.Tx, in inbound, queue, tokenSession string) (st
 		return s, "new session", errors.Join(err, nerr)
 	}
 	if found.Status == StatusClosed {
-		window := r.config().Sessions.ReopenWindowDays
-		if window == 0 || r.now().Sub(found.StatusSince) > config.Days(window) {
+		if !r.reopenable(found) {
 			s, err := r.newSession(tx, in, queue, found.ID)
 			if err != nil {
 				return s, "", err
@@ -383,7 +392,10 @@ func (r *Router) newSession(tx store.Tx, in inbound, queue, previous string) (st
 		return store.Session{}, err
 	}
 	s := store.Session{
-		ID: id, Queue: queue, Customer: in.sender, Subject: in.subject,
+		// Any session tag in the subject is another session's (a
+		// stranger's copy, or the closed session this continues): the
+		// new session's replies must not carry it.
+		ID: id, Queue: queue, Customer: in.sender, Subject: withoutSessionTags(in.subject),
 		Created: r.now(), Token: token, Previous: previous,
 	}
 	detail := "new session in queue " + queue
@@ -483,8 +495,9 @@ func (r *Router) fileInbound(tx store.Tx, in inbound, s store.Session, how strin
 	}
 	s.LastInbound, s.LastActivity = blob, r.now()
 	s.LastInboundID, s.LastInboundAt = in.messageID, r.now()
-	// Replies go to the people this message copied (SPEC §7).
-	s.Cc = slices.DeleteFunc(slices.Clone(in.cc), r.isOurs)
+	// Replies go to the people this message copied (SPEC §7), named as
+	// the customer named them.
+	s.Cc = r.copyList(in.header, "Cc")
 	p, err := r.commit(tx, old, &s)
 	if err != nil {
 		return Delivered{}, old, s, err

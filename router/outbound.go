@@ -1,14 +1,16 @@
 package router
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 
 	"mxdesk/config"
 	"mxdesk/store"
@@ -23,6 +25,10 @@ type Submitted struct {
 	// agent), "forward" (a session's message forwarded to a third party)
 	// or "held" (a stale reply, not sent).
 	Action string
+	// Held says, for a held reply, why it was not sent and how to send
+	// it anyway: the client is to show it (the submission server refuses
+	// the message with this text).
+	Held   string
 	Queued int    // recipients queued for delivery
 	Queue  string // the session's queue afterwards
 }
@@ -267,9 +273,17 @@ func (r *Router) newOutboundSession(tx store.Tx, a *Agent, in inbound, external 
 const staleWindow = 10 * time.Minute
 
 // reply rewrites, stores and queues an agent's reply in session
-// sub.session (new or existing).
+// sub.session (new or existing). A reply to a closed session reopens it
+// or continues it in a new one (reviveForReply); a stale reply may be
+// held instead (staleCheck).
 func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action string) (Submitted, error) {
 	s := sub.session
+	if s.Status == StatusClosed {
+		var err error
+		if s, err = r.reviveForReply(tx, a, s); err != nil {
+			return Submitted{}, err
+		}
+	}
 	old, err := tx.Session(s.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		old, err = store.Session{}, nil
@@ -281,14 +295,21 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 	if q == nil {
 		return Submitted{}, errorf(KindForbidden, "queue %s of session %s is no longer configured", s.Queue, s.ID)
 	}
-	if held, err := r.staleCheck(tx, a, in, q, &s, old, sub.inReplyTo); err != nil || held {
+	// classify leaves inReplyTo empty for a message that answers no
+	// customer message; the one answered is In-Reply-To, else the newest
+	// reference (answeredMessageID), not the first.
+	answered := ""
+	if sub.inReplyTo != "" {
+		answered = answeredMessageID(in.header)
+	}
+	if held, err := r.staleCheck(tx, a, in, q, &s, old, answered); err != nil || held {
 		if err != nil {
 			return Submitted{}, err
 		}
 		if _, err := r.commit(tx, old, &s); err != nil {
 			return Submitted{}, err
 		}
-		return Submitted{Session: s.ID, MessageID: in.messageID, Action: "held"}, nil
+		return Submitted{Session: s.ID, MessageID: in.messageID, Action: "held", Held: r.heldText(s)}, nil
 	}
 	out, rcpts, err := r.rewriteReply(a, in, q, &s, sub.external, sub.forward)
 	if err != nil {
@@ -345,33 +366,60 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 }
 
 // staleCheck holds (or, with stale_reply = "warn", only reports) a reply
-// that answers an older customer message than the session's latest one,
-// filing a notice for the agent. It reports whether the reply is held.
-func (r *Router) staleCheck(tx store.Tx, a *Agent, in inbound, q *config.Queue, s *store.Session, old store.Session, inReplyTo string) (bool, error) {
-	if q.StaleReply == config.StaleOff || inReplyTo == "" || s.LastInboundID == "" || inReplyTo == s.LastInboundID {
+// that answers an older customer message than the session's latest one.
+// A held reply is refused to the agent's client (heldText says why); the
+// same text sent again within staleWindow goes out. A warned one goes
+// out with a notice in the agent's INBOX. It reports whether the reply is
+// held.
+func (r *Router) staleCheck(tx store.Tx, a *Agent, in inbound, q *config.Queue, s *store.Session, old store.Session, answeredID string) (bool, error) {
+	if q.StaleReply == config.StaleOff || answeredID == "" || s.LastInboundID == "" || answeredID == s.LastInboundID {
 		return false, nil
 	}
-	answered, ok, err := r.messageDate(tx, s.ID, inReplyTo)
+	answered, ok, err := r.messageDate(tx, s.ID, answeredID)
 	if err != nil || !ok || !s.LastInboundAt.After(answered) {
 		return false, err
 	}
-	hash := bodyHash(in.body)
-	if q.StaleReply == config.StaleHold && s.Held != nil && s.Held.Hash == hash && !r.now().After(s.Held.Until) {
+	detail := "reply to an older message; the customer wrote again at " + s.LastInboundAt.Format(time.RFC3339)
+	if q.StaleReply == config.StaleWarn {
+		if _, err := r.fileInSession(tx, old, s, r.staleNotice(tx, a, in, *s), nil); err != nil {
+			return false, err
+		}
+		return false, r.event(tx, s.ID, "stale-warned", a.Login, detail)
+	}
+	hash := replyHash(in.header, in.body)
+	if s.Held != nil && s.Held.Hash == hash && !r.now().After(s.Held.Until) {
 		return false, r.event(tx, s.ID, "stale-sent", a.Login, "held reply sent again unchanged: sending")
 	}
-	held := q.StaleReply == config.StaleHold
-	if held {
-		s.Held = &store.HeldReply{Hash: hash, Until: r.now().Add(staleWindow)}
+	s.Held = &store.HeldReply{Hash: hash, Until: r.now().Add(staleWindow)}
+	return true, r.event(tx, s.ID, "held", a.Login, detail)
+}
+
+// heldText is what the agent's client shows when their reply is held: why,
+// and how to send it anyway. It is one ASCII line, well under the SMTP
+// line limit. The time is the queue's (timezone), with the day when it
+// was not today.
+func (r *Router) heldText(s store.Session) string {
+	loc := r.config().Location()
+	wrote := s.LastInboundAt.In(loc)
+	when := "at " + wrote.Format("15:04")
+	if wrote.Format(time.DateOnly) != r.now().In(loc).Format(time.DateOnly) {
+		when = "on " + wrote.Format("Jan 2") + " " + when
 	}
-	notice := r.staleNotice(tx, a, in, *s, held)
-	if _, err := r.fileInSession(tx, old, s, notice, nil); err != nil {
-		return false, err
+	return fmt.Sprintf("not sent: the customer wrote again %s (%s) - read their new message, then send again unchanged within %d minutes to send it anyway",
+		when, s.ID, int(staleWindow/time.Minute))
+}
+
+// answeredMessageID is the message a reply answers: its In-Reply-To, else
+// the last of its References (the newest of the thread).
+func answeredMessageID(h textproto.Header) string {
+	mh := mail.Header{Header: message.Header{Header: h}}
+	if ids, err := mh.MsgIDList("In-Reply-To"); err == nil && len(ids) > 0 {
+		return ids[0]
 	}
-	kind := "stale-warned"
-	if held {
-		kind = "held"
+	if ids, err := mh.MsgIDList("References"); err == nil && len(ids) > 0 {
+		return ids[len(ids)-1]
 	}
-	return held, r.event(tx, s.ID, kind, a.Login, "reply to an older message; the customer wrote again at "+s.LastInboundAt.Format(time.RFC3339))
+	return ""
 }
 
 // messageDate finds when the message with messageID arrived in session.
@@ -395,11 +443,6 @@ func (r *Router) messageDate(rd store.Reader, session, messageID string) (time.T
 		}
 	}
 	return time.Time{}, false, nil
-}
-
-func bodyHash(body []byte) string {
-	sum := sha256.Sum256(bytes.TrimSpace(body))
-	return hex.EncodeToString(sum[:16])
 }
 
 // tokenAddress is the reply address of a session in queue q (with

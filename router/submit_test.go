@@ -1,14 +1,10 @@
 package router_test
 
 import (
-	"bufio"
-	"bytes"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-message/textproto"
 
 	"mxdesk/router"
 	"mxdesk/store"
@@ -69,27 +65,9 @@ func (d *desk) submit(t *testing.T, who string, rcpts []string, raw string) (rou
 }
 
 // outbox returns the queued messages, parsed.
-func (d *desk) outbox(t *testing.T) (out []queued) {
+func (d *desk) outbox(t *testing.T) []testutil.Queued {
 	t.Helper()
-	d.r.View(func(rd store.Reader) error {
-		obs, err := rd.DueOutbound(d.clock.Now().Add(time.Hour), 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range obs {
-			raw, _ := rd.Blob(o.Blob)
-			h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-			out = append(out, queued{o: o, h: h, raw: string(raw)})
-		}
-		return nil
-	})
-	return out
-}
-
-type queued struct {
-	o   store.Outbound
-	h   textproto.Header
-	raw string
+	return testutil.Outbox(t, d.r)
 }
 
 func TestReplyIsRewritten(t *testing.T) {
@@ -117,16 +95,16 @@ func TestReplyIsRewritten(t *testing.T) {
 		"Message-Id":  "<r1@desk.test>",
 	}
 	for k, want := range checks {
-		if got := m.h.Get(k); got != want {
+		if got := m.Header.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if !slices.Equal(m.o.To, []string{"carla@customer.test", "dan@partner.test"}) || m.o.From != "sales+"+s.Token+"@example.test" {
-		t.Errorf("envelope %s -> %v", m.o.From, m.o.To)
+	if !slices.Equal(m.Outbound.To, []string{"carla@customer.test", "dan@partner.test"}) || m.Outbound.From != "sales+"+s.Token+"@example.test" {
+		t.Errorf("envelope %s -> %v", m.Outbound.From, m.Outbound.To)
 	}
-	if !strings.Contains(m.raw, "charset=utf-8") || !strings.Contains(m.raw, "caf=C3=A9") ||
-		!strings.Contains(m.raw, "--=20\r\nErin Sand\r\nwrite to erin@example.test") {
-		t.Errorf("body with signature:\n%s", m.raw)
+	if !strings.Contains(m.Raw, "charset=utf-8") || !strings.Contains(m.Raw, "caf=C3=A9") ||
+		!strings.Contains(m.Raw, "--=20\r\nErin Sand\r\nwrite to erin@example.test") {
+		t.Errorf("body with signature:\n%s", m.Raw)
 	}
 	// Answering the waiting session claimed it.
 	if s := session(t, d.r, s.ID); s.Agent != "erin@example.test" || s.Status != router.StatusActive {
@@ -159,7 +137,7 @@ func TestReplyIsRewritten(t *testing.T) {
 	if cc := session(t, d.r, s.ID).Cc; !slices.Equal(cc, []string{"gus@partner.test"}) {
 		t.Errorf("session Cc = %v", cc)
 	}
-	if subj := d.outbox(t)[1].h.Get("Subject"); strings.Count(subj, s.ID) != 1 {
+	if subj := d.outbox(t)[1].Header.Get("Subject"); strings.Count(subj, s.ID) != 1 {
 		t.Errorf("tag added twice: %q", subj)
 	}
 }
@@ -172,7 +150,7 @@ func TestHTMLSignatureAndAttachmentLimit(t *testing.T) {
 	if _, err := d.submit(t, "erin@example.test", []string{"carla@customer.test"}, alt); err != nil {
 		t.Fatal(err)
 	}
-	raw := d.outbox(t)[0].raw
+	raw := d.outbox(t)[0].Raw
 	if !strings.Contains(raw, `class=3D"mxdesk-signature"`) || !strings.Contains(raw, "Erin Sand<br>") || strings.Count(raw, "--=20\r\nErin Sand") != 1 {
 		t.Errorf("signature missing in a part:\n%s", raw)
 	}
@@ -283,9 +261,12 @@ func TestStaleReplyHeldThenSent(t *testing.T) {
 	if err != nil || got.Action != "held" || len(d.outbox(t)) != 0 {
 		t.Fatalf("stale reply: %+v, %v, %d queued", got, err, len(d.outbox(t)))
 	}
+	if !strings.HasPrefix(got.Held, "not sent: the customer wrote again at 09:01 ("+newer.Session+")") {
+		t.Errorf("held text %q", got.Held)
+	}
 	rep := mustReport(t, d.r, newer.Session)
-	if last := rep.Messages[len(rep.Messages)-1]; !strings.Contains(last.Subject, "Not sent") {
-		t.Errorf("no notice: %+v", last)
+	if last := rep.Messages[len(rep.Messages)-1]; last.MessageID != "s2@customer.test" {
+		t.Errorf("a held reply filed %+v in the session: the refusal is the notice", last)
 	}
 	// Sent again unchanged within 10 minutes: it goes.
 	d.clock.Advance(5 * time.Minute)
@@ -297,6 +278,12 @@ func TestStaleReplyHeldThenSent(t *testing.T) {
 	if got, _ := d.submit(t, "erin@example.test", []string{"carla@customer.test"}, "In-Reply-To: <s2@customer.test>\r\nSubject: Re\r\n\r\nok\r\n"); got.Action != "reply" {
 		t.Errorf("reply to the latest: %+v", got)
 	}
+	// A day later, the refusal names the day the customer wrote.
+	d.clock.Advance(24 * time.Hour)
+	got, err = d.submit(t, "erin@example.test", []string{"carla@customer.test"}, "In-Reply-To: <s1@customer.test>\r\nSubject: Re: first\r\n\r\nlate answer\r\n")
+	if err != nil || !strings.HasPrefix(got.Held, "not sent: the customer wrote again on Mar 2 at 09:01 ("+newer.Session+")") {
+		t.Errorf("held a day later: %q, %v", got.Held, err)
+	}
 }
 
 func TestBounceReachesTheAgent(t *testing.T) {
@@ -306,7 +293,7 @@ func TestBounceReachesTheAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The reply claimed the session: the bounce lands in erin's INBOX.
-	ob := d.outbox(t)[0].o
+	ob := d.outbox(t)[0].Outbound
 	dsn := "From: Mail Delivery System <postmaster@mx.example.test>\r\nSubject: Undelivered: Re: bounce\r\nMessage-ID: <dsn1@mx>\r\n\r\nfailed\r\n"
 	queued, err := d.r.Bounce(ctx, ob, []byte(dsn), []string{"carla@customer.test"}, "550 no such user")
 	if err != nil || queued {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -158,7 +157,8 @@ func (s *submitSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 // Data hands the message to router.Submit and answers only when it has
-// been stored and queued (or held, or filed as a note or transfer).
+// been stored and queued (or filed as a note or transfer); a reply held
+// as stale is refused with the router's explanation.
 func (s *submitSession) Data(r io.Reader) error {
 	if err := s.count(); err != nil {
 		io.Copy(io.Discard, r)
@@ -200,6 +200,13 @@ func (s *submitSession) Data(r io.Reader) error {
 	s.srv.opts.Metrics.MessageSubmitted(sub.Action)
 	s.log.Info("submitted", "session", sub.Session, "queue", sub.Queue, "action", sub.Action, "message_id", sub.MessageID,
 		"from", s.from, "rcpts", s.rcpts, "queued", sub.Queued, "size", buf.Len())
+	if sub.Action == "held" {
+		// A permanent refusal, so that the client shows the text and
+		// keeps the message (Thunderbird's compose window stays open,
+		// nothing goes to Sent; mutt returns to its compose menu). The
+		// hold is stored: the same text sent again goes out.
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: oneLine(sub.Held)}
+	}
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: acceptedText(sub)}
 }
 
@@ -237,8 +244,6 @@ func (s *submitSession) refusal(err error, invalid *smtp.SMTPError) *smtp.SMTPEr
 // session ID for the agent's reference.
 func acceptedText(sub router.Submitted) string {
 	switch sub.Action {
-	case "held":
-		return fmt.Sprintf("held as stale reply in %s, not sent: see your INBOX", sub.Session)
 	case "note":
 		return "note added to " + sub.Session
 	case "transfer":

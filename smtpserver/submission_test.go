@@ -437,7 +437,8 @@ func TestSubmissionData(t *testing.T) {
 	}{
 		{res: router.Submitted{Session: "S-ABCDE", Action: "reply"}, text: "queued as S-ABCDE"},
 		{res: router.Submitted{Session: "S-ABCDE", Action: "new"}, text: "queued as S-ABCDE"},
-		{res: router.Submitted{Session: "S-ABCDE", Action: "held"}, text: "held as stale reply in S-ABCDE"},
+		{res: router.Submitted{Session: "S-ABCDE", Action: "held", Held: "not sent: the customer wrote again at 10:42 (S-ABCDE)"},
+			code: 550, enh: smtp.EnhancedCode{5, 7, 0}, text: "not sent: the customer wrote again at 10:42 (S-ABCDE)"},
 		{res: router.Submitted{Session: "S-ABCDE", Action: "note"}, text: "note added to S-ABCDE"},
 		{res: router.Submitted{Session: "S-ABCDE", Action: "transfer"}, text: "S-ABCDE transferred"},
 		{err: &router.Error{Kind: router.KindTooBig, Msg: "3 attachments, the limit is 2"}, code: 552, enh: smtp.EnhancedCode{5, 3, 4}, text: "3 attachments, the limit is 2"},
@@ -449,7 +450,7 @@ func TestSubmissionData(t *testing.T) {
 	for _, tc := range tests {
 		f.set(tc.res, tc.err)
 		text, err := send(t, c, "carla@customer.test", reply)
-		if tc.err == nil {
+		if tc.code == 0 {
 			if err != nil || !strings.Contains(text, tc.text) {
 				t.Errorf("%s: %q, %v; want 250 %q", tc.res.Action, text, err, tc.text)
 			}

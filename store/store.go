@@ -93,8 +93,13 @@ type Session struct {
 	Due time.Time
 
 	// Cc is the copy list of replies: that of the latest inbound message,
-	// or what the agent set on their latest reply.
+	// or what the agent set on their latest reply, as header addresses
+	// with their display names ("Dan Berg <dan@partner.test>").
 	Cc []string `json:",omitempty"`
+	// Bcc is the blind copy list of replies: the recipients of the
+	// agent's latest reply that had any outside its To and Cc (envelope
+	// only, never in a header). Inbound mail never changes it.
+	Bcc []string `json:",omitempty"`
 	// LastInboundID and LastInboundAt are the Message-ID and arrival of
 	// the latest customer message (stale reply detection).
 	LastInboundID string    `json:",omitempty"`

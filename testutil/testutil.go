@@ -4,16 +4,20 @@
 package testutil
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/textproto"
 	"golang.org/x/crypto/bcrypt"
 
 	"mxdesk/config"
 	"mxdesk/router"
+	"mxdesk/store"
 	"mxdesk/store/badgerstore"
 )
 
@@ -43,7 +47,14 @@ func PasswordHash() string {
 // Password. extra is appended to the TOML (it may add keys or tables).
 func Config(t testing.TB, extra string) *config.Config {
 	t.Helper()
-	toml := fmt.Sprintf(`
+	return ConfigTop(t, "", extra)
+}
+
+// ConfigTop is Config with top-level keys (company, timezone, ...) that
+// TOML only takes before the first table.
+func ConfigTop(t testing.TB, top, extra string) *config.Config {
+	t.Helper()
+	toml := top + fmt.Sprintf(`
 hostname = "mx.example.test"
 data_dir = %q
 [[send_only]]
@@ -112,6 +123,40 @@ func RouterOpts(t testing.TB, cfg *config.Config, dir string, opts router.Option
 		t.Fatal(err)
 	}
 	return r
+}
+
+// Queued is a message of the outbox: the envelope as stored, the
+// message's header parsed, the whole message.
+type Queued struct {
+	store.Outbound
+	Header textproto.Header
+	Raw    string
+}
+
+// Outbox returns the messages r has queued for delivery (at most 100,
+// due within the hour of r's clock), oldest first.
+func Outbox(t testing.TB, r *router.Router) []Queued {
+	t.Helper()
+	var out []Queued
+	err := r.View(func(rd store.Reader) error {
+		obs, err := rd.DueOutbound(r.Now().Add(time.Hour), 100)
+		for _, o := range obs {
+			raw, err := rd.Blob(o.Blob)
+			if err != nil {
+				return err
+			}
+			h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+			if err != nil {
+				return fmt.Errorf("queued message %d: %w", o.ID, err)
+			}
+			out = append(out, Queued{Outbound: o, Header: h, Raw: string(raw)})
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func numbered(s string) string {
