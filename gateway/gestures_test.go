@@ -334,7 +334,7 @@ func TestReplyAll(t *testing.T) {
 	check(t, "mutt", "20260302102000.GB4242@laptop.example.test")
 
 	s = report(t, g, s.ID).Session
-	if slices.ContainsFunc(s.Participants, func(p string) bool { return strings.HasSuffix(p, "@example.test") }) || !slices.Equal(s.Cc, []string{"dave@customer.test"}) {
+	if slices.ContainsFunc(s.Participants, func(p string) bool { return strings.HasSuffix(p, "@example.test") }) || !slices.Equal(s.Cc, []string{`"Dave Miller" <dave@customer.test>`}) {
 		t.Errorf("participants %v, Cc %v: want no address of ours, Cc dave", s.Participants, s.Cc)
 	}
 
@@ -698,7 +698,7 @@ func TestForwardToThirdParty(t *testing.T) {
 		}
 	}
 	rep := report(t, g, s.ID)
-	if !slices.Equal(rep.Session.Participants, []string{"carla@customer.test", "dave@customer.test"}) || !slices.Equal(rep.Session.Cc, []string{"dave@customer.test"}) {
+	if !slices.Equal(rep.Session.Participants, []string{"carla@customer.test", "dave@customer.test"}) || !slices.Equal(rep.Session.Cc, []string{`"Dave Miller" <dave@customer.test>`}) {
 		t.Errorf("after the forwards: participants %v, Cc %v; want carla and dave, Cc dave", rep.Session.Participants, rep.Session.Cc)
 	}
 	if lastEvent(rep, "replied") != "" {
