@@ -200,7 +200,9 @@ func TestThunderbirdReadsReadOnlyFolders(t *testing.T) {
 
 	rc := h.thunderbird(alice)
 	lines := rc.mustOK("2", `select "Templates"`)
-	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "* OK [PERMANENTFLAGS (") && strings.Contains(l, `\Seen`) }) {
+	if !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.HasPrefix(l, "* OK [PERMANENTFLAGS (") && strings.Contains(l, `\Seen`)
+	}) {
 		t.Errorf("select Templates: %q", lines)
 	}
 	lines = rc.mustOK("3", `uid store 1 +Flags (\Seen)`)
