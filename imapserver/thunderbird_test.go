@@ -6,6 +6,7 @@ package imapserver_test
 // delete models, and reading read-only folders.
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mxdesk/router"
+	mstore "mxdesk/store"
 )
 
 // thunderbird is a raw connection logged in as who the way Thunderbird
@@ -264,6 +266,45 @@ func TestTemplatesDated(t *testing.T) {
 	h.restart()
 	if after := dates(); !mapsEqualDates(after, before) {
 		t.Errorf("templates after restart %v, before %v", after, before)
+	}
+
+	// A template an earlier version filed on 1/1/00 is filed again,
+	// dated, at the next start.
+	undated := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := h.st.Update(context.Background(), mstore.UpdateOptions{}, func(tx mstore.Tx) error {
+		mb, err := tx.MailboxByName(alice, "Templates")
+		if err != nil {
+			return err
+		}
+		msgs, err := tx.Messages(mb.ID, 0, 0)
+		if err != nil {
+			return err
+		}
+		m := msgs[0]
+		if _, err := tx.AddMessage(mstore.Message{Mailbox: mb.ID, Blob: m.Blob, Size: m.Size, InternalDate: undated}); err != nil {
+			return err
+		}
+		return tx.RemoveMessage(mb.ID, m.UID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	redated := h.clock.Now().Truncate(time.Second)
+	after := dates()
+	if len(after) != 2 {
+		t.Fatalf("templates after re-dating: %v", after)
+	}
+	n := 0
+	for _, d := range after {
+		if d[0].Equal(redated) {
+			n++
+		} else if !d[0].Equal(filed) {
+			t.Errorf("template dated %v, want %v or %v", d[0], filed, redated)
+		}
+	}
+	if n != 1 {
+		t.Errorf("templates after re-dating: %v; want one dated %v", after, redated)
 	}
 }
 
