@@ -1,9 +1,16 @@
 package imapserver_test
 
 // Thunderbird's own buttons on session messages, sent as Thunderbird sends
-// them (nsImapProtocol: lower-case commands, numeric tags, quoted names,
-// "+Flags"): its folder discovery, Archive (A), Junk, Delete in both IMAP
-// delete models, and reading read-only folders.
+// them: its folder discovery, Archive (A), Junk, Delete in both IMAP
+// delete models, and reading read-only folders. The command shapes are
+// those of Thunderbird's nsImapProtocol (Lsub, List, Copy with MOVE,
+// ProcessStoreFlags' "+Flags (...)", custom keywords' "+FLAGS (...)",
+// UidExpunge): lower-case commands, numeric tags, quoted folder names.
+// Which folder its Archive and Junk use comes from
+// nsImapIncomingServer::DiscoveryDone (the special-use folder when the
+// default "Archives"/"Junk" does not exist), and archiving into Resolved
+// itself from MessageArchiver, which files flat when the archive folder
+// can't have subfolders (\Noinferiors).
 
 import (
 	"context"
@@ -122,8 +129,8 @@ func TestThunderbirdJunk(t *testing.T) {
 
 	rc := h.thunderbird(alice)
 	rc.mustOK("2", `select "INBOX"`)
-	rc.mustOK("3", fmt.Sprintf(`uid store %d +Flags (Junk)`, uid))
-	rc.mustOK("4", fmt.Sprintf(`uid store %d -Flags (NonJunk)`, uid))
+	rc.mustOK("3", fmt.Sprintf(`uid store %d +FLAGS (Junk)`, uid))
+	rc.mustOK("4", fmt.Sprintf(`uid store %d -FLAGS (NonJunk)`, uid))
 	if st := h.report(s).Session; st.Spam || st.Agent != alice {
 		t.Errorf("tagged Junk: %+v", st)
 	}
