@@ -1,16 +1,15 @@
 package imapserver_test
 
 // Thunderbird's own buttons on session messages, sent as Thunderbird sends
-// them: its folder discovery, Archive (A), Junk, Delete in both IMAP
-// delete models, and reading read-only folders. The command shapes are
-// those of Thunderbird's nsImapProtocol (Lsub, List, Copy with MOVE,
-// ProcessStoreFlags' "+Flags (...)", custom keywords' "+FLAGS (...)",
-// UidExpunge): lower-case commands, numeric tags, quoted folder names.
-// Which folder its Archive and Junk use comes from
-// nsImapIncomingServer::DiscoveryDone (the special-use folder when the
-// default "Archives"/"Junk" does not exist), and archiving into Resolved
-// itself from MessageArchiver, which files flat when the archive folder
-// can't have subfolders (\Noinferiors).
+// them: its folder discovery, Archive (A), Junk (J, "Spam" in recent
+// versions), Delete in both IMAP delete models, and reading read-only
+// folders. The commands are those of Thunderbird 153 ESR's IMAP log
+// (MOZ_LOG=IMAP:5, under Xvfb against the demo): lower-case commands,
+// numeric tags, quoted folder names, "+Flags (...)" for system flags and
+// "+FLAGS (...)" for keywords. Its Archive and Junk pick the special-use
+// folders because the default "Archives" and "Junk" paths don't exist
+// (nsImapIncomingServer::DiscoveryDone), and MessageArchiver files flat
+// into an archive folder that can't have subfolders (\Noinferiors).
 
 import (
 	"context"
@@ -101,12 +100,13 @@ func TestThunderbirdArchiveResolves(t *testing.T) {
 
 	rc := h.thunderbird(alice)
 	rc.mustOK("2", `select "INBOX"`)
-	rc.mustOK("3", fmt.Sprintf(`uid move %d "Resolved"`, uid))
+	rc.mustOK("3", fmt.Sprintf(`uid store %d +Flags (\Seen)`, uid))
+	rc.mustOK("4", fmt.Sprintf(`uid move %d "Resolved"`, uid))
 	if st := h.report(s).Session; st.Status != router.StatusResolved || st.Agent != alice {
 		t.Errorf("archived session: %+v", st)
 	}
-	rc.mustOK("4", `select "Queues/Support"`)
-	rc.mustOK("5", fmt.Sprintf(`uid move %d "Resolved"`, queued))
+	rc.mustOK("5", `select "Queues/Support"`)
+	rc.mustOK("6", fmt.Sprintf(`uid move %d "Resolved"`, queued))
 	if st := h.report(waiting.Session).Session; st.Status != router.StatusResolved || st.Agent != alice {
 		t.Errorf("archived waiting session: %+v", st)
 	}
@@ -131,11 +131,12 @@ func TestThunderbirdJunk(t *testing.T) {
 	rc.mustOK("2", `select "INBOX"`)
 	rc.mustOK("3", fmt.Sprintf(`uid store %d +FLAGS (Junk)`, uid))
 	rc.mustOK("4", fmt.Sprintf(`uid store %d -FLAGS (NonJunk)`, uid))
+	rc.mustOK("5", fmt.Sprintf(`uid store %d +Flags (\Seen)`, uid))
 	if st := h.report(s).Session; st.Spam || st.Agent != alice {
 		t.Errorf("tagged Junk: %+v", st)
 	}
 
-	rc.mustOK("5", fmt.Sprintf(`uid move %d "Junk"`, uid))
+	rc.mustOK("6", fmt.Sprintf(`uid move %d "Junk"`, uid))
 	st := h.report(s).Session
 	if !st.Spam || st.Agent != "" || st.Status != router.StatusResolved || st.Queue != "Support" {
 		t.Errorf("moved to Junk: %+v", st)
@@ -155,8 +156,8 @@ func TestThunderbirdJunk(t *testing.T) {
 
 	// Mail outside sessions is kept in Junk as in any mailbox.
 	note := appendMsg(t, a, "Drafts", "Subject: win a prize\r\n\r\nx\r\n", nil).UID
-	rc.mustOK("6", `select "Drafts"`)
-	rc.mustOK("7", fmt.Sprintf(`uid move %d "Junk"`, note))
+	rc.mustOK("7", `select "Drafts"`)
+	rc.mustOK("8", fmt.Sprintf(`uid move %d "Junk"`, note))
 	a.selectBox("Junk")
 	if n := len(a.uids()); n != 1 {
 		t.Errorf("Junk after moving a draft: %d messages", n)
