@@ -233,6 +233,11 @@ func TestThunderbirdReadsReadOnlyFolders(t *testing.T) {
 		if slices.Contains(fl, imap.FlagSeen) {
 			t.Errorf("dave's template %d is read: alice read hers", uid)
 		}
+		// Thunderbird's spam filter took templates for spam; NonJunk
+		// (its "not spam" keyword) keeps it off them.
+		if !slices.Contains(fl, "NonJunk") {
+			t.Errorf("dave's template %d has flags %v, want NonJunk", uid, fl)
+		}
 	}
 
 	sup := h.thunderbird(carol)

@@ -21,6 +21,11 @@ import (
 // template is filed again with a real date (they showed as 1/1/00).
 var undatedTemplate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// templateFlags are the flags a template is filed with: NonJunk is
+// Thunderbird's "not spam" keyword, which keeps its spam filter from
+// marking canned responses as spam (it does, seen in Thunderbird 153).
+var templateFlags = []string{"NonJunk"}
+
 // syncTemplates makes the agent's Templates folder hold exactly the
 // [[template]] entries of the agent's queues (and those of every queue).
 // Unchanged templates keep their UID and date across restarts and
@@ -43,6 +48,9 @@ func (r *Router) syncTemplates(tx store.Tx, login string, queues []string) error
 			order = append(order, id)
 		}
 		want[id] = raw
+	}
+	if err := noteKeywords(tx, &mb, templateFlags); err != nil {
+		return err
 	}
 	have, err := tx.Messages(mb.ID, 0, 0)
 	if err != nil {
@@ -71,7 +79,7 @@ func (r *Router) syncTemplates(tx store.Tx, login string, queues []string) error
 		if err != nil {
 			return err
 		}
-		_, err = tx.AddMessage(store.Message{Mailbox: mb.ID, Blob: blob, Size: int64(len(raw)), InternalDate: now})
+		_, err = tx.AddMessage(store.Message{Mailbox: mb.ID, Blob: blob, Size: int64(len(raw)), Flags: slices.Clone(templateFlags), InternalDate: now})
 		if err != nil {
 			return err
 		}
