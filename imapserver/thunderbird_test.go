@@ -14,6 +14,7 @@ package imapserver_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -277,7 +278,8 @@ func TestTemplatesDated(t *testing.T) {
 	}
 	h.clock.Advance(48 * time.Hour)
 	h.restart()
-	if after := dates(); !mapsEqualDates(after, before) {
+	sameDates := func(a, b [2]time.Time) bool { return a[0].Equal(b[0]) && a[1].Equal(b[1]) }
+	if after := dates(); !maps.EqualFunc(after, before, sameDates) {
 		t.Errorf("templates after restart %v, before %v", after, before)
 	}
 
@@ -319,17 +321,4 @@ func TestTemplatesDated(t *testing.T) {
 	if n != 1 {
 		t.Errorf("templates after re-dating: %v; want one dated %v", after, redated)
 	}
-}
-
-func mapsEqualDates(a, b map[imap.UID][2]time.Time) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		w, ok := b[k]
-		if !ok || !v[0].Equal(w[0]) || !v[1].Equal(w[1]) {
-			return false
-		}
-	}
-	return true
 }
