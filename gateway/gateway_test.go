@@ -1,8 +1,11 @@
 package gateway_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -129,5 +132,47 @@ func TestListenerErrorNamesItsKey(t *testing.T) {
 	err = g2.Start()
 	if err == nil || !strings.Contains(err.Error(), "listen.imap") {
 		t.Fatalf("Start on a taken port: %v, want an error naming listen.imap", err)
+	}
+}
+
+// TestCloseSaysBye: stopping the gateway (SIGTERM, restart) tells an agent
+// whose client is in IDLE that the server is going away, then closes.
+func TestCloseSaysBye(t *testing.T) {
+	g, err := gateway.New(testutil.Config(t, ""), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(); err != nil {
+		g.Close()
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", g.Addr("imap"))
+	if err != nil {
+		g.Close()
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	for _, cmd := range []string{"", "a login alice@example.test " + testutil.Password, "b select INBOX", "c idle"} {
+		if cmd != "" {
+			fmt.Fprintf(conn, "%s\r\n", cmd)
+		}
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				g.Close()
+				t.Fatalf("%q: %v", cmd, err)
+			}
+			if cmd == "" || strings.HasPrefix(l, cmd[:1]+" OK") || strings.HasPrefix(l, "+ ") {
+				break
+			}
+		}
+	}
+	if err := g.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if l, err := r.ReadString('\n'); err != nil || l != "* BYE mxdesk is shutting down; reconnect in a moment\r\n" {
+		t.Errorf("IDLE after Close got %q, %v; want the shutdown BYE", l, err)
 	}
 }

@@ -10,7 +10,9 @@ import (
 // Store answers STORE and UID STORE (RFC 3501 6.4.6). The router persists
 // the flags; the other sessions on the mailbox learn of them through the
 // hub, this one through the FETCH responses written here (none with
-// .SILENT).
+// .SILENT). In an archive (All/<queue>) the router keeps the flags as
+// they are: the STORE succeeds and its FETCH responses, sent even for
+// .SILENT, show the client the flags it did not get.
 func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.StoreFlags, _ *imap.StoreOptions) (err error) {
 	defer s.guard("STORE", &err)
 	sel, err := s.writable()
@@ -33,7 +35,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.
 	if err != nil {
 		return s.routerErr(err, srcFolder)
 	}
-	if sf.Silent {
+	if sf.Silent && !sel.archive {
 		return nil
 	}
 	for _, m := range msgs {

@@ -36,10 +36,10 @@ func TestFolderIsolation(t *testing.T) {
 	h.deliverRaw("billing@example.test", "From: dan@customer.test\r\nSubject: for billing\r\n\r\nhi\r\n")
 
 	a, b := h.login(alice), h.login(bob)
-	if got, want := listNames(t, a, "", "*", nil), []string{"Drafts", "INBOX", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
+	if got, want := listNames(t, a, "", "*", nil), []string{"Drafts", "INBOX", "Junk", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("alice sees %q, want %q", got, want)
 	}
-	if got, want := listNames(t, b, "", "*", nil), []string{"Drafts", "INBOX", "Queues", "Queues/Billing", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
+	if got, want := listNames(t, b, "", "*", nil), []string{"Drafts", "INBOX", "Junk", "Queues", "Queues/Billing", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("bob sees %q, want %q", got, want)
 	}
 	_, err := a.Select("Queues/Billing", nil).Wait()
@@ -73,6 +73,8 @@ func TestListSpecialUse(t *testing.T) {
 		"Sent":           {imap.MailboxAttrSent, imap.MailboxAttrHasNoChildren},
 		"Drafts":         {imap.MailboxAttrDrafts, imap.MailboxAttrHasNoChildren},
 		"Trash":          {imap.MailboxAttrTrash, imap.MailboxAttrHasNoChildren},
+		"Junk":           {imap.MailboxAttrJunk, imap.MailboxAttrHasNoChildren},
+		"Resolved":       {imap.MailboxAttrArchive, imap.MailboxAttrNoInferiors},
 		"INBOX":          {imap.MailboxAttrHasNoChildren},
 		"Queues":         {imap.MailboxAttrNoSelect, imap.MailboxAttrHasChildren},
 		"Queues/Billing": {imap.MailboxAttrHasChildren}, // a supervisor sees Queues/Billing/Spam
@@ -83,7 +85,7 @@ func TestListSpecialUse(t *testing.T) {
 		}
 	}
 	got := listNames(t, c, "", "*", &imap.ListOptions{SelectSpecialUse: true})
-	if want := []string{"Drafts", "Sent", "Trash"}; !slices.Equal(got, want) {
+	if want := []string{"Drafts", "Junk", "Resolved", "Sent", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("LIST (SPECIAL-USE) = %q, want %q", got, want)
 	}
 	// LIST "" "" gives the delimiter (RFC 3501 6.3.8).
@@ -102,7 +104,7 @@ func TestListPatterns(t *testing.T) {
 			t.Fatalf("CREATE %q: %v", n, err)
 		}
 	}
-	all := []string{"Drafts", "INBOX", "Projects", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}
+	all := []string{"Drafts", "INBOX", "Junk", "Projects", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}
 	for _, n := range odd {
 		all = append(all, "Projects/"+n)
 	}
@@ -120,7 +122,7 @@ func TestListPatterns(t *testing.T) {
 		want         []string
 	}{
 		{"", "*", all},
-		{"", "%", []string{"Drafts", "INBOX", "Projects", "Queues", "Resolved", "Sent", "Status", "Templates", "Trash"}},
+		{"", "%", []string{"Drafts", "INBOX", "Junk", "Projects", "Queues", "Resolved", "Sent", "Status", "Templates", "Trash"}},
 		{"", "inbox", []string{"INBOX"}},
 		{"", "InBoX*", []string{"INBOX"}},
 		{"", "inb%", []string{"INBOX"}},
@@ -188,7 +190,7 @@ func TestListSubscribed(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := listNames(t, c, "", "*", &imap.ListOptions{SelectSubscribed: true})
-	if want := []string{"Drafts", "INBOX", "Proj/one", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
+	if want := []string{"Drafts", "INBOX", "Junk", "Proj/one", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("LIST (SUBSCRIBED) = %q, want %q", got, want)
 	}
 	if d := listData(t, c, "Proj/one", &imap.ListOptions{ReturnSubscribed: true}); !slices.Contains(d.Attrs, imap.MailboxAttrSubscribed) {

@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -113,4 +114,43 @@ func store(t *testing.T, c *client, set imap.NumSet, op imap.StoreFlagsOp, flags
 		t.Fatalf("STORE %v: %v", flags, err)
 	}
 	return msgs
+}
+
+// An agent finds a session by its full ID with the searches clients send:
+// Thunderbird's search dialog run on the server (a custom header term on
+// X-Mxdesk-Session, or the subject, where a queue's replies carry
+// [S-XXXXX], alone or ORed with the sender as its quick filter combines
+// them) and mutt's server-side patterns (=h on the header, =B on the
+// whole message). Only that session's messages match.
+func TestSearchSessionID(t *testing.T) {
+	h := newSessionHarness(t)
+	first := h.toSupport("carla@customer.test", "sid1@customer.test", "")
+	s := first.Session
+	reply := h.deliverMail([]string{"support@example.test"}, mail{
+		from: "carla@customer.test", to: "support@example.test", subject: "Re: About sid1 [" + s + "]",
+		id: "sid2@customer.test", inReplyTo: "sid1@customer.test", refs: "sid1@customer.test",
+	})
+	other := h.toSupport("dan@customer.test", "other1@customer.test", "")
+	if reply.Session != s || other.Session == s {
+		t.Fatalf("sessions %s, %s, %s", s, reply.Session, other.Session)
+	}
+	c := h.login(alice)
+	c.selectBox("Queues/Support")
+	both := fmt.Sprintf("%d %d", c.uidOf("sid1@customer.test"), c.uidOf("sid2@customer.test"))
+	tagged := fmt.Sprint(c.uidOf("sid2@customer.test"))
+
+	rc := h.thunderbird(alice)
+	rc.mustOK("2", `select "Queues/Support"`)
+	for _, tc := range []struct{ client, cmd, want string }{
+		{"Thunderbird, custom header", `uid search UNDELETED HEADER X-Mxdesk-Session "` + s + `"`, both},
+		{"Thunderbird, subject", `uid search UNDELETED SUBJECT "` + s + `"`, tagged},
+		{"Thunderbird, subject or sender", `uid search UNDELETED OR SUBJECT "` + s + `" FROM "` + s + `"`, tagged},
+		{"mutt =h", `UID SEARCH HEADER "X-Mxdesk-Session" "` + s + `"`, both},
+		{"mutt =B", `UID SEARCH TEXT "` + s + `"`, both},
+	} {
+		lines := rc.mustOK("3", tc.cmd)
+		if want := "* SEARCH " + tc.want; !slices.Equal(lines, []string{want}) {
+			t.Errorf("%s: %s = %q, want %q", tc.client, tc.cmd, lines, want)
+		}
+	}
 }

@@ -19,14 +19,14 @@ type selection struct {
 	mailbox store.MailboxID
 	// readOnly: nothing in the mailbox changes through this selection
 	// (no \Seen on FETCH, no \Recent taken, empty PERMANENTFLAGS). It
-	// holds for EXAMINE (examined) and for folders the router keeps
-	// read-only (All/<queue>, Templates), whatever the command.
+	// holds for EXAMINE (examined) and for the folders the router keeps
+	// read-only (All/<queue>), whatever the command.
 	readOnly bool
 	examined bool
 	// archive: a read-only folder (router.Folder.ReadOnly). Its changes
-	// are refused by the router, whose message the client gets, and
-	// nothing in it is \Recent: nobody can select it read-write, so
-	// nobody would ever take them.
+	// are refused by the router, whose message the client gets, a STORE
+	// changes nothing, and nothing in it is \Recent: nobody can select
+	// it read-write, so nobody would ever take them.
 	archive bool
 	// withRecent: report \Recent (IMAP4rev1 only; IMAP4rev2 dropped it).
 	withRecent bool

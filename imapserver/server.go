@@ -21,6 +21,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -54,8 +55,18 @@ type Server struct {
 
 	mu       sync.Mutex
 	closed   bool
-	sessions sync.WaitGroup // one per open session, so Close can wait
+	live     map[*session]struct{} // open connections, told BYE by Close
+	sessions sync.WaitGroup        // one per open session, so Close can wait
 }
+
+// shutdownBye is the untagged BYE every connection gets when the server
+// stops (RFC 3501 7.1.5): clients show it and reconnect later instead of
+// reporting a broken connection.
+const shutdownBye = "mxdesk is shutting down; reconnect in a moment"
+
+// byeTimeout bounds the wait for BYEs to reach clients that don't read
+// (a full send buffer): Close then cuts them off.
+const byeTimeout = 2 * time.Second
 
 // New builds a server on r. It subscribes to r's change feed at once.
 func New(r *router.Router, opts Options) *Server {
@@ -70,7 +81,7 @@ func New(r *router.Router, opts Options) *Server {
 	}
 	log := opts.Logger.With("proto", "imap")
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{r: r, opts: opts, log: log, ctx: ctx, cancel: cancel}
+	s := &Server{r: r, opts: opts, log: log, ctx: ctx, cancel: cancel, live: map[*session]struct{}{}}
 	s.hub = newHub(r, log)
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession:   s.newSession,
@@ -120,9 +131,9 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Close stops every listener, closes every connection and waits until each
-// session has let go of its mailbox, so the router and store can be closed
-// right after.
+// Close stops every listener, says BYE to every connection (idle or in
+// IDLE) and closes it, and waits until each session has let go of its
+// mailbox, so the router and store can be closed right after.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -132,11 +143,49 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 
+	byes := s.sayBye()
 	s.cancel()
+	// go-imap's Close closes connections without a word; those that got
+	// their BYE are closed already.
 	err := s.imap.Close()
+	byes.Wait()
 	s.sessions.Wait()
 	s.hub.close()
 	return err
+}
+
+// sayBye sends every open connection the shutdown BYE and closes it, at
+// once for all, and waits up to byeTimeout for them. The returned group
+// ends when every BYE is written or has failed.
+func (s *Server) sayBye() *sync.WaitGroup {
+	s.mu.Lock()
+	conns := make([]*imapserver.Conn, 0, len(s.live))
+	for sess := range s.live {
+		conns = append(conns, sess.conn)
+	}
+	s.mu.Unlock()
+	var byes sync.WaitGroup
+	for _, c := range conns {
+		byes.Add(1)
+		go func() {
+			defer byes.Done()
+			c.Bye(shutdownBye)
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		byes.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(byeTimeout):
+		s.log.Warn("shutdown: some IMAP clients did not take their BYE in time", "timeout", byeTimeout)
+	}
+	if len(conns) > 0 {
+		s.log.Info("shutdown: said BYE to IMAP connections", "count", len(conns))
+	}
+	return &byes
 }
 
 // newSession is imapserver.Options.NewSession: it runs once per connection,
@@ -145,11 +194,8 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: "Server shutting down"}
+		return nil, nil, &imap.Error{Type: imap.StatusResponseTypeBye, Text: shutdownBye}
 	}
-	s.sessions.Add(1)
-	s.mu.Unlock()
-
 	ctx, cancel := context.WithCancel(s.ctx)
 	sess := &session{
 		srv:    s,
@@ -158,6 +204,9 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		cancel: cancel,
 		log:    s.log.With("remote", c.NetConn().RemoteAddr().String()),
 	}
+	s.sessions.Add(1)
+	s.live[sess] = struct{}{}
+	s.mu.Unlock()
 	sess.log.Debug("connected")
 	return sess, nil, nil
 }

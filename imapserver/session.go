@@ -81,6 +81,9 @@ func (s *session) Close() error {
 			s.presence.Close()
 		}
 		s.log.Debug("disconnected")
+		s.srv.mu.Lock()
+		delete(s.srv.live, s)
+		s.srv.mu.Unlock()
 		s.srv.sessions.Done()
 	})
 	return nil

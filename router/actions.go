@@ -19,6 +19,7 @@ import (
 //	INBOX -> Queues/X        return to its queue
 //	-> Queues/Y              transfer to queue Y (allow_transfer_to_queue)
 //	-> Agents/<login>        assign to that agent (supervisors)
+//	-> Junk, Queues/X/Spam   spam: resolved, filed in its queue's Spam folder
 func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id string) (placed, error) {
 	s, err := tx.Session(id)
 	if err != nil {
@@ -39,10 +40,14 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 	case dm.Owner == "" && strings.HasSuffix(dm.Name, spamSuffix):
 		// A supervisor files the session as spam in that queue.
 		s.Queue = strings.TrimSuffix(strings.TrimPrefix(dm.Name, QueuesFolder+"/"), spamSuffix)
-		s.Agent, s.Parked, s.Spam = "", false, true
-		if err = r.event(tx, id, "spam", a.Login, "moved to "+dm.Name); err == nil {
-			err = r.setStatus(tx, &s, StatusResolved, a.Login, "spam")
+		err = r.markSpam(tx, a, &s, "moved to "+dm.Name)
+	case isJunkMailbox(dm):
+		// An agent's Junk button: spam of its own queue, for the
+		// queue's supervisors to review.
+		if s.Agent != a.Login && !a.servesQueue(s.Queue) && !supervisor {
+			return placed{}, errorf(KindForbidden, "you do not serve queue %s", s.Queue)
 		}
+		err = r.markSpam(tx, a, &s, "moved to Junk: filed in "+spamMailboxName(s.Queue))
 	case roleOf(dm) == roleWorking && dm.Owner == "":
 		target := strings.TrimPrefix(dm.Name, QueuesFolder+"/")
 		switch {
@@ -115,6 +120,16 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 		return p, err
 	}
 	return p, markUnread(tx, p.home.ID, p.uids[s.LastInbound])
+}
+
+// markSpam makes s spam of its queue: nobody's, resolved, at home in the
+// queue's Spam folder (homeMailbox), with an event saying who and how.
+func (r *Router) markSpam(tx store.Tx, a *Agent, s *store.Session, detail string) error {
+	s.Agent, s.Parked, s.Spam = "", false, true
+	if err := r.event(tx, s.ID, "spam", a.Login, detail); err != nil {
+		return err
+	}
+	return r.setStatus(tx, s, StatusResolved, a.Login, "spam")
 }
 
 // lastInboundSeen reports whether the latest inbound message of s is

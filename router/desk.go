@@ -23,7 +23,7 @@ type Folder struct {
 	Attrs      []string        // RFC 6154 special use, \Noselect, \HasChildren, \HasNoChildren
 	Subscribed bool
 	Desk       bool // a desk folder (INBOX, Queues/..., Sent, ...): cannot be renamed or deleted
-	ReadOnly   bool // All/<queue> and Templates: agents can read, not change
+	ReadOnly   bool // All/<queue>: agents can read, not change, not even flags
 }
 
 // Delimiter is the IMAP hierarchy delimiter of every folder name.

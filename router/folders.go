@@ -21,6 +21,7 @@ const (
 	ResolvedFolder  = "Resolved"
 	LaterFolder     = "Later"
 	TemplatesFolder = "Templates"
+	JunkFolder      = "Junk"   // an agent's \Junk folder: moving a session here files it as spam
 	AllFolder       = "All"    // supervisors: All/<queue>, every session's messages
 	AgentsFolder    = "Agents" // supervisors: Agents/<login>, move here to assign
 	StatusFolder    = "Status" // Status/Away, Status/Available: move a message here to set your state
@@ -36,12 +37,15 @@ const (
 
 // personalDesk are the desk folders every agent owns, with their RFC 6154
 // special-use attribute. Later is added for agents of a queue that allows it.
+// Resolved is \Archive and Junk \Junk so that Thunderbird's Archive and
+// Junk buttons (and any client that reads special-use) find them.
 var personalDesk = []struct{ name, use string }{
 	{Inbox, ""},
 	{SentFolder, `\Sent`},
 	{DraftsFolder, `\Drafts`},
 	{TrashFolder, `\Trash`},
-	{ResolvedFolder, ""},
+	{ResolvedFolder, `\Archive`},
+	{JunkFolder, `\Junk`},
 	{TemplatesFolder, ""},
 	{AwayFolder, ""},
 	{AvailableFolder, ""},
@@ -112,13 +116,19 @@ func (r *Router) ensureDesk() error {
 	})
 }
 
-// ensureMailbox creates a mailbox unless it exists. Mailboxes that hold
+// ensureMailbox creates a mailbox unless it exists, and gives a desk
+// folder its special-use attribute (also one created before the desk had
+// it, or a personal Junk an agent made earlier). Mailboxes that hold
 // sessions announce the status keywords from the start, so clients learn
 // them with the folder's FLAGS.
 func ensureMailbox(tx store.Tx, owner, name, use string) error {
 	m, err := tx.MailboxByName(owner, name)
 	if errors.Is(err, store.ErrNotFound) {
 		m, err = tx.CreateMailbox(store.Mailbox{Owner: owner, Name: name, SpecialUse: use, Subscribed: true})
+	}
+	if err == nil && use != "" && m.SpecialUse != use {
+		m.SpecialUse = use
+		err = tx.UpdateMailbox(m)
 	}
 	if err != nil || roleOf(m) == roleOther {
 		return err
@@ -150,8 +160,9 @@ func isDeskName(name string) bool {
 	return false
 }
 
-// isReadOnly reports whether a mailbox takes no changes from agents: the
-// archives and Templates.
+// isReadOnly reports whether a mailbox takes no messages in or out: the
+// archives and Templates. Flags are another matter: an agent's Templates
+// keep the agent's flags, an archive's stay as they are (StoreFlags).
 func isReadOnly(m store.Mailbox) bool {
 	return roleOf(m) == roleArchive || (m.Owner != "" && m.Name == TemplatesFolder)
 }
@@ -238,9 +249,15 @@ func (a *Agent) mayOpen(m store.Mailbox) bool {
 }
 
 func folderOf(m store.Mailbox) Folder {
-	f := Folder{Name: m.Name, Mailbox: m.ID, Subscribed: m.Subscribed, Desk: isDeskName(m.Name), ReadOnly: isReadOnly(m)}
+	f := Folder{Name: m.Name, Mailbox: m.ID, Subscribed: m.Subscribed, Desk: isDeskName(m.Name), ReadOnly: roleOf(m) == roleArchive}
 	if m.SpecialUse != "" {
 		f.Attrs = append(f.Attrs, m.SpecialUse)
+	}
+	if m.Owner != "" && m.Name == ResolvedFolder {
+		// Thunderbird archives into yearly subfolders of the \Archive
+		// folder unless it can't have any: this keeps its Archive
+		// button moving sessions into Resolved itself.
+		f.Attrs = append(f.Attrs, `\Noinferiors`)
 	}
 	if m.Owner == "" || f.Desk {
 		f.Subscribed = true
@@ -252,6 +269,9 @@ func folderOf(m store.Mailbox) Folder {
 // folder list.
 func markChildren(fs []Folder) {
 	for i := range fs {
+		if slices.Contains(fs[i].Attrs, `\Noinferiors`) {
+			continue // RFC 5258 4: \Noinferiors implies \HasNoChildren
+		}
 		attr := `\HasNoChildren`
 		prefix := fs[i].Name + "/"
 		for j := range fs {

@@ -123,8 +123,10 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 // them with their new flags (messages that no longer exist are skipped).
 // Status keywords ($Active, ...) belong to mxdesk: they are kept whatever
 // the client asks. Setting \Seen on the latest inbound message of a
-// session assigned to a opens it. origin is copied into the published
-// changes.
+// session assigned to a opens it. In an archive (All/<queue>, shared by
+// the queue's supervisors) nothing changes and the messages come back
+// with their flags as they are: clients store \Seen on every read, which
+// must not fail. origin is copied into the published changes.
 func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, origin any) ([]store.Message, error) {
 	flags, err := cleanFlags(flags)
 	if err != nil {
@@ -138,8 +140,9 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 		if err != nil {
 			return err
 		}
-		if isReadOnly(m) {
-			return errorf(KindForbidden, "%s is read-only", m.Name)
+		if roleOf(m) == roleArchive {
+			out, err = existingMessages(tx, mbox, uids)
+			return err
 		}
 		if op != FlagsRemove {
 			if err := noteKeywords(tx, &m, flags); err != nil {
@@ -195,6 +198,22 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 	return out, err
 }
 
+// existingMessages returns the messages of mbox among uids that exist.
+func existingMessages(rd store.Reader, mbox store.MailboxID, uids []store.UID) ([]store.Message, error) {
+	var out []store.Message
+	for _, uid := range uids {
+		msg, err := rd.Message(mbox, uid)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
 // openOnRead makes a session Active when its agent reads (in INBOX) its
 // latest inbound message while it is Unopened or Reopened.
 func (r *Router) openOnRead(tx store.Tx, a *Agent, mb store.Mailbox, msg store.Message) (bool, error) {
@@ -234,13 +253,22 @@ func applyFlags(cur []string, op FlagOp, flags []string) []string {
 	return slices.Compact(next)
 }
 
+// resolveInstead ends every refusal to delete a session's message: what the
+// agent does instead, in the words of the desk and of Thunderbird, whose
+// Archive button (A) resolves.
+const resolveInstead = "a customer conversation is never deleted; resolve it instead (drag it to Resolved, or press A in Thunderbird)"
+
 // Expunge removes the messages of mbox flagged \Deleted, only among uids
 // when uids is not nil, and returns the removed UIDs ascending. A session's
-// message can't be deleted (KindForbidden, nothing is removed).
+// message can't be deleted: KindForbidden, nothing is removed, and the
+// session's messages lose their \Deleted flag, so that the client shows
+// them as they are again (Thunderbird's "remove immediately" stores
+// \Deleted, then expunges).
 func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, origin any) ([]store.UID, error) {
 	var gone []store.UID
+	refused := ""
 	err := r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
-		gone = gone[:0]
+		gone, refused = gone[:0], ""
 		mb, err := r.mailboxByID(tx, a, mbox)
 		if err != nil {
 			return err
@@ -252,13 +280,13 @@ func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, ui
 		if err != nil {
 			return err
 		}
+		msgs = slices.DeleteFunc(msgs, func(m store.Message) bool {
+			return !slices.Contains(m.Flags, `\Deleted`) || (uids != nil && !slices.Contains(uids, m.UID))
+		})
+		if refused, err = undeleteSessions(tx, mb, msgs); err != nil || refused != "" {
+			return err
+		}
 		for _, m := range msgs {
-			if !slices.Contains(m.Flags, `\Deleted`) || (uids != nil && !slices.Contains(uids, m.UID)) {
-				continue
-			}
-			if m.Session != "" && roleOf(mb) != roleOther {
-				return errorf(KindForbidden, "messages of session %s can't be deleted: a customer conversation is never deleted; move it to Resolved when it is done (clear the \\Deleted flag)", m.Session)
-			}
 			if err := tx.RemoveMessage(mbox, m.UID); err != nil {
 				return err
 			}
@@ -266,7 +294,32 @@ func (r *Router) Expunge(ctx context.Context, a *Agent, mbox store.MailboxID, ui
 		}
 		return nil
 	})
+	if err == nil && refused != "" {
+		err = errorf(KindForbidden, "messages of session %s can't be deleted: %s", refused, resolveInstead)
+	}
 	return gone, err
+}
+
+// undeleteSessions clears \Deleted on the session messages among msgs
+// (in a desk folder, where they are the session's) and returns the first
+// such session, or "" when there is none.
+func undeleteSessions(tx store.Tx, mb store.Mailbox, msgs []store.Message) (string, error) {
+	if roleOf(mb) == roleOther {
+		return "", nil
+	}
+	first := ""
+	for _, m := range msgs {
+		if m.Session == "" {
+			continue
+		}
+		if first == "" {
+			first = m.Session
+		}
+		if err := tx.SetFlags(m.Mailbox, m.UID, applyFlags(m.Flags, FlagsRemove, []string{`\Deleted`})); err != nil {
+			return "", err
+		}
+	}
+	return first, nil
 }
 
 // Copy copies messages of src into a's folder dest, keeping flags and
@@ -358,9 +411,14 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 }
 
 // isSessionTarget reports whether moving a session's message into m is a
-// session action: INBOX, Later, Resolved, a queue, Agents/<login>.
+// session action: INBOX, Later, Resolved, Junk, a queue, Agents/<login>.
 func isSessionTarget(m store.Mailbox) bool {
-	return roleOf(m) == roleWorking || isAgentsMailbox(m)
+	return roleOf(m) == roleWorking || isAgentsMailbox(m) || isJunkMailbox(m)
+}
+
+// isJunkMailbox reports whether m is an agent's Junk folder.
+func isJunkMailbox(m store.Mailbox) bool {
+	return m.Owner != "" && m.Name == JunkFolder
 }
 
 func isAgentsMailbox(m store.Mailbox) bool {
@@ -374,7 +432,7 @@ func (r *Router) transferOne(tx store.Tx, sm store.Mailbox, dm *store.Mailbox, m
 	if session != "" {
 		switch {
 		case move && dm.Name == TrashFolder:
-			return 0, errorf(KindForbidden, "session %s can't go to Trash: a customer conversation is never deleted; move it to Resolved when it is done", session)
+			return 0, errorf(KindForbidden, "session %s can't go to Trash: %s", session, resolveInstead)
 		case move:
 			return 0, errorf(KindForbidden, "messages of session %s stay on the desk: move them to INBOX, Resolved or a queue, or copy them to %s", session, dm.Name)
 		}

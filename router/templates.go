@@ -17,29 +17,40 @@ import (
 	"mxdesk/store"
 )
 
-// templateDate is the Date of every template message: templates are not
-// news, and a fixed date keeps a re-synced folder stable.
-var templateDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+// undatedTemplate is the date templates were once filed with; such a
+// template is filed again with a real date (they showed as 1/1/00).
+var undatedTemplate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// templateFlags are the flags a template is filed with: NonJunk is
+// Thunderbird's "not spam" keyword, which keeps its spam filter from
+// marking canned responses as spam (it does, seen in Thunderbird 153).
+var templateFlags = []string{"NonJunk"}
 
 // syncTemplates makes the agent's Templates folder hold exactly the
 // [[template]] entries of the agent's queues (and those of every queue).
-// Unchanged templates keep their UID; edited ones are replaced.
+// Unchanged templates keep their UID and date across restarts and
+// reloads; new and edited ones are filed dated now, the time the
+// configuration that brought them was loaded.
 func (r *Router) syncTemplates(tx store.Tx, login string, queues []string) error {
 	mb, err := tx.MailboxByName(login, TemplatesFolder)
 	if err != nil {
 		return err
 	}
-	want := map[string][]byte{} // Message-ID -> message
+	now := r.now().Truncate(time.Second) // the Date header has seconds only
+	want := map[string][]byte{}          // Message-ID -> message
 	var order []string
 	for _, t := range r.config().Template {
 		if t.Queue != "" && !slices.Contains(queues, t.Queue) {
 			continue
 		}
-		id, raw := r.renderTemplate(t)
+		id, raw := r.renderTemplate(t, now)
 		if _, dup := want[id]; !dup {
 			order = append(order, id)
 		}
 		want[id] = raw
+	}
+	if err := noteKeywords(tx, &mb, templateFlags); err != nil {
+		return err
 	}
 	have, err := tx.Messages(mb.ID, 0, 0)
 	if err != nil {
@@ -51,7 +62,7 @@ func (r *Router) syncTemplates(tx store.Tx, login string, queues []string) error
 			return err
 		}
 		id := headerMessageID(body)
-		if _, ok := want[id]; ok {
+		if _, ok := want[id]; ok && !m.InternalDate.Equal(undatedTemplate) {
 			delete(want, id)
 			continue
 		}
@@ -68,7 +79,7 @@ func (r *Router) syncTemplates(tx store.Tx, login string, queues []string) error
 		if err != nil {
 			return err
 		}
-		_, err = tx.AddMessage(store.Message{Mailbox: mb.ID, Blob: blob, Size: int64(len(raw)), InternalDate: templateDate})
+		_, err = tx.AddMessage(store.Message{Mailbox: mb.ID, Blob: blob, Size: int64(len(raw)), Flags: slices.Clone(templateFlags), InternalDate: now})
 		if err != nil {
 			return err
 		}
@@ -76,10 +87,10 @@ func (r *Router) syncTemplates(tx store.Tx, login string, queues []string) error
 	return nil
 }
 
-// renderTemplate writes a template as a plain-text message whose
-// Message-ID is a hash of its content, so a changed template is a new
-// message and an unchanged one is recognised.
-func (r *Router) renderTemplate(t config.Template) (id string, raw []byte) {
+// renderTemplate writes a template as a plain-text message dated date
+// whose Message-ID is a hash of its content, so a changed template is a
+// new message and an unchanged one is recognised.
+func (r *Router) renderTemplate(t config.Template, date time.Time) (id string, raw []byte) {
 	cfg := r.config()
 	sum := sha256.Sum256([]byte(t.Queue + "\x00" + t.Name + "\x00" + t.Subject + "\x00" + t.Body))
 	id = "template-" + hex.EncodeToString(sum[:12]) + "@" + cfg.Hostname
@@ -95,7 +106,7 @@ func (r *Router) renderTemplate(t config.Template) (id string, raw []byte) {
 	h.Set("X-Mxdesk-Template", mime.QEncoding.Encode("utf-8", t.Name))
 	h.Set("Subject", mime.QEncoding.Encode("utf-8", t.Subject))
 	h.Set("Message-Id", "<"+id+">")
-	h.Set("Date", templateDate.Format(time.RFC1123Z))
+	h.Set("Date", date.Format(time.RFC1123Z))
 	h.Set("From", from.String())
 	var buf bytes.Buffer
 	if err := textproto.WriteHeader(&buf, h); err != nil {
