@@ -54,6 +54,22 @@ func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, excl
 	return best, best != "", nil
 }
 
+// noteLastAssigned records that s reached a new agent now, however it
+// did (auto-assignment, a claim, a transfer or a supervisor's assignment,
+// a reply that claims, the next offer after a timeout): ties in pickAgent
+// go to whoever got one longest ago.
+func noteLastAssigned(tx store.Tx, old, s store.Session, now time.Time) error {
+	if s.Agent == "" || s.Agent == old.Agent {
+		return nil
+	}
+	st, err := tx.AgentState(s.Agent)
+	if err != nil {
+		return err
+	}
+	st.LastAssigned = now
+	return tx.PutAgentState(st)
+}
+
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
@@ -87,8 +103,7 @@ func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, er
 	if st.Day[q.Name] != day {
 		st.Day[q.Name], st.Assigned[q.Name] = day, 0
 	}
-	st.Assigned[q.Name]++
-	st.LastAssigned = now
+	st.Assigned[q.Name]++ // LastAssigned: commit notes it, as for every assignment
 	if err := tx.PutAgentState(st); err != nil {
 		return false, err
 	}

@@ -138,6 +138,9 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 	}
 	s.Due = r.due(*s)
 	noteAssignment(tx, old, *s, now)
+	if err := noteLastAssigned(tx, old, *s, now); err != nil {
+		return placed{}, err
+	}
 	var p placed
 	// A new session has no messages to move yet.
 	if old.ID != "" && (old.Status != s.Status || old.Agent != s.Agent || old.Queue != s.Queue || old.Parked != s.Parked) {

@@ -140,7 +140,7 @@ type Waiting struct {
 type AgentState struct {
 	Login        string
 	Away         bool      // set by the agent or a supervisor: no auto-assignment
-	LastAssigned time.Time // latest auto-assignment (ties go to the oldest)
+	LastAssigned time.Time // latest session that reached the agent, by any way (ties go to the oldest)
 	// Day is the local date ("2006-01-02") Assigned counts for, per
 	// queue: auto-assignments today, for daily caps.
 	Day      map[string]string `json:",omitempty"`
