@@ -163,7 +163,7 @@ func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submis
 			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
 		}
 		detail = "from queue " + s.Queue + " to queue " + sub.toQueue + " by forward"
-		s.Queue, s.Agent = sub.toQueue, ""
+		s.Queue, s.Agent, s.TransferredAt = sub.toQueue, "", time.Time{}
 	} else {
 		if q != nil && !q.AllowTransferToAgent && !supervisor {
 			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to another agent (allow_transfer_to_agent)", s.Queue)
@@ -174,6 +174,7 @@ func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submis
 		}
 		detail = "to " + sub.toAgent + " by forward"
 		s.Agent = sub.toAgent
+		s.TransferredAt = r.now() // unopened past kpi_wait_alarm, it is an alarm
 	}
 	s.Parked = false
 	if err := r.setStatus(tx, &s, StatusUnopened, a.Login, "transferred"); err != nil {

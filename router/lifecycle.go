@@ -131,7 +131,8 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		s.ActiveAgent = s.Agent
 	}
 	if s.Agent == "" || (s.Status != StatusUnopened && s.Status != StatusReopened) {
-		s.OfferedAt = time.Time{} // opened, or taken back: no open offer
+		// Opened, or taken back: no open offer, no unopened transfer.
+		s.OfferedAt, s.TransferredAt = time.Time{}, time.Time{}
 	}
 	if old.ActiveAgent != "" && s.ActiveAgent != old.ActiveAgent {
 		r.kickAssign() // someone's load dropped: they may take a waiting session

@@ -109,6 +109,11 @@ type Session struct {
 	// offer timed out last, who is not offered it again right away.
 	OfferedAt time.Time `json:",omitempty"`
 	PrevOffer string    `json:",omitempty"`
+	// TransferredAt is when the session was transferred to Agent (a
+	// forward to the agent's login, a supervisor's move to
+	// Agents/<login>) while the agent has not opened it yet (zero: not
+	// such a transfer): it counts towards the queue's KPI alarm.
+	TransferredAt time.Time `json:",omitempty"`
 	// WaitingSince is when the session started waiting unassigned in its
 	// queue (zero: not waiting). The store indexes it per queue.
 	WaitingSince time.Time `json:",omitempty"`
@@ -267,6 +272,9 @@ type Reader interface {
 	WaitingSessions(queue string, limit int) ([]Waiting, error)
 	// ActiveCount is the number of sessions with ActiveAgent == agent.
 	ActiveCount(agent string) (int, error)
+	// ActiveSessions lists the IDs of the sessions with ActiveAgent ==
+	// agent (the index ActiveCount counts).
+	ActiveSessions(agent string) ([]string, error)
 	// SessionCounts counts the sessions per queue and status.
 	SessionCounts() (map[string]map[string]int, error)
 	// AgentState returns what is remembered of an agent (zero with Login
