@@ -423,7 +423,7 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 	if v.Agents, err = f.agents(); err != nil {
 		return v, err
 	}
-	v.Waiting, v.More, err = f.waiting(v.Generated, stats)
+	v.Waiting, v.More, err = f.waiting(v.Generated)
 	return v, err
 }
 
@@ -464,7 +464,7 @@ func (f *supervisorFeed) agents() ([]SupervisorAgent, error) {
 // waiting lists the sessions waiting longest over every queue, through
 // the store's waiting index (no scan of all sessions), with the sessions
 // transferred to an agent and left unopened past the KPI threshold.
-func (f *supervisorFeed) waiting(now time.Time, stats []router.QueueWaiting) (list []SupervisorWaiting, more int, err error) {
+func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more int, err error) {
 	type entry struct {
 		store.Waiting
 		queue *config.Queue
@@ -472,9 +472,9 @@ func (f *supervisorFeed) waiting(now time.Time, stats []router.QueueWaiting) (li
 	}
 	var all []entry
 	cfg := f.g.config()
-	transferred := map[string][]router.TransferredUnopened{}
-	for _, qw := range stats {
-		transferred[qw.Queue] = qw.Transferred
+	transferred, err := f.g.router.TransfersOverKPI()
+	if err != nil {
+		return nil, 0, err
 	}
 	err = f.g.router.View(func(rd store.Reader) error {
 		for i := range cfg.Queue {

@@ -209,13 +209,9 @@ type QueueWaiting struct {
 	Waiting int           // sessions waiting unassigned
 	Oldest  time.Duration // how long the longest-waiting one has waited
 	// Alarms counts the sessions over kpi_wait_alarm: waiting unassigned
-	// longer, or transferred to an agent who left them unopened longer.
+	// longer, or transferred to an agent who left them unopened longer
+	// (TransfersOverKPI lists those).
 	Alarms int
-	// Transferred are the sessions transferred to an agent and unopened
-	// for longer than kpi_wait_alarm (Puzzel's transfer-queue alarm),
-	// longest first. Auto-assigned offers are not among them: the
-	// queue's offer_timeout takes those back.
-	Transferred []TransferredUnopened
 }
 
 // TransferredUnopened is a session transferred to Agent at Since and not
@@ -240,7 +236,7 @@ func (r *Router) WaitingStats() ([]QueueWaiting, error) {
 			if err != nil {
 				return err
 			}
-			qw := QueueWaiting{Queue: q.Name, Waiting: len(ws), Transferred: transferred[q.Name]}
+			qw := QueueWaiting{Queue: q.Name, Waiting: len(ws), Alarms: len(transferred[q.Name])}
 			if len(ws) > 0 {
 				qw.Oldest = now.Sub(ws[0].Since)
 			}
@@ -249,10 +245,23 @@ func (r *Router) WaitingStats() ([]QueueWaiting, error) {
 					qw.Alarms++
 				}
 			}
-			qw.Alarms += len(qw.Transferred)
 			out = append(out, qw)
 		}
 		return nil
+	})
+	return out, err
+}
+
+// TransfersOverKPI lists, per queue, the sessions transferred to an agent
+// and left unopened for longer than the queue's kpi_wait_alarm (Puzzel's
+// transfer-queue alarm), longest first. Auto-assigned offers are not
+// among them: the queue's offer_timeout takes those back.
+func (r *Router) TransfersOverKPI() (map[string][]TransferredUnopened, error) {
+	var out map[string][]TransferredUnopened
+	err := r.st.View(func(rd store.Reader) error {
+		var err error
+		out, err = transferredOverKPI(rd, r.config(), r.now())
+		return err
 	})
 	return out, err
 }

@@ -225,9 +225,12 @@ func roleOf(m store.Mailbox) mailboxRole {
 }
 
 // place files the working copies of s in its home and its archive copies
-// in its queue's archive, with the status keyword of s. Copies elsewhere
-// move; a session with no working copy left (closed, now reopened) gets
-// them back from the archive, read except the latest inbound message.
+// in its queue's archive, with the status keyword of s. Working copies
+// elsewhere move. Archive copies in another queue's archive stay there
+// (a transfer leaves the old queue its history) and are copied into the
+// current queue's archive, once per message. A session with no working
+// copy left (closed, now reopened) gets them back from its current
+// archive, read except the latest inbound message.
 func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 	home, ok, err := r.homeMailbox(tx, s)
 	if err != nil {
@@ -243,7 +246,9 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 		return p, err
 	}
 	boxes := map[store.MailboxID]store.Mailbox{}
-	var archived []store.Message
+	var archived []store.Message         // the copies in the current archive
+	var elsewhere []store.Message        // the copies in other queues' archives
+	inArchive := map[store.BlobID]bool{} // blobs the current archive holds
 	working := false
 	for _, m := range msgs {
 		mb, ok := boxes[m.Mailbox]
@@ -256,12 +261,13 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 		flags := withStatus(m.Flags, s.Status)
 		switch roleOf(mb) {
 		case roleArchive:
-			if mb.ID != archive.ID {
-				m, err = moveMessage(tx, m, archive.ID, flags)
+			err = setFlagsIfChanged(tx, m, flags)
+			if mb.ID == archive.ID {
+				archived = append(archived, m)
+				inArchive[m.Blob] = true
 			} else {
-				err = setFlagsIfChanged(tx, m, flags)
+				elsewhere = append(elsewhere, m)
 			}
-			archived = append(archived, m)
 		case roleWorking:
 			working = true
 			switch {
@@ -282,16 +288,24 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 			return p, err
 		}
 	}
+	for _, m := range elsewhere {
+		if inArchive[m.Blob] {
+			continue
+		}
+		added, err := copyMessage(tx, m, archive.ID, withStatus(m.Flags, s.Status))
+		if err != nil {
+			return p, err
+		}
+		archived = append(archived, added)
+		inArchive[m.Blob] = true
+	}
 	if p.ok && !working {
 		for _, m := range archived {
 			flags := []string{`\Seen`}
 			if m.Blob == s.LastInbound {
 				flags = nil
 			}
-			added, err := tx.AddMessage(store.Message{
-				Mailbox: home.ID, Blob: m.Blob, Size: m.Size, InternalDate: m.InternalDate,
-				Session: s.ID, Flags: withStatus(flags, s.Status),
-			})
+			added, err := copyMessage(tx, m, home.ID, withStatus(flags, s.Status))
 			if err != nil {
 				return p, err
 			}
@@ -301,12 +315,17 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 	return p, nil
 }
 
-// moveMessage files m in dest with flags and removes it from where it was.
-func moveMessage(tx store.Tx, m store.Message, dest store.MailboxID, flags []string) (store.Message, error) {
-	added, err := tx.AddMessage(store.Message{
+// copyMessage files a copy of m in dest with flags.
+func copyMessage(tx store.Tx, m store.Message, dest store.MailboxID, flags []string) (store.Message, error) {
+	return tx.AddMessage(store.Message{
 		Mailbox: dest, Blob: m.Blob, Size: m.Size, InternalDate: m.InternalDate,
 		Session: m.Session, Flags: flags,
 	})
+}
+
+// moveMessage files m in dest with flags and removes it from where it was.
+func moveMessage(tx store.Tx, m store.Message, dest store.MailboxID, flags []string) (store.Message, error) {
+	added, err := copyMessage(tx, m, dest, flags)
 	if err != nil {
 		return m, err
 	}
