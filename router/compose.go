@@ -203,32 +203,44 @@ const maxQuote = 4000
 // older message than the customer's latest, threaded into the session.
 func (r *Router) staleNotice(rd store.Reader, a *Agent, in inbound, s store.Session, held bool) []byte {
 	cfg := r.config()
-	var h textproto.Header
-	h.Set("Content-Transfer-Encoding", "8bit")
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Mime-Version", "1.0")
-	h.Set("X-Mxdesk-Internal", "notice")
-	h.Set("X-Mxdesk-Session", s.ID)
-	h.Set("References", "<"+s.LastInboundID+">")
-	h.Set("In-Reply-To", "<"+s.LastInboundID+">")
-	h.Set("Message-Id", "<"+newToken(16)+"@"+cfg.Hostname+">")
-	h.Set("Date", r.now().Format(time.RFC1123Z))
-	h.Set("To", a.Login)
-	h.Set("From", (&mail.Address{Name: "mxdesk", Address: "mxdesk@" + cfg.Hostname}).String())
 	var b strings.Builder
+	var subject string
 	if held {
-		h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Not sent: the customer wrote again ["+s.ID+"]"))
+		subject = "Not sent: the customer wrote again"
 		fmt.Fprintf(&b, "Your reply %q was NOT sent: the customer wrote again after the message you answered.\r\n\r\n", in.subject)
 		fmt.Fprintf(&b, "Read their newer message below. To send your reply anyway, send it again unchanged\r\nwithin %d minutes (for example: open it in Sent, choose \"Edit As New\", then Send).\r\n", int(staleWindow/time.Minute))
 	} else {
-		h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Sent, but the customer wrote again ["+s.ID+"]"))
+		subject = "Sent, but the customer wrote again"
 		fmt.Fprintf(&b, "Your reply %q was sent, but the customer wrote again after the message you answered.\r\n", in.subject)
 	}
 	fmt.Fprintf(&b, "\r\n---- newer message, received %s ----\r\n", s.LastInboundAt.In(cfg.Location()).Format("2006-01-02 15:04"))
 	if raw, err := rd.Blob(s.LastInbound); err == nil {
 		b.WriteString(quoteText(raw))
 	}
-	return assemble(h, []byte(b.String()))
+	return r.noticeMessage(s, a.Login, subject, b.String())
+}
+
+// noticeMessage is a notice from mxdesk itself to the people working
+// session s (X-Mxdesk-Internal: notice), threaded to its latest customer
+// message: subject "[Internal] <subject> [S-XXXXX]", body plain text.
+func (r *Router) noticeMessage(s store.Session, to, subject, body string) []byte {
+	cfg := r.config()
+	var h textproto.Header
+	h.Set("Content-Transfer-Encoding", "8bit")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Mime-Version", "1.0")
+	h.Set("X-Mxdesk-Internal", "notice")
+	h.Set("X-Mxdesk-Session", s.ID)
+	if s.LastInboundID != "" {
+		h.Set("References", "<"+s.LastInboundID+">")
+		h.Set("In-Reply-To", "<"+s.LastInboundID+">")
+	}
+	h.Set("Message-Id", "<"+newToken(16)+"@"+cfg.Hostname+">")
+	h.Set("Date", r.now().Format(time.RFC1123Z))
+	h.Set("To", to)
+	h.Set("From", (&mail.Address{Name: "mxdesk", Address: "mxdesk@" + cfg.Hostname}).String())
+	h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] "+subject+" ["+s.ID+"]"))
+	return assemble(h, []byte(body))
 }
 
 // quoteText returns From, Subject and the start of the first text/plain

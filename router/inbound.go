@@ -86,7 +86,7 @@ func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session 
 	}
 	base, token, ok := strings.Cut(addr[:at], "+")
 	q, isQueue := cfg.QueueByAddress(base + addr[at:])
-	if !ok || !isQueue || token == "" || len(token) > maxTokenLen {
+	if !ok || !(isQueue || cfg.IsLocalDomain(addr[at+1:])) || token == "" || len(token) > maxTokenLen {
 		return "", "", ErrUnknownRecipient
 	}
 	id, err := rd.SessionByToken(token)
@@ -96,6 +96,32 @@ func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session 
 	}
 	if err != nil {
 		return "", "", err
+	}
+	if isQueue {
+		return q.Name, id, nil
+	}
+	return r.removedQueueRecipient(rd, id)
+}
+
+// removedQueueRecipient accepts a reply token on an address that is no
+// queue's (any more) when the token's session was in a queue since removed
+// from the configuration: a customer in mid-conversation is never
+// refused. The token is the secret; the queue is the session's now.
+func (r *Router) removedQueueRecipient(rd store.Reader, id string) (queue, session string, err error) {
+	cfg := r.config()
+	s, err := rd.Session(id)
+	if err != nil {
+		return "", "", err
+	}
+	q := cfg.QueueByName(s.Queue)
+	switch {
+	case q == nil:
+		q = cfg.Fallback() // closed in the removed queue: it continues in the fallback
+	case s.RemovedQueue == "":
+		return "", "", ErrUnknownRecipient // an ordinary session: only its queue's addresses
+	}
+	if q == nil {
+		return "", "", ErrUnknownRecipient
 	}
 	return q.Name, id, nil
 }

@@ -111,6 +111,9 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 	if s.Status != old.Status {
 		s.StatusSince = now
 	}
+	if err := r.leaveRemovedQueue(tx, s); err != nil {
+		return placed{}, err
+	}
 	if s.Agent != "" {
 		if _, ok := r.config().AgentByLogin(s.Agent); !ok {
 			// The agent left the configuration: the session goes back
@@ -157,6 +160,18 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		p = placed{home: home, ok: ok}
 	}
 	return p, tx.PutSession(*s)
+}
+
+// leaveRemovedQueue moves s, open in a queue the configuration no longer
+// has (a closed session the customer reopened), to the fallback queue.
+func (r *Router) leaveRemovedQueue(tx store.Tx, s *store.Session) error {
+	f := r.config().Fallback()
+	if s.Status == StatusClosed || f == nil || r.config().QueueByName(s.Queue) != nil {
+		return nil
+	}
+	why := fmt.Sprintf("queue %s removed from the configuration: moved to queue %s", s.Queue, f.Name)
+	s.RemovedQueue, s.Queue = s.Queue, f.Name
+	return r.event(tx, s.ID, "transferred", "system", why)
 }
 
 // placed is where place put a session's working copies.

@@ -36,7 +36,8 @@ func (r *Router) Config() *config.Config { return r.config() }
 // before the switch, so a new queue's address is never accepted without
 // its mailbox. If they can't be, the old configuration stays in force.
 // IMAP connections of an agent removed or whose password, role or queues
-// changed are ended; submission checks each transaction (Current).
+// changed are ended; submission checks each transaction (Current). The
+// open sessions of a removed agent or queue move at once (reconcile).
 //
 // Keys the router does not own (listeners, hostname, store, delivery)
 // are the caller's to keep as they were: Reload takes cfg as it is.
@@ -50,6 +51,12 @@ func (r *Router) Reload(ctx context.Context, cfg *config.Config) error {
 	r.logins.SetLock(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration)
 	r.cur.Store(newLive(cfg))
 	r.revokeChanged(cfg)
+	if n, err := r.reconcile(ctx); err != nil {
+		// In force anyway: the next reload or start tries again.
+		r.log.Error("reload: moving the sessions of removed queues and agents", "err", err)
+	} else if n > 0 {
+		r.log.Info("reload: sessions of removed queues or agents moved", "sessions", n)
+	}
 	if timersChanged(old, cfg) {
 		n, err := r.Reschedule(ctx)
 		if err != nil {

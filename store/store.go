@@ -114,6 +114,10 @@ type Session struct {
 	// Agents/<login>) while the agent has not opened it yet (zero: not
 	// such a transfer): it counts towards the queue's KPI alarm.
 	TransferredAt time.Time `json:",omitempty"`
+	// RemovedQueue is the queue the session was in when a reload (or a
+	// start) found it removed from the configuration: replies to that
+	// queue's token addresses still reach the session.
+	RemovedQueue string `json:",omitempty"`
 	// WaitingSince is when the session started waiting unassigned in its
 	// queue (zero: not waiting). The store indexes it per queue.
 	WaitingSince time.Time `json:",omitempty"`
