@@ -19,9 +19,9 @@ import (
 	"mxdesk/testutil"
 )
 
-// deskPeople, on top of reloadBase (Support with alice): queue Returns
-// served by erin, queue Desk (auto-assigning, the fallback) served by
-// dave, frank in Support, and sue supervising Support and Desk.
+// deskPeople, on top of reloadBase (Support with alice): queue Desk
+// (auto-assigning, the fallback) served by dave (and Support, in
+// returnsAndFrank), and sue supervising Support and Desk.
 const deskPeople = `
 [[queue]]
 name = "Desk"
@@ -31,7 +31,7 @@ logged_in_only = false
 [[agent]]
 login = "dave@example.test"
 password_hash = %[1]q
-queues = ["Support", "Desk"]
+queues = [%[2]s]
 [[agent]]
 login = "sue@example.test"
 password_hash = %[1]q
@@ -68,8 +68,9 @@ func (e *reloadEnv) writeTop(t *testing.T, top, extra string) {
 }
 
 // TestReloadRemovesAgentAndQueue (seed 001: an admin deletes a
-// resource): a reload that removes frank and the Returns queue sends
-// frank's open session back to Support at once, waiting, and moves
+// resource): a reload that removes frank, takes Support from dave's
+// queues and removes the Returns queue sends frank's and dave's open
+// Support sessions back to Support at once, waiting, and moves
 // Returns' sessions to the fallback queue Desk, which auto-assigns them;
 // each gets an unassigned or transferred event and a notice in its
 // thread. Returns' history stays readable in All/Returns, the customer's
@@ -78,34 +79,37 @@ func (e *reloadEnv) writeTop(t *testing.T, top, extra string) {
 func TestReloadRemovesAgentAndQueue(t *testing.T) {
 	e := startFromFile(t)
 	hash := testutil.PasswordHash()
-	e.writeTop(t, `fallback_queue = "Desk"`, fmt.Sprintf(deskPeople+returnsAndFrank, hash))
+	e.writeTop(t, `fallback_queue = "Desk"`, fmt.Sprintf(deskPeople+returnsAndFrank, hash, `"Support", "Desk"`))
 	if _, err := e.g.Reload(""); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
 	imapAddr := e.g.Addr("imap")
 	sendRawMX(t, e.g, "carla@customer.test", "support@example.test", customerMail("rm-1", "support@example.test", ""))
+	sendRawMX(t, e.g, "carla@customer.test", "support@example.test", customerMail("rm-6", "support@example.test", ""))
 	sendRawMX(t, e.g, "carla@customer.test", "returns@example.test", customerMail("rm-2", "returns@example.test", ""))
 	sendRawMX(t, e.g, "carla@customer.test", "returns@example.test", customerMail("rm-3", "returns@example.test", ""))
 	moveByMessageID(t, loginIMAP(t, imapAddr, "frank@example.test"), "Queues/Support", "rm-1@customer.test", "INBOX")
 	moveByMessageID(t, loginIMAP(t, imapAddr, "erin@example.test"), "Queues/Returns", "rm-2@customer.test", "INBOX")
+	moveByMessageID(t, loginIMAP(t, imapAddr, "dave@example.test"), "Queues/Support", "rm-6@customer.test", "INBOX")
+	daveSession := sessionOf(t, e.g, "rm-6@customer.test")
 	frankSession, erinSession, waitingSession := sessionOf(t, e.g, "rm-1@customer.test"), sessionOf(t, e.g, "rm-2@customer.test"), sessionOf(t, e.g, "rm-3@customer.test")
 
-	// dave watches Queues/Support, sue All/Desk.
-	daveQueue := make(chan uint32, 16)
-	dave := loginIMAPWatching(t, imapAddr, "dave@example.test", daveQueue)
-	if _, err := dave.Select("Queues/Support", nil).Wait(); err != nil {
+	// sue watches Queues/Support.
+	sueQueue := make(chan uint32, 16)
+	sue := loginIMAPWatching(t, imapAddr, "sue@example.test", sueQueue)
+	if _, err := sue.Select("Queues/Support", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	idle, err := dave.Idle()
+	idle, err := sue.Idle()
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	e.writeTop(t, `fallback_queue = "Desk"`, fmt.Sprintf(deskPeople, hash))
+	e.writeTop(t, `fallback_queue = "Desk"`, fmt.Sprintf(deskPeople, hash, `"Desk"`))
 	if _, err := e.g.Reload(""); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
-	waitExists(t, daveQueue, 2, "frank's session and its notice in Queues/Support")
+	waitExists(t, sueQueue, 4, "frank's and dave's sessions and their notices in Queues/Support")
 	idle.Close()
 	idle.Wait()
 
@@ -114,8 +118,13 @@ func TestReloadRemovesAgentAndQueue(t *testing.T) {
 		t.Errorf("frank's session after the reload: agent %q, %s in %s; want waiting Unopened in Support", rep.Session.Agent, rep.Session.Status, rep.Session.Queue)
 	}
 	wantEvent(t, rep, "unassigned", "system", "agent frank@example.test removed from the configuration")
-	if got := headersIn(t, dave, "Queues/Support", "X-Mxdesk-Internal"); !slices.Contains(got, "notice") {
-		t.Errorf("Queues/Support has no notice in frank's session: X-Mxdesk-Internal %q", got)
+	rep = report(t, e.g, daveSession)
+	if rep.Session.Agent != "" || rep.Session.Queue != "Support" {
+		t.Errorf("dave's Support session after Support left his queues: agent %q in %s; want waiting in Support", rep.Session.Agent, rep.Session.Queue)
+	}
+	wantEvent(t, rep, "unassigned", "system", "agent dave@example.test no longer serves queue Support")
+	if got := headersIn(t, sue, "Queues/Support", "X-Mxdesk-Internal"); !slices.Equal(got, []string{"", "notice", "", "notice"}) {
+		t.Errorf("Queues/Support: X-Mxdesk-Internal %q, want both sessions' messages and their notices", got)
 	}
 
 	for _, id := range []string{erinSession, waitingSession} {
@@ -126,10 +135,10 @@ func TestReloadRemovesAgentAndQueue(t *testing.T) {
 		wantEvent(t, rep, "transferred", "system", "queue Returns removed from the configuration: moved to queue Desk")
 	}
 	wantEvent(t, report(t, e.g, erinSession), "unassigned", "system", "agent erin@example.test removed from the configuration")
-	sue := loginIMAP(t, imapAddr, "sue@example.test")
 	if got := messageIDs(t, sue, "All/Returns"); len(got) != 2 {
 		t.Errorf("All/Returns holds %v, want the history of both Returns sessions", got)
 	}
+	dave := loginIMAP(t, imapAddr, "dave@example.test")
 	if got := headersIn(t, dave, "INBOX", "X-Mxdesk-Internal"); !slices.Equal(got, []string{"", "notice", "", "notice"}) {
 		t.Errorf("dave's INBOX: X-Mxdesk-Internal %q, want each Returns session's message and its notice", got)
 	}
