@@ -37,11 +37,12 @@ role = "supervisor"
 // reopening the closed session gives its agent each message once.
 func TestTransferKeepsHistory(t *testing.T) {
 	clock := testutil.NewClock()
-	g := startGatewayClock(t, testutil.Config(t, supervisorsOfEach), clock)
+	cfg := testutil.Config(t, supervisorsOfEach)
+	cfg.Listen.Submission = "127.0.0.1:0"
+	g := startGatewayClock(t, cfg, clock)
 	customer := func(id, inReplyTo string) {
 		t.Helper()
-		sendRawMX(t, g, "carla@customer.test", "support@example.test", "From: carla@customer.test\r\nTo: support@example.test\r\n"+
-			"Subject: my invoice\r\nMessage-ID: <"+id+">\r\nIn-Reply-To: <"+inReplyTo+">\r\n\r\ntext of "+id+"\r\n")
+		sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail(strings.TrimSuffix(id, "@customer.test"), "support@example.test", inReplyTo))
 	}
 	customer("h1@customer.test", "")
 	customer("h2@customer.test", "h1@customer.test")
@@ -59,6 +60,18 @@ func TestTransferKeepsHistory(t *testing.T) {
 	}
 	if _, err := dave.Move(imap.SeqSetNum(1), "Queues/Support").Wait(); err == nil {
 		t.Error("All/Support took a MOVE out of it: the history is read-only")
+	}
+
+	// A transfer by forward to billing@ does the same; its note is part
+	// of the session from then on, in Billing only.
+	customer("f1@customer.test", "")
+	moveByMessageID(t, loginIMAP(t, g.Addr("imap"), "alice@example.test"), "Queues/Support", "f1@customer.test", "INBOX")
+	forward(t, g, "alice@example.test", "billing@example.test", "f1@customer.test")
+	if got := messageIDs(t, dave, "All/Support"); !slices.Equal(got, []string{"h1@customer.test", "h2@customer.test", "f1@customer.test"}) {
+		t.Errorf("All/Support after the forward: %v, want f1 kept there", got)
+	}
+	if got := messageIDs(t, erin, "All/Billing"); !slices.Equal(got, []string{"h1@customer.test", "h2@customer.test", "h3@customer.test", "f1@customer.test", "fwd-f1@customer.test"}) {
+		t.Errorf("All/Billing after the forward: %v, want f1 and the transfer note added", got)
 	}
 
 	// bob resolves it, it closes, the customer writes again: reopened
@@ -81,11 +94,11 @@ func TestTransferKeepsHistory(t *testing.T) {
 	if got := messageIDs(t, bob, "INBOX"); !slices.Equal(got, want) {
 		t.Errorf("bob's INBOX after the reopening: %v, want %v", got, want)
 	}
-	if got := messageIDs(t, erin, "All/Billing"); !slices.Equal(got, want) {
-		t.Errorf("All/Billing after the reopening: %v, want %v", got, want)
+	if got := messageIDs(t, erin, "All/Billing"); len(got) != 6 || got[5] != "h4@customer.test" {
+		t.Errorf("All/Billing after the reopening: %v, want both sessions, h4 last", got)
 	}
-	if got := messageIDs(t, dave, "All/Support"); len(got) != 2 {
-		t.Errorf("All/Support after the reopening: %v, want the 2 messages before the transfer", got)
+	if got := messageIDs(t, dave, "All/Support"); len(got) != 3 {
+		t.Errorf("All/Support after the reopening: %v, want the 3 messages before the transfers", got)
 	}
 }
 
