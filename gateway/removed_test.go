@@ -248,7 +248,8 @@ func headersIn(t *testing.T, c *imapclient.Client, folder, field string) []strin
 // TestStartMovesSessionsOfRemovedAgentAndQueue: the configuration was
 // edited while mxdesk was down (bob and the Billing queue removed): at
 // start bob's open Billing session moves to the first queue, Support,
-// and waits there, with its events and notice.
+// and waits there, with its events and notice; his resolved one moves
+// too, stays Resolved and does not count as waiting.
 func TestStartMovesSessionsOfRemovedAgentAndQueue(t *testing.T) {
 	cfg := testutil.Config(t, "")
 	before, err := gateway.New(cfg, quietLog())
@@ -260,8 +261,11 @@ func TestStartMovesSessionsOfRemovedAgentAndQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendRawMX(t, before, "carla@customer.test", "billing@example.test", customerMail("st-1", "billing@example.test", ""))
-	moveByMessageID(t, loginIMAP(t, before.Addr("imap"), "bob@example.test"), "Queues/Billing", "st-1@customer.test", "INBOX")
-	id := sessionOf(t, before, "st-1@customer.test")
+	sendRawMX(t, before, "carla@customer.test", "billing@example.test", customerMail("st-2", "billing@example.test", ""))
+	bob := loginIMAP(t, before.Addr("imap"), "bob@example.test")
+	moveByMessageID(t, bob, "Queues/Billing", "st-1@customer.test", "INBOX")
+	moveByMessageID(t, bob, "Queues/Billing", "st-2@customer.test", "Resolved")
+	id, resolved := sessionOf(t, before, "st-1@customer.test"), sessionOf(t, before, "st-2@customer.test")
 	if err := before.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -279,8 +283,15 @@ func TestStartMovesSessionsOfRemovedAgentAndQueue(t *testing.T) {
 	}
 	wantEvent(t, rep, "transferred", "system", "queue Billing removed from the configuration: moved to queue Support")
 	wantEvent(t, rep, "unassigned", "system", "agent bob@example.test removed from the configuration")
+	if rep := report(t, g, resolved); rep.Session.Status != router.StatusResolved || rep.Session.Queue != "Support" {
+		t.Errorf("bob's resolved session after the start: %s in %s, want Resolved in Support", rep.Session.Status, rep.Session.Queue)
+	}
 	carol := loginIMAP(t, g.Addr("imap"), "carol@example.test")
-	if got := headersIn(t, carol, "Queues/Support", "X-Mxdesk-Internal"); !slices.Equal(got, []string{"", "notice"}) {
-		t.Errorf("Queues/Support: X-Mxdesk-Internal %q, want the session's message and its notice", got)
+	if got := headersIn(t, carol, "Queues/Support", "X-Mxdesk-Internal"); !slices.Equal(got, []string{"", "notice", "", "notice"}) {
+		t.Errorf("Queues/Support: X-Mxdesk-Internal %q, want each session's message and its notice", got)
+	}
+	stats, err := g.Router().WaitingStats()
+	if err != nil || stats[0].Queue != "Support" || stats[0].Waiting != 1 {
+		t.Errorf("waiting after the start: %+v %v, want the open session only in Support", stats, err)
 	}
 }

@@ -69,6 +69,7 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 			return placed{}, errorf(KindForbidden, "%s does not serve queue %s", login, s.Queue)
 		}
 		if s.Agent == login {
+			s.TransferredAt = old.TransferredAt // nothing changed hands
 			return r.commit(tx, old, &s)
 		}
 		s.Agent, s.Parked, unread = login, false, true

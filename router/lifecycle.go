@@ -122,7 +122,9 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		}
 	}
 	s.Updated = now
-	waiting := s.Agent == "" && s.Status != StatusClosed && !s.Spam
+	// A resolved session without an agent (its agent was removed) waits for
+	// nothing: it closes by itself.
+	waiting := s.Agent == "" && s.Status != StatusClosed && s.Status != StatusResolved && !s.Spam
 	switch {
 	case !waiting:
 		s.WaitingSince = time.Time{}
