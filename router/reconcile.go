@@ -14,16 +14,17 @@ import (
 // the server was down): the sessions it held must not stay where nobody
 // works them. reconcile moves them, at once:
 //
-//   - an open session of a removed queue moves to the fallback queue
-//     (fallback_queue, else the first queue);
+//   - a session of a removed queue, unless closed, moves to the fallback
+//     queue (fallback_queue, else the first queue);
 //   - an open session (not resolved) whose agent was removed, or no
 //     longer serves its queue, goes back to its queue, waiting
 //     (auto-assigned to someone else if the queue auto-assigns).
 //
-// Each gets an event and an internal notice in its thread. Resolved and
-// closed sessions stay as they are: they close on their own, their
-// history stays in All/<queue> (the archive of a removed queue is kept),
-// and a customer reply brings them back into a configured queue.
+// Each gets an event and an internal notice in its thread. A resolved
+// session keeps its status and closes on its own (without an agent it
+// waits for nobody: commit). Closed sessions stay as they are, their
+// history in All/<queue> (the archive of a removed queue is kept); a
+// customer reply reopens them in a configured queue (leaveRemovedQueue).
 
 // reconcile applies the configuration in force to every session that
 // needs it and returns how many it moved. New runs it once, Reload after
