@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
@@ -149,6 +150,14 @@ func TestReloadRemovesAgentAndQueue(t *testing.T) {
 	sendRawMX(t, e.g, "carla@customer.test", "returns+"+token+"@example.test", reply)
 	if got := sessionOf(t, e.g, "rm-4@customer.test"); got != erinSession {
 		t.Errorf("the reply to the removed queue's token address went to %s, want %s", got, erinSession)
+	}
+	// dave writes a note to the removed queue's note address: filed in
+	// the session too.
+	before := len(report(t, e.g, erinSession).Messages)
+	submitAs(t, e.g, "dave@example.test", "returns+note-"+token+"@example.test",
+		"From: dave@example.test\r\nTo: returns+note-"+token+"@example.test\r\nSubject: note\r\nMessage-ID: <note-rm@example.test>\r\n\r\nchecked the parcel\r\n")
+	if got := len(report(t, e.g, erinSession).Messages); got != before+1 || sessionOf(t, e.g, "note-rm@example.test") != erinSession {
+		t.Errorf("the note to the removed queue's note address: %d messages in %s (was %d)", got, erinSession, before)
 	}
 	var smtpErr *smtp.SMTPError
 	err = dialSMTP(t, e.g.Addr("smtp")).SendMail("carla@customer.test", []string{"returns@example.test"}, strings.NewReader(customerMail("rm-5", "returns@example.test", "")))
@@ -294,4 +303,21 @@ func TestStartMovesSessionsOfRemovedAgentAndQueue(t *testing.T) {
 	if err != nil || stats[0].Queue != "Support" || stats[0].Waiting != 1 {
 		t.Errorf("waiting after the start: %+v %v, want the open session only in Support", stats, err)
 	}
+}
+
+// submitAs sends raw to rcpt over submission, logged in as login.
+func submitAs(t *testing.T, g *gateway.Gateway, login, rcpt, raw string) {
+	t.Helper()
+	c, err := smtp.Dial(g.Addr("submission"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", login, testutil.Password)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail(login, []string{rcpt}, strings.NewReader(raw)); err != nil {
+		t.Fatalf("submission from %s to %s: %v", login, rcpt, err)
+	}
+	c.Quit()
 }
