@@ -123,6 +123,26 @@ func TestKPIAlarmTransferredUnopened(t *testing.T) {
 		t.Errorf("after alice opened hers: %v alarms, want 1", got)
 	}
 
+	// The supervisor gives carol's to alice from All/Support (read-only:
+	// a copy to Agents/<login> assigns, as a move would): a new transfer,
+	// not yet an alarm.
+	if _, err := carol.Select("All/Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	found, err := carol.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: "tr-2@customer.test"}}}, nil).Wait()
+	if err != nil || len(found.AllUIDs()) == 0 { // the message and the forward's note (fwd-tr-2@…)
+		t.Fatalf("SEARCH in All/Support: %v %v", err, found)
+	}
+	if _, err := carol.Copy(imap.UIDSetNum(found.AllUIDs()[0]), "Agents/alice@example.test").Wait(); err != nil {
+		t.Fatalf("COPY from All/Support to Agents/alice@example.test: %v", err)
+	}
+	if got := scrapeMetrics(t, g).value("mxdesk_queue_kpi_alarm_sessions", "queue", "Support"); got != 0 {
+		t.Errorf("after the supervisor gave it to alice: %v alarms, want 0", got)
+	}
+	if got := report(t, g, sessionOf(t, g, "tr-2@customer.test")).Session.Agent; got != "alice@example.test" {
+		t.Errorf("after the copy to Agents/alice@example.test the session is %q's", got)
+	}
+
 	// An auto-assigned offer left unopened is offer_timeout's business.
 	cfg2 := *g.Router().Config()
 	cfg2.Queue = append([]config.Queue(nil), cfg2.Queue...)

@@ -134,9 +134,17 @@ func (r *Router) rehome(tx store.Tx, id string) error {
 	if s.Agent != "" && s.Agent != old.Agent {
 		said = append(said, "It is now assigned to "+s.Agent+".")
 	}
-	notice := r.noticeMessage(s, r.noticeTo(s), "Back in queue "+s.Queue, strings.Join(said, "\r\n")+"\r\n")
-	_, err = r.fileInSession(tx, old, &s, notice, nil)
-	return err
+	subject := "Back in queue " + s.Queue
+	if m.queueGone {
+		subject = "Moved to queue " + s.Queue
+	}
+	notice := r.noticeMessage(s, r.noticeTo(s), subject, strings.Join(said, "\r\n")+"\r\n")
+	if _, err := r.fileInSession(tx, old, &s, notice, nil); err != nil {
+		return err
+	}
+	r.log.Info("session moved: its queue or agent left the configuration", "session", s.ID,
+		"from_queue", old.Queue, "queue", s.Queue, "from_agent", old.Agent, "agent", s.Agent)
+	return nil
 }
 
 // unassign takes s from its agent back to its queue, waiting: Unopened
