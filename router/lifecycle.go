@@ -173,6 +173,7 @@ func (r *Router) leaveRemovedQueue(tx store.Tx, s *store.Session) error {
 	}
 	why := fmt.Sprintf("queue %s removed from the configuration: moved to queue %s", s.Queue, f.Name)
 	s.RemovedQueue, s.Queue = s.Queue, f.Name
+	r.kickAssign() // it may wait there now, for an auto-assigning queue
 	return r.event(tx, s.ID, "transferred", "system", why)
 }
 
