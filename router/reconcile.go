@@ -34,7 +34,7 @@ func (r *Router) reconcile(ctx context.Context) (int, error) {
 	var stale []string
 	err := r.st.View(func(rd store.Reader) error {
 		return rd.EachSession(func(s store.Session) error {
-			if r.misplacement(cfg, s) != (misplaced{}) {
+			if misplacement(cfg, s) != (misplaced{}) {
 				stale = append(stale, s.ID)
 			}
 			return ctx.Err()
@@ -67,7 +67,7 @@ type misplaced struct {
 
 // misplacement tells what is wrong with s under cfg, after a move to the
 // fallback queue if its queue was removed.
-func (r *Router) misplacement(cfg *config.Config, s store.Session) misplaced {
+func misplacement(cfg *config.Config, s store.Session) misplaced {
 	var m misplaced
 	if s.Status == StatusClosed {
 		return m
@@ -101,7 +101,7 @@ func (r *Router) rehome(tx store.Tx, id string) error {
 		return err
 	}
 	cfg := r.config()
-	m := r.misplacement(cfg, s)
+	m := misplacement(cfg, s)
 	if m == (misplaced{}) {
 		return nil // changed since it was listed
 	}
