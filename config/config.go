@@ -46,6 +46,9 @@ type Config struct {
 	// SendOnly lists send-only addresses (SPEC §1), one [[send_only]]
 	// table each: they never accept mail; auto-replies may come from them.
 	SendOnly []SendOnly `toml:"send_only"`
+	// FallbackQueue is where the open sessions of a queue removed from
+	// the configuration go (default: the first queue).
+	FallbackQueue string `toml:"fallback_queue"`
 
 	// path is the file this was loaded from, for messages.
 	path string

@@ -165,6 +165,7 @@ func TestValidation(t *testing.T) {
 		{"password_hash truncated", []string{"password_hash = \"" + testHash + "\"\nqueues = [\"Support\"]", "password_hash = \"" + testHash[:40] + "\"\nqueues = [\"Support\"]"}, "agent[0].password_hash", "malformed bcrypt"},
 
 		// Assignment and presence.
+		{"fallback_queue unknown", []string{`company =`, "fallback_queue = \"Sales\"\ncompany ="}, "fallback_queue", `no queue "Sales"`},
 		{"presence_timeout too short", []string{`company =`, "presence_timeout = \"30s\"\ncompany ="}, "presence_timeout", "at least 1m"},
 		{"presence_timeout zero", []string{`company =`, "presence_timeout = \"0s\"\ncompany ="}, "presence_timeout", `not "0s"`},
 		{"daily_cap negative", []string{`auto_assign = true`, "auto_assign = true\ndaily_cap = -1"}, "queue[0].daily_cap", "not -1"},

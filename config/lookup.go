@@ -82,6 +82,18 @@ func (c *Config) QueueByName(name string) *Queue {
 	return nil
 }
 
+// Fallback is the queue that takes the open sessions of a removed queue:
+// fallback_queue, else the first queue (nil without queues).
+func (c *Config) Fallback() *Queue {
+	if q := c.QueueByName(c.FallbackQueue); q != nil {
+		return q
+	}
+	if len(c.Queue) == 0 {
+		return nil
+	}
+	return &c.Queue[0]
+}
+
 // Listener is one enabled listener: its key under [listen] and its address.
 type Listener struct {
 	Name string // smtp, submission, submissions, imap, imaps, http

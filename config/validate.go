@@ -465,6 +465,9 @@ func (p *parser) checkQueues(addrs map[string]string) {
 			p.checkAddress(fmt.Sprintf("%s.addresses[%d]", key, j), a, addrs)
 		}
 	}
+	if f := p.cfg.FallbackQueue; f != "" && p.cfg.QueueByName(f) == nil {
+		p.errorf("fallback_queue", "no queue %q: name one of the [[queue]] tables (the open sessions of a removed queue go there)", f)
+	}
 }
 
 // checkQueueName keeps names usable as the IMAP folder "Queues/<name>".

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"log/slog"
 	"net/http"
+	"time"
 
+	"mxdesk/config"
 	"mxdesk/delivery"
 )
 
@@ -15,3 +18,8 @@ func (g *Gateway) HTTPHandler() http.Handler { return g.httpHandler() }
 // AfterDeliveryAttempt makes fn run after each delivery attempt has
 // recorded its outcome.
 func (g *Gateway) AfterDeliveryAttempt(fn func(delivery.Report)) { g.obs.attemptHook.Store(&fn) }
+
+// NewClocked is New with the router's clock: tests move time with it.
+func NewClocked(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Gateway, error) {
+	return newGateway(cfg, log, now)
+}

@@ -65,6 +65,12 @@ type Gateway struct {
 // New opens the store in cfg.DataDir and builds the servers; Start opens
 // the listeners.
 func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	return newGateway(cfg, log, nil)
+}
+
+// newGateway is New with the router's clock (nil: time.Now), which tests
+// move instead of waiting.
+func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Gateway, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -77,7 +83,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	obs := newObservability(cfg)
 	st.SetCommitHook(obs.set.Commit)
-	r, err := router.New(cfg, st, router.Options{Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply})
+	r, err := router.New(cfg, st, router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply})
 	if err != nil {
 		st.Close()
 		return nil, err

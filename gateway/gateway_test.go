@@ -31,7 +31,18 @@ func startGateway(t *testing.T, extra string) *gateway.Gateway {
 // test ends.
 func startGatewayCfg(t *testing.T, cfg *config.Config) *gateway.Gateway {
 	t.Helper()
-	g, err := gateway.New(cfg, quietLog())
+	return startGatewayClock(t, cfg, nil)
+}
+
+// startGatewayClock is startGatewayCfg with the router on clock (nil:
+// the real one).
+func startGatewayClock(t *testing.T, cfg *config.Config, clock *testutil.Clock) *gateway.Gateway {
+	t.Helper()
+	now := time.Now
+	if clock != nil {
+		now = clock.Now
+	}
+	g, err := gateway.NewClocked(cfg, quietLog(), now)
 	if err != nil {
 		t.Fatal(err)
 	}

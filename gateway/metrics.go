@@ -161,7 +161,7 @@ var (
 	descSessions = desc("sessions", "Sessions per queue and status.", "queue", "status")
 	descWaiting  = desc("queue_waiting_sessions", "Sessions waiting unassigned in their queue.", "queue")
 	descOldest   = desc("queue_oldest_waiting_seconds", "How long the longest-waiting session of the queue has waited (0: none waits).", "queue")
-	descAlarms   = desc("queue_kpi_alarm_sessions", "Sessions waiting longer than the queue's kpi_wait_alarm.", "queue")
+	descAlarms   = desc("queue_kpi_alarm_sessions", "Sessions over the queue's kpi_wait_alarm: waiting unassigned longer, or transferred to an agent and unopened longer.", "queue")
 	descAgents   = desc("agents", "Configured agents per state (available: connected over IMAP and not away; away; offline).", "state")
 	descActive   = desc("agent_active_sessions", "Sessions counting towards agents' load (Unopened, Reopened, Active), summed over the agents in each state.", "state")
 	descMaxLoad  = desc("agent_max_active_sessions", "The load of the busiest agent.")

@@ -73,7 +73,7 @@ type SupervisorQueue struct {
 	Name          string `json:"name"`
 	Waiting       int    `json:"waiting"`
 	OldestSeconds int64  `json:"oldest_seconds"` // 0 with none waiting
-	Alarms        int    `json:"alarms"`         // waiting longer than AlarmSeconds
+	Alarms        int    `json:"alarms"`         // waiting, or transferred and unopened, longer than AlarmSeconds
 	AlarmSeconds  int64  `json:"alarm_seconds"`  // kpi_wait_alarm; 0: no alarm
 	Counts        []int  `json:"counts"`         // sessions per status, in Statuses order
 }
@@ -87,10 +87,12 @@ type SupervisorAgent struct {
 	Active  int    `json:"active"`
 }
 
-// SupervisorWaiting is a session waiting unassigned in its queue.
+// SupervisorWaiting is a session waiting unassigned in its queue, or
+// transferred to Agent and left unopened past the queue's KPI threshold.
 type SupervisorWaiting struct {
 	ID             string `json:"id"`
 	Queue          string `json:"queue"`
+	Agent          string `json:"agent,omitempty"` // transferred to this agent, unopened
 	Subject        string `json:"subject"`
 	WaitingSeconds int64  `json:"waiting_seconds"`
 	OverKPI        bool   `json:"over_kpi"`
@@ -411,8 +413,11 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 func (f *supervisorFeed) view() (SupervisorView, error) {
 	r := f.g.router
 	v := SupervisorView{Generated: r.Now(), Statuses: router.Statuses}
-	var err error
-	if v.Queues, err = f.queues(); err != nil {
+	stats, err := r.WaitingStats()
+	if err != nil {
+		return v, err
+	}
+	if v.Queues, err = f.queues(stats); err != nil {
 		return v, err
 	}
 	if v.Agents, err = f.agents(); err != nil {
@@ -422,12 +427,8 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 	return v, err
 }
 
-func (f *supervisorFeed) queues() ([]SupervisorQueue, error) {
+func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue, error) {
 	r := f.g.router
-	stats, err := r.WaitingStats()
-	if err != nil {
-		return nil, err
-	}
 	counts, err := r.SessionCounts()
 	if err != nil {
 		return nil, err
@@ -461,14 +462,20 @@ func (f *supervisorFeed) agents() ([]SupervisorAgent, error) {
 }
 
 // waiting lists the sessions waiting longest over every queue, through
-// the store's waiting index (no scan of all sessions).
+// the store's waiting index (no scan of all sessions), with the sessions
+// transferred to an agent and left unopened past the KPI threshold.
 func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more int, err error) {
 	type entry struct {
 		store.Waiting
 		queue *config.Queue
+		agent string // transferred to, unopened
 	}
 	var all []entry
 	cfg := f.g.config()
+	transferred, err := f.g.router.TransfersOverKPI()
+	if err != nil {
+		return nil, 0, err
+	}
 	err = f.g.router.View(func(rd store.Reader) error {
 		for i := range cfg.Queue {
 			q := &cfg.Queue[i]
@@ -477,7 +484,10 @@ func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more 
 				return err
 			}
 			for _, w := range ws {
-				all = append(all, entry{w, q})
+				all = append(all, entry{Waiting: w, queue: q})
+			}
+			for _, tr := range transferred[q.Name] {
+				all = append(all, entry{Waiting: store.Waiting{Session: tr.Session, Since: tr.Since}, queue: q, agent: tr.Agent})
 			}
 		}
 		slices.SortStableFunc(all, func(a, b entry) int { return cmp.Compare(a.Since.UnixNano(), b.Since.UnixNano()) })
@@ -493,7 +503,7 @@ func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more 
 			}
 			age := now.Sub(e.Since)
 			alarm := e.queue.KPIWaitAlarm.Duration
-			list = append(list, SupervisorWaiting{ID: s.ID, Queue: e.queue.Name, Subject: truncate(s.Subject, supervisorSubjectRunes),
+			list = append(list, SupervisorWaiting{ID: s.ID, Queue: e.queue.Name, Agent: e.agent, Subject: truncate(s.Subject, supervisorSubjectRunes),
 				WaitingSeconds: seconds(age), OverKPI: alarm > 0 && age > alarm})
 		}
 		return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"mxdesk/config"
 	"mxdesk/testutil"
 )
 
@@ -34,7 +35,10 @@ func chromium(t *testing.T) string {
 // reload. SUPERVISOR_SCREENSHOT=file.png saves what the page looked like.
 func TestSupervisorPageInBrowser(t *testing.T) {
 	exe := chromium(t)
-	g := startGateway(t, "")
+	cfg := testutil.Config(t, "")
+	cfg.Queue[0].KPIWaitAlarm = config.Duration{Duration: 10 * time.Minute}
+	clock := testutil.NewClock()
+	g := startGatewayClock(t, cfg, clock)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
@@ -84,6 +88,17 @@ func TestSupervisorPageInBrowser(t *testing.T) {
 	}
 	if got := text(t, ctx, chromedp.CSS(`#waiting tbody tr td.subject`)); got != "Invoice 4471 is wrong, please check" {
 		t.Errorf("waiting sessions list shows subject %q", got)
+	}
+	// Eleven minutes later a second one arrives: the pushed update marks
+	// the first, over Support's 10-minute threshold, in red, and only it.
+	clock.Advance(11 * time.Minute)
+	sendToQueue(t, g, "support@example.test", "<browser-2@customer.test>", "second")
+	poll(t, ctx, `document.querySelectorAll('#waiting tbody tr').length === 2`, "the second waiting session")
+	if got := text(t, ctx, chromedp.CSS(`#waiting tbody tr.alarm td.subject`)); got != "Invoice 4471 is wrong, please check" {
+		t.Errorf("the red row of the waiting list shows %q, want the session waiting 11 minutes", got)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#waiting tbody tr.alarm').length`)); err != nil || n != 1 {
+		t.Errorf("%d red rows (%v), want 1", n, err)
 	}
 	if path := os.Getenv("SUPERVISOR_SCREENSHOT"); path != "" {
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

@@ -31,7 +31,7 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 	old := s
 	// A person decides now: no open offer, no memory of the last one;
 	// the session is spam only while it stays in a Spam folder.
-	s.OfferedAt, s.PrevOffer, s.Spam = time.Time{}, "", false
+	s.OfferedAt, s.PrevOffer, s.Spam, s.TransferredAt = time.Time{}, "", false, time.Time{}
 	q := r.config().QueueByName(s.Queue) // nil when the queue left the configuration
 	supervisor := config.IsSupervisor(a.Role)
 	opened := false // a claimed the session having read its latest message
@@ -74,9 +74,11 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 			return placed{}, errorf(KindForbidden, "%s does not serve queue %s", login, s.Queue)
 		}
 		if s.Agent == login {
+			s.TransferredAt = old.TransferredAt // nothing changed hands
 			return r.commit(tx, old, &s)
 		}
 		s.Agent, s.Parked, unread = login, false, true
+		s.TransferredAt = r.now() // unopened past kpi_wait_alarm, it is an alarm
 		if err = r.event(tx, id, "assigned", a.Login, "assigned to "+login); err == nil {
 			err = r.setStatus(tx, &s, StatusUnopened, a.Login, "assigned to "+login)
 		}

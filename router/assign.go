@@ -2,7 +2,9 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +56,22 @@ func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, excl
 	return best, best != "", nil
 }
 
+// noteLastAssigned records that s reached a new agent now, however it
+// did (auto-assignment, a claim, a transfer or a supervisor's assignment,
+// a reply that claims, the next offer after a timeout): ties in pickAgent
+// go to whoever got one longest ago.
+func noteLastAssigned(tx store.Tx, old, s store.Session, now time.Time) error {
+	if s.Agent == "" || s.Agent == old.Agent {
+		return nil
+	}
+	st, err := tx.AgentState(s.Agent)
+	if err != nil {
+		return err
+	}
+	st.LastAssigned = now
+	return tx.PutAgentState(st)
+}
+
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
@@ -87,12 +105,11 @@ func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, er
 	if st.Day[q.Name] != day {
 		st.Day[q.Name], st.Assigned[q.Name] = day, 0
 	}
-	st.Assigned[q.Name]++
-	st.LastAssigned = now
+	st.Assigned[q.Name]++ // LastAssigned: commit notes it, as for every assignment
 	if err := tx.PutAgentState(st); err != nil {
 		return false, err
 	}
-	s.Agent, s.Parked, s.OfferedAt = login, false, now
+	s.Agent, s.Parked, s.OfferedAt, s.TransferredAt = login, false, now, time.Time{}
 	if s.Status != StatusUnopened && s.Status != StatusReopened {
 		if err := r.setStatus(tx, s, StatusUnopened, "system", "assigned"); err != nil {
 			return false, err
@@ -191,25 +208,40 @@ type QueueWaiting struct {
 	Queue   string
 	Waiting int           // sessions waiting unassigned
 	Oldest  time.Duration // how long the longest-waiting one has waited
-	Alarms  int           // waiting longer than kpi_wait_alarm
+	// Alarms counts the sessions over kpi_wait_alarm: waiting unassigned
+	// longer, or transferred to an agent who left them unopened longer
+	// (TransfersOverKPI lists those).
+	Alarms int
+}
+
+// TransferredUnopened is a session transferred to Agent at Since and not
+// opened since.
+type TransferredUnopened struct {
+	Session, Agent string
+	Since          time.Time
 }
 
 // WaitingStats reports, per queue, the waiting sessions and KPI alarms.
 func (r *Router) WaitingStats() ([]QueueWaiting, error) {
 	now := r.now()
+	cfg := r.config()
 	var out []QueueWaiting
 	err := r.st.View(func(rd store.Reader) error {
-		for _, q := range r.config().Queue {
+		transferred, err := transferredOverKPI(rd, cfg, now)
+		if err != nil {
+			return err
+		}
+		for _, q := range cfg.Queue {
 			ws, err := rd.WaitingSessions(q.Name, 0)
 			if err != nil {
 				return err
 			}
-			qw := QueueWaiting{Queue: q.Name, Waiting: len(ws)}
+			qw := QueueWaiting{Queue: q.Name, Waiting: len(ws), Alarms: len(transferred[q.Name])}
 			if len(ws) > 0 {
 				qw.Oldest = now.Sub(ws[0].Since)
 			}
 			for _, w := range ws {
-				if q.KPIWaitAlarm.Duration > 0 && now.Sub(w.Since) > q.KPIWaitAlarm.Duration {
+				if overKPI(&q, now.Sub(w.Since)) {
 					qw.Alarms++
 				}
 			}
@@ -218,4 +250,55 @@ func (r *Router) WaitingStats() ([]QueueWaiting, error) {
 		return nil
 	})
 	return out, err
+}
+
+// TransfersOverKPI lists, per queue, the sessions transferred to an agent
+// and left unopened for longer than the queue's kpi_wait_alarm (Puzzel's
+// transfer-queue alarm), longest first. Auto-assigned offers are not
+// among them: the queue's offer_timeout takes those back.
+func (r *Router) TransfersOverKPI() (map[string][]TransferredUnopened, error) {
+	var out map[string][]TransferredUnopened
+	err := r.st.View(func(rd store.Reader) error {
+		var err error
+		out, err = transferredOverKPI(rd, r.config(), r.now())
+		return err
+	})
+	return out, err
+}
+
+// overKPI reports whether a session waiting for d is an alarm of q.
+func overKPI(q *config.Queue, d time.Duration) bool {
+	return q.KPIWaitAlarm.Duration > 0 && d > q.KPIWaitAlarm.Duration
+}
+
+// transferredOverKPI finds, per queue, the sessions transferred to an
+// agent and left unopened beyond the queue's kpi_wait_alarm. It reads the
+// agents' active sessions only (the store's load index), never every
+// session.
+func transferredOverKPI(rd store.Reader, cfg *config.Config, now time.Time) (map[string][]TransferredUnopened, error) {
+	out := map[string][]TransferredUnopened{}
+	for _, ac := range cfg.Agent {
+		ids, err := rd.ActiveSessions(strings.ToLower(ac.Login))
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			s, err := rd.Session(id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // an index entry without its session: count the rest
+			}
+			if err != nil {
+				return nil, err
+			}
+			q := cfg.QueueByName(s.Queue)
+			if s.TransferredAt.IsZero() || s.Status != StatusUnopened || q == nil || !overKPI(q, now.Sub(s.TransferredAt)) {
+				continue
+			}
+			out[q.Name] = append(out[q.Name], TransferredUnopened{Session: s.ID, Agent: s.Agent, Since: s.TransferredAt})
+		}
+	}
+	for _, list := range out {
+		slices.SortFunc(list, func(a, b TransferredUnopened) int { return a.Since.Compare(b.Since) })
+	}
+	return out, nil
 }

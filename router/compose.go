@@ -160,7 +160,7 @@ func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submis
 			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
 		}
 		detail = "from queue " + s.Queue + " to queue " + sub.toQueue + " by forward"
-		s.Queue, s.Agent = sub.toQueue, ""
+		s.Queue, s.Agent, s.TransferredAt = sub.toQueue, "", time.Time{}
 	} else {
 		if q != nil && !q.AllowTransferToAgent && !supervisor {
 			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to another agent (allow_transfer_to_agent)", s.Queue)
@@ -171,6 +171,7 @@ func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submis
 		}
 		detail = "to " + sub.toAgent + " by forward"
 		s.Agent = sub.toAgent
+		s.TransferredAt = r.now() // unopened past kpi_wait_alarm, it is an alarm
 	}
 	s.Parked = false
 	if err := r.setStatus(tx, &s, StatusUnopened, a.Login, "transferred"); err != nil {
@@ -201,26 +202,37 @@ const maxQuote = 4000
 // no notice: the agent's client shows the refusal (heldText).
 func (r *Router) staleNotice(rd store.Reader, a *Agent, in inbound, s store.Session) []byte {
 	cfg := r.config()
+	var b strings.Builder
+	subject := "Sent, but the customer wrote again"
+	fmt.Fprintf(&b, "Your reply %q was sent, but the customer wrote again after the message you answered.\r\n", in.subject)
+	fmt.Fprintf(&b, "\r\n---- newer message, received %s ----\r\n", s.LastInboundAt.In(cfg.Location()).Format("2006-01-02 15:04"))
+	if raw, err := rd.Blob(s.LastInbound); err == nil {
+		b.WriteString(quoteText(raw))
+	}
+	return r.noticeMessage(s, a.Login, subject, b.String())
+}
+
+// noticeMessage is a notice from mxdesk itself to the people working
+// session s (X-Mxdesk-Internal: notice), threaded to its latest customer
+// message: subject "[Internal] <subject> [S-XXXXX]", body plain text.
+func (r *Router) noticeMessage(s store.Session, to, subject, body string) []byte {
+	cfg := r.config()
 	var h textproto.Header
 	h.Set("Content-Transfer-Encoding", "8bit")
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Mime-Version", "1.0")
 	h.Set("X-Mxdesk-Internal", "notice")
 	h.Set("X-Mxdesk-Session", s.ID)
-	h.Set("References", "<"+s.LastInboundID+">")
-	h.Set("In-Reply-To", "<"+s.LastInboundID+">")
+	if s.LastInboundID != "" {
+		h.Set("References", "<"+s.LastInboundID+">")
+		h.Set("In-Reply-To", "<"+s.LastInboundID+">")
+	}
 	h.Set("Message-Id", "<"+newToken(16)+"@"+cfg.Hostname+">")
 	h.Set("Date", r.now().Format(time.RFC1123Z))
-	h.Set("To", a.Login)
+	h.Set("To", to)
 	h.Set("From", (&mail.Address{Name: "mxdesk", Address: "mxdesk@" + cfg.Hostname}).String())
-	var b strings.Builder
-	h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] Sent, but the customer wrote again ["+s.ID+"]"))
-	fmt.Fprintf(&b, "Your reply %q was sent, but the customer wrote again after the message you answered.\r\n", in.subject)
-	fmt.Fprintf(&b, "\r\n---- newer message, received %s ----\r\n", s.LastInboundAt.In(cfg.Location()).Format("2006-01-02 15:04"))
-	if raw, err := rd.Blob(s.LastInbound); err == nil {
-		b.WriteString(quoteText(raw))
-	}
-	return assemble(h, []byte(b.String()))
+	h.Set("Subject", mime.QEncoding.Encode("utf-8", "[Internal] "+subject+" ["+s.ID+"]"))
+	return assemble(h, []byte(body))
 }
 
 // quoteText returns From, Subject and the start of the first text/plain

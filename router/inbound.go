@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -85,7 +86,7 @@ func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session 
 	}
 	base, token, ok := strings.Cut(addr[:at], "+")
 	q, isQueue := cfg.QueueByAddress(base + addr[at:])
-	if !ok || !isQueue || token == "" || len(token) > maxTokenLen {
+	if !ok || !(isQueue || cfg.IsLocalDomain(addr[at+1:])) || token == "" || len(token) > maxTokenLen {
 		return "", "", ErrUnknownRecipient
 	}
 	id, err := rd.SessionByToken(token)
@@ -95,6 +96,32 @@ func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session 
 	}
 	if err != nil {
 		return "", "", err
+	}
+	if isQueue {
+		return q.Name, id, nil
+	}
+	return r.removedQueueRecipient(rd, id)
+}
+
+// removedQueueRecipient accepts a reply token on an address that is no
+// queue's (any more) when the token's session was in a queue since removed
+// from the configuration: a customer in mid-conversation is never
+// refused. The token is the secret; the queue is the session's now.
+func (r *Router) removedQueueRecipient(rd store.Reader, id string) (queue, session string, err error) {
+	cfg := r.config()
+	s, err := rd.Session(id)
+	if err != nil {
+		return "", "", err
+	}
+	q := cfg.QueueByName(s.Queue)
+	switch {
+	case q == nil:
+		q = cfg.Fallback() // closed in the removed queue: it continues in the fallback
+	case s.RemovedQueue == "":
+		return "", "", ErrUnknownRecipient // an ordinary session: only its queue's addresses
+	}
+	if q == nil {
+		return "", "", ErrUnknownRecipient
 	}
 	return q.Name, id, nil
 }
@@ -302,8 +329,9 @@ func (r *Router) recipientQueue(rd store.Reader, rcpts []string, in inbound) (qu
 	return envOrder[0], tokenSession, nil
 }
 
-// sessionTag finds [S-XXXXX] subject tags.
-var sessionTag = regexp.MustCompile(`(?i)\[(S-[` + sessionAlphabet + `]{5,12})\]`)
+// sessionTag finds [S-XXXXX] subject tags, of IDs drawn from either
+// alphabet: sessions made before the change keep threading.
+var sessionTag = regexp.MustCompile(`(?i)\[(S-[` + legacySessionAlphabet + `]{5,12})\]`)
 
 // thread finds the session a message belongs to, in the order of SPEC §3:
 // the reply token, a subject tag used by a participant, a Message-ID it
@@ -534,22 +562,24 @@ func (r *Router) isOurs(addr string) bool {
 	return isQueue || r.config().IsSendOnly(addr)
 }
 
-// sessionAlphabet has no look-alike characters (no 0/O, 1/I/L, U/V).
-const sessionAlphabet = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+// sessionAlphabet is what agents read out and type: no look-alike pairs
+// (0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V), so the digits and letters left are
+// each unmistakable.
+const sessionAlphabet = "34679ACDEFGHJKMNPQRTWXY"
 
-// newSessionID draws "S-" plus 5 characters (29^5 ≈ 20 million), longer
+// legacySessionAlphabet is the alphabet of IDs drawn before 2/Z, 5/S and
+// 8/B were dropped. It holds sessionAlphabet, so matching by it finds
+// old and new IDs alike.
+const legacySessionAlphabet = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+
+// newSessionID draws "S-" plus 5 characters (23^5 ≈ 6.4 million), longer
 // when the short space is crowded, never one that was used before.
 func newSessionID(tx store.Tx) (string, error) {
 	for attempt := 0; attempt < 20; attempt++ {
-		n := 5 + attempt/5
-		b := make([]byte, n)
-		if _, err := rand.Read(b); err != nil {
+		id, err := drawSessionID(rand.Reader, 5+attempt/5)
+		if err != nil {
 			return "", err
 		}
-		for i := range b {
-			b[i] = sessionAlphabet[int(b[i])%len(sessionAlphabet)]
-		}
-		id := "S-" + string(b)
 		if _, err := tx.Session(id); errors.Is(err, store.ErrNotFound) {
 			return id, nil
 		} else if err != nil {
@@ -557,6 +587,29 @@ func newSessionID(tx store.Tx) (string, error) {
 		}
 	}
 	return "", errors.New("router: no free session ID")
+}
+
+// unbiasedBytes is the largest multiple of len(sessionAlphabet) a byte
+// can hold: bytes from it up are drawn again, so that every character is
+// equally likely (b % len alone would favour the first 256 % len).
+const unbiasedBytes = 256 - 256%len(sessionAlphabet)
+
+// drawSessionID draws "S-" plus n characters of sessionAlphabet from src.
+func drawSessionID(src io.Reader, n int) (string, error) {
+	id := make([]byte, 0, n)
+	buf := make([]byte, n)
+	for len(id) < n {
+		want := buf[:n-len(id)]
+		if _, err := io.ReadFull(src, want); err != nil {
+			return "", err
+		}
+		for _, b := range want {
+			if int(b) < unbiasedBytes {
+				id = append(id, sessionAlphabet[int(b)%len(sessionAlphabet)])
+			}
+		}
+	}
+	return "S-" + string(id), nil
 }
 
 // newReplyToken draws a session's reply token: 64 random bits, unrelated

@@ -111,6 +111,9 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 	if s.Status != old.Status {
 		s.StatusSince = now
 	}
+	if err := r.leaveRemovedQueue(tx, s); err != nil {
+		return placed{}, err
+	}
 	if s.Agent != "" {
 		if _, ok := r.config().AgentByLogin(s.Agent); !ok {
 			// The agent left the configuration: the session goes back
@@ -119,7 +122,9 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		}
 	}
 	s.Updated = now
-	waiting := s.Agent == "" && s.Status != StatusClosed && !s.Spam
+	// A resolved session without an agent (its agent was removed) waits for
+	// nothing: it closes by itself.
+	waiting := s.Agent == "" && s.Status != StatusClosed && s.Status != StatusResolved && !s.Spam
 	switch {
 	case !waiting:
 		s.WaitingSince = time.Time{}
@@ -131,13 +136,17 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		s.ActiveAgent = s.Agent
 	}
 	if s.Agent == "" || (s.Status != StatusUnopened && s.Status != StatusReopened) {
-		s.OfferedAt = time.Time{} // opened, or taken back: no open offer
+		// Opened, or taken back: no open offer, no unopened transfer.
+		s.OfferedAt, s.TransferredAt = time.Time{}, time.Time{}
 	}
 	if old.ActiveAgent != "" && s.ActiveAgent != old.ActiveAgent {
 		r.kickAssign() // someone's load dropped: they may take a waiting session
 	}
 	s.Due = r.due(*s)
 	noteAssignment(tx, old, *s, now)
+	if err := noteLastAssigned(tx, old, *s, now); err != nil {
+		return placed{}, err
+	}
 	var p placed
 	// A new session has no messages to move yet.
 	if old.ID != "" && (old.Status != s.Status || old.Agent != s.Agent || old.Queue != s.Queue || old.Parked != s.Parked) {
@@ -153,6 +162,19 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		p = placed{home: home, ok: ok}
 	}
 	return p, tx.PutSession(*s)
+}
+
+// leaveRemovedQueue moves s, open in a queue the configuration no longer
+// has (a closed session the customer reopened), to the fallback queue.
+func (r *Router) leaveRemovedQueue(tx store.Tx, s *store.Session) error {
+	f := r.config().Fallback()
+	if s.Status == StatusClosed || f == nil || r.config().QueueByName(s.Queue) != nil {
+		return nil
+	}
+	why := fmt.Sprintf("queue %s removed from the configuration: moved to queue %s", s.Queue, f.Name)
+	s.RemovedQueue, s.Queue = s.Queue, f.Name
+	r.kickAssign() // it may wait there now, for an auto-assigning queue
+	return r.event(tx, s.ID, "transferred", "system", why)
 }
 
 // placed is where place put a session's working copies.
@@ -221,9 +243,12 @@ func roleOf(m store.Mailbox) mailboxRole {
 }
 
 // place files the working copies of s in its home and its archive copies
-// in its queue's archive, with the status keyword of s. Copies elsewhere
-// move; a session with no working copy left (closed, now reopened) gets
-// them back from the archive, read except the latest inbound message.
+// in its queue's archive, with the status keyword of s. Working copies
+// elsewhere move. Archive copies in another queue's archive stay there
+// (a transfer leaves the old queue its history) and are copied into the
+// current queue's archive, once per message. A session with no working
+// copy left (closed, now reopened) gets them back from its current
+// archive, read except the latest inbound message.
 func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 	home, ok, err := r.homeMailbox(tx, s)
 	if err != nil {
@@ -239,7 +264,9 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 		return p, err
 	}
 	boxes := map[store.MailboxID]store.Mailbox{}
-	var archived []store.Message
+	var archived []store.Message         // the copies in the current archive
+	var elsewhere []store.Message        // the copies in other queues' archives
+	inArchive := map[store.BlobID]bool{} // blobs the current archive holds
 	working := false
 	for _, m := range msgs {
 		mb, ok := boxes[m.Mailbox]
@@ -252,12 +279,13 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 		flags := withStatus(m.Flags, s.Status)
 		switch roleOf(mb) {
 		case roleArchive:
-			if mb.ID != archive.ID {
-				m, err = moveMessage(tx, m, archive.ID, flags)
+			err = setFlagsIfChanged(tx, m, flags)
+			if mb.ID == archive.ID {
+				archived = append(archived, m)
+				inArchive[m.Blob] = true
 			} else {
-				err = setFlagsIfChanged(tx, m, flags)
+				elsewhere = append(elsewhere, m)
 			}
-			archived = append(archived, m)
 		case roleWorking:
 			working = true
 			switch {
@@ -278,16 +306,24 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 			return p, err
 		}
 	}
+	for _, m := range elsewhere {
+		if inArchive[m.Blob] {
+			continue
+		}
+		added, err := copyMessage(tx, m, archive.ID, withStatus(m.Flags, s.Status))
+		if err != nil {
+			return p, err
+		}
+		archived = append(archived, added)
+		inArchive[m.Blob] = true
+	}
 	if p.ok && !working {
 		for _, m := range archived {
 			flags := []string{`\Seen`}
 			if m.Blob == s.LastInbound {
 				flags = nil
 			}
-			added, err := tx.AddMessage(store.Message{
-				Mailbox: home.ID, Blob: m.Blob, Size: m.Size, InternalDate: m.InternalDate,
-				Session: s.ID, Flags: withStatus(flags, s.Status),
-			})
+			added, err := copyMessage(tx, m, home.ID, withStatus(flags, s.Status))
 			if err != nil {
 				return p, err
 			}
@@ -297,12 +333,17 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 	return p, nil
 }
 
-// moveMessage files m in dest with flags and removes it from where it was.
-func moveMessage(tx store.Tx, m store.Message, dest store.MailboxID, flags []string) (store.Message, error) {
-	added, err := tx.AddMessage(store.Message{
+// copyMessage files a copy of m in dest with flags.
+func copyMessage(tx store.Tx, m store.Message, dest store.MailboxID, flags []string) (store.Message, error) {
+	return tx.AddMessage(store.Message{
 		Mailbox: dest, Blob: m.Blob, Size: m.Size, InternalDate: m.InternalDate,
 		Session: m.Session, Flags: flags,
 	})
+}
+
+// moveMessage files m in dest with flags and removes it from where it was.
+func moveMessage(tx store.Tx, m store.Message, dest store.MailboxID, flags []string) (store.Message, error) {
+	added, err := copyMessage(tx, m, dest, flags)
 	if err != nil {
 		return m, err
 	}

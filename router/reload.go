@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"mxdesk/config"
@@ -36,7 +37,8 @@ func (r *Router) Config() *config.Config { return r.config() }
 // before the switch, so a new queue's address is never accepted without
 // its mailbox. If they can't be, the old configuration stays in force.
 // IMAP connections of an agent removed or whose password, role or queues
-// changed are ended; submission checks each transaction (Current).
+// changed are ended; submission checks each transaction (Current). The
+// open sessions of a removed agent or queue move at once (reconcile).
 //
 // Keys the router does not own (listeners, hostname, store, delivery)
 // are the caller's to keep as they were: Reload takes cfg as it is.
@@ -50,6 +52,14 @@ func (r *Router) Reload(ctx context.Context, cfg *config.Config) error {
 	r.logins.SetLock(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration)
 	r.cur.Store(newLive(cfg))
 	r.revokeChanged(cfg)
+	if membershipChanged(old, cfg) {
+		if n, err := r.reconcile(ctx); err != nil {
+			// In force anyway: the next reload or start tries again.
+			r.log.Error("reload: moving the sessions of removed queues and agents", "err", err)
+		} else if n > 0 {
+			r.log.Info("reload: sessions of removed queues or agents moved", "sessions", n)
+		}
+	}
 	if timersChanged(old, cfg) {
 		n, err := r.Reschedule(ctx)
 		if err != nil {
@@ -69,6 +79,23 @@ func (r *Router) ensureDeskOf(cfg *config.Config) error {
 	view := &Router{st: r.st, now: r.now, log: r.log}
 	view.cur.Store(&live{cfg: cfg})
 	return view.ensureDesk()
+}
+
+// membershipChanged reports whether cfg has other queues than old, or
+// other agents, or agents with other queues: only then may a session be
+// left where nobody works it (reconcile reads every session).
+func membershipChanged(old, cfg *config.Config) bool {
+	members := func(c *config.Config) map[string][]string {
+		m := map[string][]string{}
+		for _, q := range c.Queue {
+			m["queue "+strings.ToLower(q.Name)] = nil
+		}
+		for _, a := range c.Agent {
+			m["agent "+strings.ToLower(a.Login)] = a.Queues
+		}
+		return m
+	}
+	return !reflect.DeepEqual(members(old), members(cfg))
 }
 
 // timersChanged reports whether a session's due time may differ under

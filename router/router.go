@@ -10,6 +10,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,6 +109,12 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	}
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
+	}
+	// The configuration may have been edited while the server was down.
+	if n, err := r.reconcile(context.Background()); err != nil {
+		return nil, fmt.Errorf("moving the sessions of removed queues and agents: %w", err)
+	} else if n > 0 {
+		r.log.Info("sessions of removed queues or agents moved", "sessions", n)
 	}
 	return r, nil
 }

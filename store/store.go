@@ -114,6 +114,15 @@ type Session struct {
 	// offer timed out last, who is not offered it again right away.
 	OfferedAt time.Time `json:",omitempty"`
 	PrevOffer string    `json:",omitempty"`
+	// TransferredAt is when the session was transferred to Agent (a
+	// forward to the agent's login, a supervisor's move to
+	// Agents/<login>) while the agent has not opened it yet (zero: not
+	// such a transfer): it counts towards the queue's KPI alarm.
+	TransferredAt time.Time `json:",omitempty"`
+	// RemovedQueue is the queue the session was in when a reload (or a
+	// start) found it removed from the configuration: replies to that
+	// queue's token addresses still reach the session.
+	RemovedQueue string `json:",omitempty"`
 	// WaitingSince is when the session started waiting unassigned in its
 	// queue (zero: not waiting). The store indexes it per queue.
 	WaitingSince time.Time `json:",omitempty"`
@@ -145,7 +154,7 @@ type Waiting struct {
 type AgentState struct {
 	Login        string
 	Away         bool      // set by the agent or a supervisor: no auto-assignment
-	LastAssigned time.Time // latest auto-assignment (ties go to the oldest)
+	LastAssigned time.Time // latest session that reached the agent, by any way (ties go to the oldest)
 	// Day is the local date ("2006-01-02") Assigned counts for, per
 	// queue: auto-assignments today, for daily caps.
 	Day      map[string]string `json:",omitempty"`
@@ -272,6 +281,9 @@ type Reader interface {
 	WaitingSessions(queue string, limit int) ([]Waiting, error)
 	// ActiveCount is the number of sessions with ActiveAgent == agent.
 	ActiveCount(agent string) (int, error)
+	// ActiveSessions lists the IDs of the sessions with ActiveAgent ==
+	// agent (the index ActiveCount counts).
+	ActiveSessions(agent string) ([]string, error)
 	// SessionCounts counts the sessions per queue and status.
 	SessionCounts() (map[string]map[string]int, error)
 	// AgentState returns what is remembered of an agent (zero with Login

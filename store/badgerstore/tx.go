@@ -562,6 +562,16 @@ func (t *tx) ActiveCount(agent string) (int, error) {
 	return n, err
 }
 
+func (t *tx) ActiveSessions(agent string) ([]string, error) {
+	var out []string
+	prefix := key(pActive, []byte(agent), []byte{0})
+	err := t.scan(prefix, func(item *badger.Item) error {
+		out = append(out, string(item.Key()[len(prefix):]))
+		return nil
+	})
+	return out, err
+}
+
 func (t *tx) SessionCounts() (map[string]map[string]int, error) {
 	out := map[string]map[string]int{}
 	err := t.scan([]byte(pStatus), func(item *badger.Item) error {
