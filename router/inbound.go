@@ -411,11 +411,7 @@ func (r *Router) match(tx store.Tx, in inbound, tokenSession string) (store.Sess
 // when it is not empty. It is stored by file.
 func (r *Router) newSession(tx store.Tx, in inbound, queue, previous string) (store.Session, error) {
 	queue, spam, rule := r.route(in, queue)
-	id, err := newSessionID(tx)
-	if err != nil {
-		return store.Session{}, err
-	}
-	token, err := newReplyToken(tx)
+	id, token, err := newSessionIdentity(tx)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -610,6 +606,14 @@ func drawSessionID(src io.Reader, n int) (string, error) {
 		}
 	}
 	return "S-" + string(id), nil
+}
+
+// newSessionIdentity draws a new session's ID and reply token.
+func newSessionIdentity(tx store.Tx) (id, token string, err error) {
+	if id, err = newSessionID(tx); err == nil {
+		token, err = newReplyToken(tx)
+	}
+	return id, token, err
 }
 
 // newReplyToken draws a session's reply token: 64 random bits, unrelated

@@ -251,11 +251,7 @@ func (r *Router) newOutboundSession(tx store.Tx, a *Agent, in inbound, external 
 	if queue == "" {
 		return store.Session{}, errorf(KindForbidden, "you serve no queue, so mail you write can't start a session")
 	}
-	id, err := newSessionID(tx)
-	if err != nil {
-		return store.Session{}, err
-	}
-	token, err := newReplyToken(tx)
+	id, token, err := newSessionIdentity(tx)
 	if err != nil {
 		return store.Session{}, err
 	}

@@ -31,32 +31,8 @@ import (
 // each change.
 func (r *Router) reconcile(ctx context.Context) (int, error) {
 	cfg := r.config()
-	var stale []string
-	err := r.st.View(func(rd store.Reader) error {
-		return rd.EachSession(func(s store.Session) error {
-			if misplacement(cfg, s) != (misplaced{}) {
-				stale = append(stale, s.ID)
-			}
-			return ctx.Err()
-		})
-	})
-	moved := 0
-	for len(stale) > 0 && err == nil {
-		batch := stale[:min(dueBatch, len(stale))]
-		stale = stale[len(batch):]
-		err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
-			for _, id := range batch {
-				if err := r.rehome(tx, id); err != nil {
-					return fmt.Errorf("session %s: %w", id, err)
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			moved += len(batch)
-		}
-	}
-	return moved, err
+	needsMove := func(s store.Session) bool { return misplacement(cfg, s) != (misplaced{}) }
+	return r.fixSessions(ctx, needsMove, r.rehome)
 }
 
 // misplaced is what the configuration no longer allows of a session.

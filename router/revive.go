@@ -38,11 +38,7 @@ func (r *Router) reviveForReply(tx store.Tx, a *Agent, s store.Session) (store.S
 // continueSession starts a new session for the agent's reply to closed
 // session prev, linked to it (Previous) and assigned to the agent.
 func (r *Router) continueSession(tx store.Tx, a *Agent, prev store.Session) (store.Session, error) {
-	id, err := newSessionID(tx)
-	if err != nil {
-		return store.Session{}, err
-	}
-	token, err := newReplyToken(tx)
+	id, token, err := newSessionIdentity(tx)
 	if err != nil {
 		return store.Session{}, err
 	}

@@ -101,37 +101,47 @@ const timerInterval = time.Minute
 // (a longer one needs no help: fire re-checks). It returns how many
 // timers moved.
 func (r *Router) Reschedule(ctx context.Context) (int, error) {
+	stale := func(s store.Session) bool { return !r.due(s).Equal(s.Due) }
+	return r.fixSessions(ctx, stale, func(tx store.Tx, id string) error {
+		s, err := tx.Session(id)
+		if err != nil {
+			return err
+		}
+		s.Due = r.due(s)
+		return tx.PutSession(s)
+	})
+}
+
+// fixSessions finds every session that needs fixing (read in one view),
+// then fixes them in transactions of dueBatch, so that a large store is
+// never one huge transaction. It returns how many it fixed.
+func (r *Router) fixSessions(ctx context.Context, needs func(store.Session) bool, fix func(tx store.Tx, id string) error) (int, error) {
 	var stale []string
 	err := r.st.View(func(rd store.Reader) error {
 		return rd.EachSession(func(s store.Session) error {
-			if !r.due(s).Equal(s.Due) {
+			if needs(s) {
 				stale = append(stale, s.ID)
 			}
 			return ctx.Err()
 		})
 	})
-	moved := 0
+	fixed := 0
 	for len(stale) > 0 && err == nil {
 		batch := stale[:min(dueBatch, len(stale))]
 		stale = stale[len(batch):]
 		err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 			for _, id := range batch {
-				s, err := tx.Session(id)
-				if err != nil {
-					return err
-				}
-				s.Due = r.due(s)
-				if err := tx.PutSession(s); err != nil {
-					return err
+				if err := fix(tx, id); err != nil {
+					return fmt.Errorf("session %s: %w", id, err)
 				}
 			}
 			return nil
 		})
 		if err == nil {
-			moved += len(batch)
+			fixed += len(batch)
 		}
 	}
-	return moved, err
+	return fixed, err
 }
 
 // Run applies due transitions (lifecycle, offer timeouts) and assigns
