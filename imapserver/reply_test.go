@@ -418,9 +418,14 @@ func TestReplyCopies(t *testing.T) {
 	out = send(draft{text: "after Eve"})
 	check("inbound Cc", out, []string{"carla@customer.test", "eve@partner.test", "boss@example.org"}, `"Eve" <eve@partner.test>`)
 
-	// Reply All answering the customer's reply puts the session's own
-	// address in Cc; leaving only it there empties the Cc. Our own
-	// address as the only Bcc clears the Bcc.
+	// Reply All puts the queue's address in Cc (the customer wrote to
+	// it); deleting the colleague and leaving only it there empties the
+	// Cc. The same for the session's own address, which Reply All copies
+	// when answering the customer's reply. Our own address as the only
+	// Bcc clears the Bcc.
+	out = send(draft{text: "only the queue in Cc", cc: "support@example.test"}, "support@example.test")
+	check("Cc of the queue's address", out, []string{"carla@customer.test", "boss@example.org"}, "")
+	h.customer(own, mail{from: "carla@customer.test", to: own, cc: "Eve <eve@partner.test>", subject: "Re: Invoice", id: "c3@customer.test", inReplyTo: "c2@customer.test"})
 	out = send(draft{text: "only us in Cc", cc: own}, own)
 	check("Cc of our own address", out, []string{"carla@customer.test", "boss@example.org"}, "")
 	out = send(draft{text: "only us in Bcc"}, own)
