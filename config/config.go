@@ -242,7 +242,8 @@ type Policy struct {
 
 // Limits are the rate limits against abuse (SPEC §10); 0 turns one off.
 type Limits struct {
-	ConnectionsPerIP         int      `toml:"connections_per_ip"`           // default 100, every mail listener together
+	ConnectionsPerIP         int      `toml:"connections_per_ip"`           // default 100, every mail listener together; IPv6 per /64
+	ConnectionsPerListener   int      `toml:"connections_per_listener"`     // default 1000, each mail listener on its own
 	MessagesPerSenderPerHour int      `toml:"messages_per_sender_per_hour"` // MX, default 200
 	LoginLockAfter           int      `toml:"login_lock_after"`             // failed logins per address or account, default 10
 	LoginLockFor             Duration `toml:"login_lock_for"`               // default 15m

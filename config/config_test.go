@@ -224,6 +224,7 @@ func TestValidation(t *testing.T) {
 		{"max_append_bytes zero", []string{"[listen]", "[imap]\nmax_append_bytes = 0\n[listen]"}, "imap.max_append_bytes", "positive"},
 		{"read_timeout zero", []string{"[listen]", "[smtp]\nread_timeout = \"0s\"\n[listen]"}, "smtp.read_timeout", "positive duration"},
 		{"write_timeout negative", []string{"[listen]", "[smtp]\nwrite_timeout = \"-1m\"\n[listen]"}, "smtp.write_timeout", "positive duration"},
+		{"connections_per_listener negative", []string{"[listen]", "[limits]\nconnections_per_listener = -1\n[listen]"}, "limits.connections_per_listener", "0 (off) or positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -319,6 +320,7 @@ role = "admin"
 		{"smtp.write_timeout", c.SMTP.WriteTimeout.Duration, time.Minute},
 		{"smtp.max_line_length", c.SMTP.MaxLineLength, 4000},
 		{"imap.max_append_bytes", c.IMAP.MaxAppendBytes, int64(26214400)},
+		{"limits.connections_per_listener", c.Limits.ConnectionsPerListener, 1000},
 		{"store.sync", c.SyncWrites(), true},
 		{"agent role", c.Agent[0].Role, "agent"},
 		{"agent auto_assign", c.Agent[0].AutoAssign, true},

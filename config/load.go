@@ -47,6 +47,7 @@ const (
 	DefaultDNSTimeout         = 5 * time.Second
 
 	DefaultConnectionsPerIP         = 100
+	DefaultConnectionsPerListener   = 1000
 	DefaultMessagesPerSenderPerHour = 200
 	DefaultLoginLockAfter           = 10
 	DefaultLoginLockFor             = 15 * time.Minute
@@ -327,6 +328,7 @@ func (p *parser) defaultDelivery() {
 		key string
 	}{
 		{&lim.ConnectionsPerIP, DefaultConnectionsPerIP, "connections_per_ip"},
+		{&lim.ConnectionsPerListener, DefaultConnectionsPerListener, "connections_per_listener"},
 		{&lim.MessagesPerSenderPerHour, DefaultMessagesPerSenderPerHour, "messages_per_sender_per_hour"},
 		{&lim.LoginLockAfter, DefaultLoginLockAfter, "login_lock_after"},
 		{&lim.CommandsPerConnection, DefaultCommandsPerConnection, "commands_per_connection"},

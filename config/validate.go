@@ -162,7 +162,8 @@ func (p *parser) checkDelivery() {
 	for _, x := range []struct {
 		key string
 		n   int
-	}{{"limits.connections_per_ip", lim.ConnectionsPerIP}, {"limits.messages_per_sender_per_hour", lim.MessagesPerSenderPerHour},
+	}{{"limits.connections_per_ip", lim.ConnectionsPerIP}, {"limits.connections_per_listener", lim.ConnectionsPerListener},
+		{"limits.messages_per_sender_per_hour", lim.MessagesPerSenderPerHour},
 		{"limits.login_lock_after", lim.LoginLockAfter}, {"limits.commands_per_connection", lim.CommandsPerConnection},
 		{"limits.auto_mail_per_address_per_day", lim.AutoMailPerAddressPerDay}} {
 		if x.n < 0 {

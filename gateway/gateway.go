@@ -42,7 +42,9 @@ type Gateway struct {
 	tls      *tls.Config
 	certs    *certStore       // nil without TLS
 	conns    *ratelimit.Conns // connections per client address, every mail listener
-	obs      *observability   // metrics registry, listener states for /readyz
+	// listenerConns counts connections per mail listener (by name).
+	listenerConns *ratelimit.Conns
+	obs           *observability // metrics registry, listener states for /readyz
 
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
@@ -119,6 +121,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	g.smtp = smtpserver.New(r, mxOpts)
 	smtpOpts.SenderLimit = nil // agents are limited by their login, not per sender
 	g.conns = ratelimit.NewConns(cfg.Limits.ConnectionsPerIP)
+	g.listenerConns = ratelimit.NewConns(cfg.Limits.ConnectionsPerListener)
 	smtpOpts.InsecureAuth = cfg.TLS.InsecureAuth
 	g.submit = smtpserver.NewSubmission(r, smtpOpts)
 	g.imap = imapserver.New(r, imapserver.Options{
@@ -193,9 +196,9 @@ func (g *Gateway) Start() error {
 		g.mu.Unlock()
 		if l.name != "http" {
 			name := l.name
-			ln = &limitListener{Listener: ln, conns: g.conns, reject: rejectLine(name), onDrop: func(ip string) {
+			ln = &limitListener{Listener: ln, name: name, perIP: g.conns, perListener: g.listenerConns, onDrop: func(ip, key string) {
 				g.obs.set.ConnRefused(name)
-				g.log.Warn("connection refused: too many from this address", "listener", "listen."+name, "remote", ip)
+				g.log.Warn("connection refused: too many connections", "listener", "listen."+name, "remote", ip, "limit", key)
 			}}
 			ln = &countingListener{Listener: ln, name: name, set: g.obs.set}
 		}

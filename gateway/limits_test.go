@@ -105,3 +105,60 @@ func TestAbuseLimits(t *testing.T) {
 		t.Errorf("login while locked: %v, want NO [UNAVAILABLE] too many failed logins", err)
 	}
 }
+
+// firstLine dials addr and reads the server's first line.
+func firstLine(t *testing.T, addr string) (net.Conn, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return c, line
+}
+
+// TestConnectionsPerListener fills each mail listener up to
+// limits.connections_per_listener from one address (the per-address
+// limit set high): the next connection is told and closed, the other
+// listeners still answer, and a slot given back serves again.
+func TestConnectionsPerListener(t *testing.T) {
+	cfg := testutil.Config(t, "[limits]\nconnections_per_ip = 50\nconnections_per_listener = 2\n")
+	cfg.Listen.Submission = "127.0.0.1:0"
+	g := startGatewayCfg(t, cfg)
+	for _, l := range []struct{ name, greeting, refusal string }{
+		{"smtp", "220 ", "421 4.7.0 too many connections, try later"},
+		{"submission", "220 ", "421 4.7.0 too many connections, try later"},
+		{"imap", "* OK", "* BYE too many connections"},
+	} {
+		var open []net.Conn
+		for range 2 {
+			c, line := firstLine(t, g.Addr(l.name))
+			if !strings.HasPrefix(line, l.greeting) {
+				t.Fatalf("%s: greeting %q", l.name, line)
+			}
+			open = append(open, c)
+		}
+		c, line := firstLine(t, g.Addr(l.name))
+		if !strings.HasPrefix(line, l.refusal) {
+			t.Errorf("%s: third connection read %q, want %q", l.name, line, l.refusal)
+		}
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Errorf("%s: refused connection still open", l.name)
+		}
+		// The freed slot comes back once the server has seen the close.
+		open[0].Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, line = firstLine(t, g.Addr(l.name))
+			if strings.HasPrefix(line, l.greeting) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: freed slot not reusable, read %q", l.name, line)
+			}
+		}
+		open[1].Close()
+	}
+}

@@ -51,6 +51,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 		return res, err
 	}
 	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
+	g.listenerConns.SetMax(cfg.Limits.ConnectionsPerListener)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}

@@ -22,6 +22,18 @@ func IP(addr net.Addr) string {
 	return host
 }
 
+// ConnKey is the key of the per-address connection limit: the IP address
+// for IPv4, its /64 prefix for IPv6, since one host or customer network
+// is usually given a whole /64 and could otherwise open a connection from
+// each of its addresses.
+func ConnKey(addr net.Addr) string {
+	ip := net.ParseIP(IP(addr))
+	if ip == nil || ip.To4() != nil {
+		return IP(addr)
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
+}
+
 // maxKeys bounds how many keys one structure remembers.
 const maxKeys = 100_000
 

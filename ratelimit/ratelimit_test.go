@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"net"
 	"testing"
 	"time"
 )
@@ -21,6 +22,22 @@ func TestConns(t *testing.T) {
 	c.Release("a")
 	if !c.Acquire("a") {
 		t.Fatal("a slot given back is not reusable")
+	}
+}
+
+func TestConnKeyIPv6Per64(t *testing.T) {
+	key := func(addr string) string { return ConnKey(&net.TCPAddr{IP: net.ParseIP(addr), Port: 25}) }
+	for _, c := range []struct{ addr, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
+	} {
+		if got := key(c.addr); got != c.want {
+			t.Errorf("ConnKey(%s) = %q, want %q", c.addr, got, c.want)
+		}
 	}
 }
 
