@@ -19,13 +19,14 @@ import (
 
 // Replies with their RFC 3463 enhanced codes.
 var (
-	errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
-	errSendOnly  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "This address does not accept mail"}
-	errNoMail    = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL FROM first"}
-	errNoRcpt    = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "RCPT TO first"}
-	errBadAddr   = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
-	errTooBig    = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big"}
-	errStore     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not store the message, try again later"}
+	errNoMailbox   = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
+	errSendOnly    = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "This address does not accept mail"}
+	errNoMail      = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL FROM first"}
+	errNoRcpt      = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "RCPT TO first"}
+	errBadAddr     = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
+	errTooBig      = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big"}
+	errStore       = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not store the message, try again later"}
+	errReadMessage = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not read the message, try again later"}
 )
 
 // maxAddressLen is RFC 5321 4.5.3.1.3's path limit.
@@ -72,6 +73,7 @@ func rejectReason(err error) string {
 // the connection closes after the reply.
 func (s *session) count() error {
 	s.commands++
+	s.progressed()
 	if max := s.srv.opts.MaxCommands; max > 0 && s.commands > max {
 		s.log.Warn("too many commands, closing", "commands", s.commands)
 		s.rejected(metrics.ReasonTooManyCommands)
@@ -79,6 +81,43 @@ func (s *session) count() error {
 		return errTooManyCommands
 	}
 	return nil
+}
+
+// progressed gives the client smtp.read_timeout from now for its next
+// step (see trackedConn).
+func (s *session) progressed() {
+	if tc := tracked(s.conn.Conn()); tc != nil {
+		tc.progress()
+	}
+}
+
+// readMessage reads the message of DATA or BDAT into buf. A read that
+// times out is errDataTimeout (temporary, and the connection closes);
+// any other failure to read is temporary too and never shows the network
+// error, which would name our address.
+func (s *session) readMessage(r io.Reader, buf *bytes.Buffer) error {
+	tc := tracked(s.conn.Conn())
+	if tc != nil {
+		tc.inData.Store(true)
+		defer tc.inData.Store(false)
+	}
+	defer s.progressed()
+	_, err := buf.ReadFrom(r)
+	var reply *smtp.SMTPError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, smtp.ErrDataTooLarge):
+		s.log.Info("rejected", "from", s.from, "reason", "too big")
+		s.rejected(metrics.ReasonTooBig)
+		return errTooBig
+	case errors.As(err, &reply):
+		return reply
+	}
+	// Not s.from: after a failed BDAT chunk go-smtp resets the session
+	// while this runs.
+	s.log.Info("message not read", "err", err)
+	return errReadMessage
 }
 
 // senderAllowed applies limits.messages_per_sender_per_hour to a MAIL
@@ -169,12 +208,7 @@ func (s *session) Data(r io.Reader) error {
 		return errNoRcpt
 	}
 	var body bytes.Buffer
-	if _, err := body.ReadFrom(r); err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
-			s.log.Info("rejected", "from", s.from, "reason", "too big")
-			s.rejected(metrics.ReasonTooBig)
-			return errTooBig
-		}
+	if err := s.readMessage(r, &body); err != nil {
 		return err
 	}
 	authResults, spam, dmarcFail, refusal := s.authenticateSender(body.Bytes())

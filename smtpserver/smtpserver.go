@@ -32,9 +32,15 @@ type Options struct {
 	MaxMessageBytes int64
 	MaxRecipients   int
 	MaxLineLength   int
-	ReadTimeout     time.Duration // bounds a whole DATA transfer too
-	WriteTimeout    time.Duration
-	Logger          *slog.Logger
+	// ReadTimeout bounds each step of a session: from one completed
+	// command (a session, MAIL, RCPT, DATA, AUTH) to the next, and a whole
+	// DATA transfer.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// TLSHandshakeTimeout bounds the implicit TLS handshake (port 465);
+	// 0: ReadTimeout.
+	TLSHandshakeTimeout time.Duration
+	Logger              *slog.Logger
 	// MaxCommands ends a connection after this many MAIL, RCPT, DATA and
 	// AUTH commands (0: no limit).
 	MaxCommands int
@@ -106,7 +112,16 @@ func newServer(r *router.Router, opts Options, service string) *Server {
 
 // Serve accepts connections on l until Close.
 func (s *Server) Serve(l net.Listener) error {
-	return s.serve(&trackingListener{Listener: l, conns: &s.conns})
+	return s.serve(s.tracking(l, nil))
+}
+
+// tracking wraps l for Serve, with implicit TLS when conf is set.
+func (s *Server) tracking(l net.Listener, conf *tls.Config) *trackingListener {
+	handshake := s.opts.TLSHandshakeTimeout
+	if handshake <= 0 || (s.opts.ReadTimeout > 0 && handshake > s.opts.ReadTimeout) {
+		handshake = s.opts.ReadTimeout
+	}
+	return &trackingListener{Listener: l, conns: &s.conns, tls: conf, readTimeout: s.opts.ReadTimeout, handshakeTimeout: handshake, log: s.log}
 }
 
 // ServeTLS is Serve with implicit TLS (port 465) on a plain listener. The
@@ -118,7 +133,7 @@ func (s *Server) ServeTLS(l net.Listener) error {
 		l.Close()
 		return errors.New("implicit TLS needs a certificate")
 	}
-	return s.serve(&trackingListener{Listener: l, conns: &s.conns, tls: s.opts.TLSConfig})
+	return s.serve(s.tracking(l, s.opts.TLSConfig))
 }
 
 func (s *Server) serve(l *trackingListener) error {
@@ -159,6 +174,9 @@ func (s *Server) Close() error {
 // EHLO/HELO (and again after STARTTLS).
 func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	remote := c.Conn().RemoteAddr().String()
+	if tc := tracked(c.Conn()); tc != nil {
+		tc.progress() // EHLO or HELO: go-smtp calls this once per session
+	}
 	sess := &session{
 		srv:    s,
 		conn:   c,
