@@ -248,6 +248,12 @@ type Limits struct {
 	LoginLockAfter           int      `toml:"login_lock_after"`             // failed logins per address or account, default 10
 	LoginLockFor             Duration `toml:"login_lock_for"`               // default 15m
 	CommandsPerConnection    int      `toml:"commands_per_connection"`      // SMTP, default 1000
+	// TLSHandshakeTimeout bounds the TLS handshake of the implicit TLS
+	// listeners (submissions, imaps), from the TCP connect (default 30s).
+	TLSHandshakeTimeout Duration `toml:"tls_handshake_timeout"`
+	// HTTPIdleTimeout closes an HTTP keep-alive connection idle for this
+	// long (default 2m).
+	HTTPIdleTimeout Duration `toml:"http_idle_timeout"`
 	// AutoMailPerAddressPerDay caps automatic mail (auto-replies) to one
 	// address per day of the top-level time zone, whatever the queue
 	// (default 10).

@@ -224,6 +224,8 @@ func TestValidation(t *testing.T) {
 		{"max_append_bytes zero", []string{"[listen]", "[imap]\nmax_append_bytes = 0\n[listen]"}, "imap.max_append_bytes", "positive"},
 		{"read_timeout zero", []string{"[listen]", "[smtp]\nread_timeout = \"0s\"\n[listen]"}, "smtp.read_timeout", "positive duration"},
 		{"write_timeout negative", []string{"[listen]", "[smtp]\nwrite_timeout = \"-1m\"\n[listen]"}, "smtp.write_timeout", "positive duration"},
+		{"tls_handshake_timeout zero", []string{"[listen]", "[limits]\ntls_handshake_timeout = \"0s\"\n[listen]"}, "limits.tls_handshake_timeout", "positive duration"},
+		{"http_idle_timeout negative", []string{"[listen]", "[limits]\nhttp_idle_timeout = \"-1s\"\n[listen]"}, "limits.http_idle_timeout", "positive duration"},
 		{"connections_per_listener negative", []string{"[listen]", "[limits]\nconnections_per_listener = -1\n[listen]"}, "limits.connections_per_listener", "0 (off) or positive"},
 	}
 	for _, tt := range tests {
@@ -321,6 +323,8 @@ role = "admin"
 		{"smtp.max_line_length", c.SMTP.MaxLineLength, 4000},
 		{"imap.max_append_bytes", c.IMAP.MaxAppendBytes, int64(26214400)},
 		{"limits.connections_per_listener", c.Limits.ConnectionsPerListener, 1000},
+		{"limits.tls_handshake_timeout", c.Limits.TLSHandshakeTimeout.Duration, 30 * time.Second},
+		{"limits.http_idle_timeout", c.Limits.HTTPIdleTimeout.Duration, 2 * time.Minute},
 		{"store.sync", c.SyncWrites(), true},
 		{"agent role", c.Agent[0].Role, "agent"},
 		{"agent auto_assign", c.Agent[0].AutoAssign, true},

@@ -48,6 +48,8 @@ const (
 
 	DefaultConnectionsPerIP         = 100
 	DefaultConnectionsPerListener   = 1000
+	DefaultTLSHandshakeTimeout      = 30 * time.Second
+	DefaultHTTPIdleTimeout          = 2 * time.Minute
 	DefaultMessagesPerSenderPerHour = 200
 	DefaultLoginLockAfter           = 10
 	DefaultLoginLockFor             = 15 * time.Minute
@@ -345,6 +347,12 @@ func (p *parser) defaultDelivery() {
 	}
 	if !p.md.IsDefined("limits", "login_lock_for") {
 		lim.LoginLockFor.Duration = DefaultLoginLockFor
+	}
+	if !p.md.IsDefined("limits", "tls_handshake_timeout") {
+		lim.TLSHandshakeTimeout.Duration = DefaultTLSHandshakeTimeout
+	}
+	if !p.md.IsDefined("limits", "http_idle_timeout") {
+		lim.HTTPIdleTimeout.Duration = DefaultHTTPIdleTimeout
 	}
 	in := &p.cfg.Inbound
 	if !p.md.IsDefined("inbound", "dmarc_reject") {

@@ -176,6 +176,12 @@ func (p *parser) checkDelivery() {
 	if lim.LoginLockFor.Duration <= 0 {
 		p.errorf("limits.login_lock_for", "must be a positive duration such as \"15m\"")
 	}
+	if lim.TLSHandshakeTimeout.Duration <= 0 {
+		p.errorf("limits.tls_handshake_timeout", "must be a positive duration such as \"30s\"")
+	}
+	if lim.HTTPIdleTimeout.Duration <= 0 {
+		p.errorf("limits.http_idle_timeout", "must be a positive duration such as \"2m\"")
+	}
 	in := p.cfg.Inbound
 	if in.Resolver != "" {
 		if err := checkHostPort(in.Resolver); err != nil {

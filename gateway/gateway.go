@@ -103,17 +103,18 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8)}
 	obs.reg.MustRegister(deskCollector{g})
 	smtpOpts := smtpserver.Options{
-		Hostname:        cfg.Hostname,
-		TLSConfig:       tlsConfig,
-		MaxMessageBytes: cfg.SMTP.MaxMessageBytes,
-		MaxRecipients:   cfg.SMTP.MaxRecipients,
-		MaxLineLength:   cfg.SMTP.MaxLineLength,
-		ReadTimeout:     cfg.SMTP.ReadTimeout.Duration,
-		WriteTimeout:    cfg.SMTP.WriteTimeout.Duration,
-		Logger:          log,
-		MaxCommands:     cfg.Limits.CommandsPerConnection,
-		SenderLimit:     ratelimit.NewWindow(cfg.Limits.MessagesPerSenderPerHour, time.Hour, nil),
-		Metrics:         obs.set,
+		Hostname:            cfg.Hostname,
+		TLSConfig:           tlsConfig,
+		MaxMessageBytes:     cfg.SMTP.MaxMessageBytes,
+		MaxRecipients:       cfg.SMTP.MaxRecipients,
+		MaxLineLength:       cfg.SMTP.MaxLineLength,
+		ReadTimeout:         cfg.SMTP.ReadTimeout.Duration,
+		WriteTimeout:        cfg.SMTP.WriteTimeout.Duration,
+		TLSHandshakeTimeout: cfg.Limits.TLSHandshakeTimeout.Duration,
+		Logger:              log,
+		MaxCommands:         cfg.Limits.CommandsPerConnection,
+		SenderLimit:         ratelimit.NewWindow(cfg.Limits.MessagesPerSenderPerHour, time.Hour, nil),
+		Metrics:             obs.set,
 	}
 	mxOpts := smtpOpts
 	mxOpts.Auth = msgauth.New(msgauth.Options{Resolver: cfg.Inbound.Resolver, Timeout: cfg.Inbound.DNSTimeout.Duration, Hostname: cfg.Hostname})
@@ -131,7 +132,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		Logger:       log,
 		Metrics:      obs.set,
 	})
-	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout}
+	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout, IdleTimeout: cfg.Limits.HTTPIdleTimeout.Duration}
 	return g, nil
 }
 
@@ -203,7 +204,7 @@ func (g *Gateway) Start() error {
 			ln = &countingListener{Listener: ln, name: name, set: g.obs.set}
 		}
 		if l.implicit {
-			ln = tls.NewListener(ln, g.tls)
+			ln = &handshakeListener{Listener: ln, conf: g.tls, timeout: g.cfg.Limits.TLSHandshakeTimeout.Duration}
 		}
 		g.wg.Add(1)
 		g.obs.listening(l.name)

@@ -6,6 +6,8 @@ import (
 	"time"
 )
 
+// httpHeaderTimeout bounds reading a request's header, from its first
+// byte (an idle keep-alive connection waits limits.http_idle_timeout).
 const httpHeaderTimeout = 10 * time.Second
 
 func (g *Gateway) httpHandler() http.Handler {

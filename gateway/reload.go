@@ -112,10 +112,10 @@ func restartKeys(old, cfg *config.Config) []string {
 }
 
 // restartLimits is l without the limits that apply live: the login
-// lock, connections per address and the caps on automatic mail (the
-// router reads them).
+// lock, connections per address and per listener and the caps on
+// automatic mail (the router reads them).
 func restartLimits(l config.Limits) config.Limits {
-	l.LoginLockAfter, l.LoginLockFor, l.ConnectionsPerIP = 0, config.Duration{}, 0
+	l.LoginLockAfter, l.LoginLockFor, l.ConnectionsPerIP, l.ConnectionsPerListener = 0, config.Duration{}, 0, 0
 	l.AutoMailPerAddressPerDay, l.AutoMailBouncePause = 0, config.Duration{}
 	return l
 }
@@ -168,7 +168,7 @@ func keepRestartKeys(old, cfg *config.Config) {
 	live := cfg.Limits
 	cfg.Limits = old.Limits
 	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = live.LoginLockAfter, live.LoginLockFor
-	cfg.Limits.ConnectionsPerIP = live.ConnectionsPerIP
+	cfg.Limits.ConnectionsPerIP, cfg.Limits.ConnectionsPerListener = live.ConnectionsPerIP, live.ConnectionsPerListener
 	cfg.TLS.InsecureAuth = old.TLS.InsecureAuth
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		cfg.TLS = old.TLS

@@ -2,13 +2,17 @@ package gateway_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"mxdesk/testutil"
 )
 
 // shortReadTimeout is smtp.read_timeout in these tests: long enough for
@@ -146,5 +150,68 @@ func lastReplyLine(t *testing.T, br *bufio.Reader) string {
 		if len(line) < 4 || line[3] != '-' {
 			return line
 		}
+	}
+}
+
+// TestTLSHandshakeTimeout: a TCP connect to an implicit TLS listener that
+// never sends a ClientHello is closed after limits.tls_handshake_timeout
+// (before, imaps kept it for ever and submissions for smtp.read_timeout),
+// and a client that does the handshake in time is served.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	cfg := testutil.Config(t, "[limits]\ntls_handshake_timeout = \""+shortReadTimeout.String()+"\"\n")
+	cfg.Listen.Submissions, cfg.Listen.IMAPS = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.TLS.Cert, cfg.TLS.Key = testutil.TLSFiles(t, t.TempDir())
+	g := startGatewayCfg(t, cfg)
+	for _, name := range []string{"submissions", "imaps"} {
+		t.Run(name, func(t *testing.T) {
+			c, err := net.Dial("tcp", g.Addr(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			if said := closedWithin(t, c, bufio.NewReader(c), 4*shortReadTimeout); said != "" {
+				t.Errorf("silent client read %q", said)
+			}
+			if took := time.Since(start); took < shortReadTimeout/2 {
+				t.Errorf("closed after %v, before the handshake timeout", took)
+			}
+
+			tc, err := tls.Dial("tcp", g.Addr(name), &tls.Config{InsecureSkipVerify: true})
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer tc.Close()
+			tc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if line, _ := bufio.NewReader(tc).ReadString('\n'); !strings.HasPrefix(line, "220 ") && !strings.HasPrefix(line, "* OK") {
+				t.Errorf("greeting after the handshake %q", line)
+			}
+		})
+	}
+}
+
+// TestHTTPIdleTimeout: an HTTP keep-alive connection left idle after a
+// request is closed after limits.http_idle_timeout.
+func TestHTTPIdleTimeout(t *testing.T) {
+	g := startGateway(t, "[limits]\nhttp_idle_timeout = \""+shortReadTimeout.String()+"\"\n")
+	c, err := net.Dial("tcp", g.Addr("http"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: mx.example.test\r\n\r\n"))
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("first request: %s, close=%v; want 200 on a kept-alive connection", resp.Status, resp.Close)
+	}
+	if said := closedWithin(t, c, br, 4*shortReadTimeout); said != "" {
+		t.Errorf("idle connection read %q", said)
 	}
 }

@@ -3,7 +3,9 @@ package gateway
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"sync/atomic"
+	"time"
 
 	"mxdesk/config"
 )
@@ -35,6 +37,27 @@ func loadTLS(c config.TLS) (*tls.Config, *certStore, error) {
 		},
 	}
 	return conf, cs, nil
+}
+
+// handshakeListener is tls.NewListener with a deadline on the handshake
+// (limits.tls_handshake_timeout): go-imap starts the handshake with its
+// greeting without a read deadline, so a client that connects to imaps
+// and never sends a ClientHello would hold its connection for ever. Once
+// the handshake is done go-imap sets its own deadlines before every read
+// and write, replacing this one.
+type handshakeListener struct {
+	net.Listener
+	conf    *tls.Config
+	timeout time.Duration
+}
+
+func (l *handshakeListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(l.timeout))
+	return tls.Server(c, l.conf), nil
 }
 
 // setPaths loads the certificate of c and, if it loads, serves it and
