@@ -376,22 +376,22 @@ func (p *parser) tableHasKey(table string, i int, key string) bool {
 	return ok
 }
 
-// normalize lower-cases domains and addresses, so that every comparison
-// elsewhere can be a plain string compare.
+// normalize lower-cases domains and addresses (ASCII only: Canonical), so
+// that every comparison elsewhere can be a plain string compare.
 func (p *parser) normalize() {
 	c := p.cfg
 	for i := range c.Domain {
-		c.Domain[i].Name = strings.ToLower(c.Domain[i].Name)
+		c.Domain[i].Name = Canonical(c.Domain[i].Name)
 	}
 	for i := range c.Queue {
 		for j, a := range c.Queue[i].Addresses {
-			c.Queue[i].Addresses[j] = strings.ToLower(a)
+			c.Queue[i].Addresses[j] = Canonical(a)
 		}
 	}
 	for i, a := range c.SendOnly {
-		c.SendOnly[i].Address = strings.ToLower(a.Address)
+		c.SendOnly[i].Address = Canonical(a.Address)
 	}
 	for i := range c.Queue {
-		c.Queue[i].AutoReply.From = strings.ToLower(c.Queue[i].AutoReply.From)
+		c.Queue[i].AutoReply.From = Canonical(c.Queue[i].AutoReply.From)
 	}
 }

@@ -557,10 +557,10 @@ func (p *parser) checkAgents() {
 		key := fmt.Sprintf("agent[%d]", i)
 		if err := checkLogin(a.Login); err != nil {
 			p.errorf(key+".login", "%v", err)
-		} else if logins[strings.ToLower(a.Login)] {
+		} else if logins[Canonical(a.Login)] {
 			p.errorf(key+".login", "login %q is used twice (logins are case-insensitive)", a.Login)
 		}
-		logins[strings.ToLower(a.Login)] = true
+		logins[Canonical(a.Login)] = true
 		switch a.Role {
 		case RoleAgent, RoleSupervisor, RoleAdmin:
 		default:

@@ -29,7 +29,8 @@ func (r *Router) Authenticate(login, password string) (*Agent, error) {
 // limits.login_lock_after the address or account is locked for
 // limits.login_lock_for, right password or not (KindLocked).
 func (r *Router) AuthenticateFrom(login, password, ip string) (*Agent, error) {
-	keys := []string{"account:" + strings.ToLower(login)}
+	login = config.Canonical(login) // one form for the lock, the lookup and the logs
+	keys := []string{"account:" + login}
 	if ip != "" {
 		keys = append(keys, "ip:"+ip)
 	}
