@@ -254,6 +254,11 @@ type Limits struct {
 	// AutoMailBouncePause: an address whose mail bounced permanently gets
 	// no automatic mail for this long (default 720h = 30 days).
 	AutoMailBouncePause Duration `toml:"auto_mail_bounce_pause"`
+	// SubmissionRecipientsPerMessage and SubmissionRecipientsPerHour cap
+	// what one agent sends through submission: recipients of one message
+	// (default 50) and recipients within any hour (default 500).
+	SubmissionRecipientsPerMessage int `toml:"submission_recipients_per_message"`
+	SubmissionRecipientsPerHour    int `toml:"submission_recipients_per_hour"`
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

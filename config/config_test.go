@@ -108,6 +108,7 @@ func TestValidation(t *testing.T) {
 		{"syntax error", []string{`company = "Example Inc."`, `company = "Example Inc.`}, "company", "strings cannot contain newlines"},
 		{"wrong type", []string{`[listen]`, "[smtp]\nmax_recipients = \"ten\"\n[listen]"}, "smtp.max_recipients", "incompatible types"},
 		{"bad duration", []string{`[listen]`, "[smtp]\nread_timeout = \"ten\"\n[listen]"}, "smtp.read_timeout", "invalid duration"},
+		{"negative recipients per hour", []string{`[listen]`, "[limits]\nsubmission_recipients_per_hour = -1\n[listen]"}, "limits.submission_recipients_per_hour", "must be 0 (off) or positive"},
 
 		// Top level.
 		{"data_dir missing", []string{`data_dir = "/var/lib/mxdesk"`, ""}, "data_dir", "required"},
@@ -496,6 +497,17 @@ func TestNormalizationAndLookups(t *testing.T) {
 	}
 	if !c.IsLocalDomain("EXAMPLE.test") || !c.IsLocalDomain("example.org.") || c.IsLocalDomain("eu.example.org") {
 		t.Error("IsLocalDomain gives wrong answers")
+	}
+	// Unicode letters that fold to ASCII ones (ſ U+017F, Kelvin U+212A)
+	// are other letters: only ASCII has a case.
+	if _, ok := c.AgentByLogin("alice@example.te\u017ft"); ok {
+		t.Error("AgentByLogin found alice under a long s")
+	}
+	if _, ok := c.QueueByAddress("\u017fupport@example.test"); ok {
+		t.Error("QueueByAddress found Support under a long s")
+	}
+	if c.IsLocalDomain("example.te\u017ft") {
+		t.Error("IsLocalDomain folds Unicode letters")
 	}
 }
 

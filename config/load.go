@@ -53,6 +53,9 @@ const (
 	DefaultCommandsPerConnection    = 1000
 	DefaultAutoMailPerAddressPerDay = 10
 	DefaultAutoMailBouncePause      = 30 * 24 * time.Hour
+
+	DefaultSubmissionRecipientsPerMessage = 50
+	DefaultSubmissionRecipientsPerHour    = 500
 )
 
 // Agent roles.
@@ -330,6 +333,8 @@ func (p *parser) defaultDelivery() {
 		{&lim.MessagesPerSenderPerHour, DefaultMessagesPerSenderPerHour, "messages_per_sender_per_hour"},
 		{&lim.LoginLockAfter, DefaultLoginLockAfter, "login_lock_after"},
 		{&lim.CommandsPerConnection, DefaultCommandsPerConnection, "commands_per_connection"},
+		{&lim.SubmissionRecipientsPerMessage, DefaultSubmissionRecipientsPerMessage, "submission_recipients_per_message"},
+		{&lim.SubmissionRecipientsPerHour, DefaultSubmissionRecipientsPerHour, "submission_recipients_per_hour"},
 	} {
 		if !p.md.IsDefined("limits", x.key) {
 			*x.dst = x.def

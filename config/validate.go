@@ -164,7 +164,9 @@ func (p *parser) checkDelivery() {
 		n   int
 	}{{"limits.connections_per_ip", lim.ConnectionsPerIP}, {"limits.messages_per_sender_per_hour", lim.MessagesPerSenderPerHour},
 		{"limits.login_lock_after", lim.LoginLockAfter}, {"limits.commands_per_connection", lim.CommandsPerConnection},
-		{"limits.auto_mail_per_address_per_day", lim.AutoMailPerAddressPerDay}} {
+		{"limits.auto_mail_per_address_per_day", lim.AutoMailPerAddressPerDay},
+		{"limits.submission_recipients_per_message", lim.SubmissionRecipientsPerMessage},
+		{"limits.submission_recipients_per_hour", lim.SubmissionRecipientsPerHour}} {
 		if x.n < 0 {
 			p.errorf(x.key, "must be 0 (off) or positive, not %d", x.n)
 		}

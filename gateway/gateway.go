@@ -34,15 +34,16 @@ type Gateway struct {
 	store  *badgerstore.Store
 	router *router.Router
 	// delivery sends the outbound queue; Start runs it with the timers.
-	delivery *delivery.Worker
-	smtp     *smtpserver.Server
-	submit   *smtpserver.Server // submission: agents' outgoing mail
-	imap     *imapserver.Server
-	http     *http.Server
-	tls      *tls.Config
-	certs    *certStore       // nil without TLS
-	conns    *ratelimit.Conns // connections per client address, every mail listener
-	obs      *observability   // metrics registry, listener states for /readyz
+	delivery   *delivery.Worker
+	smtp       *smtpserver.Server
+	submit     *smtpserver.Server // submission: agents' outgoing mail
+	imap       *imapserver.Server
+	http       *http.Server
+	tls        *tls.Config
+	certs      *certStore        // nil without TLS
+	conns      *ratelimit.Conns  // connections per client address, every mail listener
+	agentRcpts *ratelimit.Window // recipients per agent per hour through submission
+	obs        *observability    // metrics registry, listener states for /readyz
 
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
@@ -118,6 +119,8 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	mxOpts.DMARCReject, mxOpts.DMARCQuarantine = cfg.Inbound.DMARCReject, cfg.Inbound.DMARCQuarantine
 	g.smtp = smtpserver.New(r, mxOpts)
 	smtpOpts.SenderLimit = nil // agents are limited by their login, not per sender
+	g.agentRcpts = ratelimit.NewWindow(cfg.Limits.SubmissionRecipientsPerHour, time.Hour, now)
+	smtpOpts.AgentRecipients = g.agentRcpts
 	g.conns = ratelimit.NewConns(cfg.Limits.ConnectionsPerIP)
 	smtpOpts.InsecureAuth = cfg.TLS.InsecureAuth
 	g.submit = smtpserver.NewSubmission(r, smtpOpts)

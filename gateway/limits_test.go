@@ -10,8 +10,10 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/gateway"
 	"mxdesk/testutil"
 )
 
@@ -104,4 +106,73 @@ func TestAbuseLimits(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeUnavailable || !strings.Contains(ie.Text, "too many failed logins") {
 		t.Errorf("login while locked: %v, want NO [UNAVAILABLE] too many failed logins", err)
 	}
+}
+
+// An agent's outbound mail through submission is capped per message and
+// per hour (limits.submission_recipients_per_message, _per_hour): one
+// authenticated login can't mail a hundred outsiders at once or
+// one by one. Other agents keep their own allowance.
+func TestSubmissionRecipientLimits(t *testing.T) {
+	cfg := testutil.Config(t, "[limits]\nsubmission_recipients_per_message = 2\nsubmission_recipients_per_hour = 3\n")
+	cfg.Listen.Submission = "127.0.0.1:0"
+	g := startGatewayCfg(t, cfg)
+	c := authedSubmission(t, g, "alice@example.test")
+	if err := c.Mail("alice@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, rcpt := range []string{"a@customer.test", "b@customer.test", "A@customer.test"} {
+		if err := c.Rcpt(rcpt, nil); err != nil {
+			t.Fatalf("RCPT %s (within the limits, or repeated): %v", rcpt, err)
+		}
+	}
+	err := c.Rcpt("c@customer.test", nil)
+	if !isReply(err, 452, smtp.EnhancedCode{4, 5, 3}, "submission_recipients_per_message") {
+		t.Errorf("third recipient of a message: %v, want 452 4.5.3 naming limits.submission_recipients_per_message", err)
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("alice@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("d@customer.test", nil); err != nil {
+		t.Fatalf("third recipient of the hour: %v", err)
+	}
+	err = c.Rcpt("e@customer.test", nil)
+	if !isReply(err, 451, smtp.EnhancedCode{4, 7, 1}, "submission_recipients_per_hour") {
+		t.Errorf("fourth recipient of the hour: %v, want 451 4.7.1 naming limits.submission_recipients_per_hour", err)
+	}
+
+	bob := authedSubmission(t, g, "bob@example.test")
+	if err := bob.Mail("bob@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Rcpt("e@customer.test", nil); err != nil {
+		t.Errorf("another agent's first recipient: %v", err)
+	}
+}
+
+// authedSubmission is a submission connection logged in as login, closed
+// when the test ends.
+func authedSubmission(t *testing.T, g *gateway.Gateway, login string) *smtp.Client {
+	t.Helper()
+	c, err := smtp.Dial(g.Addr("submission"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Hello("laptop.example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(sasl.NewPlainClient("", login, testutil.Password)); err != nil {
+		t.Fatalf("AUTH %s: %v", login, err)
+	}
+	return c
+}
+
+// isReply reports whether err is the SMTP reply code, enhanced code and
+// a text containing text.
+func isReply(err error, code int, enh smtp.EnhancedCode, text string) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code == code && se.EnhancedCode == enh && strings.Contains(se.Message, text)
 }

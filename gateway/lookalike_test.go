@@ -94,14 +94,7 @@ func TestLookalikeRecipientsAreRefused(t *testing.T) {
 		}
 	}
 
-	sub, err := smtp.Dial(g.Addr("submission"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	if err := sub.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password)); err != nil {
-		t.Fatal(err)
-	}
+	sub := authedSubmission(t, g, "alice@example.test")
 	if err := sub.Mail("alice@example.test", &smtp.MailOptions{UTF8: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 		return res, err
 	}
 	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
+	g.agentRcpts.SetLimit(cfg.Limits.SubmissionRecipientsPerHour)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}

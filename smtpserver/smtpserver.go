@@ -31,6 +31,9 @@ type Options struct {
 	InsecureAuth    bool        // submission: AUTH without TLS (loopback tests); the MX never offers AUTH
 	MaxMessageBytes int64
 	MaxRecipients   int
+	// AgentRecipients counts the recipients each agent sent to through
+	// submission (limits.submission_recipients_per_hour); nil: no limit.
+	AgentRecipients *ratelimit.Window
 	MaxLineLength   int
 	ReadTimeout     time.Duration // bounds a whole DATA transfer too
 	WriteTimeout    time.Duration

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -152,7 +153,33 @@ func (s *submitSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 			return nil
 		}
 	}
+	if err := s.recipientAllowed(to); err != nil {
+		return err
+	}
 	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+// recipientAllowed applies the agent's outbound limits to one more
+// recipient: limits.submission_recipients_per_message (452, the client
+// sends the rest in another message) and
+// limits.submission_recipients_per_hour (451, it tries again later).
+// Every recipient accepted at RCPT counts towards the hour, sent or not.
+func (s *submitSession) recipientAllowed(to string) error {
+	lim := s.srv.router.Config().Limits
+	if n := lim.SubmissionRecipientsPerMessage; n > 0 && len(s.rcpts) >= n {
+		s.log.Warn("rejected", "rcpt", clip(to), "reason", "limits.submission_recipients_per_message", "limit", n)
+		s.rejected(metrics.ReasonRateLimit)
+		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3},
+			Message: fmt.Sprintf("Too many recipients: at most %d per message (limits.submission_recipients_per_message)", n)}
+	}
+	if w := s.srv.opts.AgentRecipients; w != nil && !w.Allow("agent:"+s.agent.Login) {
+		s.log.Warn("rejected", "rcpt", clip(to), "reason", "limits.submission_recipients_per_hour",
+			"limit", lim.SubmissionRecipientsPerHour)
+		s.rejected(metrics.ReasonRateLimit)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1},
+			Message: fmt.Sprintf("Too many recipients in the last hour: at most %d per hour (limits.submission_recipients_per_hour), try again later", lim.SubmissionRecipientsPerHour)}
+	}
 	return nil
 }
 
