@@ -112,11 +112,12 @@ func restartKeys(old, cfg *config.Config) []string {
 }
 
 // restartLimits is l without the limits that apply live: the login
-// lock, connections per address and the caps on automatic mail (the
-// router reads them).
+// lock, connections per address, the caps on automatic mail (the
+// router reads them) and on agents' recipients through submission.
 func restartLimits(l config.Limits) config.Limits {
 	l.LoginLockAfter, l.LoginLockFor, l.ConnectionsPerIP = 0, config.Duration{}, 0
 	l.AutoMailPerAddressPerDay, l.AutoMailBouncePause = 0, config.Duration{}
+	l.SubmissionRecipientsPerMessage, l.SubmissionRecipientsPerHour = 0, 0
 	return l
 }
 
@@ -169,6 +170,8 @@ func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Limits = old.Limits
 	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = live.LoginLockAfter, live.LoginLockFor
 	cfg.Limits.ConnectionsPerIP = live.ConnectionsPerIP
+	cfg.Limits.SubmissionRecipientsPerMessage = live.SubmissionRecipientsPerMessage
+	cfg.Limits.SubmissionRecipientsPerHour = live.SubmissionRecipientsPerHour
 	cfg.TLS.InsecureAuth = old.TLS.InsecureAuth
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		cfg.TLS = old.TLS
