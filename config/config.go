@@ -64,6 +64,10 @@ type Listen struct {
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
 	HTTP        string `toml:"http"`
+	// HTTPTrustedProxies are the addresses (IPs or CIDR prefixes) of
+	// reverse proxies whose X-Forwarded-For names the client of an HTTP
+	// request; from any other peer the header is ignored.
+	HTTPTrustedProxies []string `toml:"http_trusted_proxies"`
 }
 
 // TLS configures certificates for STARTTLS and implicit TLS listeners.

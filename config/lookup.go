@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -141,6 +143,30 @@ func (l Listen) Enabled() []Listener {
 		}
 	}
 	return on
+}
+
+// TrustedProxy reports whether ip is one of listen.http_trusted_proxies
+// (entries that don't parse, refused by Load, match nothing).
+func (l Listen) TrustedProxy(ip netip.Addr) bool {
+	for _, p := range l.HTTPTrustedProxies {
+		if prefix, err := parsePrefix(p); err == nil && prefix.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePrefix reads an IP address (a prefix of its full length) or a
+// CIDR prefix.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an IP address nor a CIDR prefix such as \"10.0.0.0/8\"", s)
+	}
+	return p.Masked(), nil
 }
 
 // Days turns a [sessions] threshold into a duration (0: the transition is off).

@@ -310,6 +310,11 @@ func (p *parser) checkListeners() {
 			p.errorf("listen."+l.Name, "%q: %v", l.Addr, err)
 		}
 	}
+	for _, proxy := range p.cfg.Listen.HTTPTrustedProxies {
+		if _, err := parsePrefix(proxy); err != nil {
+			p.errorf("listen.http_trusted_proxies", "%v", err)
+		}
+	}
 }
 
 // checkHostPort accepts "host:port", "[v6]:port" and ":port" (all addresses).

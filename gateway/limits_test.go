@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +176,71 @@ func authedSubmission(t *testing.T, g *gateway.Gateway, login string) *smtp.Clie
 func isReply(err error, code int, enh smtp.EnhancedCode, text string) bool {
 	var se *smtp.SMTPError
 	return errors.As(err, &se) && se.Code == code && se.EnhancedCode == enh && strings.Contains(se.Message, text)
+}
+
+// Wrong passwords for one account lock that account, not the client's
+// address: a supervisor mistyping on the live page (through the reverse
+// proxy, so from loopback) locks neither the other supervisors nor the
+// agents' IMAP clients on the same host.
+func TestLoginLockKeepsToTheAccount(t *testing.T) {
+	g := startGateway(t, "[limits]\nlogin_lock_after = 3\n")
+	for range 3 {
+		readAll(t, supervisorGet(t, t.Context(), g, "/supervisor", "carol@example.test", "wrong"))
+	}
+	if got := supervisorStatus(t, g, "", "carol@example.test"); got != http.StatusTooManyRequests {
+		t.Fatalf("carol after 3 wrong passwords: %d, want 429", got)
+	}
+	if _, err := loginIMAPAs(t, g.Addr("imap"), "alice@example.test", testutil.Password); err != nil {
+		t.Errorf("alice's IMAP login from the same address after carol's lock: %v", err)
+	}
+	if got := supervisorStatus(t, g, "", "bob@example.test"); got != http.StatusForbidden {
+		t.Errorf("bob on the page from the same address: %d, want 403 (logged in, not a supervisor)", got)
+	}
+}
+
+// Wrong passwords for many accounts from one address lock the address
+// (per protocol). Behind a proxy of listen.http_trusted_proxies the
+// address is the one the proxy put in X-Forwarded-For; from any other
+// peer the header is ignored.
+func TestLoginLockByForwardedAddress(t *testing.T) {
+	spray := func(g *gateway.Gateway, forwardedFor string) {
+		for _, login := range []string{"a@example.test", "b@example.test", "c@example.test"} {
+			readAll(t, supervisorGetVia(t, t.Context(), g, "/supervisor", forwardedFor, login, "wrong"))
+		}
+	}
+	t.Run("untrusted peer", func(t *testing.T) {
+		g := startGateway(t, "[limits]\nlogin_lock_after = 3\n")
+		spray(g, "203.0.113.7")
+		if got := supervisorStatus(t, g, "198.51.100.1", "carol@example.test"); got != http.StatusTooManyRequests {
+			t.Errorf("after failures for 3 accounts, another X-Forwarded-For from the same untrusted peer: %d, want 429", got)
+		}
+		if _, err := loginIMAPAs(t, g.Addr("imap"), "alice@example.test", testutil.Password); err != nil {
+			t.Errorf("IMAP from the address locked for HTTP: %v", err)
+		}
+	})
+	t.Run("trusted proxy", func(t *testing.T) {
+		cfg := testutil.Config(t, "[limits]\nlogin_lock_after = 3\n")
+		cfg.Listen.HTTPTrustedProxies = []string{"127.0.0.1"}
+		g := startGatewayCfg(t, cfg)
+		spray(g, "203.0.113.7")
+		for forwardedFor, want := range map[string]int{
+			"203.0.113.7":               http.StatusTooManyRequests,
+			"198.51.100.5, 203.0.113.7": http.StatusTooManyRequests, // the client wrote the left entry
+			"198.51.100.1":              http.StatusOK,
+			"":                          http.StatusOK,
+		} {
+			if got := supervisorStatus(t, g, forwardedFor, "carol@example.test"); got != want {
+				t.Errorf("carol with X-Forwarded-For %q: %d, want %d", forwardedFor, got, want)
+			}
+		}
+	})
+}
+
+// supervisorStatus is the status of /supervisor/snapshot for login with
+// the right password, forwarded for forwardedFor.
+func supervisorStatus(t *testing.T, g *gateway.Gateway, forwardedFor, login string) int {
+	t.Helper()
+	resp := supervisorGetVia(t, t.Context(), g, "/supervisor/snapshot", forwardedFor, login, testutil.Password)
+	readAll(t, resp)
+	return resp.StatusCode
 }

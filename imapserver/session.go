@@ -93,7 +93,7 @@ func (s *session) Close() error {
 // library has already refused it when TLS is required and missing.
 func (s *session) Login(username, password string) (err error) {
 	defer s.guard("LOGIN", &err)
-	a, err := s.srv.r.AuthenticateFrom(username, password, ratelimit.IP(s.conn.NetConn().RemoteAddr()))
+	a, err := s.srv.r.AuthenticateFrom(username, password, "imap", ratelimit.IP(s.conn.NetConn().RemoteAddr()))
 	if err != nil {
 		s.failures++
 		if k := router.KindOf(err); k == router.KindAuth || k == router.KindLocked {

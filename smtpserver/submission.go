@@ -79,7 +79,7 @@ func (s *submitSession) authenticate(login, password string) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	a, err := s.srv.router.AuthenticateFrom(login, password, ratelimit.IP(s.conn.Conn().RemoteAddr()))
+	a, err := s.srv.router.AuthenticateFrom(login, password, "smtp", ratelimit.IP(s.conn.Conn().RemoteAddr()))
 	if err == nil {
 		s.agent = a
 		s.log = s.log.With("login", a.Login)
