@@ -169,12 +169,7 @@ func (s *session) Data(r io.Reader) error {
 		return errNoRcpt
 	}
 	var body bytes.Buffer
-	if _, err := body.ReadFrom(r); err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
-			s.log.Info("rejected", "from", s.from, "reason", "too big")
-			s.rejected(metrics.ReasonTooBig)
-			return errTooBig
-		}
+	if err := s.readBody(&body, r); err != nil {
 		return err
 	}
 	authResults, spam, dmarcFail, refusal := s.authenticateSender(body.Bytes())

@@ -202,12 +202,7 @@ func (s *submitSession) Data(r io.Reader) error {
 	}
 	var buf bytes.Buffer
 	buf.WriteString(s.receivedAs(s.agent.Login))
-	if _, err := buf.ReadFrom(r); err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
-			s.log.Info("rejected", "from", s.from, "reason", "too big")
-			s.rejected(metrics.ReasonTooBig)
-			return errTooBig
-		}
+	if err := s.readBody(&buf, r); err != nil {
 		return err
 	}
 	_, tls := s.conn.TLSConnectionState()
