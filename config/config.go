@@ -49,6 +49,10 @@ type Config struct {
 	// FallbackQueue is where the open sessions of a queue removed from
 	// the configuration go (default: the first queue).
 	FallbackQueue string `toml:"fallback_queue"`
+	// Postmaster is the queue address that mail to postmaster@ of every
+	// domain goes to (RFC 5321 4.5.1), unless a queue has that address
+	// itself (default: the first queue's first address).
+	Postmaster string `toml:"postmaster"`
 
 	// path is the file this was loaded from, for messages.
 	path string

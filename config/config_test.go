@@ -110,6 +110,7 @@ func TestValidation(t *testing.T) {
 		{"wrong type", []string{`[listen]`, "[smtp]\nmax_recipients = \"ten\"\n[listen]"}, "smtp.max_recipients", "incompatible types"},
 		{"bad duration", []string{`[listen]`, "[smtp]\nread_timeout = \"ten\"\n[listen]"}, "smtp.read_timeout", "invalid duration"},
 		{"bad trusted proxy", []string{`[listen]`, "[listen]\nhttp_trusted_proxies = [\"127.0.0.1\", \"proxy.example.test\"]"}, "listen.http_trusted_proxies", `"proxy.example.test" is neither an IP address nor a CIDR prefix`},
+		{"postmaster not a queue address", []string{`company =`, "postmaster = \"pm@example.test\"\ncompany ="}, "postmaster", `"pm@example.test" is no queue's address`},
 		{"negative recipients per hour", []string{`[listen]`, "[limits]\nsubmission_recipients_per_hour = -1\n[listen]"}, "limits.submission_recipients_per_hour", "must be 0 (off) or positive"},
 
 		// Top level.

@@ -399,4 +399,8 @@ func (p *parser) normalize() {
 	for i := range c.Queue {
 		c.Queue[i].AutoReply.From = Canonical(c.Queue[i].AutoReply.From)
 	}
+	c.Postmaster = Canonical(c.Postmaster)
+	if c.Postmaster == "" && len(c.Queue) > 0 && len(c.Queue[0].Addresses) > 0 {
+		c.Postmaster = c.Queue[0].Addresses[0]
+	}
 }

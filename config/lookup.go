@@ -108,6 +108,17 @@ func (c *Config) QueueByName(name string) *Queue {
 	return nil
 }
 
+// PostmasterQueue returns the queue that takes addr when it is
+// postmaster@ one of our domains (the local part in any ASCII case, RFC
+// 5321 4.5.1) and no queue has the address itself: postmaster's.
+func (c *Config) PostmasterQueue(addr string) (*Queue, bool) {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || !SameAddress(addr[:at], "postmaster") || !c.IsLocalDomain(addr[at+1:]) {
+		return nil, false
+	}
+	return c.QueueByAddress(c.Postmaster)
+}
+
 // Fallback is the queue that takes the open sessions of a removed queue:
 // fallback_queue, else the first queue (nil without queues).
 func (c *Config) Fallback() *Queue {

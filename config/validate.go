@@ -472,6 +472,11 @@ func (p *parser) checkQueues(addrs map[string]string) {
 			p.checkAddress(fmt.Sprintf("%s.addresses[%d]", key, j), a, addrs)
 		}
 	}
+	if pm := p.cfg.Postmaster; pm != "" {
+		if _, ok := p.cfg.QueueByAddress(pm); !ok {
+			p.errorf("postmaster", "%q is no queue's address: name one of the addresses of a [[queue]] (mail to postmaster@ your domains goes there)", pm)
+		}
+	}
 	if f := p.cfg.FallbackQueue; f != "" && p.cfg.QueueByName(f) == nil {
 		p.errorf("fallback_queue", "no queue %q: name one of the [[queue]] tables (the open sessions of a removed queue go there)", f)
 	}

@@ -80,6 +80,9 @@ func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session 
 	if q, ok := cfg.QueueByAddress(addr); ok {
 		return q.Name, "", nil
 	}
+	if q, ok := cfg.PostmasterQueue(addr); ok {
+		return q.Name, "", nil
+	}
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
 		return "", "", ErrUnknownRecipient
