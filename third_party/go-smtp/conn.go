@@ -844,7 +844,7 @@ func (c *Conn) handleAuth(arg string) {
 		var err error
 		ir, err = decodeSASLResponse(parts[1])
 		if err != nil {
-			c.writeResponse(454, EnhancedCode{4, 7, 0}, "Invalid base64 data")
+			c.writeResponse(501, EnhancedCode{5, 5, 2}, "Invalid base64 data") // mxdesk: the client's error (RFC 4954 4), not a temporary one
 			return
 		}
 	}
@@ -859,7 +859,10 @@ func (c *Conn) handleAuth(arg string) {
 	for {
 		challenge, done, err := sasl.Next(response)
 		if err != nil {
-			c.writeError(454, EnhancedCode{4, 7, 0}, err)
+			// mxdesk: a mechanism's own error is a malformed response
+			// (the backend answers with an *SMTPError), not a temporary
+			// failure.
+			c.writeError(501, EnhancedCode{5, 5, 2}, err)
 			return
 		}
 
@@ -886,7 +889,7 @@ func (c *Conn) handleAuth(arg string) {
 
 		response, err = decodeSASLResponse(encoded)
 		if err != nil {
-			c.writeResponse(454, EnhancedCode{4, 7, 0}, "Invalid base64 data")
+			c.writeResponse(501, EnhancedCode{5, 5, 2}, "Invalid base64 data") // mxdesk: the client's error (RFC 4954 4), not a temporary one
 			return
 		}
 	}
