@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mxdesk/config"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
@@ -99,7 +100,7 @@ func (s *session) Login(username, password string) (err error) {
 		if k := router.KindOf(err); k == router.KindAuth || k == router.KindLocked {
 			s.srv.opts.Metrics.AuthFailed("imap", k == router.KindLocked)
 		}
-		s.log.Info("login failed", "login", username, "failures", s.failures)
+		s.log.Info("login failed", "login", config.Canonical(username), "failures", s.failures)
 		if s.failures >= maxLoginFailures {
 			s.conn.Bye("Too many failed logins")
 		}

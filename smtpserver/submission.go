@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/config"
 	"mxdesk/metrics"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
@@ -88,16 +89,16 @@ func (s *submitSession) authenticate(login, password string) error {
 	}
 	if router.KindOf(err) == router.KindLocked {
 		s.srv.opts.Metrics.AuthFailed("smtp", true)
-		s.log.Warn("auth refused: locked", "login", clip(login))
+		s.log.Warn("auth refused: locked", "login", clip(config.Canonical(login)))
 		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: err.Error()}
 	}
 	if router.KindOf(err) != router.KindAuth {
-		s.log.Error("auth failed", "login", clip(login), "err", err)
+		s.log.Error("auth failed", "login", clip(config.Canonical(login)), "err", err)
 		return errAuthTemp
 	}
 	s.failures++
 	s.srv.opts.Metrics.AuthFailed("smtp", false)
-	s.log.Warn("auth failed", "login", clip(login), "failures", s.failures)
+	s.log.Warn("auth failed", "login", clip(config.Canonical(login)), "failures", s.failures)
 	if s.failures >= maxAuthFailures {
 		s.log.Warn("too many failed authentications, closing", "failures", s.failures)
 		hangUpAfterReply(s.conn.Conn())
