@@ -114,19 +114,21 @@ func isCode(err error, code int) bool {
 	return errors.As(err, &se) && se.Code == code
 }
 
-// Mail to postmaster@ our domains is accepted (RFC 5321 4.5.1) and opens
-// a session where people read: the queue of the postmaster key, by
-// default the first queue's address.
+// Mail to postmaster@ our domains, or to <Postmaster> with no domain, is
+// accepted (RFC 5321 4.1.1.3, 4.5.1) and opens a session where people
+// read: the queue of the postmaster key, by default the first queue's
+// address.
 func TestPostmasterReachesAQueue(t *testing.T) {
-	for _, tc := range []struct{ extra, queue string }{
-		{"", "Support"},
-		{`postmaster = "billing@example.test"`, "Billing"},
+	for i, tc := range []struct{ extra, rcpt, queue string }{
+		{"", "PostMaster@example.test", "Support"},
+		{`postmaster = "billing@example.test"`, "postmaster@example.test", "Billing"},
+		{`postmaster = "billing@example.test"`, "Postmaster", "Billing"},
 	} {
 		g := startGatewayCfg(t, testutil.ConfigTop(t, tc.extra, ""))
-		id := "pm-" + tc.queue + "@customer.test"
-		s := customerWrites(t, g, "PostMaster@example.test", "From: carla@customer.test\nTo: postmaster@example.test\nSubject: your server\nMessage-ID: <"+id+">\n\nhello\n")
+		id := fmt.Sprintf("pm-%d@customer.test", i)
+		s := customerWrites(t, g, tc.rcpt, "From: carla@customer.test\nTo: postmaster@example.test\nSubject: your server\nMessage-ID: <"+id+">\n\nhello\n")
 		if s.Queue != tc.queue {
-			t.Errorf("postmaster with %q: session in %q, want %q", tc.extra, s.Queue, tc.queue)
+			t.Errorf("RCPT TO:<%s> with %q: session in %q, want %q", tc.rcpt, tc.extra, s.Queue, tc.queue)
 		}
 	}
 }

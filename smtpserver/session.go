@@ -133,6 +133,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if !s.hasFrom {
 		return errNoMail
 	}
+	if to == "postmaster" { // <Postmaster> without a domain (RFC 5321 4.1.1.3)
+		to = s.srv.router.Config().Postmaster
+	}
 	if len(to) > maxAddressLen || !strings.Contains(to, "@") {
 		s.rejected(metrics.ReasonBadAddress)
 		return errBadAddr

@@ -685,8 +685,15 @@ func (c *Conn) handleRcpt(arg string) {
 		return
 	}
 
-	p := parser{s: strings.TrimSpace(arg)}
+	path := strings.TrimSpace(arg)
+	p := parser{s: path}
 	recipient, err := p.parsePath()
+	if err != nil && isPostmasterPath(path) {
+		// mxdesk: RFC 5321 4.1.1.3 and 4.5.1 make "<Postmaster>", with
+		// no domain, a recipient every server accepts; the backend
+		// gets "postmaster".
+		recipient, err, p.s = "postmaster", nil, path[len("<postmaster>"):]
+	}
 	if err != nil {
 		c.writeResponse(501, EnhancedCode{5, 5, 2}, "Was expecting RCPT arg syntax of TO:<address>")
 		return

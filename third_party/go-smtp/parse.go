@@ -15,6 +15,25 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s[len(prefix):], true
 }
 
+// isPostmasterPath reports whether s starts with "<postmaster>" in any
+// ASCII case (mxdesk: no Unicode folding, as for every address).
+func isPostmasterPath(s string) bool {
+	const want = "<postmaster>"
+	if len(s) < len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func parseCmd(line string) (cmd string, arg string, err error) {
 	line = strings.TrimRight(line, "\r\n")
 
