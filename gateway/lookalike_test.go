@@ -61,6 +61,27 @@ func TestLookalikeLoginsAreRefused(t *testing.T) {
 	}
 }
 
+// The lock is on the canonical login: wrong passwords for ALICE@ lock
+// alice@ on every protocol, and no spelling gets in while it lasts.
+func TestLoginLockOnTheCanonicalLogin(t *testing.T) {
+	cfg := testutil.Config(t, "[limits]\nlogin_lock_after = 3\n")
+	cfg.Listen.Submission = "127.0.0.1:0"
+	g := startGatewayCfg(t, cfg)
+	for range 3 {
+		if _, err := loginIMAPAs(t, g.Addr("imap"), "ALICE@Example.Test", "wrong"); err == nil {
+			t.Fatal("wrong password accepted")
+		}
+	}
+	for _, login := range []string{"alice@example.test", "alice@example.te" + longS + "t"} {
+		if _, err := loginIMAPAs(t, g.Addr("imap"), login, testutil.Password); err == nil {
+			t.Errorf("IMAP LOGIN %q while alice is locked succeeded", login)
+		}
+	}
+	if err := authSubmission(t, g, "alice@example.test"); !isCode(err, 454) {
+		t.Errorf("SMTP AUTH alice@ while alice is locked: %v, want 454", err)
+	}
+}
+
 // authSubmission authenticates on the submission port with AUTH PLAIN.
 func authSubmission(t *testing.T, g *gateway.Gateway, login string) error {
 	t.Helper()
