@@ -49,6 +49,10 @@ type Config struct {
 	// FallbackQueue is where the open sessions of a queue removed from
 	// the configuration go (default: the first queue).
 	FallbackQueue string `toml:"fallback_queue"`
+	// Postmaster is the queue address that mail to postmaster@ of every
+	// domain goes to (RFC 5321 4.5.1), unless a queue has that address
+	// itself (default: the first queue's first address).
+	Postmaster string `toml:"postmaster"`
 
 	// path is the file this was loaded from, for messages.
 	path string
@@ -64,6 +68,10 @@ type Listen struct {
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
 	HTTP        string `toml:"http"`
+	// HTTPTrustedProxies are the addresses (IPs or CIDR prefixes) of
+	// reverse proxies whose X-Forwarded-For names the client of an HTTP
+	// request; from any other peer the header is ignored.
+	HTTPTrustedProxies []string `toml:"http_trusted_proxies"`
 }
 
 // TLS configures certificates for STARTTLS and implicit TLS listeners.
@@ -261,6 +269,11 @@ type Limits struct {
 	// AutoMailBouncePause: an address whose mail bounced permanently gets
 	// no automatic mail for this long (default 720h = 30 days).
 	AutoMailBouncePause Duration `toml:"auto_mail_bounce_pause"`
+	// SubmissionRecipientsPerMessage and SubmissionRecipientsPerHour cap
+	// what one agent sends through submission: recipients of one message
+	// (default 50) and recipients within any hour (default 500).
+	SubmissionRecipientsPerMessage int `toml:"submission_recipients_per_message"`
+	SubmissionRecipientsPerHour    int `toml:"submission_recipients_per_hour"`
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,9 @@ func TestValidation(t *testing.T) {
 		{"syntax error", []string{`company = "Example Inc."`, `company = "Example Inc.`}, "company", "strings cannot contain newlines"},
 		{"wrong type", []string{`[listen]`, "[smtp]\nmax_recipients = \"ten\"\n[listen]"}, "smtp.max_recipients", "incompatible types"},
 		{"bad duration", []string{`[listen]`, "[smtp]\nread_timeout = \"ten\"\n[listen]"}, "smtp.read_timeout", "invalid duration"},
+		{"bad trusted proxy", []string{`[listen]`, "[listen]\nhttp_trusted_proxies = [\"127.0.0.1\", \"proxy.example.test\"]"}, "listen.http_trusted_proxies", `"proxy.example.test" is neither an IP address nor a CIDR prefix`},
+		{"postmaster not a queue address", []string{`company =`, "postmaster = \"pm@example.test\"\ncompany ="}, "postmaster", `"pm@example.test" is no queue's address`},
+		{"negative recipients per hour", []string{`[listen]`, "[limits]\nsubmission_recipients_per_hour = -1\n[listen]"}, "limits.submission_recipients_per_hour", "must be 0 (off) or positive"},
 
 		// Top level.
 		{"data_dir missing", []string{`data_dir = "/var/lib/mxdesk"`, ""}, "data_dir", "required"},
@@ -459,7 +463,7 @@ func TestListenerAbsentVsEmpty(t *testing.T) {
 		t.Fatal(errs)
 	}
 	want := Listen{SMTP: "0.0.0.0:25", IMAP: "0.0.0.0:143"}
-	if c.Listen != want {
+	if !reflect.DeepEqual(c.Listen, want) {
 		t.Errorf("listen = %+v, want %+v", c.Listen, want)
 	}
 	got := c.Listen.Enabled()
@@ -502,6 +506,17 @@ func TestNormalizationAndLookups(t *testing.T) {
 	}
 	if !c.IsLocalDomain("EXAMPLE.test") || !c.IsLocalDomain("example.org.") || c.IsLocalDomain("eu.example.org") {
 		t.Error("IsLocalDomain gives wrong answers")
+	}
+	// Unicode letters that fold to ASCII ones (ſ U+017F, Kelvin U+212A)
+	// are other letters: only ASCII has a case.
+	if _, ok := c.AgentByLogin("alice@example.te\u017ft"); ok {
+		t.Error("AgentByLogin found alice under a long s")
+	}
+	if _, ok := c.QueueByAddress("\u017fupport@example.test"); ok {
+		t.Error("QueueByAddress found Support under a long s")
+	}
+	if c.IsLocalDomain("example.te\u017ft") {
+		t.Error("IsLocalDomain folds Unicode letters")
 	}
 }
 

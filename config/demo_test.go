@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"testing"
 
@@ -70,7 +71,7 @@ func checkDemoConfig(t *testing.T, c *Config) {
 		t.Errorf("demo hostname %q, company %q, domains %v", c.Hostname, c.Company, c.Domain)
 	}
 	want := Listen{SMTP: "127.0.0.1:2525", Submission: "127.0.0.1:2587", IMAP: "127.0.0.1:1143", HTTP: "127.0.0.1:8080"}
-	if c.Listen != want || !c.TLS.InsecureAuth {
+	if !reflect.DeepEqual(c.Listen, want) || !c.TLS.InsecureAuth {
 		t.Errorf("demo listen = %+v, insecure_auth %v", c.Listen, c.TLS.InsecureAuth)
 	}
 	for addr, queue := range map[string]string{"support@example.test": "Support", "billing@example.test": "Billing"} {

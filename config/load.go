@@ -56,6 +56,9 @@ const (
 	DefaultCommandsPerConnection    = 1000
 	DefaultAutoMailPerAddressPerDay = 10
 	DefaultAutoMailBouncePause      = 30 * 24 * time.Hour
+
+	DefaultSubmissionRecipientsPerMessage = 50
+	DefaultSubmissionRecipientsPerHour    = 500
 )
 
 // Agent roles.
@@ -334,6 +337,8 @@ func (p *parser) defaultDelivery() {
 		{&lim.MessagesPerSenderPerHour, DefaultMessagesPerSenderPerHour, "messages_per_sender_per_hour"},
 		{&lim.LoginLockAfter, DefaultLoginLockAfter, "login_lock_after"},
 		{&lim.CommandsPerConnection, DefaultCommandsPerConnection, "commands_per_connection"},
+		{&lim.SubmissionRecipientsPerMessage, DefaultSubmissionRecipientsPerMessage, "submission_recipients_per_message"},
+		{&lim.SubmissionRecipientsPerHour, DefaultSubmissionRecipientsPerHour, "submission_recipients_per_hour"},
 	} {
 		if !p.md.IsDefined("limits", x.key) {
 			*x.dst = x.def
@@ -386,22 +391,26 @@ func (p *parser) tableHasKey(table string, i int, key string) bool {
 	return ok
 }
 
-// normalize lower-cases domains and addresses, so that every comparison
-// elsewhere can be a plain string compare.
+// normalize lower-cases domains and addresses (ASCII only: Canonical), so
+// that every comparison elsewhere can be a plain string compare.
 func (p *parser) normalize() {
 	c := p.cfg
 	for i := range c.Domain {
-		c.Domain[i].Name = strings.ToLower(c.Domain[i].Name)
+		c.Domain[i].Name = Canonical(c.Domain[i].Name)
 	}
 	for i := range c.Queue {
 		for j, a := range c.Queue[i].Addresses {
-			c.Queue[i].Addresses[j] = strings.ToLower(a)
+			c.Queue[i].Addresses[j] = Canonical(a)
 		}
 	}
 	for i, a := range c.SendOnly {
-		c.SendOnly[i].Address = strings.ToLower(a.Address)
+		c.SendOnly[i].Address = Canonical(a.Address)
 	}
 	for i := range c.Queue {
-		c.Queue[i].AutoReply.From = strings.ToLower(c.Queue[i].AutoReply.From)
+		c.Queue[i].AutoReply.From = Canonical(c.Queue[i].AutoReply.From)
+	}
+	c.Postmaster = Canonical(c.Postmaster)
+	if c.Postmaster == "" && len(c.Queue) > 0 && len(c.Queue[0].Addresses) > 0 {
+		c.Postmaster = c.Queue[0].Addresses[0]
 	}
 }

@@ -165,7 +165,9 @@ func (p *parser) checkDelivery() {
 	}{{"limits.connections_per_ip", lim.ConnectionsPerIP}, {"limits.connections_per_listener", lim.ConnectionsPerListener},
 		{"limits.messages_per_sender_per_hour", lim.MessagesPerSenderPerHour},
 		{"limits.login_lock_after", lim.LoginLockAfter}, {"limits.commands_per_connection", lim.CommandsPerConnection},
-		{"limits.auto_mail_per_address_per_day", lim.AutoMailPerAddressPerDay}} {
+		{"limits.auto_mail_per_address_per_day", lim.AutoMailPerAddressPerDay},
+		{"limits.submission_recipients_per_message", lim.SubmissionRecipientsPerMessage},
+		{"limits.submission_recipients_per_hour", lim.SubmissionRecipientsPerHour}} {
 		if x.n < 0 {
 			p.errorf(x.key, "must be 0 (off) or positive, not %d", x.n)
 		}
@@ -313,6 +315,11 @@ func (p *parser) checkListeners() {
 	for _, l := range p.cfg.Listen.Enabled() {
 		if err := checkHostPort(l.Addr); err != nil {
 			p.errorf("listen."+l.Name, "%q: %v", l.Addr, err)
+		}
+	}
+	for _, proxy := range p.cfg.Listen.HTTPTrustedProxies {
+		if _, err := parsePrefix(proxy); err != nil {
+			p.errorf("listen.http_trusted_proxies", "%v", err)
 		}
 	}
 }
@@ -472,6 +479,11 @@ func (p *parser) checkQueues(addrs map[string]string) {
 			p.checkAddress(fmt.Sprintf("%s.addresses[%d]", key, j), a, addrs)
 		}
 	}
+	if pm := p.cfg.Postmaster; pm != "" {
+		if _, ok := p.cfg.QueueByAddress(pm); !ok {
+			p.errorf("postmaster", "%q is no queue's address: name one of the addresses of a [[queue]] (mail to postmaster@ your domains goes there)", pm)
+		}
+	}
 	if f := p.cfg.FallbackQueue; f != "" && p.cfg.QueueByName(f) == nil {
 		p.errorf("fallback_queue", "no queue %q: name one of the [[queue]] tables (the open sessions of a removed queue go there)", f)
 	}
@@ -564,10 +576,10 @@ func (p *parser) checkAgents() {
 		key := fmt.Sprintf("agent[%d]", i)
 		if err := checkLogin(a.Login); err != nil {
 			p.errorf(key+".login", "%v", err)
-		} else if logins[strings.ToLower(a.Login)] {
+		} else if logins[Canonical(a.Login)] {
 			p.errorf(key+".login", "login %q is used twice (logins are case-insensitive)", a.Login)
 		}
-		logins[strings.ToLower(a.Login)] = true
+		logins[Canonical(a.Login)] = true
 		switch a.Role {
 		case RoleAgent, RoleSupervisor, RoleAdmin:
 		default:

@@ -44,7 +44,8 @@ type Gateway struct {
 	conns    *ratelimit.Conns // connections per client address, every mail listener
 	// listenerConns counts connections per mail listener (by name).
 	listenerConns *ratelimit.Conns
-	obs           *observability // metrics registry, listener states for /readyz
+	agentRcpts    *ratelimit.Window // recipients per agent per hour through submission
+	obs           *observability    // metrics registry, listener states for /readyz
 
 	admin     *http.Server // the admin API on adminPath, once started
 	adminPath string
@@ -121,6 +122,8 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	mxOpts.DMARCReject, mxOpts.DMARCQuarantine = cfg.Inbound.DMARCReject, cfg.Inbound.DMARCQuarantine
 	g.smtp = smtpserver.New(r, mxOpts)
 	smtpOpts.SenderLimit = nil // agents are limited by their login, not per sender
+	g.agentRcpts = ratelimit.NewWindow(cfg.Limits.SubmissionRecipientsPerHour, time.Hour, now)
+	smtpOpts.AgentRecipients = g.agentRcpts
 	g.conns = ratelimit.NewConns(cfg.Limits.ConnectionsPerIP)
 	g.listenerConns = ratelimit.NewConns(cfg.Limits.ConnectionsPerListener)
 	smtpOpts.InsecureAuth = cfg.TLS.InsecureAuth

@@ -52,6 +52,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	}
 	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
 	g.listenerConns.SetMax(cfg.Limits.ConnectionsPerListener)
+	g.agentRcpts.SetLimit(cfg.Limits.SubmissionRecipientsPerHour)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}
@@ -112,11 +113,13 @@ func restartKeys(old, cfg *config.Config) []string {
 }
 
 // restartLimits is l without the limits that apply live: the login
-// lock, connections per address and per listener and the caps on
-// automatic mail (the router reads them).
+// lock, connections per address and per listener, the caps on automatic
+// mail (the router reads them) and on agents' recipients through
+// submission.
 func restartLimits(l config.Limits) config.Limits {
 	l.LoginLockAfter, l.LoginLockFor, l.ConnectionsPerIP, l.ConnectionsPerListener = 0, config.Duration{}, 0, 0
 	l.AutoMailPerAddressPerDay, l.AutoMailBouncePause = 0, config.Duration{}
+	l.SubmissionRecipientsPerMessage, l.SubmissionRecipientsPerHour = 0, 0
 	return l
 }
 
@@ -169,6 +172,8 @@ func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Limits = old.Limits
 	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = live.LoginLockAfter, live.LoginLockFor
 	cfg.Limits.ConnectionsPerIP, cfg.Limits.ConnectionsPerListener = live.ConnectionsPerIP, live.ConnectionsPerListener
+	cfg.Limits.SubmissionRecipientsPerMessage = live.SubmissionRecipientsPerMessage
+	cfg.Limits.SubmissionRecipientsPerHour = live.SubmissionRecipientsPerHour
 	cfg.TLS.InsecureAuth = old.TLS.InsecureAuth
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		cfg.TLS = old.TLS

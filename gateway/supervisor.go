@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -188,7 +189,8 @@ func (f *supervisorFeed) auth(next http.HandlerFunc) http.Handler {
 			challenge(w, "Log in with your mxdesk login and password.")
 			return
 		}
-		agent, err := f.g.router.AuthenticateFrom(login, password, ip.String())
+		client := clientIP(req, ip, f.g.config().Listen)
+		agent, err := f.g.router.AuthenticateFrom(login, password, "http", client.String())
 		switch {
 		case router.KindOf(err) == router.KindLocked:
 			f.g.obs.set.AuthFailed("http", true)
@@ -196,16 +198,16 @@ func (f *supervisorFeed) auth(next http.HandlerFunc) http.Handler {
 			return
 		case router.KindOf(err) == router.KindAuth:
 			f.g.obs.set.AuthFailed("http", false)
-			f.g.log.Info("supervisor page: login failed", "login", login, "remote", ip.String())
+			f.g.log.Info("supervisor page: login failed", "login", config.Canonical(login), "remote", client.String())
 			challenge(w, "Invalid login or password.")
 			return
 		case err != nil:
-			f.g.log.Error("supervisor page: login", "login", login, "err", err)
+			f.g.log.Error("supervisor page: login", "login", config.Canonical(login), "err", err)
 			http.Error(w, "login failed: internal error", http.StatusInternalServerError)
 			return
 		}
 		if !config.IsSupervisor(agent.Role) {
-			f.g.log.Info("supervisor page: refused, not a supervisor", "login", agent.Login, "remote", ip.String())
+			f.g.log.Info("supervisor page: refused, not a supervisor", "login", agent.Login, "remote", client.String())
 			http.Error(w, fmt.Sprintf("%s is not a supervisor: the page is for supervisors and admins.", agent.Login), http.StatusForbidden)
 			return
 		}
@@ -238,6 +240,33 @@ func remoteIP(req *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return ip.Unmap()
+}
+
+// clientIP is the address a request comes from: peer, or behind a proxy
+// of listen.http_trusted_proxies the address that proxy put in
+// X-Forwarded-For (the rightmost entry that is not a trusted proxy
+// itself; entries further left are the client's to write). From any
+// other peer the header is ignored: a client could name any address.
+func clientIP(req *http.Request, peer netip.Addr, listen config.Listen) netip.Addr {
+	if !listen.TrustedProxy(peer) {
+		return peer
+	}
+	var hops []string
+	for _, v := range req.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return client // garbage: keep the last address a trusted proxy vouched for
+		}
+		client = ip.Unmap()
+		if !listen.TrustedProxy(client) {
+			return client
+		}
+	}
+	return client
 }
 
 // page renders the whole page with the current view; its script then

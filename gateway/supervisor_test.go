@@ -20,12 +20,22 @@ import (
 // when login is "").
 func supervisorGet(t *testing.T, ctx context.Context, g *gateway.Gateway, path, login, password string) *http.Response {
 	t.Helper()
+	return supervisorGetVia(t, ctx, g, path, "", login, password)
+}
+
+// supervisorGetVia is supervisorGet with an X-Forwarded-For header (none
+// when forwardedFor is ""), as a reverse proxy sends it.
+func supervisorGetVia(t *testing.T, ctx context.Context, g *gateway.Gateway, path, forwardedFor, login, password string) *http.Response {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+g.Addr("http")+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if login != "" {
 		req.SetBasicAuth(login, password)
+	}
+	if forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", forwardedFor)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

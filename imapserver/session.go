@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
+	"mxdesk/config"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
@@ -93,13 +94,13 @@ func (s *session) Close() error {
 // library has already refused it when TLS is required and missing.
 func (s *session) Login(username, password string) (err error) {
 	defer s.guard("LOGIN", &err)
-	a, err := s.srv.r.AuthenticateFrom(username, password, ratelimit.IP(s.conn.NetConn().RemoteAddr()))
+	a, err := s.srv.r.AuthenticateFrom(username, password, "imap", ratelimit.IP(s.conn.NetConn().RemoteAddr()))
 	if err != nil {
 		s.failures++
 		if k := router.KindOf(err); k == router.KindAuth || k == router.KindLocked {
 			s.srv.opts.Metrics.AuthFailed("imap", k == router.KindLocked)
 		}
-		s.log.Info("login failed", "login", username, "failures", s.failures)
+		s.log.Info("login failed", "login", config.Canonical(username), "failures", s.failures)
 		if s.failures >= maxLoginFailures {
 			s.conn.Bye("Too many failed logins")
 		}

@@ -5,11 +5,15 @@ import (
 	"time"
 )
 
-// Logins tracks failed logins per key (the remote address, and the
-// account) and decides back-off and locks: after FreeFailures failures a
-// key's next failure answers only after a delay that doubles up to
-// MaxDelay; after LockAfter failures within Window the key is locked for
-// LockFor, and every login through it is refused, right or wrong.
+// Logins tracks failed logins per account and per address and decides
+// back-off and locks: after FreeFailures failures a key's next failure
+// answers only after a delay that doubles up to MaxDelay; after LockAfter
+// failures within Window the key is locked for LockFor, and every login
+// through it is refused, right or wrong. An address counts only failures
+// for accounts it has not failed with yet: guessing one account's
+// password locks that account, and only trying many accounts (password
+// spraying) locks the address, so that one user's typos can't lock out
+// everyone behind the same address.
 type Logins struct {
 	FreeFailures int
 	BaseDelay    time.Duration
@@ -27,7 +31,12 @@ type loginRecord struct {
 	failures    int
 	last        time.Time
 	lockedUntil time.Time
+	accounts    map[string]bool // an address's failed accounts since its count was reset
 }
+
+// maxAccountsPerAddress bounds the accounts an address remembers when
+// LockAfter does not (0: never lock).
+const maxAccountsPerAddress = 1000
 
 // NewLogins locks a key after lockAfter failures (0: never) for lockFor;
 // failures older than window are forgotten.
@@ -55,37 +64,68 @@ func (l *Logins) Locked(keys ...string) (bool, time.Time) {
 	return !until.IsZero(), until
 }
 
-// Failed records a failed login through keys and returns how long to wait
-// before answering, and whether a key just got locked.
-func (l *Logins) Failed(keys ...string) (delay time.Duration, locked bool) {
+// Failed records a failed login of account from address (its key, ""
+// for none) and returns how long to wait before answering, and whether
+// the account or the address just got locked.
+func (l *Logins) Failed(account, address string) (delay time.Duration, locked bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, k := range keys {
-		r := l.m[k]
-		if r == nil {
-			if len(l.m) >= maxKeys {
-				l.evict(now)
-			}
-			r = &loginRecord{}
-			l.m[k] = r
-		}
-		if now.Sub(r.last) > l.Window {
-			r.failures = 0
-		}
-		r.failures++
-		r.last = now
-		if l.LockAfter > 0 && r.failures >= l.LockAfter && !now.Before(r.lockedUntil) {
-			r.lockedUntil = now.Add(l.LockFor)
-			r.failures = 0
-			locked = true
-		}
-		if extra := r.failures - l.FreeFailures; extra > 0 {
-			d := l.BaseDelay << min(extra-1, 20)
-			delay = max(delay, min(d, l.MaxDelay))
-		}
+	delay, locked = l.fail(account, "", now)
+	if address != "" {
+		d, lk := l.fail(address, account, now)
+		delay, locked = max(delay, d), locked || lk
 	}
 	return delay, locked
+}
+
+// fail counts a failure of key. With account set (key is an address) a
+// failure counts only for an account new to the address.
+func (l *Logins) fail(key, account string, now time.Time) (delay time.Duration, locked bool) {
+	r := l.record(key, now)
+	if now.Sub(r.last) > l.Window {
+		r.failures, r.accounts = 0, nil
+	}
+	r.last = now
+	if account == "" || l.newAccount(r, account) {
+		r.failures++
+	}
+	if l.LockAfter > 0 && r.failures >= l.LockAfter && !now.Before(r.lockedUntil) {
+		r.lockedUntil = now.Add(l.LockFor)
+		r.failures, r.accounts = 0, nil
+		locked = true
+	}
+	if extra := r.failures - l.FreeFailures; extra > 0 {
+		delay = min(l.BaseDelay<<min(extra-1, 20), l.MaxDelay)
+	}
+	return delay, locked
+}
+
+// newAccount remembers account among r's and reports whether it was new.
+func (l *Logins) newAccount(r *loginRecord, account string) bool {
+	if r.accounts[account] {
+		return false
+	}
+	if r.accounts == nil {
+		r.accounts = map[string]bool{}
+	}
+	if len(r.accounts) < maxAccountsPerAddress {
+		r.accounts[account] = true
+	}
+	return true
+}
+
+// record is key's record, created if need be.
+func (l *Logins) record(key string, now time.Time) *loginRecord {
+	r := l.m[key]
+	if r == nil {
+		if len(l.m) >= maxKeys {
+			l.evict(now)
+		}
+		r = &loginRecord{}
+		l.m[key] = r
+	}
+	return r
 }
 
 // Succeeded forgets the failures of keys.

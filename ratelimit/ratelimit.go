@@ -90,12 +90,12 @@ func NewWindow(limit int, per time.Duration, now func() time.Time) *Window {
 // Allow records an event for key and reports whether it is within the
 // limit; a refused event is not recorded.
 func (w *Window) Allow(key string) bool {
-	if w.limit <= 0 {
-		return true
-	}
 	now := w.now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.limit <= 0 {
+		return true
+	}
 	hits := prune(w.hits[key], now.Add(-w.per))
 	if len(hits) >= w.limit {
 		w.hits[key] = hits
@@ -130,6 +130,14 @@ func (w *Window) evict(now time.Time) {
 		}
 		delete(w.hits, k)
 	}
+}
+
+// SetLimit changes the limit (a configuration reload); the events
+// recorded so far stay and count.
+func (w *Window) SetLimit(limit int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.limit = limit
 }
 
 // SetMax changes the limit (a configuration reload); connections already

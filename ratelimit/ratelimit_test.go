@@ -70,7 +70,7 @@ func TestLoginsBackOffThenLock(t *testing.T) {
 	l := NewLogins(8, 15*time.Minute, time.Hour, ck.now)
 	var delays []time.Duration
 	for range 7 {
-		d, locked := l.Failed("ip:1.2.3.4", "acct:alice")
+		d, locked := l.Failed("acct:alice", "ip:1.2.3.4")
 		if locked {
 			t.Fatal("locked too early")
 		}
@@ -82,7 +82,7 @@ func TestLoginsBackOffThenLock(t *testing.T) {
 			t.Fatalf("delays = %v, want %v", delays, want)
 		}
 	}
-	if _, locked := l.Failed("ip:1.2.3.4", "acct:alice"); !locked {
+	if _, locked := l.Failed("acct:alice", "ip:1.2.3.4"); !locked {
 		t.Fatal("eighth failure did not lock")
 	}
 	if locked, until := l.Locked("acct:alice"); !locked || !until.Equal(ck.t.Add(15*time.Minute)) {
@@ -95,6 +95,29 @@ func TestLoginsBackOffThenLock(t *testing.T) {
 	ck.t = ck.t.Add(16 * time.Minute)
 	if locked, _ := l.Locked("ip:1.2.3.4", "acct:alice"); locked {
 		t.Fatal("still locked after lock_for")
+	}
+}
+
+// One account's failures lock the account, not the address; failures for
+// many accounts from one address lock the address.
+func TestLoginsAddressLocksOnlyForManyAccounts(t *testing.T) {
+	ck := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := NewLogins(3, 15*time.Minute, time.Hour, ck.now)
+	for range 3 {
+		l.Failed("acct:carol", "ip:127.0.0.1")
+	}
+	if locked, _ := l.Locked("acct:carol"); !locked {
+		t.Fatal("carol is not locked after three failures")
+	}
+	if locked, _ := l.Locked("acct:alice", "ip:127.0.0.1"); locked {
+		t.Fatal("carol's failures locked the address for alice")
+	}
+	l.Failed("acct:bob", "ip:127.0.0.1")
+	if _, locked := l.Failed("acct:dave", "ip:127.0.0.1"); !locked {
+		t.Fatal("a third account failing from the address did not lock it")
+	}
+	if locked, _ := l.Locked("acct:alice", "ip:127.0.0.1"); !locked {
+		t.Fatal("the address is not locked after failures for three accounts")
 	}
 }
 

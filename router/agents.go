@@ -20,32 +20,35 @@ var errAuth = errorf(KindAuth, "invalid login or password")
 // wrong login or password returns an error of KindAuth; both take the same
 // time.
 func (r *Router) Authenticate(login, password string) (*Agent, error) {
-	return r.AuthenticateFrom(login, password, "")
+	return r.AuthenticateFrom(login, password, "", "")
 }
 
-// AuthenticateFrom is Authenticate for a client at remote address ip
-// (SPEC §10): failed logins are counted per address and per account;
-// beyond a few the answer is delayed more and more, and after
-// limits.login_lock_after the address or account is locked for
+// AuthenticateFrom is Authenticate for a client of protocol (imap, smtp,
+// http) at remote address ip (SPEC §10): failed logins are counted per
+// account, over every protocol, and per address and protocol; beyond a
+// few the answer is delayed more and more. After limits.login_lock_after
+// failures of one account, or from one address for that many different
+// accounts, the account or the address (for that protocol) is locked for
 // limits.login_lock_for, right password or not (KindLocked).
-func (r *Router) AuthenticateFrom(login, password, ip string) (*Agent, error) {
-	keys := []string{"account:" + strings.ToLower(login)}
+func (r *Router) AuthenticateFrom(login, password, protocol, ip string) (*Agent, error) {
+	login = config.Canonical(login) // one form for the lock, the lookup and the logs
+	account, address := "account:"+login, ""
 	if ip != "" {
-		keys = append(keys, "ip:"+ip)
+		address = "ip:" + protocol + ":" + ip
 	}
-	if locked, until := r.logins.Locked(keys...); locked {
-		r.log.Warn("login refused: locked", "login", login, "remote", ip, "until", until.Format(time.RFC3339))
+	if locked, until := r.logins.Locked(account, address); locked {
+		r.log.Warn("login refused: locked", "login", login, "protocol", protocol, "remote", ip, "until", until.Format(time.RFC3339))
 		return nil, errorf(KindLocked, "too many failed logins; try again after %s", until.UTC().Format("15:04 MST"))
 	}
 	a, err := r.checkPassword(login, password)
 	if err == nil {
-		r.logins.Succeeded(keys...)
+		r.logins.Succeeded(account, address)
 		return a, nil
 	}
-	delay, locked := r.logins.Failed(keys...)
+	delay, locked := r.logins.Failed(account, address)
 	if locked {
-		r.log.Warn("login locked after repeated failures", "login", login, "remote", ip,
-			"for", r.config().Limits.LoginLockFor.Duration.String())
+		r.log.Warn("login locked after repeated failures (limits.login_lock_after)", "login", login, "protocol", protocol,
+			"remote", ip, "for", r.config().Limits.LoginLockFor.Duration.String())
 	}
 	time.Sleep(delay) // back-off: each further guess costs more
 	return nil, err

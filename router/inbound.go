@@ -73,11 +73,14 @@ const maxTokenLen = 64
 // token address, its session.
 func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session string, err error) {
 	cfg := r.config()
-	addr = strings.ToLower(strings.TrimSpace(addr))
+	addr = config.Canonical(strings.TrimSpace(addr))
 	if cfg.IsSendOnly(addr) {
 		return "", "", ErrSendOnly
 	}
 	if q, ok := cfg.QueueByAddress(addr); ok {
+		return q.Name, "", nil
+	}
+	if q, ok := cfg.PostmasterQueue(addr); ok {
 		return q.Name, "", nil
 	}
 	at := strings.LastIndexByte(addr, '@')
@@ -182,7 +185,7 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 	in.to, in.cc = addresses(mh, "To"), addresses(mh, "Cc")
 	in.named, in.hadCc = append(slices.Clone(in.to), in.cc...), h.Has("Cc")
 	for _, rcpt := range env.To {
-		in.rcpts = append(in.rcpts, strings.ToLower(rcpt))
+		in.rcpts = append(in.rcpts, config.Canonical(rcpt))
 	}
 	if s, err := mh.Subject(); err == nil {
 		in.subject = s
@@ -207,7 +210,7 @@ func addresses(mh mail.Header, field string) []string {
 		if len(out) == maxHeaderAddr {
 			break
 		}
-		out = append(out, strings.ToLower(a.Address))
+		out = append(out, config.Canonical(a.Address))
 	}
 	return out
 }
@@ -315,7 +318,7 @@ func (r *Router) recipientQueue(rd store.Reader, rcpts []string, in inbound) (qu
 		if id != "" && tokenSession == "" {
 			tokenSession = id
 		}
-		queues[strings.ToLower(rcpt)] = q
+		queues[config.Canonical(rcpt)] = q
 		envOrder = append(envOrder, q)
 	}
 	if len(envOrder) == 0 {

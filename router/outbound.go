@@ -37,7 +37,7 @@ type Submitted struct {
 // addr: anywhere outside our domains; inside them only to a queue, a
 // session's reply or note address, or an agent's login.
 func (r *Router) CheckSubmitRecipient(addr string) error {
-	addr = strings.ToLower(strings.TrimSpace(addr))
+	addr = config.Canonical(strings.TrimSpace(addr))
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
 		return errorf(KindInvalid, "%q is not an address", addr)
@@ -109,7 +109,7 @@ func (r *Router) classify(tx store.Tx, a *Agent, rcpts []string, in inbound) (su
 	var sub submission
 	var locals []localRcpt
 	for _, rcpt := range rcpts {
-		addr := strings.ToLower(rcpt)
+		addr := config.Canonical(rcpt)
 		at := strings.LastIndexByte(addr, '@')
 		switch {
 		case at < 0:

@@ -102,15 +102,11 @@ func (s *session) readMessage(r io.Reader, buf *bytes.Buffer) error {
 		defer tc.inData.Store(false)
 	}
 	defer s.progressed()
-	_, err := buf.ReadFrom(r)
+	err := s.readBody(buf, r)
 	var reply *smtp.SMTPError
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, smtp.ErrDataTooLarge):
-		s.log.Info("rejected", "from", s.from, "reason", "too big")
-		s.rejected(metrics.ReasonTooBig)
-		return errTooBig
 	case errors.As(err, &reply):
 		return reply
 	}
@@ -171,6 +167,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	if !s.hasFrom {
 		return errNoMail
+	}
+	if to == "postmaster" { // <Postmaster> without a domain (RFC 5321 4.1.1.3)
+		to = s.srv.router.Config().Postmaster
 	}
 	if len(to) > maxAddressLen || !strings.Contains(to, "@") {
 		s.rejected(metrics.ReasonBadAddress)

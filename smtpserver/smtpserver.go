@@ -31,6 +31,9 @@ type Options struct {
 	InsecureAuth    bool        // submission: AUTH without TLS (loopback tests); the MX never offers AUTH
 	MaxMessageBytes int64
 	MaxRecipients   int
+	// AgentRecipients counts the recipients each agent sent to through
+	// submission (limits.submission_recipients_per_hour); nil: no limit.
+	AgentRecipients *ratelimit.Window
 	MaxLineLength   int
 	// ReadTimeout bounds each step of a session: from one completed
 	// command (a session, MAIL, RCPT, DATA, AUTH) to the next, and a whole

@@ -379,3 +379,68 @@ func TestMXNeverRelays(t *testing.T) {
 		}
 	}
 }
+
+// An empty message, by DATA and "." at once or by BDAT 0 LAST, is refused
+// and files nothing.
+func TestEmptyMessageRefused(t *testing.T) {
+	e := start(t)
+	r := dialRaw(t, e.addr)
+	r.send("EHLO client.test")
+	r.expect(250)
+	for _, transfer := range []func(){
+		func() { r.send("DATA"); r.expect(354); r.send(".") },
+		func() { r.send("BDAT 0 LAST") },
+		func() { r.send("BDAT 2 LAST\r\n\r") }, // only an empty line
+	} {
+		r.send("MAIL FROM:<carla@customer.test>")
+		r.expect(250)
+		r.send("RCPT TO:<support@example.test>")
+		r.expect(250)
+		transfer()
+		if msg := r.expect(554); !strings.Contains(msg, "Empty message") {
+			t.Errorf("empty message: %q, want 554 5.6.0 Empty message", msg)
+		}
+	}
+	if got := e.queueMessages(t, "Support"); len(got) != 0 {
+		t.Fatalf("an empty message was filed: %q", got)
+	}
+}
+
+// BDAT is held to smtp.max_line_length like DATA: a chunk with a longer
+// line is refused naming the key, and the connection goes on (BDAT's
+// framing is by size).
+func TestBDATLineLengthLimit(t *testing.T) {
+	e := start(t)
+	// The long line comes after 8 KB of short ones: go-smtp reads ahead
+	// 4 KB with the command line, under the command's line limit.
+	short := strings.Repeat(strings.Repeat("y", 76)+"\r\n", 100)
+	long := "Subject: long\r\n\r\n" + short + strings.Repeat("x", 3000) + "\r\n" // max_line_length is 2000
+	r := dialRaw(t, e.addr)
+	r.send("EHLO client.test")
+	r.expect(250)
+	r.send("MAIL FROM:<carla@customer.test>")
+	r.expect(250)
+	r.send("RCPT TO:<support@example.test>")
+	r.expect(250)
+	fmt.Fprintf(r.conn, "BDAT %d LAST\r\n%s", len(long), long)
+	if msg := r.expect(500); !strings.Contains(msg, "smtp.max_line_length") {
+		t.Errorf("BDAT with a 3000-byte line: %q, want 500 naming smtp.max_line_length", msg)
+	}
+	r.send("NOOP")
+	r.expect(250)
+
+	// DATA answers the same.
+	r.send("MAIL FROM:<carla@customer.test>")
+	r.expect(250)
+	r.send("RCPT TO:<support@example.test>")
+	r.expect(250)
+	r.send("DATA")
+	r.expect(354)
+	fmt.Fprint(r.conn, long+".\r\n")
+	if msg := r.expect(500); !strings.Contains(msg, "smtp.max_line_length") {
+		t.Errorf("DATA with a 3000-byte line: %q, want 500 naming smtp.max_line_length", msg)
+	}
+	if got := e.queueMessages(t, "Support"); len(got) != 0 {
+		t.Fatalf("a message over the line limit was filed: %d", len(got))
+	}
+}

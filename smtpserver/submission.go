@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/config"
 	"mxdesk/metrics"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
@@ -78,7 +80,7 @@ func (s *submitSession) authenticate(login, password string) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	a, err := s.srv.router.AuthenticateFrom(login, password, ratelimit.IP(s.conn.Conn().RemoteAddr()))
+	a, err := s.srv.router.AuthenticateFrom(login, password, "smtp", ratelimit.IP(s.conn.Conn().RemoteAddr()))
 	if err == nil {
 		s.agent = a
 		s.log = s.log.With("login", a.Login)
@@ -87,16 +89,16 @@ func (s *submitSession) authenticate(login, password string) error {
 	}
 	if router.KindOf(err) == router.KindLocked {
 		s.srv.opts.Metrics.AuthFailed("smtp", true)
-		s.log.Warn("auth refused: locked", "login", clip(login))
+		s.log.Warn("auth refused: locked", "login", clip(config.Canonical(login)))
 		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: err.Error()}
 	}
 	if router.KindOf(err) != router.KindAuth {
-		s.log.Error("auth failed", "login", clip(login), "err", err)
+		s.log.Error("auth failed", "login", clip(config.Canonical(login)), "err", err)
 		return errAuthTemp
 	}
 	s.failures++
 	s.srv.opts.Metrics.AuthFailed("smtp", false)
-	s.log.Warn("auth failed", "login", clip(login), "failures", s.failures)
+	s.log.Warn("auth failed", "login", clip(config.Canonical(login)), "failures", s.failures)
 	if s.failures >= maxAuthFailures {
 		s.log.Warn("too many failed authentications, closing", "failures", s.failures)
 		hangUpAfterReply(s.conn.Conn())
@@ -152,7 +154,33 @@ func (s *submitSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 			return nil
 		}
 	}
+	if err := s.recipientAllowed(to); err != nil {
+		return err
+	}
 	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+
+// recipientAllowed applies the agent's outbound limits to one more
+// recipient: limits.submission_recipients_per_message (452, the client
+// sends the rest in another message) and
+// limits.submission_recipients_per_hour (451, it tries again later).
+// Every recipient accepted at RCPT counts towards the hour, sent or not.
+func (s *submitSession) recipientAllowed(to string) error {
+	lim := s.srv.router.Config().Limits
+	if n := lim.SubmissionRecipientsPerMessage; n > 0 && len(s.rcpts) >= n {
+		s.log.Warn("rejected", "rcpt", clip(to), "reason", "limits.submission_recipients_per_message", "limit", n)
+		s.rejected(metrics.ReasonRateLimit)
+		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3},
+			Message: fmt.Sprintf("Too many recipients: at most %d per message (limits.submission_recipients_per_message)", n)}
+	}
+	if w := s.srv.opts.AgentRecipients; w != nil && !w.Allow("agent:"+s.agent.Login) {
+		s.log.Warn("rejected", "rcpt", clip(to), "reason", "limits.submission_recipients_per_hour",
+			"limit", lim.SubmissionRecipientsPerHour)
+		s.rejected(metrics.ReasonRateLimit)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1},
+			Message: fmt.Sprintf("Too many recipients in the last hour: at most %d per hour (limits.submission_recipients_per_hour), try again later", lim.SubmissionRecipientsPerHour)}
+	}
 	return nil
 }
 

@@ -570,3 +570,30 @@ func TestSubmissionThroughRouter(t *testing.T) {
 		t.Errorf("submitted log line: %q", l)
 	}
 }
+
+// AUTH with a response that is not base64, or not what the mechanism
+// takes, is the client's syntax error: 501 5.5.2, not a temporary 454
+// that clients retry. The connection goes on.
+func TestSubmissionAuthMalformed(t *testing.T) {
+	e := startSubmission(t, true)
+	r := dialRaw(t, e.addr)
+	r.send("EHLO client.test")
+	r.expect(250)
+	for _, exchange := range [][]string{
+		{"AUTH PLAIN !!!!"},
+		{"AUTH LOGIN", "%%%"},
+		{"AUTH PLAIN", "not base64!"},
+		{"AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("no separators"))},
+	} {
+		for _, line := range exchange[:len(exchange)-1] {
+			r.send(line)
+			r.expect(334)
+		}
+		r.send(exchange[len(exchange)-1])
+		if msg := r.expect(501); !strings.HasPrefix(msg, "5.5.2 ") {
+			t.Errorf("%q: 501 %s, want 501 5.5.2", exchange, msg)
+		}
+	}
+	r.send("AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+alice+"\x00"+testutil.Password)))
+	r.expect(235)
+}
