@@ -55,6 +55,9 @@ const (
 	DefaultAutoMailBouncePause      = 30 * 24 * time.Hour
 )
 
+// DefaultMinFreeSpace is store.min_free_space: "512MB".
+const DefaultMinFreeSpace Size = 512e6
+
 // Agent roles.
 const (
 	RoleAgent      = "agent"
@@ -197,6 +200,9 @@ func (p *parser) applyDefaults() {
 		c.Hostname = osHostname(p)
 	}
 	p.defaultLimits()
+	if !p.md.IsDefined("store", "min_free_space") {
+		c.Store.MinFreeSpace = DefaultMinFreeSpace
+	}
 	if c.Store.Sync == nil {
 		sync := true
 		c.Store.Sync = &sync
