@@ -65,6 +65,9 @@ func (r *Router) Submit(ctx context.Context, a *Agent, env Envelope, raw []byte)
 	if len(env.To) == 0 {
 		return Submitted{}, errorf(KindInvalid, "no recipients")
 	}
+	if err := r.SpaceErr(); err != nil {
+		return Submitted{}, err
+	}
 	in := parseInbound(raw, env, r.config().Hostname)
 	var res Submitted
 	err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {

@@ -37,6 +37,7 @@ const (
 	KindAuth                        // bad login or password
 	KindLocked                      // too many failed logins: try later
 	KindUnavailable                 // a dependency (the virus scanner) is down: try later
+	KindNoSpace                     // the store's disk is below its reserve: try later
 )
 
 // Error is an error with a Kind and a message safe to show a client.
@@ -71,6 +72,10 @@ type Options struct {
 	// committed: sent, or not sent for reason (one of the Skip*
 	// constants). Metrics count with it; it must be quick.
 	OnAutoReply func(queue string, sent bool, reason string)
+	// LowSpace, if set, says why the store's disk can't take new messages
+	// now (nil: it can); Deliver, Submit and Append refuse them then with
+	// KindNoSpace.
+	LowSpace func() error
 }
 
 // Router routes mail and serves the agents' desk.
@@ -89,12 +94,13 @@ type Router struct {
 	logins   *ratelimit.Logins
 
 	onAutoReply func(queue string, sent bool, reason string)
-	reloadMu    sync.Mutex // one Reload at a time
+	lowSpace    func() error // Options.LowSpace
+	reloadMu    sync.Mutex   // one Reload at a time
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
+	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, lowSpace: opts.LowSpace, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -160,6 +166,18 @@ func (r *Router) config() *config.Config { return r.cur.Load().cfg }
 // View gives read access to the store. Callers read only mailboxes they got
 // from Folder (the router checked the agent may see them).
 func (r *Router) View(fn func(rd store.Reader) error) error { return r.st.View(fn) }
+
+// SpaceErr is non-nil (KindNoSpace) while the store's disk is below its
+// reserve: new messages are refused, reads and small updates still work.
+func (r *Router) SpaceErr() error {
+	if r.lowSpace == nil {
+		return nil
+	}
+	if err := r.lowSpace(); err != nil {
+		return &Error{Kind: KindNoSpace, Msg: "insufficient system storage, try again later"}
+	}
+	return nil
+}
 
 // Ready reports whether the store answers reads.
 func (r *Router) Ready() error {
