@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
@@ -120,19 +121,36 @@ func TestDiskFullRefusesAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	earlySubmit, err := smtp.Dial(g.Addr("submission"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer earlySubmit.Close()
+	if err := earlySubmit.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password)); err != nil {
+		t.Fatal(err)
+	}
+	if err := earlySubmit.Mail("alice@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := earlySubmit.Rcpt("carla@customer.test", nil); err != nil {
+		t.Fatal(err)
+	}
+
 	filler := fillDisk(t, dir, diskReserve)
 	waitFor(t, "/readyz to report the disk", func() bool { code, _ := readyz(t, g); return code == http.StatusServiceUnavailable })
 	if _, body := readyz(t, g); !strings.Contains(body, "store.min_free_space") || !strings.Contains(body, "bytes free") {
 		t.Errorf("/readyz = %q, want the free space and store.min_free_space", body)
 	}
 
-	w, err := early.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte(customerMail("during-data", "support@example.test", "")))
-	if code, msg := smtpCode(w.Close()); code != 452 || !strings.Contains(msg, "Insufficient system storage") {
-		t.Errorf("DATA below the reserve: %d %q, want 452 4.3.1", code, msg)
+	for name, c := range map[string]*smtp.Client{"MX": early, "submission": earlySubmit} {
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(customerMail("during-data", "support@example.test", "")))
+		if code, msg := smtpCode(w.Close()); code != 452 || !strings.Contains(msg, "Insufficient system storage") {
+			t.Errorf("%s DATA below the reserve: %d %q, want 452 4.3.1", name, code, msg)
+		}
 	}
 	mx, err := smtp.Dial(g.Addr("smtp"))
 	if err != nil {
