@@ -176,7 +176,7 @@ func TestDiskFullRefusesAndRecovers(t *testing.T) {
 	if got := readMailbox(t, imapc, "Queues/Support").Msgs; len(got) != 1 || !strings.Contains(got[0].Body, "before@customer.test") {
 		t.Errorf("FETCH below the reserve: %d messages, want the one stored before", len(got))
 	}
-	if _, body := httpDo(t, "GET", "http://"+g.Addr("http")+"/metrics", ""); !strings.Contains(string(body), "mxdesk_store_low_space 1") {
+	if _, body := httpDo(t, "GET", "http://"+g.Addr("http")+"/metrics", ""); !strings.Contains(string(body), "\nmxdesk_store_low_space 1\n") {
 		t.Error("metrics lack mxdesk_store_low_space 1")
 	}
 	if !strings.Contains(out.String(), "free space below store.min_free_space") {
@@ -191,7 +191,7 @@ func TestDiskFullRefusesAndRecovers(t *testing.T) {
 	if got := readMailbox(t, imapc, "Queues/Support").Msgs; len(got) != 2 {
 		t.Errorf("Queues/Support holds %d messages after recovery, want 2", len(got))
 	}
-	if _, body := httpDo(t, "GET", "http://"+g.Addr("http")+"/metrics", ""); !strings.Contains(string(body), "mxdesk_store_low_space 0") {
+	if _, body := httpDo(t, "GET", "http://"+g.Addr("http")+"/metrics", ""); !strings.Contains(string(body), "\nmxdesk_store_low_space 0\n") {
 		t.Error("metrics lack mxdesk_store_low_space 0 after recovery")
 	}
 	if !strings.Contains(out.String(), "free space back above store.min_free_space") {
