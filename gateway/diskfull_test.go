@@ -224,3 +224,19 @@ func TestStartOnFullDisk(t *testing.T) {
 		}
 	}
 }
+
+// TestMinFreeSpaceTooSmall: a reserve smaller than one value log file and
+// the memtables can't keep badger off a full disk, so it is refused at
+// start with the least it must be.
+func TestMinFreeSpaceTooSmall(t *testing.T) {
+	cfg := testutil.Config(t, "[store]\nmin_free_space = \"100MB\"")
+	g, err := gateway.New(cfg, quietLog())
+	if err == nil {
+		g.Close()
+		t.Fatal("started with a 100MB reserve")
+	}
+	want := fmt.Sprintf("store.min_free_space = 100000000 bytes is less than the %d bytes", diskReserve)
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q lacks %q", err, want)
+	}
+}
