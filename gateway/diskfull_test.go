@@ -240,3 +240,30 @@ func TestMinFreeSpaceTooSmall(t *testing.T) {
 		t.Errorf("error %q lacks %q", err, want)
 	}
 }
+
+// TestDiskMessageWouldCrossReserve: with room above the reserve for a
+// small message but not a large one, the large one is refused at DATA
+// (452) and the small one taken: the messages admitted are counted
+// against the free space, so many at once can't fill the disk together.
+func TestDiskMessageWouldCrossReserve(t *testing.T) {
+	dir := smallDisk(t, diskSize)
+	g := startGatewayCfg(t, diskConfig(t, dir))
+	fillDisk(t, dir, diskReserve+8<<20)
+	// Stored after the fill: its commit measures the space left.
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail("small-1", "support@example.test", ""))
+
+	large := customerMail("large", "support@example.test", "") + strings.Repeat(strings.Repeat("x", 76)+"\r\n", 5<<20/78)
+	c, err := smtp.Dial(g.Addr("smtp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.SendMail("carla@customer.test", []string{"support@example.test"}, strings.NewReader(large))
+	if code, msg := smtpCode(err); code != 452 || !strings.Contains(msg, "Insufficient system storage") {
+		t.Errorf("a 5 MiB message with 8 MiB above the reserve: %v, want 452 4.3.1", err)
+	}
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail("small-2", "support@example.test", ""))
+	if code, body := readyz(t, g); code != http.StatusOK {
+		t.Errorf("/readyz = %d %q, want 200 while above the reserve", code, body)
+	}
+}

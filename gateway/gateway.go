@@ -83,7 +83,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	}
 	obs := newObservability(cfg)
 	st.SetCommitHook(obs.set.Commit)
-	r, err := router.New(cfg, st, router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, LowSpace: st.LowSpace})
+	r, err := router.New(cfg, st, router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -66,6 +66,7 @@ type Store struct {
 	minFree int64        // Options.MinFreeBytes
 	free    atomic.Int64 // free bytes on the filesystem, last measured
 	low     atomic.Bool  // free was below minFree at the last measurement
+	pending atomic.Int64 // bytes admitted by Reserve, not yet committed
 }
 
 type request struct {

@@ -62,6 +62,24 @@ func (s *Store) LowSpace() error {
 	return nil
 }
 
+// Reserve admits a write of about n bytes (a message): it fails with a
+// *LowSpaceError when the free space, less what was admitted and is not
+// yet committed, would fall below the reserve with it, so that many
+// messages accepted at once can't together write the disk full. release
+// gives the admission back once the write committed or failed: the commit
+// measured the space it took.
+func (s *Store) Reserve(n int64) (release func(), err error) {
+	if s.minFree <= 0 {
+		return func() {}, nil
+	}
+	pending := s.pending.Add(n)
+	if free := s.free.Load(); free-pending < s.minFree {
+		s.pending.Add(-n)
+		return nil, &LowSpaceError{Dir: s.dir, Free: free, Min: s.minFree}
+	}
+	return func() { s.pending.Add(-n) }, nil
+}
+
 // FreeSpace is the free space last measured on the store's filesystem and
 // the reserve (0: none).
 func (s *Store) FreeSpace() (free, reserve int64) {
