@@ -3,7 +3,8 @@
 // its LSM tree. One writer goroutine applies all updates: it gathers the
 // Updates that arrived while the previous commit was syncing into one
 // transaction (group commit), so many concurrent deliveries share an fsync
-// and there are never write conflicts to retry.
+// and there are never write conflicts to retry. It keeps badger off a full
+// disk with a reserve of free space (space.go).
 package badgerstore
 
 import (
@@ -37,10 +38,7 @@ type Options struct {
 	// reports it; 0: no reserve. When set it must be at least
 	// MinReserve(MaxValueBytes).
 	MinFreeBytes int64
-	// SpaceCheckInterval is how often the free space is measured besides
-	// after every commit. Default 2s.
-	SpaceCheckInterval time.Duration
-	Logger             *slog.Logger
+	Logger       *slog.Logger
 }
 
 // maxBatch caps how many Updates share one commit, so one commit's latency
@@ -83,9 +81,6 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if opts.SpaceCheckInterval <= 0 {
-		opts.SpaceCheckInterval = defaultSpaceCheck
 	}
 	if least := MinReserve(opts.MaxValueBytes); opts.MinFreeBytes > 0 && opts.MinFreeBytes < least {
 		return nil, fmt.Errorf("store.min_free_space = %d bytes is less than the %d bytes that one value log file and the memtables need for messages of %d bytes: raise it",
@@ -134,7 +129,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	go s.writer()
 	go s.gcLoop()
-	go s.spaceLoop(opts.SpaceCheckInterval)
+	go s.spaceLoop()
 	return s, nil
 }
 

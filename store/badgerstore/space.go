@@ -37,9 +37,9 @@ func MinReserve(maxValueBytes int64) int64 {
 	return valueLogFileSize(maxValueBytes) + 2*numMemtables*memTableSize
 }
 
-// defaultSpaceCheck is how often the free space is measured when no
-// commit measures it.
-const defaultSpaceCheck = 2 * time.Second
+// spaceCheckEvery is how often the free space is measured besides after
+// every commit: how soon space that returns (or goes) is noticed.
+const spaceCheckEvery = 2 * time.Second
 
 // LowSpaceError says the store's filesystem has less free space than its
 // reserve.
@@ -111,10 +111,10 @@ func (s *Store) measureSpace() {
 	}
 }
 
-// spaceLoop measures the free space every interval, so that the store
-// notices space that returns (or goes) while nothing is written.
-func (s *Store) spaceLoop(every time.Duration) {
-	t := time.NewTicker(every)
+// spaceLoop measures the free space every spaceCheckEvery, so that the
+// store notices space that returns (or goes) while nothing is written.
+func (s *Store) spaceLoop() {
+	t := time.NewTicker(spaceCheckEvery)
 	defer t.Stop()
 	for {
 		select {
