@@ -100,6 +100,10 @@ type Store struct {
 	// Sync makes every commit wait for fsync (default true). Turning it off
 	// breaks the promise that 250 means stored; only for throwaway demos.
 	Sync *bool `toml:"sync"`
+	// MinFreeSpace is the reserve of free space on data_dir's filesystem:
+	// below it new messages are refused with a temporary error until
+	// space returns (default 512MB).
+	MinFreeSpace Size `toml:"min_free_space"`
 }
 
 // Domain is a mail domain mxdesk is the MX for.

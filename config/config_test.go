@@ -224,6 +224,9 @@ func TestValidation(t *testing.T) {
 		// Limits.
 		{"max_message_bytes zero", []string{"[listen]", "[smtp]\nmax_message_bytes = 0\n[listen]"}, "smtp.max_message_bytes", "positive"},
 		{"max_recipients negative", []string{"[listen]", "[smtp]\nmax_recipients = -1\n[listen]"}, "smtp.max_recipients", "positive"},
+		{"min_free_space not a size", []string{"[listen]", "[store]\nmin_free_space = \"lots\"\n[listen]"}, "store.min_free_space", `"lots" is not a size such as "512MB"`},
+		{"min_free_space zero", []string{"[listen]", "[store]\nmin_free_space = \"0MB\"\n[listen]"}, "store.min_free_space", "must be a positive number"},
+		{"min_free_space negative", []string{"[listen]", "[store]\nmin_free_space = -1\n[listen]"}, "store.min_free_space", "can't be negative"},
 		{"max_line_length too small", []string{"[listen]", "[smtp]\nmax_line_length = 80\n[listen]"}, "smtp.max_line_length", "at least 1000"},
 		{"max_append_bytes zero", []string{"[listen]", "[imap]\nmax_append_bytes = 0\n[listen]"}, "imap.max_append_bytes", "positive"},
 		{"read_timeout zero", []string{"[listen]", "[smtp]\nread_timeout = \"0s\"\n[listen]"}, "smtp.read_timeout", "positive duration"},
@@ -325,6 +328,7 @@ role = "admin"
 		{"smtp.read_timeout", c.SMTP.ReadTimeout.Duration, 10 * time.Minute},
 		{"smtp.write_timeout", c.SMTP.WriteTimeout.Duration, time.Minute},
 		{"smtp.max_line_length", c.SMTP.MaxLineLength, 4000},
+		{"store.min_free_space", c.Store.MinFreeSpace, Size(512e6)},
 		{"imap.max_append_bytes", c.IMAP.MaxAppendBytes, int64(26214400)},
 		{"limits.connections_per_listener", c.Limits.ConnectionsPerListener, 1000},
 		{"limits.tls_handshake_timeout", c.Limits.TLSHandshakeTimeout.Duration, 30 * time.Second},
@@ -369,6 +373,7 @@ read_timeout = "30s"
 max_append_bytes = 2000000
 [store]
 sync = false
+min_free_space = "100MiB"
 [listen]`))
 	if errs != nil {
 		t.Fatal(errs)
@@ -384,6 +389,9 @@ sync = false
 	}
 	if c.SyncWrites() {
 		t.Error("SyncWrites() = true with store.sync = false")
+	}
+	if c.Store.MinFreeSpace != 100<<20 {
+		t.Errorf("store.min_free_space = %d, want 100 MiB", c.Store.MinFreeSpace)
 	}
 	if c.Agent[1].Role != RoleSupervisor {
 		t.Errorf("explicit role = %q", c.Agent[1].Role)
@@ -695,5 +703,18 @@ func TestDocsExample(t *testing.T) {
 	example := strings.NewReplacer("/etc/mxdesk/fullchain.pem", cert, "/etc/mxdesk/privkey.pem", key).Replace(s[start:end])
 	if _, errs := parse(t, example); errs != nil {
 		t.Errorf("docs example:\n%v", errs)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]Size{"512MB": 512e6, "100MiB": 100 << 20, "1 GB": 1e9, "4kib": 4096, "2048": 2048, "7B": 7} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MB", "12XB", "-5MB", "1.5GB", "99999999999TB"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
+		}
 	}
 }

@@ -61,6 +61,9 @@ const (
 	DefaultSubmissionRecipientsPerHour    = 500
 )
 
+// DefaultMinFreeSpace is store.min_free_space: "512MB".
+const DefaultMinFreeSpace Size = 512e6
+
 // Agent roles.
 const (
 	RoleAgent      = "agent"
@@ -203,6 +206,9 @@ func (p *parser) applyDefaults() {
 		c.Hostname = osHostname(p)
 	}
 	p.defaultLimits()
+	if !p.md.IsDefined("store", "min_free_space") {
+		c.Store.MinFreeSpace = DefaultMinFreeSpace
+	}
 	if c.Store.Sync == nil {
 		sync := true
 		c.Store.Sync = &sync

@@ -396,6 +396,9 @@ func (p *parser) checkLimits() {
 	positive("smtp.max_message_bytes", c.SMTP.MaxMessageBytes)
 	positive("smtp.max_recipients", int64(c.SMTP.MaxRecipients))
 	positive("imap.max_append_bytes", c.IMAP.MaxAppendBytes)
+	// 0 would let badger fill the disk, and a full disk kills it (SIGBUS
+	// in its memory-mapped files): the reserve can be made small, not off.
+	positive("store.min_free_space", int64(c.Store.MinFreeSpace))
 	if n := c.SMTP.MaxLineLength; n < 1000 {
 		// RFC 5321 4.5.3.1.6: a server must accept text lines of 1000 octets.
 		p.errorf("smtp.max_line_length", "must be at least 1000 (RFC 5321 requires lines of 1000 octets), not %d", n)

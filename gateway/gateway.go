@@ -86,7 +86,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	}
 	obs := newObservability(cfg)
 	st.SetCommitHook(obs.set.Commit)
-	r, err := router.New(cfg, st, router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply})
+	r, err := router.New(cfg, st, router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -146,6 +146,13 @@ func openStore(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error)
 	// that another process holds the store.
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
 		return nil, fmt.Errorf("data_dir %s is in use by another process (is mxdesk already running with it?): %w", cfg.DataDir, err)
+	}
+	var low *badgerstore.LowSpaceError
+	if errors.As(err, &low) {
+		// Refused before badger wrote anything: on a full disk its
+		// memory-mapped files would end the process with SIGBUS.
+		return nil, fmt.Errorf("data_dir %s: not starting: %d bytes free on its filesystem, below store.min_free_space = %d bytes: free some space (or lower store.min_free_space) and start again",
+			cfg.DataDir, low.Free, low.Min)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)

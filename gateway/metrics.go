@@ -112,6 +112,9 @@ func (g *Gateway) readiness() error {
 	if err := g.router.Ready(); err != nil {
 		return fmt.Errorf("store not ready: %w", err)
 	}
+	if err := g.store.LowSpace(); err != nil {
+		return fmt.Errorf("store refuses new messages: %w", err)
+	}
 	if err := g.obs.listenerDown(g.listeners()); err != nil {
 		return err
 	}
@@ -173,13 +176,15 @@ var (
 	descSent     = desc("messages_delivered_total", "Outbound recipients accepted by the remote server.")
 	descBounced  = desc("messages_bounced_total", "Outbound recipients bounced (permanent failure or retry_for expired).")
 	descStore    = desc("store_size_bytes", "Size of the store on disk, per part (lsm: the index and small values; vlog: the value log with message bodies).", "part")
+	descFree     = desc("store_free_bytes", "Free space on data_dir's filesystem, measured after each commit and every 2 s.")
+	descLowSpace = desc("store_low_space", "1 while the free space is below store.min_free_space: new messages are refused with 452 / NO [OVERQUOTA].")
 	descListener = desc("listener_up", "1 when the configured listener is bound and served.", "listener")
 	descReady    = desc("ready", "1 when /readyz answers 200.")
 )
 
 func (deskCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSessions, descWaiting, descOldest, descAlarms, descAgents, descActive, descMaxLoad,
-		descOutQueue, descAttempts, descRetries, descDeferred, descFailures, descSent, descBounced, descStore, descListener, descReady} {
+		descOutQueue, descAttempts, descRetries, descDeferred, descFailures, descSent, descBounced, descStore, descFree, descLowSpace, descListener, descReady} {
 		ch <- d
 	}
 }
@@ -234,6 +239,13 @@ func (c deskCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descStore, float64(lsm), "lsm")
 		gauge(descStore, float64(vlog), "vlog")
 	}
+	free, _ := g.store.FreeSpace()
+	gauge(descFree, float64(free))
+	low := 0.0
+	if g.store.LowSpace() != nil {
+		low = 1
+	}
+	gauge(descLowSpace, low)
 	for _, l := range g.listeners() {
 		if l.addr == "" {
 			continue

@@ -50,6 +50,7 @@ const (
 	ReasonNotAuthenticated = "not_authenticated" // submission before AUTH
 	ReasonUnavailable      = "unavailable"       // the virus scanner is down (4xx)
 	ReasonStore            = "store_error"       // the store failed (4xx)
+	ReasonNoSpace          = "no_space"          // the disk is below store.min_free_space (4xx)
 )
 
 // Set is every push-style collector of one gateway.

@@ -257,6 +257,11 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 	if len(env.To) == 0 {
 		return Delivered{}, errorf(KindInvalid, "no recipients")
 	}
+	release, err := r.reserveSpace(len(raw))
+	if err != nil {
+		return Delivered{}, err
+	}
+	defer release()
 	content, err := r.inspect(ctx, raw)
 	if err != nil {
 		return Delivered{}, err

@@ -79,7 +79,12 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 	if limit := r.config().IMAP.MaxAppendBytes; limit > 0 && int64(len(raw)) > limit {
 		return store.Mailbox{}, 0, errorf(KindTooBig, "message larger than %d bytes", limit)
 	}
-	flags, err := cleanFlags(flags)
+	release, err := r.reserveSpace(len(raw))
+	if err != nil {
+		return store.Mailbox{}, 0, err
+	}
+	defer release()
+	flags, err = cleanFlags(flags)
 	if err != nil {
 		return store.Mailbox{}, 0, err
 	}

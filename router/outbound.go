@@ -65,9 +65,14 @@ func (r *Router) Submit(ctx context.Context, a *Agent, env Envelope, raw []byte)
 	if len(env.To) == 0 {
 		return Submitted{}, errorf(KindInvalid, "no recipients")
 	}
+	release, err := r.reserveSpace(len(raw))
+	if err != nil {
+		return Submitted{}, err
+	}
+	defer release()
 	in := parseInbound(raw, env, r.config().Hostname)
 	var res Submitted
-	err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		sub, err := r.classify(tx, a, env.To, in)
 		if err != nil {
 			return err

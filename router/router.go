@@ -37,6 +37,7 @@ const (
 	KindAuth                        // bad login or password
 	KindLocked                      // too many failed logins: try later
 	KindUnavailable                 // a dependency (the virus scanner) is down: try later
+	KindNoSpace                     // the store's disk is below its reserve: try later
 )
 
 // Error is an error with a Kind and a message safe to show a client.
@@ -71,6 +72,18 @@ type Options struct {
 	// committed: sent, or not sent for reason (one of the Skip*
 	// constants). Metrics count with it; it must be quick.
 	OnAutoReply func(queue string, sent bool, reason string)
+	// Space, if set, guards the store's disk: Deliver, Submit and Append
+	// refuse with KindNoSpace a message it has no room for.
+	Space Space
+}
+
+// Space is the guard of the store's free space (badgerstore.Store).
+type Space interface {
+	// LowSpace is non-nil while the disk is below its reserve.
+	LowSpace() error
+	// Reserve admits a write of about n bytes, or fails when it would
+	// take the disk below its reserve; release after the write.
+	Reserve(n int64) (release func(), err error)
 }
 
 // Router routes mail and serves the agents' desk.
@@ -89,12 +102,13 @@ type Router struct {
 	logins   *ratelimit.Logins
 
 	onAutoReply func(queue string, sent bool, reason string)
+	space       Space      // Options.Space; nil: unguarded
 	reloadMu    sync.Mutex // one Reload at a time
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
+	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, space: opts.Space, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -160,6 +174,31 @@ func (r *Router) config() *config.Config { return r.cur.Load().cfg }
 // View gives read access to the store. Callers read only mailboxes they got
 // from Folder (the router checked the agent may see them).
 func (r *Router) View(fn func(rd store.Reader) error) error { return r.st.View(fn) }
+
+// SpaceErr is non-nil (KindNoSpace) while the store's disk is below its
+// reserve: new messages are refused, reads and small updates still work.
+func (r *Router) SpaceErr() error {
+	if r.space == nil || r.space.LowSpace() == nil {
+		return nil
+	}
+	return errNoSpace
+}
+
+var errNoSpace = &Error{Kind: KindNoSpace, Msg: "insufficient system storage, try again later"}
+
+// reserveSpace admits a message of size bytes to the store's disk (twice
+// its size: a cleaned copy and its quarantined original may both be
+// stored, plus the records around them); release it once stored.
+func (r *Router) reserveSpace(size int) (release func(), err error) {
+	if r.space == nil {
+		return func() {}, nil
+	}
+	release, err = r.space.Reserve(2*int64(size) + 64<<10)
+	if err != nil {
+		return nil, errNoSpace
+	}
+	return release, nil
+}
 
 // Ready reports whether the store answers reads.
 func (r *Router) Ready() error {

@@ -27,6 +27,8 @@ var (
 	errTooBig      = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big"}
 	errStore       = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not store the message, try again later"}
 	errReadMessage = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not read the message, try again later"}
+	// RFC 5321 4.2.3's 452, RFC 3463's "mail system full": temporary.
+	errNoSpace = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient system storage, try again later"}
 )
 
 // maxAddressLen is RFC 5321 4.5.3.1.3's path limit.
@@ -65,6 +67,8 @@ func rejectReason(err error) string {
 		return metrics.ReasonForbidden
 	case router.KindUnavailable:
 		return metrics.ReasonUnavailable
+	case router.KindNoSpace:
+		return metrics.ReasonNoSpace
 	}
 	return metrics.ReasonStore
 }
@@ -135,6 +139,17 @@ func (s *session) senderAllowed(from string) error {
 	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Too many messages from this sender in the last hour (limits.messages_per_sender_per_hour), try again later"}
 }
 
+// spaceLeft refuses a transaction at MAIL while the store's disk is below
+// store.min_free_space, before the client sends a body to refuse.
+func (s *session) spaceLeft(from string) error {
+	if err := s.srv.router.SpaceErr(); err != nil {
+		s.log.Warn("deferred", "from", from, "reason", "disk below store.min_free_space")
+		s.rejected(metrics.ReasonNoSpace)
+		return errNoSpace
+	}
+	return nil
+}
+
 func (s *session) Reset() {
 	s.from, s.hasFrom, s.rcpts = "", false, nil
 }
@@ -152,6 +167,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if opts != nil && opts.Size > s.srv.opts.MaxMessageBytes && s.srv.opts.MaxMessageBytes > 0 {
 		s.rejected(metrics.ReasonTooBig)
 		return errTooBig
+	}
+	if err := s.spaceLeft(from); err != nil {
+		return err
 	}
 	if err := s.senderAllowed(from); err != nil {
 		return err
@@ -295,6 +313,9 @@ func (s *session) deliveryRefusal(err error) error {
 	case router.KindUnavailable:
 		s.log.Warn("deferred", "from", s.from, "reason", msg)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: msg}
+	case router.KindNoSpace:
+		s.log.Warn("deferred", "from", s.from, "reason", "disk below store.min_free_space")
+		return errNoSpace
 	}
 	s.log.Error("store failed", "from", s.from, "rcpts", s.rcpts, "err", err)
 	return errStore

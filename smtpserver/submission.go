@@ -253,6 +253,9 @@ func (s *submitSession) refusal(err error, invalid *smtp.SMTPError) *smtp.SMTPEr
 		reply = *errForbidden
 	case router.KindNotFound:
 		reply = *errNoMailbox
+	case router.KindNoSpace:
+		s.log.Warn("deferred", "from", s.from, "reason", "disk below store.min_free_space")
+		return errNoSpace
 	default:
 		s.log.Error("submit failed", "from", s.from, "rcpts", s.rcpts, "err", err)
 		return errStore

@@ -3,7 +3,8 @@
 // its LSM tree. One writer goroutine applies all updates: it gathers the
 // Updates that arrived while the previous commit was syncing into one
 // transaction (group commit), so many concurrent deliveries share an fsync
-// and there are never write conflicts to retry.
+// and there are never write conflicts to retry. It keeps badger off a full
+// disk with a reserve of free space (space.go).
 package badgerstore
 
 import (
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -31,7 +33,12 @@ type Options struct {
 	// MaxValueBytes is the largest blob that must fit (the message size
 	// limit); the value log files are sized for it. Default 25 MiB.
 	MaxValueBytes int64
-	Logger        *slog.Logger
+	// MinFreeBytes is the reserve of free space on the store's filesystem
+	// (store.min_free_space): Open refuses to start below it and LowSpace
+	// reports it; 0: no reserve. When set it must be at least
+	// MinReserve(MaxValueBytes).
+	MinFreeBytes int64
+	Logger       *slog.Logger
 }
 
 // maxBatch caps how many Updates share one commit, so one commit's latency
@@ -53,6 +60,11 @@ type Store struct {
 	obsMu    sync.RWMutex
 	observer store.Observer
 	onCommit func(took time.Duration, updates int, err error)
+
+	minFree int64        // Options.MinFreeBytes
+	free    atomic.Int64 // free bytes on the filesystem, last measured
+	low     atomic.Bool  // free was below minFree at the last measurement
+	pending atomic.Int64 // bytes admitted by Reserve, not yet committed
 }
 
 type request struct {
@@ -70,20 +82,26 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	vlogSize := int64(64 << 20)
-	for vlogSize < 2*opts.MaxValueBytes {
-		vlogSize *= 2
+	if least := MinReserve(opts.MaxValueBytes); opts.MinFreeBytes > 0 && opts.MinFreeBytes < least {
+		return nil, fmt.Errorf("store.min_free_space = %d bytes is less than the %d bytes that one value log file and the memtables need for messages of %d bytes: raise it",
+			opts.MinFreeBytes, least, opts.MaxValueBytes)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := checkSpaceBeforeOpen(dir, opts.MinFreeBytes); err != nil {
+		return nil, err
 	}
 	bopts := badger.DefaultOptions(dir).
 		WithSyncWrites(opts.Sync).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithLoggingLevel(badger.WARNING).
 		// A small server: 3 × 16 MiB memtables instead of 5 × 64 MiB.
-		WithMemTableSize(16 << 20).
-		WithNumMemtables(3).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(numMemtables).
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
-		WithValueLogFileSize(vlogSize).
+		WithValueLogFileSize(valueLogFileSize(opts.MaxValueBytes)).
 		// Bodies (anything over 1 KiB) go to the value log, keeping the
 		// LSM tree small and fast to iterate.
 		WithValueThreshold(1 << 10).
@@ -101,13 +119,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		reqs: make(chan *request, maxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
+
+		minFree: opts.MinFreeBytes,
 	}
+	s.measureSpace()
 	if err := s.buildIndexes(); err != nil {
 		db.Close()
 		return nil, err
 	}
 	go s.writer()
 	go s.gcLoop()
+	go s.spaceLoop()
 	return s, nil
 }
 
@@ -265,6 +287,7 @@ func (s *Store) commit(batch []*request) {
 	start := time.Now()
 	err := txn.Commit()
 	s.commitDone(time.Since(start), len(batch), err)
+	s.measureSpace()
 	if err != nil {
 		err = fmt.Errorf("store: commit: %w", err)
 		s.log.Error("store commit failed", "err", err, "updates", len(batch))

@@ -15,3 +15,14 @@ func diskUsage(info fs.FileInfo) int64 {
 	}
 	return info.Size()
 }
+
+// freeBytes is the space on dir's filesystem that the process may still
+// use (blocks available to unprivileged users: root's reserve is not
+// counted on).
+func freeBytes(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
