@@ -24,6 +24,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/bcrypt"
+
+	"mxdesk/panics"
 )
 
 // mxdeskBin is the binary TestMain built.
@@ -49,7 +51,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := panics.Guard(m.Run())
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
