@@ -114,7 +114,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		Metrics:         obs.set,
 	}
 	mxOpts := smtpOpts
-	mxOpts.Auth = msgauth.New(msgauth.Options{Resolver: cfg.Inbound.Resolver, Timeout: cfg.Inbound.DNSTimeout.Duration, Hostname: cfg.Hostname})
+	mxOpts.Auth = msgauth.New(msgauth.Options{Resolver: cfg.Inbound.Resolver, Timeout: cfg.Inbound.DNSTimeout.Duration, Hostname: cfg.Hostname, Logger: log})
 	mxOpts.DMARCReject, mxOpts.DMARCQuarantine = cfg.Inbound.DMARCReject, cfg.Inbound.DMARCQuarantine
 	g.smtp = smtpserver.New(r, mxOpts)
 	smtpOpts.SenderLimit = nil // agents are limited by their login, not per sender
@@ -129,6 +129,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		Metrics:      obs.set,
 	})
 	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout}
+	g.http.ErrorLog = httpErrorLog(log)
 	return g, nil
 }
 

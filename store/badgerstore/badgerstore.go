@@ -18,6 +18,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"mxdesk/panics"
 	"mxdesk/store"
 )
 
@@ -234,7 +235,7 @@ func (s *Store) commit(batch []*request) {
 	defer func() {
 		if p := recover(); p != nil {
 			err := fmt.Errorf("store: panic in update: %v", p)
-			s.log.Error("store writer recovered", "err", err)
+			panics.Recovered(s.log, panics.StoreWriter, "store writer recovered", p, "updates", len(batch))
 			for _, r := range batch {
 				select {
 				case r.done <- err:
