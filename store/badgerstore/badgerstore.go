@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -71,6 +72,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if err := restrictModes(dir); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
 	vlogSize := int64(64 << 20)
 	for vlogSize < 2*opts.MaxValueBytes {
 		vlogSize *= 2
@@ -110,6 +114,28 @@ func Open(dir string, opts Options) (*Store, error) {
 	go s.writer()
 	go s.gcLoop()
 	return s, nil
+}
+
+// restrictModes takes group and other permissions off the store's files
+// and directories: a store written before mxdesk set its umask to 077 has
+// badger's 0644 files, and they hold every message.
+func restrictModes(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == dir {
+			return nil // a new store
+		}
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			return os.Chmod(path, perm&^0o077)
+		}
+		return nil
+	})
 }
 
 // SetObserver installs the observer of committed changes.
