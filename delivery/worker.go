@@ -32,6 +32,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mxdesk/config"
+	"mxdesk/panics"
 	"mxdesk/router"
 	"mxdesk/store"
 )
@@ -169,7 +170,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if p := recover(); p != nil {
 			err := fmt.Errorf("delivery worker stopped: panic: %v", p)
 			w.stopped.Store(&err)
-			w.log.Error("delivery worker stopped", "panic", p)
+			panics.Recovered(w.log, panics.DeliveryWorker, "delivery worker stopped", p)
 		}
 	}()
 	unsubscribe := w.r.Subscribe(w.observe)
@@ -340,7 +341,7 @@ func (w *Worker) run(ctx context.Context, id uint64) (attempted bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.failures.Add(1)
-			w.log.Error("delivery attempt panicked", "queue_id", ob.ID, "session", ob.Session, "queue", ob.Queue, "panic", p)
+			panics.Recovered(w.log, panics.DeliveryAttempt, "delivery attempt panicked", p, "queue_id", ob.ID, "session", ob.Session, "queue", ob.Queue)
 			w.record(ctx, ob.ID, router.OutboundProgress{
 				Attempted: true, LastError: fmt.Sprintf("internal error: %v", p), NextAttempt: w.nextAttempt(ob),
 			})

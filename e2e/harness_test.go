@@ -24,6 +24,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/bcrypt"
+
+	"mxdesk/panics"
 )
 
 // mxdeskBin is the binary TestMain built.
@@ -49,7 +51,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := panics.Guard(m.Run())
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -294,6 +296,7 @@ func (p *proc) addr(name string) string {
 // stop sends SIGTERM and fails the test unless mxdesk exits cleanly.
 func (p *proc) stop() {
 	p.t.Helper()
+	p.checkPanics()
 	if err := p.signal(syscall.SIGTERM); err != nil {
 		p.t.Fatalf("mxdesk did not stop on SIGTERM: %v\n%s", err, p.logs())
 	}
@@ -306,6 +309,7 @@ func (p *proc) stop() {
 // kill sends SIGKILL, as a crash or the OOM killer would.
 func (p *proc) kill() {
 	p.t.Helper()
+	p.checkPanics()
 	if err := p.signal(syscall.SIGKILL); err != nil {
 		p.t.Fatalf("mxdesk did not die on SIGKILL: %v", err)
 	}
@@ -345,12 +349,37 @@ func (p *proc) checkLog() {
 	}
 }
 
+// checkPanics fails the test if the running server has recovered a panic,
+// which leaves no trace a client would see: it reads mxdesk_panics_total
+// on /metrics. A server whose /metrics does not answer (hung, or no HTTP
+// listener) is left to checkLog.
+func (p *proc) checkPanics() {
+	p.t.Helper()
+	addr := p.addrs["http"]
+	if addr == "" {
+		return
+	}
+	resp, err := readyClient.Get("http://" + addr + "/metrics")
+	if err != nil {
+		p.t.Logf("no /metrics to check mxdesk_panics_total: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, "mxdesk_panics_total{") && !strings.HasSuffix(line, " 0") {
+			p.t.Errorf("mxdesk recovered a panic: %s\n%s", line, p.logs())
+		}
+	}
+}
+
 // cleanup kills a process the test left running and shows its log if the
 // test failed.
 func (p *proc) cleanup() {
 	select {
 	case <-p.exited:
 	default:
+		p.checkPanics()
 		p.cmd.Process.Kill()
 		<-p.exited
 		p.checkLog()

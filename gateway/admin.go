@@ -586,6 +586,7 @@ func (g *Gateway) startAdmin() error {
 		g.log.Info("replaced a stale admin socket", "path", path)
 	}
 	srv := &http.Server{Handler: g.opsHandler(AdminHandler(g.router, g.log)), ReadHeaderTimeout: httpHeaderTimeout, IdleTimeout: g.cfg.Limits.HTTPIdleTimeout.Duration}
+	srv.ErrorLog = httpErrorLog(g.log)
 	g.admin, g.adminPath = srv, path
 	g.wg.Add(1)
 	go func() {

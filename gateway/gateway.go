@@ -118,7 +118,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		Metrics:             obs.set,
 	}
 	mxOpts := smtpOpts
-	mxOpts.Auth = msgauth.New(msgauth.Options{Resolver: cfg.Inbound.Resolver, Timeout: cfg.Inbound.DNSTimeout.Duration, Hostname: cfg.Hostname})
+	mxOpts.Auth = msgauth.New(msgauth.Options{Resolver: cfg.Inbound.Resolver, Timeout: cfg.Inbound.DNSTimeout.Duration, Hostname: cfg.Hostname, Logger: log})
 	mxOpts.DMARCReject, mxOpts.DMARCQuarantine = cfg.Inbound.DMARCReject, cfg.Inbound.DMARCQuarantine
 	g.smtp = smtpserver.New(r, mxOpts)
 	smtpOpts.SenderLimit = nil // agents are limited by their login, not per sender
@@ -136,6 +136,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		Metrics:      obs.set,
 	})
 	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout, IdleTimeout: cfg.Limits.HTTPIdleTimeout.Duration}
+	g.http.ErrorLog = httpErrorLog(log)
 	return g, nil
 }
 

@@ -18,10 +18,23 @@ type certStore struct {
 	cert atomic.Pointer[tls.Certificate]
 }
 
+// aeadSuites are the TLS 1.2 cipher suites the listeners accept: forward
+// secret (ECDHE) and AEAD only. Go's default list still has the CBC ones
+// (ECDHE-RSA-AES128-SHA, ...); TLS 1.3's suites are all AEAD and are not
+// configured here.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 // loadTLS builds the TLS configuration of every listener from tls.cert
-// and tls.key (nil when none is configured): TLS 1.2 at least, Go's
-// default (modern, AEAD-only for 1.2) cipher suites, the certificate read
-// through certStore so it can be reloaded.
+// and tls.key (nil when none is configured): TLS 1.2 at least, AEAD
+// cipher suites only, the certificate read through certStore so it can be
+// reloaded.
 func loadTLS(c config.TLS) (*tls.Config, *certStore, error) {
 	if c.Cert == "" {
 		return nil, nil, nil
@@ -31,7 +44,8 @@ func loadTLS(c config.TLS) (*tls.Config, *certStore, error) {
 		return nil, nil, err
 	}
 	conf := &tls.Config{
-		MinVersion: tls.VersionTLS12,
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: aeadSuites,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return cs.cert.Load(), nil
 		},

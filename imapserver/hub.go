@@ -1,9 +1,7 @@
 package imapserver
 
 import (
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"mxdesk/panics"
 	"mxdesk/router"
 	"mxdesk/store"
 )
@@ -71,7 +70,7 @@ type viewMsg struct {
 func (h *hub) apply(changes []store.Change) {
 	defer func() {
 		if v := recover(); v != nil {
-			h.log.Error("panic applying store changes", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			panics.Recovered(h.log, panics.IMAPUpdates, "panic applying store changes", v)
 		}
 	}()
 	h.mu.Lock()

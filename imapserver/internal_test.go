@@ -4,20 +4,31 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mxdesk/panics"
+	"mxdesk/testutil"
 )
 
+// TestGuardRecovers: a panic in a command becomes NO [SERVERBUG] for it,
+// counted as a recovered panic.
 func TestGuardRecovers(t *testing.T) {
 	s := &session{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	before := panics.Counts()[panics.IMAPCommand]
 	err := func() (err error) {
 		defer s.guard("TEST", &err)
-		panic("boom")
+		panic(panics.Deliberate("boom"))
 	}()
 	if err != errInternal {
 		t.Errorf("err = %v, want errInternal", err)
+	}
+	if got := panics.Counts()[panics.IMAPCommand] - before; got != 1 {
+		t.Errorf("%d panics counted, want 1", got)
 	}
 }
 
@@ -128,5 +139,39 @@ func TestStaticSets(t *testing.T) {
 	uid := imap.UIDSet{{Start: 559, Stop: 0}}
 	if got := staticUIDSet(uid, 42).String(); got != "42:559" {
 		t.Errorf("staticUIDSet = %s", got)
+	}
+}
+
+// TestLibraryPanicCounted: a panic that go-imap recovers itself (here in
+// creating a session) drops the connection and is counted and logged
+// through libLogger.
+func TestLibraryPanicCounted(t *testing.T) {
+	var logged testutil.SyncBuffer
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			panic(panics.Deliberate("bug in NewSession"))
+		},
+		Logger: libLogger{slog.New(slog.NewTextHandler(&logged, nil))},
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	before := panics.Counts()[panics.IMAPConnection]
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if n, err := conn.Read(make([]byte, 100)); err == nil {
+		t.Errorf("read %d bytes of a greeting, want the connection closed", n)
+	}
+	testutil.WaitPanics(t, panics.IMAPConnection, before+1)
+	for _, want := range []string{"level=ERROR", "where=imap_connection", "bug in NewSession"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logged.String())
+		}
 	}
 }

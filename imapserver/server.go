@@ -27,6 +27,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mxdesk/metrics"
+	"mxdesk/panics"
 	"mxdesk/router"
 )
 
@@ -213,8 +214,8 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 
 // libLogger routes the library's own messages to slog. Most are about one
 // client's bad input or dropped connection (debug level, so a client can't
-// flood the log); a recovered panic is an error, a failing listener a
-// warning.
+// flood the log); a panic the library recovered is counted and logged as
+// an error, a failing listener a warning.
 type libLogger struct{ l *slog.Logger }
 
 func (l libLogger) Printf(format string, args ...any) {
@@ -222,7 +223,8 @@ func (l libLogger) Printf(format string, args ...any) {
 	level := slog.LevelDebug
 	switch {
 	case strings.HasPrefix(msg, "panic"):
-		level = slog.LevelError
+		panics.Reported(l.l, panics.IMAPConnection, "panic in go-imap", msg)
+		return
 	case strings.HasPrefix(msg, "accept error"), strings.HasPrefix(msg, "failed to create session"):
 		level = slog.LevelWarn
 	}

@@ -2,15 +2,14 @@ package imapserver
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mxdesk/config"
+	"mxdesk/panics"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
@@ -56,7 +55,7 @@ type session struct {
 // cost the agent their connection.
 func (s *session) guard(cmd string, err *error) {
 	if v := recover(); v != nil {
-		s.log.Error("panic in IMAP command", "cmd", cmd, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		panics.Recovered(s.log, panics.IMAPCommand, "panic in IMAP command", v, "cmd", cmd)
 		*err = errInternal
 	}
 	if cmd != "POLL" {

@@ -2,6 +2,8 @@
 // counters and histograms that the SMTP, IMAP, router, delivery and store
 // code moves as things happen. (Gauges read at scrape time, such as
 // sessions by status or waiting per queue, are collected by the gateway.)
+// The one exception is mxdesk_panics_total: it reads the process's counts
+// of recovered panics (package panics) at scrape time.
 //
 // A Set is built per gateway on a registry of its own, never the global
 // one, so two gateways in one test process don't collide. Every method is
@@ -18,6 +20,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"mxdesk/panics"
 )
 
 // Namespace prefixes every mxdesk metric.
@@ -135,8 +139,26 @@ func New(reg prometheus.Registerer) *Set {
 	}
 	reg.MustRegister(s.connections, s.connectionsOpen, s.connsRefused, s.authFailures,
 		s.received, s.rejected, s.submitted, s.assignLatency, s.firstResponse,
-		s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors)
+		s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors, panicCounts)
 	return s
+}
+
+// panicCounts exports panics.Counts. The counts are the process's: every
+// Set shows the same ones, which is right for the one Set of a server.
+var panicCounts = panicCollector{prometheus.NewDesc(
+	prometheus.BuildFQName(Namespace, "", "panics_total"),
+	"Panics recovered, per place (where): each is logged at error level with its stack; any is a bug.",
+	[]string{"where"}, nil)}
+
+type panicCollector struct{ desc *prometheus.Desc }
+
+func (c panicCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c panicCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := panics.Counts()
+	for _, where := range panics.Places {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(counts[where]), where)
+	}
 }
 
 // ConnOpened counts a connection accepted on listener; call ConnClosed

@@ -2,11 +2,14 @@ package metrics
 
 import (
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"mxdesk/panics"
 )
 
 // TestNilSet: every method is a no-op on a nil *Set, so code without
@@ -75,4 +78,50 @@ func BenchmarkInboundMessage(b *testing.B) {
 		s.Commit(time.Millisecond, 1, nil)
 		s.ConnClosed("smtp")
 	}
+}
+
+// TestPanicsExported: mxdesk_panics_total shows every place at zero and
+// the process's count of recovered panics at each.
+func TestPanicsExported(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	New(reg)
+	before := gathered(t, reg, "mxdesk_panics_total")
+	if len(before) != len(panics.Places) {
+		t.Errorf("%d places exported, want every one of %v", len(before), panics.Places)
+	}
+	func() {
+		defer func() {
+			panics.Recovered(slog.New(slog.DiscardHandler), panics.IMAPUpdates, "test", recover())
+		}()
+		panic(panics.Deliberate("bug"))
+	}()
+	after := gathered(t, reg, "mxdesk_panics_total")
+	for _, where := range panics.Places {
+		want := before[where]
+		if where == panics.IMAPUpdates {
+			want++
+		}
+		if after[where] != want {
+			t.Errorf("mxdesk_panics_total{where=%q} = %v, want %v", where, after[where], want)
+		}
+	}
+}
+
+// gathered is the counter of each where of the family name in reg.
+func gathered(t *testing.T, reg *prometheus.Registry, name string) map[string]float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.Metric {
+			out[m.Label[0].GetValue()] = m.Counter.GetValue()
+		}
+	}
+	return out
 }

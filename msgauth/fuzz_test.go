@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"mxdesk/panics"
 )
 
 var fuzzHeaders = []string{
@@ -166,7 +169,7 @@ func FuzzCheck(f *testing.F) {
 		"ed._domainkey.example.com":  {"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))},
 		"bad._domainkey.example.com": {"v=DKIM1; k=rsa; p=AAAA"},
 	}
-	c := &Checker{dns: dns, timeout: time.Second, host: testHost, now: time.Now, maxDKIM: 1 << 20}
+	c := &Checker{dns: dns, timeout: time.Second, host: testHost, now: time.Now, maxDKIM: 1 << 20, log: slog.Default()}
 	signed := sign(f, message("<a@example.com>"), "example.com", "ed", key, time.Time{})
 	f.Add(signed, "a@example.com")
 	f.Add(bytes.Replace(signed, []byte("order"), []byte("ORDER"), 1), "")
@@ -177,7 +180,11 @@ func FuzzCheck(f *testing.F) {
 	}
 	results := []string{"pass", "fail", "softfail", "neutral", "none", "policy", "temperror", "permerror"}
 	f.Fuzz(func(t *testing.T, msg []byte, mailFrom string) {
+		panicked := panics.Counts()[panics.MsgAuth]
 		res := c.Check(context.Background(), Input{IP: net.ParseIP(ipGood), Helo: "mta.example.com", MailFrom: mailFrom, Message: msg})
+		if panics.Counts()[panics.MsgAuth] != panicked {
+			t.Fatalf("a check panicked (its stack is in the log); result %+v", res)
+		}
 		if !slices.Contains(results, res.SPF) || !slices.Contains(results, res.DMARC.Result) {
 			t.Fatalf("SPF %q, DMARC %+v", res.SPF, res.DMARC)
 		}

@@ -20,10 +20,13 @@ package msgauth
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
 	"time"
+
+	"mxdesk/panics"
 )
 
 // Options configure a Checker.
@@ -32,6 +35,7 @@ type Options struct {
 	Timeout  time.Duration    // per DNS lookup; 0 = 5s
 	Hostname string           // our authserv-id in Authentication-Results; "" = os.Hostname
 	Now      func() time.Time // clock for DKIM expiry (x=); nil = time.Now
+	Logger   *slog.Logger     // where a check's recovered panic is logged; nil = slog.Default
 
 	// MaxDKIMBytes bounds the message size DKIM verification reads and
 	// hashes; signatures of a larger message get "policy". 0 = 64 MiB.
@@ -45,6 +49,7 @@ type Checker struct {
 	host    string
 	now     func() time.Time
 	maxDKIM int64
+	log     *slog.Logger
 }
 
 // New returns a Checker for o.
@@ -61,8 +66,11 @@ func New(o Options) *Checker {
 	if o.MaxDKIMBytes <= 0 {
 		o.MaxDKIMBytes = defaultMaxDKIMBytes
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	return &Checker{dns: newResolver(o.Resolver, o.Timeout), timeout: o.Timeout,
-		host: o.Hostname, now: o.Now, maxDKIM: o.MaxDKIMBytes}
+		host: o.Hostname, now: o.Now, maxDKIM: o.MaxDKIMBytes, log: o.Logger}
 }
 
 // Input is what the SMTP session knows about a message.
@@ -119,16 +127,16 @@ func (c *Checker) Check(ctx context.Context, in Input) Result {
 		pol  policyRecord
 	)
 	wg.Go(func() {
-		defer recoverAs(func(msg string) { spfO = spfOutcome{result: "temperror", mailFrom: in.MailFrom, helo: in.Helo} })
+		defer c.recoverAs("spf", func(msg string) { spfO = spfOutcome{result: "temperror", mailFrom: in.MailFrom, helo: in.Helo} })
 		spfO = c.checkSPF(ctx, in)
 	})
 	wg.Go(func() {
-		defer recoverAs(func(msg string) { sigs = []DKIMResult{{Result: "temperror", Reason: msg}} })
+		defer c.recoverAs("dkim", func(msg string) { sigs = []DKIMResult{{Result: "temperror", Reason: msg}} })
 		sigs = c.checkDKIM(ctx, in.Message, fields)
 	})
 	if fromErr == nil {
 		wg.Go(func() {
-			defer recoverAs(func(msg string) { pol = policyRecord{failed: "temperror", why: msg} })
+			defer c.recoverAs("dmarc", func(msg string) { pol = policyRecord{failed: "temperror", why: msg} })
 			pol = c.lookupPolicy(ctx, from)
 		})
 	}
@@ -143,10 +151,11 @@ func (c *Checker) Check(ctx context.Context, in Input) Result {
 	}
 }
 
-// recoverAs turns a panic in a check into a temperror through set, so a
+// recoverAs turns a panic in check into a temperror through set, so a
 // library bug shows on one message instead of bringing the server down.
-func recoverAs(set func(msg string)) {
+func (c *Checker) recoverAs(check string, set func(msg string)) {
 	if v := recover(); v != nil {
+		panics.Recovered(c.log, panics.MsgAuth, "panic in a sender authentication check", v, "check", check)
 		set(clean(fmt.Sprintf("internal error: %v", v)))
 	}
 }

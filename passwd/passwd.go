@@ -164,12 +164,12 @@ func parseArgonParams(s string) (*argonParams, error) {
 	var m, t, par uint64
 	fields := strings.Split(s, ",")
 	if len(fields) != 3 {
-		return nil, fmt.Errorf("malformed argon2id parameters %q: want m=..,t=..,p=..", s)
+		return nil, fmt.Errorf("malformed argon2id parameters %q: want m=N,t=N,p=N", s)
 	}
 	for i, dst := range []*uint64{&m, &t, &par} {
 		name, val, ok := strings.Cut(fields[i], "=")
 		if !ok || name != "mtp"[i:i+1] {
-			return nil, fmt.Errorf("malformed argon2id parameters %q: want m=..,t=..,p=..", s)
+			return nil, fmt.Errorf("malformed argon2id parameters %q: want m=N,t=N,p=N", s)
 		}
 		v, err := strconv.ParseUint(val, 10, 32)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"mxdesk/metrics"
 	"mxdesk/msgauth"
+	"mxdesk/panics"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 )
@@ -192,10 +194,18 @@ func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	return sess, nil
 }
 
-// errorLog routes go-smtp's own log lines to slog.
+// errorLog routes go-smtp's own log lines to slog. A panic in a session
+// handler, which go-smtp recovers and answers 421, is counted and logged
+// as an error.
 type errorLog struct{ l *slog.Logger }
 
-func (e errorLog) Printf(format string, v ...any) {
-	e.l.Warn("smtp", "detail", fmt.Sprintf(format, v...))
+func (e errorLog) Printf(format string, v ...any) { e.log(fmt.Sprintf(format, v...)) }
+func (e errorLog) Println(v ...any)               { e.log(fmt.Sprint(v...)) }
+
+func (e errorLog) log(detail string) {
+	if strings.HasPrefix(detail, "panic serving") {
+		panics.Reported(e.l, panics.SMTPSession, "panic in SMTP session", detail)
+		return
+	}
+	e.l.Warn("smtp", "detail", detail)
 }
-func (e errorLog) Println(v ...any) { e.l.Warn("smtp", "detail", fmt.Sprint(v...)) }

@@ -137,26 +137,6 @@ func stripComments(s string) string {
 	return b.String()
 }
 
-// unquote removes the quotes and backslash escapes of an RFC 5322 quoted
-// string. s that is not quoted is returned as it is.
-func unquote(s string) string {
-	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
-		return s
-	}
-	s = s[1 : len(s)-1]
-	if !strings.ContainsRune(s, '\\') {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // toUTF8 converts b from the named charset to UTF-8, producing at most limit
 // bytes. Text in an unknown charset, or labelled ASCII or UTF-8, that is not
 // valid UTF-8 is taken as ISO 8859-1, the usual truth about unlabelled

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"mxdesk/panics"
 	"mxdesk/store"
 )
 
@@ -89,6 +91,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	if err := restrictModes(dir); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
 	if err := checkSpaceBeforeOpen(dir, opts.MinFreeBytes); err != nil {
 		return nil, err
 	}
@@ -131,6 +136,28 @@ func Open(dir string, opts Options) (*Store, error) {
 	go s.gcLoop()
 	go s.spaceLoop()
 	return s, nil
+}
+
+// restrictModes takes group and other permissions off the store's files
+// and directories: a store written before mxdesk set its umask to 077 has
+// badger's 0644 files, and they hold every message.
+func restrictModes(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == dir {
+			return nil // a new store
+		}
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			return os.Chmod(path, perm&^0o077)
+		}
+		return nil
+	})
 }
 
 // SetObserver installs the observer of committed changes.
@@ -256,7 +283,7 @@ func (s *Store) commit(batch []*request) {
 	defer func() {
 		if p := recover(); p != nil {
 			err := fmt.Errorf("store: panic in update: %v", p)
-			s.log.Error("store writer recovered", "err", err)
+			panics.Recovered(s.log, panics.StoreWriter, "store writer recovered", p, "updates", len(batch))
 			for _, r := range batch {
 				select {
 				case r.done <- err:

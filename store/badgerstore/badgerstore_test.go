@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"mxdesk/panics"
 	"mxdesk/store"
 )
 
@@ -326,5 +328,27 @@ func TestOutboundQueue(t *testing.T) {
 			t.Errorf("count = %d", n)
 		}
 		return nil
+	})
+}
+
+// TestPanicInUpdateIsCounted: an update function that panics fails its
+// Update with an error, is counted and logged as a recovered panic, and
+// the writer goes on committing.
+func TestPanicInUpdateIsCounted(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	before := panics.Counts()[panics.StoreWriter]
+	err := s.Update(context.Background(), store.UpdateOptions{}, func(store.Tx) error {
+		panic(panics.Deliberate("bug in an update"))
+	})
+	if err == nil || !strings.Contains(err.Error(), "bug in an update") {
+		t.Errorf("Update of a panicking function: %v", err)
+	}
+	if got := panics.Counts()[panics.StoreWriter] - before; got != 1 {
+		t.Errorf("%d panics counted, want 1", got)
+	}
+	update(t, s, func(tx store.Tx) error {
+		_, err := tx.CreateMailbox(store.Mailbox{Name: "Queues/Support"})
+		return err
 	})
 }
