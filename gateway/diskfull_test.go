@@ -95,7 +95,7 @@ func readyz(t *testing.T, g *gateway.Gateway) (int, string) {
 // when the filler goes the next message is taken, without a restart.
 func TestDiskFullRefusesAndRecovers(t *testing.T) {
 	dir := smallDisk(t, diskSize)
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	g, err := gateway.New(diskConfig(t, dir), slog.New(slog.NewTextHandler(out, nil)))
 	if err != nil {
 		t.Fatal(err)

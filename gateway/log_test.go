@@ -1,12 +1,10 @@
 package gateway_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -16,24 +14,6 @@ import (
 	"mxdesk/gateway"
 	"mxdesk/testutil"
 )
-
-// syncBuffer is a bytes.Buffer the servers' goroutines can share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // Known secrets and a known body that must never reach the log.
 const (
@@ -61,7 +41,7 @@ queues = ["Support"]
 `)
 	cfg.Listen.Submission = "127.0.0.1:0"
 	cfg.Delivery.Resolver = "127.0.0.1:1" // the reply's delivery fails fast, off the network
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	g, err := gateway.New(cfg, slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
