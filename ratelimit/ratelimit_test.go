@@ -131,3 +131,20 @@ func TestWindowMemoryBounded(t *testing.T) {
 		t.Fatalf("%d keys remembered, at most %d", len(w.hits), maxKeys)
 	}
 }
+
+func TestBytes(t *testing.T) {
+	b := NewBytes(100)
+	if !b.Take(60) || !b.Take(40) {
+		t.Fatal("refused within the budget")
+	}
+	if b.Take(1) {
+		t.Fatal("took past the budget")
+	}
+	b.Give(40)
+	if b.InUse() != 60 || !b.Take(40) {
+		t.Fatalf("after giving 40 back: in use %d", b.InUse())
+	}
+	if unlimited := NewBytes(0); !unlimited.Take(1<<40) || unlimited.InUse() != 1<<40 {
+		t.Fatal("0 is no limit, only counted")
+	}
+}
