@@ -278,6 +278,10 @@ type Limits struct {
 	// (default 50) and recipients within any hour (default 500).
 	SubmissionRecipientsPerMessage int `toml:"submission_recipients_per_message"`
 	SubmissionRecipientsPerHour    int `toml:"submission_recipients_per_hour"`
+	// InflightMessageBytes caps the message bytes the MX and submission
+	// hold in memory at once, all connections together (default 256MiB);
+	// 0: no cap.
+	InflightMessageBytes Size `toml:"inflight_message_bytes"`
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

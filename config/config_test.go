@@ -234,6 +234,9 @@ func TestValidation(t *testing.T) {
 		{"tls_handshake_timeout zero", []string{"[listen]", "[limits]\ntls_handshake_timeout = \"0s\"\n[listen]"}, "limits.tls_handshake_timeout", "positive duration"},
 		{"http_idle_timeout negative", []string{"[listen]", "[limits]\nhttp_idle_timeout = \"-1s\"\n[listen]"}, "limits.http_idle_timeout", "positive duration"},
 		{"connections_per_listener negative", []string{"[listen]", "[limits]\nconnections_per_listener = -1\n[listen]"}, "limits.connections_per_listener", "0 (off) or positive"},
+		{"inflight_message_bytes negative", []string{"[listen]", "[limits]\ninflight_message_bytes = -1\n[listen]"}, "limits.inflight_message_bytes", "can't be negative"},
+		{"inflight_message_bytes below the largest message", []string{"[listen]", "[limits]\ninflight_message_bytes = \"10MiB\"\n[listen]"}, "limits.inflight_message_bytes",
+			"must be 0 (off) or at least smtp.max_message_bytes (26214400), not 10485760"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,6 +281,8 @@ func TestValidCases(t *testing.T) {
 		{"route spam only", []string{`role = "supervisor"`, "role = \"supervisor\"\n[[route]]\nsubject = '(?-i)^SPAM:'\nspam = true"}},
 		{"route to queue and spam", []string{`role = "supervisor"`, "role = \"supervisor\"\nmax_active = 5\nauto_assign = true\n[[route]]\nfrom = '@spam\\.test$'\nqueue = \"support\"\nspam = true"}},
 		{"presence_timeout one minute", []string{`company =`, "presence_timeout = \"1m\"\ncompany ="}},
+		{"inflight_message_bytes off", []string{"[listen]", "[limits]\ninflight_message_bytes = 0\n[listen]"}},
+		{"inflight_message_bytes one message", []string{"[listen]", "[limits]\ninflight_message_bytes = \"25MiB\"\n[listen]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,6 +336,7 @@ role = "admin"
 		{"store.min_free_space", c.Store.MinFreeSpace, Size(512e6)},
 		{"imap.max_append_bytes", c.IMAP.MaxAppendBytes, int64(26214400)},
 		{"limits.connections_per_listener", c.Limits.ConnectionsPerListener, 1000},
+		{"limits.inflight_message_bytes", c.Limits.InflightMessageBytes, Size(256 << 20)},
 		{"limits.tls_handshake_timeout", c.Limits.TLSHandshakeTimeout.Duration, 30 * time.Second},
 		{"limits.http_idle_timeout", c.Limits.HTTPIdleTimeout.Duration, 2 * time.Minute},
 		{"store.sync", c.SyncWrites(), true},

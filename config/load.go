@@ -64,6 +64,10 @@ const (
 // DefaultMinFreeSpace is store.min_free_space: "512MB".
 const DefaultMinFreeSpace Size = 512e6
 
+// DefaultInflightMessageBytes is limits.inflight_message_bytes: "256MiB",
+// ten messages of the default smtp.max_message_bytes.
+const DefaultInflightMessageBytes Size = 256 << 20
+
 // Agent roles.
 const (
 	RoleAgent      = "agent"
@@ -288,6 +292,9 @@ func (p *parser) defaultLimits() {
 	}
 	if !p.md.IsDefined("imap", "max_append_bytes") {
 		c.IMAP.MaxAppendBytes = c.SMTP.MaxMessageBytes
+	}
+	if !p.md.IsDefined("limits", "inflight_message_bytes") {
+		c.Limits.InflightMessageBytes = DefaultInflightMessageBytes
 	}
 }
 

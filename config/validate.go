@@ -172,6 +172,12 @@ func (p *parser) checkDelivery() {
 			p.errorf(x.key, "must be 0 (off) or positive, not %d", x.n)
 		}
 	}
+	// Below smtp.max_message_bytes a message of the largest size allowed
+	// would be deferred for ever, its sender retrying until it gives up.
+	if n := int64(lim.InflightMessageBytes); n != 0 && n < p.cfg.SMTP.MaxMessageBytes {
+		p.errorf("limits.inflight_message_bytes", "must be 0 (off) or at least smtp.max_message_bytes (%d), not %d: a message of the largest size could never be taken",
+			p.cfg.SMTP.MaxMessageBytes, n)
+	}
 	if lim.AutoMailBouncePause.Duration < 0 {
 		p.errorf("limits.auto_mail_bounce_pause", "must be \"0s\" (off) or a positive duration such as \"720h\"")
 	}
