@@ -45,6 +45,7 @@ type Gateway struct {
 	// listenerConns counts connections per mail listener (by name).
 	listenerConns *ratelimit.Conns
 	agentRcpts    *ratelimit.Window // recipients per agent per hour through submission
+	inflight      *ratelimit.Bytes  // limits.inflight_message_bytes, the MX and submission together
 	obs           *observability    // metrics registry, listener states for /readyz
 
 	admin     *http.Server // the admin API on adminPath, once started
@@ -101,7 +102,8 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		st.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8)}
+	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
+		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
 	obs.reg.MustRegister(deskCollector{g})
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
@@ -109,6 +111,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		MaxMessageBytes:     cfg.SMTP.MaxMessageBytes,
 		MaxRecipients:       cfg.SMTP.MaxRecipients,
 		MaxLineLength:       cfg.SMTP.MaxLineLength,
+		Inflight:            g.inflight,
 		ReadTimeout:         cfg.SMTP.ReadTimeout.Duration,
 		WriteTimeout:        cfg.SMTP.WriteTimeout.Duration,
 		TLSHandshakeTimeout: cfg.Limits.TLSHandshakeTimeout.Duration,

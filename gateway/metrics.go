@@ -180,11 +180,12 @@ var (
 	descLowSpace = desc("store_low_space", "1 while the free space is below store.min_free_space: new messages are refused with 452 / NO [OVERQUOTA].")
 	descListener = desc("listener_up", "1 when the configured listener is bound and served.", "listener")
 	descReady    = desc("ready", "1 when /readyz answers 200.")
+	descInflight = desc("inflight_message_bytes", "Message bytes the MX and submission hold in memory now, all connections together, against limits.inflight_message_bytes.")
 )
 
 func (deskCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSessions, descWaiting, descOldest, descAlarms, descAgents, descActive, descMaxLoad,
-		descOutQueue, descAttempts, descRetries, descDeferred, descFailures, descSent, descBounced, descStore, descFree, descLowSpace, descListener, descReady} {
+		descOutQueue, descAttempts, descRetries, descDeferred, descFailures, descSent, descBounced, descStore, descFree, descLowSpace, descListener, descReady, descInflight} {
 		ch <- d
 	}
 }
@@ -235,6 +236,7 @@ func (c deskCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descSent, st.Delivered)
 		counter(descBounced, st.Bounced)
 	}
+	gauge(descInflight, float64(g.inflight.InUse()))
 	if lsm, vlog, err := g.store.Size(); err == nil {
 		gauge(descStore, float64(lsm), "lsm")
 		gauge(descStore, float64(vlog), "vlog")

@@ -55,6 +55,7 @@ const (
 	ReasonUnavailable      = "unavailable"       // the virus scanner is down (4xx)
 	ReasonStore            = "store_error"       // the store failed (4xx)
 	ReasonNoSpace          = "no_space"          // the disk is below store.min_free_space (4xx)
+	ReasonInTransit        = "in_transit"        // limits.inflight_message_bytes reached (4xx)
 )
 
 // Set is every push-style collector of one gateway.

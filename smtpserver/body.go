@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mxdesk/metrics"
+	"mxdesk/ratelimit"
 )
 
 // errEmptyMessage answers a DATA or BDAT that carried nothing (DATA then
@@ -18,6 +19,15 @@ var errEmptyMessage = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode
 // errLineTooLong is what lineLimited returns past the limit.
 var errLineTooLong = errors.New("line too long")
 
+// errInTransit answers a message that would take the bodies held in
+// memory by all connections past limits.inflight_message_bytes: RFC
+// 3463's "system congestion", temporary, so the sender retries.
+var errInTransit = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
+	Message: "Too many messages in transit, try again later (limits.inflight_message_bytes)"}
+
+// errOverBudget is what budgeted returns when the budget is spent.
+var errOverBudget = errors.New("limits.inflight_message_bytes reached")
+
 // readBody reads a message of DATA or BDAT into dst and answers what is
 // wrong with it: too big, a line over smtp.max_line_length, or empty;
 // other read errors come back as they are (readMessage maps them). No
@@ -25,10 +35,19 @@ var errLineTooLong = errors.New("line too long")
 // the session after a failed BDAT chunk meanwhile.
 // go-smtp applies the line limit to DATA only (BDAT chunks are read by
 // size), so it is applied here again, for both alike.
-func (s *session) readBody(dst *bytes.Buffer, r io.Reader) error {
+// Every byte read is first taken from held (Options.Inflight); when the
+// budget is spent, the rest of the body is read and thrown away, never
+// buffered.
+func (s *session) readBody(dst *bytes.Buffer, r io.Reader, held *heldBytes) error {
 	start := dst.Len()
-	_, err := dst.ReadFrom(&lineLimited{r: r, max: s.srv.opts.MaxLineLength})
+	_, err := dst.ReadFrom(&lineLimited{r: &budgeted{r: r, held: held}, max: s.srv.opts.MaxLineLength})
 	switch {
+	case errors.Is(err, errOverBudget):
+		io.Copy(io.Discard, r)
+		s.log.Warn("deferred", "reason", "messages in transit reached limits.inflight_message_bytes",
+			"limit", s.srv.opts.Inflight.Max(), "read", dst.Len()-start)
+		s.rejected(metrics.ReasonInTransit)
+		return errInTransit
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		s.log.Info("rejected", "reason", "too big")
 		s.rejected(metrics.ReasonTooBig)
@@ -70,5 +89,64 @@ func (l *lineLimited) Read(p []byte) (int, error) {
 			l.line = 0
 		}
 	}
+	return n, err
+}
+
+// heldBytes is what one message's body holds of Options.Inflight, given
+// back by release.
+type heldBytes struct {
+	budget *ratelimit.Bytes // nil: no budget
+	n      int64
+}
+
+// take holds n more bytes; false when the budget has not that many left.
+func (h *heldBytes) take(n int) bool {
+	if h.budget == nil {
+		return true
+	}
+	if !h.budget.Take(int64(n)) {
+		return false
+	}
+	h.n += int64(n)
+	return true
+}
+
+// give gives back n of the bytes held.
+func (h *heldBytes) give(n int) {
+	if h.budget != nil && n > 0 {
+		h.budget.Give(int64(n))
+		h.n -= int64(n)
+	}
+}
+
+// release gives back all that is held; it may be called again.
+func (h *heldBytes) release() {
+	if h.budget != nil {
+		h.budget.Give(h.n)
+	}
+	h.n = 0
+}
+
+// budgeted takes the bytes of each read from held before reading, since
+// go-smtp's reader fills the whole buffer it is given, waiting for the
+// client: a stalled message holds what it was given room for. Reads are
+// at most budgetedChunk long, so that room is small.
+type budgeted struct {
+	r    io.Reader
+	held *heldBytes
+}
+
+// budgetedChunk is the most one read takes ahead of the bytes it gets.
+const budgetedChunk = 32 << 10
+
+func (b *budgeted) Read(p []byte) (int, error) {
+	if len(p) > budgetedChunk {
+		p = p[:budgetedChunk]
+	}
+	if !b.held.take(len(p)) {
+		return 0, errOverBudget
+	}
+	n, err := b.r.Read(p)
+	b.held.give(len(p) - n)
 	return n, err
 }

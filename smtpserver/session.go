@@ -98,15 +98,23 @@ func (s *session) progressed() {
 // readMessage reads the message of DATA or BDAT into buf. A read that
 // times out is errDataTimeout (temporary, and the connection closes);
 // any other failure to read is temporary too and never shows the network
-// error, which would name our address.
-func (s *session) readMessage(r io.Reader, buf *bytes.Buffer) error {
+// error, which would name our address. The body counts against
+// limits.inflight_message_bytes until the caller releases what it holds,
+// deferred at once so that every path (stored, refused, failed read,
+// panic) gives it back.
+func (s *session) readMessage(r io.Reader, buf *bytes.Buffer) (*heldBytes, error) {
+	held := &heldBytes{budget: s.srv.opts.Inflight}
+	return held, s.readHeld(r, buf, held)
+}
+
+func (s *session) readHeld(r io.Reader, buf *bytes.Buffer, held *heldBytes) error {
 	tc := tracked(s.conn.Conn())
 	if tc != nil {
 		tc.inData.Store(true)
 		defer tc.inData.Store(false)
 	}
 	defer s.progressed()
-	err := s.readBody(buf, r)
+	err := s.readBody(buf, r, held)
 	var reply *smtp.SMTPError
 	switch {
 	case err == nil:
@@ -225,7 +233,9 @@ func (s *session) Data(r io.Reader) error {
 		return errNoRcpt
 	}
 	var body bytes.Buffer
-	if err := s.readMessage(r, &body); err != nil {
+	held, err := s.readMessage(r, &body)
+	defer held.release()
+	if err != nil {
 		return err
 	}
 	authResults, spam, dmarcFail, refusal := s.authenticateSender(body.Bytes())

@@ -37,6 +37,10 @@ type Options struct {
 	// submission (limits.submission_recipients_per_hour); nil: no limit.
 	AgentRecipients *ratelimit.Window
 	MaxLineLength   int
+	// Inflight is limits.inflight_message_bytes, shared by the MX and
+	// submission: the message bytes all their connections hold in
+	// memory at once; nil: no cap.
+	Inflight *ratelimit.Bytes
 	// ReadTimeout bounds each step of a session: from one completed
 	// command (a session, MAIL, RCPT, DATA, AUTH) to the next, and a whole
 	// DATA transfer.

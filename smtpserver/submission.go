@@ -203,7 +203,9 @@ func (s *submitSession) Data(r io.Reader) error {
 	}
 	var buf bytes.Buffer
 	buf.WriteString(s.receivedAs(s.agent.Login))
-	if err := s.readMessage(r, &buf); err != nil {
+	held, err := s.readMessage(r, &buf)
+	defer held.release()
+	if err != nil {
 		return err
 	}
 	_, tls := s.conn.TLSConnectionState()
