@@ -149,3 +149,33 @@ func TestInflightReleasedOnFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestInflightRefusedGivesBackAtOnce: a refused message gives its bytes
+// back when it is refused, not when the client has sent the rest (which
+// is read and thrown away), so the messages still arriving get the room.
+// Were it held until the end, many large messages at once would each be
+// refused part way and none taken.
+func TestInflightRefusedGivesBackAtOnce(t *testing.T) {
+	g := startGateway(t, inflightConfig(time.Minute))
+
+	// Half a message: the next is refused after it took some room.
+	first, firstBR := openData(t, g.Addr("smtp"), "first")
+	fmt.Fprint(first, messageOf("first", inflightBody/2))
+	waitInflight(t, g, inflightBody/2-1000, true)
+
+	// Refused part way, and still sending: it never ends its message.
+	refused, _ := openData(t, g.Addr("smtp"), "refused")
+	fmt.Fprint(refused, messageOf("refused", inflightBody))
+	waitFor(t, "a message refused for limits.inflight_message_bytes", func() bool {
+		return scrapeMetrics(t, g).value("mxdesk_messages_rejected_total", "service", "smtp", "reason", "in_transit") == 1
+	}, g)
+
+	if reply := endData(t, first, firstBR); !strings.HasPrefix(reply, "250 ") {
+		t.Fatalf("the first message, ended: %q", reply)
+	}
+	c, br := openData(t, g.Addr("smtp"), "third")
+	fmt.Fprint(c, messageOf("third", inflightBody))
+	if reply := endData(t, c, br); !strings.HasPrefix(reply, "250 ") {
+		t.Fatalf("a message while a refused one is still being thrown away: %q", reply)
+	}
+}

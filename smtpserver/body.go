@@ -43,10 +43,15 @@ func (s *session) readBody(dst *bytes.Buffer, r io.Reader, held *heldBytes) erro
 	_, err := dst.ReadFrom(&lineLimited{r: &budgeted{r: r, held: held}, max: s.srv.opts.MaxLineLength})
 	switch {
 	case errors.Is(err, errOverBudget):
-		io.Copy(io.Discard, r)
+		// Given back before the rest is read, so that the messages still
+		// being read get the room: were it held until the end, many large
+		// messages at once would each be refused, none taken.
 		s.log.Warn("deferred", "reason", "messages in transit reached limits.inflight_message_bytes",
 			"limit", s.srv.opts.Inflight.Max(), "read", dst.Len()-start)
 		s.rejected(metrics.ReasonInTransit)
+		held.release()
+		*dst = bytes.Buffer{}
+		io.Copy(io.Discard, r)
 		return errInTransit
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		s.log.Info("rejected", "reason", "too big")
