@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// The memory benchmark (issue 14, item 3) runs only when asked, it moves
+// gigabytes:
+//
+//	MXDESK_MEMORY_BENCH=1 go test -count=1 -run TestPeakRSS -v -timeout 30m ./e2e/
+//
+// MXDESK_MEMORY_INFLIGHT sets limits.inflight_message_bytes (unset: the
+// default); MXDESK_MEMORY_BIN runs another mxdesk binary (an older build,
+// for figures before a change; leave MXDESK_MEMORY_INFLIGHT unset then).
+// docs/performance.md has the figures.
+const (
+	memoryMessages    = 100
+	memoryMessageSize = 20_000_000
+)
+
+// TestPeakRSS reports the server's peak RSS (VmHWM) for 100 concurrent 20
+// MB messages, and for 100 stalled ones (sent but for the final dot),
+// each against a fresh server. It asserts nothing.
+func TestPeakRSS(t *testing.T) {
+	if os.Getenv("MXDESK_MEMORY_BENCH") == "" {
+		t.Skip("set MXDESK_MEMORY_BENCH=1 to run the memory benchmark")
+	}
+	if bin := os.Getenv("MXDESK_MEMORY_BIN"); bin != "" {
+		defer func(old string) { mxdeskBin = old }(mxdeskBin)
+		mxdeskBin = bin
+	}
+	body := largeMessage(memoryMessageSize)
+	for _, sc := range []struct {
+		name string
+		run  func(t *testing.T, srv *proc, body []byte) string
+	}{{"concurrent", sendConcurrent}, {"stalled", sendStalled}} {
+		t.Run(sc.name, func(t *testing.T) {
+			env := newEnv(t)
+			if v := os.Getenv("MXDESK_MEMORY_INFLIGHT"); v != "" {
+				cfg, err := os.ReadFile(env.configPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg = bytes.Replace(cfg, []byte("[limits]\n"), []byte("[limits]\ninflight_message_bytes = "+v+"\n"), 1)
+				if err := os.WriteFile(env.configPath, cfg, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv := env.start(t)
+			start := time.Now()
+			summary := sc.run(t, srv, body)
+			t.Logf("%s: %d × %d bytes: peak RSS %d MiB; %s; %v", sc.name, memoryMessages, memoryMessageSize,
+				peakRSS(t, srv)>>20, summary, time.Since(start).Round(time.Second))
+		})
+	}
+}
+
+// largeMessage is a message of size bytes in lines of 78.
+func largeMessage(size int) []byte {
+	var b bytes.Buffer
+	b.Write(testMessage("large@client.example", "large"))
+	line := strings.Repeat("y", 76) + "\r\n"
+	for b.Len()+len(line) <= size {
+		b.WriteString(line)
+	}
+	return b.Bytes()
+}
+
+// peakRSS is VmHWM of the server process, in bytes.
+func peakRSS(t *testing.T, srv *proc) int64 {
+	t.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/<pid>/status")
+	return 0
+}
+
+// sendConcurrent sends body memoryMessages times at once, each on its
+// own connection, and counts the answers.
+func sendConcurrent(t *testing.T, srv *proc, body []byte) string {
+	var mu sync.Mutex
+	answers := map[string]int{}
+	var wg sync.WaitGroup
+	for range memoryMessages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answer := "250"
+			if err := sendLarge(srv.addr("smtp"), body); err != nil {
+				answer = err.Error()
+				var se *smtp.SMTPError
+				if errors.As(err, &se) {
+					answer = fmt.Sprintf("%d %d.%d.%d", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+				}
+			}
+			mu.Lock()
+			answers[answer]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return fmt.Sprintf("answers %v", answers)
+}
+
+func sendLarge(addr string, body []byte) error {
+	c, err := dialSMTP(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SubmissionTimeout = 10 * time.Minute
+	if err := c.Mail("customer@client.example", nil); err != nil {
+		return err
+	}
+	if err := c.Rcpt(testQueueAddr, nil); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(body); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// sendStalled sends body memoryMessages times at once without the final
+// dot, waits until the server's peak RSS stops growing, and drops the
+// connections.
+func sendStalled(t *testing.T, srv *proc, body []byte) string {
+	var wg sync.WaitGroup
+	conns := make(chan net.Conn, memoryMessages)
+	for range memoryMessages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", srv.addr("smtp"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conns <- c
+			br := bufio.NewReader(c)
+			br.ReadString('\n')
+			for _, cmd := range []string{"EHLO client.example", "MAIL FROM:<customer@client.example>", "RCPT TO:<" + testQueueAddr + ">", "DATA"} {
+				fmt.Fprintf(c, "%s\r\n", cmd)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil || len(line) < 4 || line[3] != '-' {
+						break
+					}
+				}
+			}
+			c.Write(body)
+		}()
+	}
+	wg.Wait()
+	close(conns)
+	// What is still in socket buffers reaches the server soon after.
+	last := int64(-1)
+	for rss := peakRSS(t, srv); rss != last; rss = peakRSS(t, srv) {
+		last = rss
+		time.Sleep(time.Second)
+	}
+	n := 0
+	for c := range conns {
+		c.Close()
+		n++
+	}
+	return fmt.Sprintf("%d stalled connections", n)
+}
