@@ -149,8 +149,9 @@ func openReadOnly(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
 	db, err := badger.Open(badgerOptions(dir, opts).WithReadOnly(true))
-	// badger wraps flock's EWOULDBLOCK in this text on every platform.
-	if err != nil && strings.Contains(err.Error(), "Another process is using this Badger database") {
+	// badger formats the flock error away (%+v), so only its text tells
+	// that another process holds the store.
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
 		return nil, fmt.Errorf("open store in %s: %w", dir, ErrLocked)
 	}
 	if err != nil {
