@@ -45,7 +45,7 @@ type Options struct {
 	// server is stopped): nothing is written, Update fails. Open returns
 	// ErrLocked while a server has the store open.
 	ReadOnly bool
-	// CheckOnClose runs Check when the store closes; Close returns
+	// CheckOnClose runs Check when a read-write store closes; Close returns
 	// ErrInconsistent with the problems found. Tests set it (testutil sets
 	// it for every store a test binary opens, CheckEveryStoreOnClose).
 	CheckOnClose bool
@@ -171,9 +171,10 @@ func newStore(db *badger.DB, dir string, opts Options) *Store {
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 
-		minFree:      opts.MinFreeBytes,
-		readOnly:     opts.ReadOnly,
-		checkOnClose: opts.CheckOnClose || checkAll.Load(),
+		minFree:  opts.MinFreeBytes,
+		readOnly: opts.ReadOnly,
+		// A read-only store can't become inconsistent while open.
+		checkOnClose: (opts.CheckOnClose || checkAll.Load()) && !opts.ReadOnly,
 	}
 }
 
