@@ -63,6 +63,10 @@ func CheckEveryStoreOnClose() { checkAll.Store(true) }
 // ErrReadOnly is returned by Update on a store opened ReadOnly.
 var ErrReadOnly = errors.New("store: opened read-only")
 
+// ErrNeedsRecovery is returned by a read-only Open of a store whose server
+// did not stop cleanly.
+var ErrNeedsRecovery = errors.New("the store was not closed cleanly (the server was killed or crashed): start mxdesk serve once so that it recovers its log, stop it, and check again")
+
 // ErrLocked is returned by a read-only Open while a server holds the store.
 var ErrLocked = errors.New("the store is in use by a running mxdesk server (it holds the lock): stop the server first")
 
@@ -153,6 +157,11 @@ func openReadOnly(dir string, opts Options) (*Store, error) {
 	// that another process holds the store.
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
 		return nil, fmt.Errorf("open store in %s: %w", dir, ErrLocked)
+	}
+	// After a crash badger truncates its write-ahead log at the next
+	// read-write open, which a read-only one can't do.
+	if err != nil && strings.Contains(err.Error(), "Log truncate required") {
+		return nil, fmt.Errorf("open store in %s: %w", dir, ErrNeedsRecovery)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
