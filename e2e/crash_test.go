@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,10 @@ func TestCrashLosesNoAcknowledgedMail(t *testing.T) {
 	srv.kill()
 	acked, unknown := load.finish()
 	t.Logf("killed after %d acknowledged messages; %d transactions were cut off", len(acked), unknown)
+	status, _, errOut := runMxdesk(t, "check-store", "--config", env.configPath)
+	if status != 1 || !strings.Contains(errOut, "not closed cleanly") {
+		t.Errorf("check-store after kill -9: status %d, stderr %q; want 1 and how to recover", status, errOut)
+	}
 
 	srv = env.start(t)
 	deliver(t, srv.addr("smtp"), "after-restart@client.example")
@@ -42,6 +47,19 @@ func TestCrashLosesNoAcknowledgedMail(t *testing.T) {
 		t.Errorf("%d of %d acknowledged messages are not stored exactly once; the first: %v",
 			len(bad), len(acked)+1, bad[:min(len(bad), 10)])
 	}
+	srv.stop()
+	checkStoreConsistent(t, env)
+}
+
+// checkStoreConsistent runs mxdesk check-store on env's stopped server:
+// its indexes and reference counts must match its records.
+func checkStoreConsistent(t *testing.T, env *testEnv) {
+	t.Helper()
+	status, out, errOut := runMxdesk(t, "check-store", "--config", env.configPath)
+	if status != 0 || !strings.HasPrefix(out, "store consistent: ") {
+		t.Errorf("check-store after kill -9 and a restart: status %d\n%s%s", status, out, errOut)
+	}
+	t.Logf("check-store: %s", strings.TrimSpace(out))
 }
 
 // notStoredOnce lists each of ids that msgs hold zero or several times,

@@ -62,3 +62,20 @@ func Restore(cfg *config.Config, log *slog.Logger, r io.Reader) error {
 	}
 	return nil
 }
+
+// CheckStore checks the consistency of cfg's store while no server runs
+// (badgerstore.Check): it opens the store read-only, and fails with
+// badgerstore.ErrLocked when a server holds it.
+func CheckStore(cfg *config.Config, log *slog.Logger) (badgerstore.Report, error) {
+	if _, err := os.Stat(storeDir(cfg)); errors.Is(err, fs.ErrNotExist) {
+		return badgerstore.Report{}, fmt.Errorf("no store in data_dir %s (mxdesk serve has never run with it)", cfg.DataDir)
+	}
+	opts := storeOptions(cfg, log)
+	opts.ReadOnly = true
+	st, err := badgerstore.Open(storeDir(cfg), opts)
+	if err != nil {
+		return badgerstore.Report{}, err
+	}
+	r, err := st.Check()
+	return r, errors.Join(err, st.Close())
+}

@@ -21,6 +21,11 @@ import (
 	"mxdesk/store/badgerstore"
 )
 
+// Every store a test binary that uses testutil opens, the gateway's
+// included, checks its consistency when it closes (badgerstore.Check):
+// every test is also a test of the store's indexes.
+func init() { badgerstore.CheckEveryStoreOnClose() }
+
 // Password is the password of every agent of Config.
 const Password = "secret"
 
@@ -117,7 +122,11 @@ func RouterOpts(t testing.TB, cfg *config.Config, dir string, opts router.Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	r, err := router.New(cfg, st, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,8 @@
 // states (agent list|state), manage the originals of messages whose
 // attachments were removed (quarantine list|show|release|delete) and
 // reload the running server's configuration (reload), back up and restore
-// the store (backup, restore) and load-test a running server (bench).
+// the store (backup, restore), check the store's consistency
+// (check-store) and load-test a running server (bench).
 package main
 
 import (
@@ -47,6 +48,7 @@ var commands = []command{
 	{"reload", "make the running server read its configuration file again", runReload},
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},
 	{"restore", "create the store of a new data_dir from a backup", runRestore},
+	{"check-store", "check the store's indexes and reference counts (server stopped)", runCheckStore},
 	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
 		func(args []string, _ stdio) int { return runBench(args) }},
 }

@@ -195,6 +195,9 @@ func Restore(dir string, opts Options, r io.Reader) error {
 		return err
 	}
 	if err := s.db.Load(fr, 256); err != nil {
+		// A failed Load leaves badger's read watermark behind: a check
+		// would wait for ever, and the part is removed anyway.
+		s.checkOnClose = false
 		s.Close()
 		return fmt.Errorf("restore into %s: %w", dir, err)
 	}

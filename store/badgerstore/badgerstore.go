@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,34 @@ type Options struct {
 	// reports it; 0: no reserve. When set it must be at least
 	// MinReserve(MaxValueBytes).
 	MinFreeBytes int64
+	// ReadOnly opens the store for reading only (check-store, while the
+	// server is stopped): nothing is written, Update fails. Open returns
+	// ErrLocked while a server has the store open.
+	ReadOnly bool
+	// CheckOnClose runs Check when a read-write store closes; Close returns
+	// ErrInconsistent with the problems found. Tests set it (testutil sets
+	// it for every store a test binary opens, CheckEveryStoreOnClose).
+	CheckOnClose bool
 	Logger       *slog.Logger
 }
+
+// checkAll makes every store opened afterwards check itself on close.
+var checkAll atomic.Bool
+
+// CheckEveryStoreOnClose sets Options.CheckOnClose for every store opened
+// from now on in this process, the gateway's own included: test binaries
+// call it so that each test ends with a consistency check.
+func CheckEveryStoreOnClose() { checkAll.Store(true) }
+
+// ErrReadOnly is returned by Update on a store opened ReadOnly.
+var ErrReadOnly = errors.New("store: opened read-only")
+
+// ErrNeedsRecovery is returned by a read-only Open of a store whose server
+// did not stop cleanly.
+var ErrNeedsRecovery = errors.New("the store was not closed cleanly (the server was killed or crashed): start mxdesk serve once so that it recovers its log, stop it, and check again")
+
+// ErrLocked is returned by a read-only Open while a server holds the store.
+var ErrLocked = errors.New("the store is in use by a running mxdesk server (it holds the lock): stop the server first")
 
 // maxBatch caps how many Updates share one commit, so one commit's latency
 // stays bounded under heavy load.
@@ -67,6 +94,9 @@ type Store struct {
 	free    atomic.Int64 // free bytes on the filesystem, last measured
 	low     atomic.Bool  // free was below minFree at the last measurement
 	pending atomic.Int64 // bytes admitted by Reserve, not yet committed
+
+	readOnly     bool // Options.ReadOnly
+	checkOnClose bool // Options.CheckOnClose or CheckEveryStoreOnClose
 }
 
 type request struct {
@@ -88,6 +118,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store.min_free_space = %d bytes is less than the %d bytes that one value log file and the memtables need for messages of %d bytes: raise it",
 			opts.MinFreeBytes, least, opts.MaxValueBytes)
 	}
+	if opts.ReadOnly {
+		return openReadOnly(dir, opts)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -97,7 +130,65 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := checkSpaceBeforeOpen(dir, opts.MinFreeBytes); err != nil {
 		return nil, err
 	}
-	bopts := badger.DefaultOptions(dir).
+	db, err := badger.Open(badgerOptions(dir, opts))
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	s := newStore(db, dir, opts)
+	s.measureSpace()
+	if err := s.buildIndexes(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.writer()
+	go s.gcLoop()
+	go s.spaceLoop()
+	return s, nil
+}
+
+// openReadOnly opens an existing store without writing to it: no
+// writer, no index building, no value log GC.
+func openReadOnly(dir string, opts Options) (*Store, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	db, err := badger.Open(badgerOptions(dir, opts).WithReadOnly(true))
+	// badger formats the flock error away (%+v), so only its text tells
+	// that another process holds the store.
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return nil, fmt.Errorf("open store in %s: %w", dir, ErrLocked)
+	}
+	// After a crash badger truncates its write-ahead log at the next
+	// read-write open, which a read-only one can't do.
+	if err != nil && strings.Contains(err.Error(), "Log truncate required") {
+		return nil, fmt.Errorf("open store in %s: %w", dir, ErrNeedsRecovery)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	s := newStore(db, dir, opts)
+	close(s.done) // no writer
+	return s, nil
+}
+
+func newStore(db *badger.DB, dir string, opts Options) *Store {
+	return &Store{
+		db:   db,
+		dir:  dir,
+		log:  opts.Logger,
+		reqs: make(chan *request, maxBatch),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+
+		minFree:  opts.MinFreeBytes,
+		readOnly: opts.ReadOnly,
+		// A read-only store can't become inconsistent while open.
+		checkOnClose: (opts.CheckOnClose || checkAll.Load()) && !opts.ReadOnly,
+	}
+}
+
+func badgerOptions(dir string, opts Options) badger.Options {
+	return badger.DefaultOptions(dir).
 		WithSyncWrites(opts.Sync).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithLoggingLevel(badger.WARNING).
@@ -113,29 +204,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		// One writer: conflicts are impossible, skip their bookkeeping.
 		WithDetectConflicts(false).
 		WithNumCompactors(2)
-	db, err := badger.Open(bopts)
-	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", dir, err)
-	}
-	s := &Store{
-		db:   db,
-		dir:  dir,
-		log:  opts.Logger,
-		reqs: make(chan *request, maxBatch),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
-
-		minFree: opts.MinFreeBytes,
-	}
-	s.measureSpace()
-	if err := s.buildIndexes(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	go s.writer()
-	go s.gcLoop()
-	go s.spaceLoop()
-	return s, nil
 }
 
 // restrictModes takes group and other permissions off the store's files
@@ -178,6 +246,9 @@ func (s *Store) View(fn func(r store.Reader) error) error {
 // Once queued the update is not abandoned when ctx ends: its result is
 // awaited so a nil error always means committed.
 func (s *Store) Update(ctx context.Context, opts store.UpdateOptions, fn func(store.Tx) error) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	req := &request{fn: fn, origin: opts.Origin, done: make(chan error, 1)}
 	select {
 	case s.reqs <- req:
@@ -195,9 +266,29 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.done
-		s.closeErr = s.db.Close()
+		s.closeErr = errors.Join(s.checkBeforeClose(), s.db.Close())
 	})
 	return s.closeErr
+}
+
+// checkBeforeClose runs Check for Options.CheckOnClose, after the last
+// update.
+func (s *Store) checkBeforeClose() error {
+	if !s.checkOnClose {
+		return nil
+	}
+	r, err := s.Check()
+	if err != nil {
+		return fmt.Errorf("store: check on close: %w", err)
+	}
+	if len(r.Problems) == 0 {
+		return nil
+	}
+	lines := make([]string, len(r.Problems))
+	for i, p := range r.Problems {
+		lines[i] = "\n\t" + p.String()
+	}
+	return fmt.Errorf("%w: %d problems in %s:%s", ErrInconsistent, len(r.Problems), s.dir, strings.Join(lines, ""))
 }
 
 // SetCommitHook installs fn, called on the writer after every commit with

@@ -30,7 +30,14 @@ func update(t *testing.T, s *Store, fn func(store.Tx) error) {
 	}
 }
 
+// addMessage files body in mbox, in session (created if new: a message's
+// session must exist) unless "".
 func addMessage(tx store.Tx, mbox store.MailboxID, body string, session string) (store.Message, error) {
+	if _, err := tx.Session(session); session != "" && errors.Is(err, store.ErrNotFound) {
+		if err := tx.PutSession(store.Session{ID: session}); err != nil {
+			return store.Message{}, err
+		}
+	}
 	blob, err := tx.PutBlob([]byte(body))
 	if err != nil {
 		return store.Message{}, err

@@ -7,5 +7,9 @@ import (
 	"mxdesk/panics"
 )
 
-// TestMain fails the run when a panic was recovered during it.
-func TestMain(m *testing.M) { os.Exit(panics.Guard(m.Run())) }
+// TestMain fails the run when a panic was recovered during it. Every
+// store the tests open checks its consistency on close.
+func TestMain(m *testing.M) {
+	CheckEveryStoreOnClose()
+	os.Exit(panics.Guard(m.Run()))
+}
