@@ -109,7 +109,7 @@ func sendConcurrent(t *testing.T, srv *proc, body []byte) string {
 		go func() {
 			defer wg.Done()
 			answer := "250"
-			if err := sendLarge(srv.addr("smtp"), body); err != nil {
+			if err := sendRawWithin(srv.addr("smtp"), body, 10*time.Minute); err != nil {
 				answer = err.Error()
 				var se *smtp.SMTPError
 				if errors.As(err, &se) {
@@ -123,30 +123,6 @@ func sendConcurrent(t *testing.T, srv *proc, body []byte) string {
 	}
 	wg.Wait()
 	return fmt.Sprintf("answers %v", answers)
-}
-
-func sendLarge(addr string, body []byte) error {
-	c, err := dialSMTP(addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SubmissionTimeout = 10 * time.Minute
-	if err := c.Mail("customer@client.example", nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(testQueueAddr, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(body); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
 }
 
 // sendStalled sends body memoryMessages times at once without the final

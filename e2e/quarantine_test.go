@@ -208,11 +208,20 @@ func nestedMessage(id string, depth int) []byte {
 // sendRaw sends raw to the queue over a new SMTP connection; an
 // *smtp.SMTPError is the server's refusal.
 func sendRaw(smtpAddr string, raw []byte) error {
+	return sendRawWithin(smtpAddr, raw, 0)
+}
+
+// sendRawWithin is sendRaw waiting up to timeout for the answer to DATA
+// (0: the client's default).
+func sendRawWithin(smtpAddr string, raw []byte, timeout time.Duration) error {
 	c, err := dialSMTP(smtpAddr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if timeout > 0 {
+		c.SubmissionTimeout = timeout
+	}
 	if err := c.Mail("customer@client.example", nil); err != nil {
 		return err
 	}
