@@ -157,16 +157,56 @@ func sendStalled(t *testing.T, srv *proc, body []byte) string {
 	}
 	wg.Wait()
 	close(conns)
-	// What is still in socket buffers reaches the server soon after.
-	last := int64(-1)
-	for rss := peakRSS(t, srv); rss != last; rss = peakRSS(t, srv) {
-		last = rss
-		time.Sleep(time.Second)
-	}
+	// What is still in socket buffers reaches the server soon after:
+	// wait until the kernel holds nothing in either direction on the
+	// SMTP port, so the server has read (and held or thrown away)
+	// every byte the clients wrote.
+	waitSocketsDrained(t, srv.addr("smtp"))
 	n := 0
 	for c := range conns {
 		c.Close()
 		n++
 	}
 	return fmt.Sprintf("%d stalled connections", n)
+}
+
+// waitSocketsDrained waits until every TCP socket on addr's port, the
+// server's and its clients', has empty send and receive queues
+// (/proc/net/tcp), reading them every pollInterval.
+func waitSocketsDrained(t *testing.T, addr string) {
+	t.Helper()
+	_, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := fmt.Sprintf(":%04X", port)
+	deadline := time.Now().Add(10 * time.Minute)
+	for tick := time.NewTicker(pollInterval); ; <-tick.C {
+		table, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		drained := true
+		for _, line := range strings.Split(string(table), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 5 || !strings.HasSuffix(f[1], suffix) && !strings.HasSuffix(f[2], suffix) {
+				continue
+			}
+			if f[4] != "00000000:00000000" {
+				drained = false
+				break
+			}
+		}
+		if drained {
+			tick.Stop()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connections to %s still hold unread bytes", addr)
+		}
+	}
 }
