@@ -53,6 +53,11 @@ type Config struct {
 	// domain goes to (RFC 5321 4.5.1), unless a queue has that address
 	// itself (default: the first queue's first address).
 	Postmaster string `toml:"postmaster"`
+	// CRM is the CRM feed (SPEC §11, crm.go).
+	CRM CRM `toml:"crm"`
+	// Archive is retention and the archive to object storage (SPEC §12,
+	// archive.go).
+	Archive Archive `toml:"archive"`
 
 	// path is the file this was loaded from, for messages.
 	path string

@@ -1,0 +1,19 @@
+package config
+
+// CRM is the CRM feed (SPEC §11): one ticket per session, fed through a
+// signed webhook. The keys of the issue that built it are fixed: tests
+// outside the project rely on them.
+type CRM struct {
+	URL        string `toml:"url"`         // empty: the CRM feed is off
+	SecretFile string `toml:"secret_file"` // one line: whsec_<base64>
+	Inbound    *bool  `toml:"inbound"`     // default true: tickets for new inbound sessions
+	Outbound   *bool  `toml:"outbound"`    // default true: tickets for sessions an agent starts
+	Content    string `toml:"content"`     // "session_end" (default) | "each_reply" | "off"
+	PDF        string `toml:"pdf"`         // "session_end" (default) | "each_reply" | "off"
+	Metadata   bool   `toml:"metadata"`
+	// LinkBaseURL is where CRM users reach mxdesk's [listen] http
+	// ("https://desk.example.com"): the start of every message link.
+	LinkBaseURL string `toml:"link_base_url"`
+	// LinkTTL is how long a message link stays valid (default 30 days).
+	LinkTTL Duration `toml:"link_ttl"`
+}
