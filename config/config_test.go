@@ -724,3 +724,27 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestReadCRMSecret(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")
+	if secret, err := ReadCRMSecret(good); err != nil || len(secret) != 24 {
+		t.Fatalf("good secret: %d bytes, %v", len(secret), err)
+	}
+	for name, text := range map[string]string{
+		"noprefix": "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"notb64":   "whsec_!!!!",
+		"short":    "whsec_c2hvcnQ=",
+	} {
+		if _, err := ReadCRMSecret(write(name, text)); err == nil || !strings.Contains(err.Error(), "crm.secret_file") {
+			t.Errorf("%s: err %v, want one naming crm.secret_file", name, err)
+		}
+	}
+}

@@ -1,5 +1,12 @@
 package config
 
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+)
+
 // CRM is the CRM feed (SPEC §11): one ticket per session, fed through a
 // signed webhook. The keys of the issue that built it are fixed: tests
 // outside the project rely on them.
@@ -16,4 +23,26 @@ type CRM struct {
 	LinkBaseURL string `toml:"link_base_url"`
 	// LinkTTL is how long a message link stays valid (default 30 days).
 	LinkTTL Duration `toml:"link_ttl"`
+}
+
+// ReadCRMSecret reads the Standard Webhooks secret in path
+// (crm.secret_file): one line "whsec_<base64>", returned decoded.
+func ReadCRMSecret(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("crm.secret_file: %w", err)
+	}
+	line := strings.TrimSpace(string(data))
+	encoded, ok := strings.CutPrefix(line, "whsec_")
+	if !ok {
+		return nil, fmt.Errorf("crm.secret_file %s: the secret must start with whsec_", path)
+	}
+	secret, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return nil, fmt.Errorf("crm.secret_file %s: the secret after whsec_ is not base64", path)
+	}
+	if len(secret) < 24 || len(secret) > 64 {
+		return nil, fmt.Errorf("crm.secret_file %s: the secret must decode to 24 to 64 bytes, not %d", path, len(secret))
+	}
+	return secret, nil
 }

@@ -26,6 +26,15 @@ var ErrInvalid = errors.New("msglink: invalid link")
 // ErrExpired is a genuine link past its expiry.
 var ErrExpired = errors.New("msglink: link expired")
 
+// KeyFromSecret derives the link key from the CRM feed's secret, so that
+// every node with the same configuration makes the same links and a link
+// key never doubles as a webhook signature key.
+func KeyFromSecret(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("mxdesk message links"))
+	return m.Sum(nil)
+}
+
 // Signer makes and checks links with one key.
 type Signer struct {
 	key  []byte
