@@ -17,19 +17,18 @@ func TestMalformedCommands(t *testing.T) {
 		{"FETCH", "a BAD"},
 		{"FETCH 1 (BODY[", "a BAD"},
 		{"FETCH 1 (NOPE)", "a BAD"},
-		// go-imap answers some parse errors with NO [SERVERBUG].
-		{"FETCH 1:x FLAGS", "a NO"},
-		{"FETCH 0 FLAGS", "a NO"},
+		{"FETCH 1:x FLAGS", "a BAD"},
+		{"FETCH 0 FLAGS", "a BAD"},
 		{"STORE 1 +FLAGS (\\Bogus)", "a BAD"},
 		{"STORE 1 FROB (\\Seen)", "a BAD"},
-		{"SEARCH FROB", "a NO"},
+		{"SEARCH FROB", "a BAD"},
 		{"SEARCH " + strings.Repeat("NOT ", 2000) + "ALL", "a NO [LIMIT]"},
-		{"SEARCH " + strings.Repeat("(", 2000) + "ALL" + strings.Repeat(")", 2000), "a NO"},
+		{"SEARCH " + strings.Repeat("(", 2000) + "ALL" + strings.Repeat(")", 2000), "a BAD"},
 		{"UID FETCH 1:4294967295 (FLAGS)", "a OK"},
 		{"APPEND INBOX {10", "a BAD"},
-		{"APPEND INBOX (\\Seen) \"not a date\" {1}", "a NO"},
+		{"APPEND INBOX (\\Seen) \"not a date\" {1}", "a BAD"},
 		{"LIST \"\" " + strings.Repeat("*", 2000), "a BAD"},
-		{"SELECT \"&Jjo\"", "a NO"},
+		{"SELECT \"&Jjo\"", "a BAD"},
 		{"CREATE \"\"", "a NO"},
 		{"LOGIN again please", "a BAD"},
 		{"IDLE\r\nNOT-DONE", "a BAD"},
@@ -48,15 +47,23 @@ func TestMalformedCommands(t *testing.T) {
 }
 
 // Input the library can't resynchronise on costs the connection, never
-// the server: an overlong line is answered BAD before the connection
-// closes; an untagged garbage line, and an unknown command before login
-// (a cross-protocol attack, RFC 3501 has no tag to answer), close it.
+// the server: an untagged garbage line, an overlong tag, and an unknown
+// command before login (a cross-protocol attack, RFC 3501 has no tag to
+// answer), close it. An overlong line with a tag is answered BAD and the
+// connection goes on.
 func TestMalformedInputKeepsServer(t *testing.T) {
 	h := newHarness(t)
+	rc := h.raw()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	if _, st := rc.cmd("a", "NOOP "+strings.Repeat("x", 60*1024)); !strings.HasPrefix(st, "a BAD") {
+		t.Errorf("overlong line: %s, want a BAD", st)
+	}
+	if _, st := rc.cmd("n", "NOOP"); !strings.HasPrefix(st, "n OK") {
+		t.Errorf("NOOP after the overlong line: %s", st)
+	}
 	for _, tc := range []struct {
 		name, login, input, want string
 	}{
-		{"overlong line", "l LOGIN alice@example.test secret\r\n", "a NOOP " + strings.Repeat("x", 60*1024) + "\r\n", "a BAD"},
 		{"overlong tag", "l LOGIN alice@example.test secret\r\n", strings.Repeat("x", 60*1024) + " NOOP\r\n", ""},
 		{"binary garbage", "l LOGIN alice@example.test secret\r\n", "\x00\xff\xfe\x16\x03\x01 garbage\r\n", ""},
 		{"empty line", "", "\r\n", ""},

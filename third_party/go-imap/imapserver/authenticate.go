@@ -25,7 +25,7 @@ func (c *Conn) handleAuthenticate(tag string, dec *imapwire.Decoder) error {
 			return dec.Err()
 		}
 		var err error
-		initialResp, err = internal.DecodeSASL(initialRespStr)
+		initialResp, err = decodeSASL(initialRespStr) // mxdesk: BAD, as for a later response
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,14 @@ func (c *Conn) handleAuthenticate(tag string, dec *imapwire.Decoder) error {
 		if err != nil {
 			return err
 		} else if isPrefix {
-			return fmt.Errorf("SASL response too long")
+			// mxdesk: BAD, and the rest of the line is not a command
+			for isPrefix && err == nil {
+				_, isPrefix, err = c.br.ReadLine()
+			}
+			return &imap.Error{
+				Type: imap.StatusResponseTypeBad,
+				Text: "SASL response too long",
+			}
 		} else if string(encodedResp) == "*" {
 			return &imap.Error{
 				Type: imap.StatusResponseTypeBad,

@@ -331,7 +331,8 @@ func readSearchKeyWithAtom(criteria *imap.SearchCriteria, dec *imapwire.Decoder,
 	default:
 		seqSet, err := imapwire.ParseSeqSet(key)
 		if err != nil {
-			return err
+			dec.Invalid("unknown search key, or a bad sequence set") // mxdesk: BAD
+			return dec.Err()
 		}
 		criteria.SeqNum = append(criteria.SeqNum, seqSet)
 	}

@@ -94,7 +94,8 @@ func (dec *Decoder) returnErr(err error) bool {
 
 func (dec *Decoder) readByte() (byte, bool) {
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
-		return 0, dec.returnErr(fmt.Errorf("imapwire: max size exceeded"))
+		// mxdesk: the client's error, answered BAD (DiscardLine skips the rest)
+		return 0, dec.Invalid("command line longer than %d bytes", dec.MaxSize)
 	}
 	dec.crlf = false
 	if dec.literal {
@@ -145,6 +146,16 @@ func (dec *Decoder) Expect(ok bool, name string) bool {
 		return dec.returnErr(&DecoderExpectError{Message: msg})
 	}
 	return true
+}
+
+// Invalid records that a value the decoder read is not valid (a sequence
+// set, a date, a mailbox name) as a DecoderExpectError, so that a server
+// answers BAD, and returns false.
+//
+// mxdesk: upstream returned such errors as they came, and the server
+// answered them NO [SERVERBUG].
+func (dec *Decoder) Invalid(format string, args ...any) bool {
+	return dec.returnErr(&DecoderExpectError{Message: fmt.Sprintf(format, args...)})
 }
 
 func (dec *Decoder) SP() bool {
@@ -263,13 +274,62 @@ func (dec *Decoder) DiscardUntilByte(untilCh byte) {
 	}
 }
 
+// DiscardLine skips the rest of the current command line, so that the
+// next line is read as the next command.
+//
+// mxdesk: it reads past MaxSize (nothing is kept) and past a decoding
+// error, and a non-synchronizing literal ({n+}) that ends the line is
+// skipped with the line that goes on after it: upstream read its bytes as
+// commands. A synchronizing literal's bytes never come before the server
+// asks for them.
 func (dec *Decoder) DiscardLine() {
 	if dec.crlf {
 		return
 	}
-	var text string
-	dec.Text(&text)
-	dec.CRLF()
+	var tail []byte // the line's last bytes, to see a literal announced
+	for {
+		b, err := dec.r.ReadByte()
+		if err != nil {
+			dec.returnErr(err)
+			return
+		}
+		if b != '\n' {
+			if len(tail) == maxLiteralAnnouncement {
+				tail = append(tail[:0], tail[1:]...)
+			}
+			tail = append(tail, b)
+			continue
+		}
+		size, ok := nonSyncLiteralAt(tail)
+		if !ok {
+			dec.crlf = true
+			return
+		}
+		if _, err := io.CopyN(io.Discard, dec.r, size); err != nil {
+			dec.returnErr(err)
+			return
+		}
+		tail = tail[:0]
+	}
+}
+
+// maxLiteralAnnouncement is the length of the longest "{n+}\r" with an
+// int64 n.
+const maxLiteralAnnouncement = len("{9223372036854775807+}\r")
+
+// nonSyncLiteralAt reports whether line ends with "{n+}" (and an optional
+// CR), and n.
+func nonSyncLiteralAt(line []byte) (int64, bool) {
+	s := strings.TrimSuffix(string(line), "\r")
+	if !strings.HasSuffix(s, "+}") {
+		return 0, false
+	}
+	open := strings.LastIndexByte(s, '{')
+	if open < 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s[open+1:len(s)-2], 10, 64)
+	return n, err == nil && n >= 0
 }
 
 func (dec *Decoder) DiscardValue() bool {
@@ -471,7 +531,8 @@ func (dec *Decoder) List(f func() error) (isList bool, err error) {
 	}()
 
 	if dec.listDepth >= maxListDepth {
-		return false, fmt.Errorf("imapwire: exceeded max depth")
+		dec.Invalid("lists nested deeper than %d", maxListDepth) // mxdesk: BAD
+		return false, dec.Err()
 	}
 
 	for {
@@ -518,10 +579,11 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		return true
 	}
 	name, err := utf7.Decode(name)
-	if err == nil {
-		*ptr = name
+	if err != nil {
+		return dec.Invalid("mailbox name is not valid modified UTF-7") // mxdesk: BAD
 	}
-	return dec.returnErr(err)
+	*ptr = name
+	return true
 }
 
 func (dec *Decoder) ExpectUID(ptr *imap.UID) bool {
@@ -545,7 +607,7 @@ func (dec *Decoder) ExpectNumSet(kind NumKind, ptr *imap.NumSet) bool {
 	}
 	numSet, err := imapnum.ParseSet(s)
 	if err != nil {
-		return dec.returnErr(err)
+		return dec.Invalid("bad sequence set %q", clip(s)) // mxdesk: BAD
 	}
 
 	switch kind {
@@ -564,6 +626,15 @@ func (dec *Decoder) ExpectUIDSet(ptr *imap.UIDSet) bool {
 		*ptr = numSet.(imap.UIDSet)
 	}
 	return ok
+}
+
+// clip shortens what a client sent for an error message.
+func clip(s string) string {
+	const max = 40
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
 }
 
 func isNumSetChar(ch byte) bool {
