@@ -52,3 +52,27 @@ func TestParseErrorsAnswerBAD(t *testing.T) {
 		}
 	}
 }
+
+// FETCH BODY[n] with a part number past 32 bits is BAD: the parser used to
+// drop the number and answer with the whole message as BODY[].
+func TestFetchSectionPartOutOfRange(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("carla@customer.test", "one", "the body")
+	rc := h.raw()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	rc.cmd("s", "SELECT Queues/Support")
+	for _, cmd := range []string{"FETCH 1 BODY[99999999999]", "FETCH 1 BODY.PEEK[1.99999999999]", "FETCH 1 BODY[99999999999.HEADER]"} {
+		untagged, st := rc.cmd("a", cmd)
+		if !strings.HasPrefix(st, "a BAD") {
+			t.Errorf("%s: %s, want a BAD", cmd, st)
+		}
+		if len(untagged) > 0 {
+			t.Errorf("%s: answered %q", cmd, untagged)
+		}
+	}
+	// In range, a part that does not exist is empty, not the message.
+	untagged, st := rc.cmd("a", "FETCH 1 BODY.PEEK[7]")
+	if !strings.HasPrefix(st, "a OK") || len(untagged) == 0 || !strings.Contains(untagged[0], "BODY[7] {0}") {
+		t.Errorf("BODY[7]: %q %s, want an empty BODY[7]", untagged, st)
+	}
+}

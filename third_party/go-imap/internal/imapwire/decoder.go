@@ -93,6 +93,12 @@ func (dec *Decoder) returnErr(err error) bool {
 }
 
 func (dec *Decoder) readByte() (byte, bool) {
+	if dec.err != nil {
+		// mxdesk: after an error nothing more is read, so a caller that
+		// goes on after a failed optional read (readSectionPart) can't
+		// complete the command with what it dropped.
+		return 0, false
+	}
 	if dec.MaxSize > 0 && dec.readBytes > dec.MaxSize {
 		// mxdesk: the client's error, answered BAD (DiscardLine skips the rest)
 		return 0, dec.Invalid("command line longer than %d bytes", dec.MaxSize)
@@ -383,7 +389,7 @@ func (dec *Decoder) Number(ptr *uint32) bool {
 	}
 	v64, err := strconv.ParseUint(s, 10, 32)
 	if err != nil {
-		return false // can happen on overflow
+		return dec.Invalid("number out of range: %s", clip(s)) // mxdesk: was dropped unread
 	}
 	*ptr = uint32(v64)
 	return true
@@ -411,7 +417,7 @@ func (dec *Decoder) Number64(ptr *int64) bool {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return false // can happen on overflow
+		return dec.Invalid("number out of range: %s", clip(s)) // mxdesk: was dropped unread
 	}
 	*ptr = v
 	return true
@@ -428,7 +434,7 @@ func (dec *Decoder) ModSeq(ptr *uint64) bool {
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return false // can happen on overflow
+		return dec.Invalid("number out of range: %s", clip(s)) // mxdesk: was dropped unread
 	}
 	*ptr = v
 	return true
