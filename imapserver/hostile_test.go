@@ -1,8 +1,11 @@
 package imapserver_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"mxdesk/imapserver"
 )
 
 // Input the parser can't take is the client's error: a tagged BAD (never
@@ -74,5 +77,78 @@ func TestFetchSectionPartOutOfRange(t *testing.T) {
 	untagged, st := rc.cmd("a", "FETCH 1 BODY.PEEK[7]")
 	if !strings.HasPrefix(st, "a OK") || len(untagged) == 0 || !strings.Contains(untagged[0], "BODY[7] {0}") {
 		t.Errorf("BODY[7]: %q %s, want an empty BODY[7]", untagged, st)
+	}
+}
+
+// A literal over 4 KiB outside APPEND is refused with NO [TOOBIG], and the
+// client's next line is its next command: before the fix, `Z NOOP` was
+// read as the literal's place and counted as a failed login of user Z.
+func TestBigLiteralKeepsNextCommand(t *testing.T) {
+	h := newHarness(t)
+	rc := h.raw()
+	// More refusals than the failed logins a connection may make: none
+	// of them may count as a login.
+	for range 4 {
+		rc.send("a LOGIN {5000}\r\nZ NOOP\r\n")
+		if _, st := rc.until("a"); !strings.HasPrefix(st, "a NO [TOOBIG]") {
+			t.Fatalf("LOGIN {5000}: %s, want a NO [TOOBIG]", st)
+		}
+		if _, st := rc.until("Z"); !strings.HasPrefix(st, "Z OK NOOP") {
+			t.Fatalf("NOOP after the literal: %s", st)
+		}
+	}
+	// A non-synchronizing literal comes with its data: the data and the
+	// rest of its line are skipped, nothing of them is a command.
+	rc.send("a LOGIN {5000+}\r\n" + strings.Repeat("Z NOOP\r\n", 625) + " secret\r\nZ NOOP\r\n")
+	if _, st := rc.until("a"); !strings.HasPrefix(st, "a NO [TOOBIG]") {
+		t.Fatalf("LOGIN {5000+}: %s, want a NO [TOOBIG]", st)
+	}
+	if _, st := rc.until("Z"); !strings.HasPrefix(st, "Z OK NOOP") {
+		t.Fatalf("NOOP after the literal: %s", st)
+	}
+	if _, st := rc.cmd("l", "LOGIN alice@example.test secret"); !strings.HasPrefix(st, "l OK") {
+		t.Fatalf("LOGIN after the literals: %s", st)
+	}
+	rc.send("a SELECT {5000}\r\nZ NOOP\r\n")
+	if _, st := rc.until("a"); !strings.HasPrefix(st, "a NO [TOOBIG]") {
+		t.Fatalf("SELECT {5000}: %s, want a NO [TOOBIG]", st)
+	}
+	if _, st := rc.until("Z"); !strings.HasPrefix(st, "Z OK NOOP") {
+		t.Fatalf("NOOP after SELECT's literal: %s", st)
+	}
+	// A failed command whose line goes on with a literal: the literal is
+	// skipped with the line.
+	rc.send("a SEARCH FROB {10+}\r\nb LOGOUT\r\n\r\nZ NOOP\r\n")
+	if _, st := rc.until("a"); !strings.HasPrefix(st, "a BAD") {
+		t.Fatalf("SEARCH FROB {10+}: %s, want a BAD", st)
+	}
+	if _, st := rc.until("Z"); !strings.HasPrefix(st, "Z OK NOOP") {
+		t.Fatalf("NOOP after the skipped literal: %s", st)
+	}
+}
+
+// APPEND of a non-synchronizing literal the server refuses (over
+// APPENDLIMIT, or over LITERAL-'s 4096 bytes) skips the literal's bytes:
+// the message is not read as commands.
+func TestAppendRefusedNonSyncLiteral(t *testing.T) {
+	h := newHarnessOpts(t, imapserver.Options{InsecureAuth: true, MaxAppend: 8192})
+	rc := h.raw()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	msg := func(n int) string {
+		return "Subject: x\r\n\r\n" + strings.Repeat("Z LOGOUT\r\n", n/10)
+	}
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{msg(9000), "a NO [TOOBIG]"}, // over APPENDLIMIT
+		{msg(6000), "a BAD"},         // under it, over LITERAL-'s limit
+	} {
+		rc.send("a APPEND Drafts {" + strconv.Itoa(len(tc.body)) + "+}\r\n" + tc.body + "\r\nZ NOOP\r\n")
+		if _, st := rc.until("a"); !strings.HasPrefix(st, tc.want) {
+			t.Fatalf("APPEND {%d+}: %s, want %s", len(tc.body), st, tc.want)
+		}
+		if _, st := rc.until("Z"); !strings.HasPrefix(st, "Z OK NOOP") {
+			t.Fatalf("NOOP after APPEND {%d+}: %s", len(tc.body), st)
+		}
 	}
 }

@@ -654,8 +654,10 @@ func (dec *Decoder) Literal(ptr *string) bool {
 	}
 	if dec.CheckBufferedLiteralFunc != nil {
 		if err := dec.CheckBufferedLiteralFunc(lit.Size(), nonSync); err != nil {
-			lit.cancel()
-			return false
+			// mxdesk: the refusal is the command's answer; upstream
+			// dropped it and read the next line in the literal's place.
+			lit.Refuse()
+			return dec.returnErr(err)
 		}
 	}
 	var sb strings.Builder
@@ -682,9 +684,10 @@ func (dec *Decoder) LiteralReader() (lit *LiteralReader, nonSync, ok bool) {
 	}
 	dec.literal = true
 	lit = &LiteralReader{
-		dec:  dec,
-		size: size,
-		r:    io.LimitReader(dec.r, size),
+		dec:     dec,
+		size:    size,
+		nonSync: nonSync,
+		r:       io.LimitReader(dec.r, size),
 	}
 	return lit, nonSync, true
 }
@@ -698,9 +701,10 @@ func (dec *Decoder) ExpectLiteralReader() (lit *LiteralReader, nonSync bool, err
 }
 
 type LiteralReader struct {
-	dec  *Decoder
-	size int64
-	r    io.Reader
+	dec     *Decoder
+	size    int64
+	nonSync bool
+	r       io.Reader
 }
 
 func newLiteralReaderFromString(s string) *LiteralReader {
@@ -720,6 +724,27 @@ func (lit *LiteralReader) Read(b []byte) (int, error) {
 		lit.cancel()
 	}
 	return n, err
+}
+
+// Refuse is for a literal the server does not take. A synchronizing
+// literal is not sent until the server asks for it: nothing is read. A
+// non-synchronizing one is on its way: its bytes are read and thrown
+// away, and the rest of its line is left to DiscardLine, so that none of
+// it is read as a command.
+//
+// mxdesk: upstream read a refused literal's bytes as commands.
+func (lit *LiteralReader) Refuse() error {
+	dec := lit.dec
+	if dec == nil {
+		return nil
+	}
+	var err error
+	if lit.nonSync {
+		_, err = io.Copy(io.Discard, lit.r)
+		dec.crlf = false
+	}
+	lit.cancel()
+	return err
 }
 
 func (lit *LiteralReader) cancel() {
