@@ -116,6 +116,15 @@ func TestBigLiteralKeepsNextCommand(t *testing.T) {
 	if _, st := rc.until("Z"); !strings.HasPrefix(st, "Z OK NOOP") {
 		t.Fatalf("NOOP after SELECT's literal: %s", st)
 	}
+	// A command that fails right after a literal it read: the rest of
+	// its line is skipped, the next line is a command.
+	rc.send("a CREATE {4+}\r\n&Jjo\r\nZ NOOP\r\n")
+	if _, st := rc.until("a"); !strings.HasPrefix(st, "a BAD") {
+		t.Fatalf("CREATE {4+} &Jjo: %s, want a BAD", st)
+	}
+	if _, st := rc.until("Z"); !strings.HasPrefix(st, "Z OK NOOP") {
+		t.Fatalf("NOOP after CREATE's literal: %s", st)
+	}
 	// A failed command whose line goes on with a literal: the literal is
 	// skipped with the line.
 	rc.send("a SEARCH FROB {10+}\r\nb LOGOUT\r\n\r\nZ NOOP\r\n")

@@ -721,6 +721,13 @@ func (lit *LiteralReader) Size() int64 {
 func (lit *LiteralReader) Read(b []byte) (int, error) {
 	n, err := lit.r.Read(b)
 	if err == io.EOF {
+		if lit.dec != nil {
+			// mxdesk: the line goes on after a literal's data; upstream
+			// kept the CRLF before it as the line's end, so DiscardLine
+			// left the rest of a command that failed there to be read as
+			// a command (the connection was closed on an empty line).
+			lit.dec.crlf = false
+		}
 		lit.cancel()
 	}
 	return n, err
