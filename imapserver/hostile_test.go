@@ -161,3 +161,45 @@ func TestAppendRefusedNonSyncLiteral(t *testing.T) {
 		}
 	}
 }
+
+// Raw 8-bit mailbox names are refused unless the client enabled
+// UTF8=ACCEPT (RFC 6855); before that, names are modified UTF-7 (RFC 3501
+// 5.1.3), as Thunderbird and mutt send them.
+func TestEightBitMailboxNames(t *testing.T) {
+	h := newHarness(t)
+	rc := h.raw()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	for _, cmd := range []string{
+		"CREATE \"Caf\xc3\xa9\"",
+		"CREATE {5+}\r\nCaf\xc3\xa9",
+		"CREATE Caf\xc3\xa9",
+		"SELECT \"INBOX/\xe9t\xe9\"", // Latin-1
+		"RENAME Drafts \"Entw\xc3\xbcrfe\"",
+	} {
+		if _, st := rc.cmd("a", cmd); !strings.HasPrefix(st, "a BAD") {
+			t.Errorf("%q: %s, want a BAD", cmd, st)
+		}
+	}
+	if _, st := rc.cmd("a", "CREATE \"Caf&AOk-\""); !strings.HasPrefix(st, "a OK") {
+		t.Fatalf("CREATE in modified UTF-7: %s", st)
+	}
+	if untagged, _ := rc.cmd("a", "LIST \"\" Caf*"); len(untagged) != 1 || !strings.HasSuffix(untagged[0], "\"Caf&AOk-\"") {
+		t.Errorf("LIST Caf*: %q, want one Caf&AOk-", untagged)
+	}
+
+	if untagged, st := rc.cmd("e", "ENABLE UTF8=ACCEPT"); !strings.HasPrefix(st, "e OK") || len(untagged) != 1 || untagged[0] != "* ENABLED UTF8=ACCEPT" {
+		t.Fatalf("ENABLE UTF8=ACCEPT: %q %s", untagged, st)
+	}
+	if _, st := rc.cmd("a", "CREATE \"B\xc3\xbccher\""); !strings.HasPrefix(st, "a OK") {
+		t.Fatalf("CREATE in UTF-8 after ENABLE UTF8=ACCEPT: %s", st)
+	}
+	if untagged, _ := rc.cmd("a", "LIST \"\" B*"); len(untagged) != 1 || !strings.HasSuffix(untagged[0], "\"B\xc3\xbccher\"") {
+		t.Errorf("LIST B*: %q, want one B\u00fccher", untagged)
+	}
+	// Still not Latin-1, nor control characters.
+	for _, cmd := range []string{"CREATE \"\xe9t\xe9\"", "CREATE \"a\x01b\""} {
+		if _, st := rc.cmd("a", cmd); !strings.HasPrefix(st, "a BAD") {
+			t.Errorf("%q with UTF8=ACCEPT: %s, want a BAD", cmd, st)
+		}
+	}
+}

@@ -178,6 +178,7 @@ func (c *Conn) serve() {
 		dec := imapwire.NewDecoder(c.br, imapwire.ConnSideServer)
 		dec.MaxSize = maxCommandSize
 		dec.CheckBufferedLiteralFunc = c.checkBufferedLiteral
+		dec.MailboxUTF8 = c.utf8Accepted() // mxdesk: else 8-bit mailbox names are BAD
 
 		if c.state == imap.ConnStateLogout || dec.EOF() {
 			break
@@ -386,6 +387,18 @@ func (c *Conn) handleUnsubscribe(dec *imapwire.Decoder) error {
 		return err
 	}
 	return c.session.Unsubscribe(name)
+}
+
+// utf8Accepted reports whether mailbox names may be raw UTF-8: the client
+// has enabled UTF8=ACCEPT (RFC 6855), or the server speaks IMAP4rev2, whose
+// names are UTF-8 (RFC 9051 5.1; imapclient sends them so to such servers).
+func (c *Conn) utf8Accepted() bool {
+	if c.server.options.caps().Has(imap.CapIMAP4rev2) {
+		return true
+	}
+	c.mutex.Lock()
+	defer c.mutex.Unlock()
+	return c.enabled.Has(imap.CapUTF8Accept)
 }
 
 func (c *Conn) checkBufferedLiteral(size int64, nonSync bool) error {

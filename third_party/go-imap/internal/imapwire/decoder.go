@@ -55,6 +55,13 @@ type Decoder struct {
 	// MaxSize defines a maximum number of bytes to be read from the input.
 	// Literals are ignored.
 	MaxSize int64
+	// MailboxUTF8 lets a server take mailbox names in raw UTF-8: the
+	// client has enabled UTF8=ACCEPT (RFC 6855) or the server speaks
+	// IMAP4rev2. Without it a name with 8-bit bytes is a syntax error
+	// (RFC 3501 5.1.3: modified UTF-7).
+	//
+	// mxdesk: upstream took raw UTF-8 names from any client.
+	MailboxUTF8 bool
 
 	r         *bufio.Reader
 	side      ConnSide
@@ -584,6 +591,9 @@ func (dec *Decoder) ExpectMailbox(ptr *string) bool {
 		*ptr = "INBOX"
 		return true
 	}
+	if dec.side == ConnSideServer && !dec.MailboxUTF8 && !isASCII(name) {
+		return dec.Invalid("8-bit mailbox name: use modified UTF-7, or ENABLE UTF8=ACCEPT first")
+	}
 	name, err := utf7.Decode(name)
 	if err != nil {
 		return dec.Invalid("mailbox name is not valid modified UTF-7") // mxdesk: BAD
@@ -632,6 +642,15 @@ func (dec *Decoder) ExpectUIDSet(ptr *imap.UIDSet) bool {
 		*ptr = numSet.(imap.UIDSet)
 	}
 	return ok
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // clip shortens what a client sent for an error message.
