@@ -287,6 +287,9 @@ type Limits struct {
 	// hold in memory at once, all connections together (default 256MiB);
 	// 0: no cap.
 	InflightMessageBytes Size `toml:"inflight_message_bytes"`
+	// PersonalFoldersPerAgent caps the folders one agent creates over
+	// IMAP, desk folders not counted (default 1000); 0: no cap.
+	PersonalFoldersPerAgent int `toml:"personal_folders_per_agent"`
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

@@ -112,6 +112,7 @@ func TestValidation(t *testing.T) {
 		{"bad trusted proxy", []string{`[listen]`, "[listen]\nhttp_trusted_proxies = [\"127.0.0.1\", \"proxy.example.test\"]"}, "listen.http_trusted_proxies", `"proxy.example.test" is neither an IP address nor a CIDR prefix`},
 		{"postmaster not a queue address", []string{`company =`, "postmaster = \"pm@example.test\"\ncompany ="}, "postmaster", `"pm@example.test" is no queue's address`},
 		{"negative recipients per hour", []string{`[listen]`, "[limits]\nsubmission_recipients_per_hour = -1\n[listen]"}, "limits.submission_recipients_per_hour", "must be 0 (off) or positive"},
+		{"negative personal folders", []string{`[listen]`, "[limits]\npersonal_folders_per_agent = -1\n[listen]"}, "limits.personal_folders_per_agent", "must be 0 (off) or positive"},
 
 		// Top level.
 		{"data_dir missing", []string{`data_dir = "/var/lib/mxdesk"`, ""}, "data_dir", "required"},
@@ -337,6 +338,7 @@ role = "admin"
 		{"imap.max_append_bytes", c.IMAP.MaxAppendBytes, int64(26214400)},
 		{"limits.connections_per_listener", c.Limits.ConnectionsPerListener, 1000},
 		{"limits.inflight_message_bytes", c.Limits.InflightMessageBytes, Size(256 << 20)},
+		{"limits.personal_folders_per_agent", c.Limits.PersonalFoldersPerAgent, 1000},
 		{"limits.tls_handshake_timeout", c.Limits.TLSHandshakeTimeout.Duration, 30 * time.Second},
 		{"limits.http_idle_timeout", c.Limits.HTTPIdleTimeout.Duration, 2 * time.Minute},
 		{"store.sync", c.SyncWrites(), true},

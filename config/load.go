@@ -59,6 +59,8 @@ const (
 
 	DefaultSubmissionRecipientsPerMessage = 50
 	DefaultSubmissionRecipientsPerHour    = 500
+
+	DefaultPersonalFoldersPerAgent = 1000
 )
 
 // DefaultMinFreeSpace is store.min_free_space: "512MB".
@@ -352,6 +354,7 @@ func (p *parser) defaultDelivery() {
 		{&lim.CommandsPerConnection, DefaultCommandsPerConnection, "commands_per_connection"},
 		{&lim.SubmissionRecipientsPerMessage, DefaultSubmissionRecipientsPerMessage, "submission_recipients_per_message"},
 		{&lim.SubmissionRecipientsPerHour, DefaultSubmissionRecipientsPerHour, "submission_recipients_per_hour"},
+		{&lim.PersonalFoldersPerAgent, DefaultPersonalFoldersPerAgent, "personal_folders_per_agent"},
 	} {
 		if !p.md.IsDefined("limits", x.key) {
 			*x.dst = x.def

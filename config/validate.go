@@ -167,7 +167,8 @@ func (p *parser) checkDelivery() {
 		{"limits.login_lock_after", lim.LoginLockAfter}, {"limits.commands_per_connection", lim.CommandsPerConnection},
 		{"limits.auto_mail_per_address_per_day", lim.AutoMailPerAddressPerDay},
 		{"limits.submission_recipients_per_message", lim.SubmissionRecipientsPerMessage},
-		{"limits.submission_recipients_per_hour", lim.SubmissionRecipientsPerHour}} {
+		{"limits.submission_recipients_per_hour", lim.SubmissionRecipientsPerHour},
+		{"limits.personal_folders_per_agent", lim.PersonalFoldersPerAgent}} {
 		if x.n < 0 {
 			p.errorf(x.key, "must be 0 (off) or positive, not %d", x.n)
 		}

@@ -114,12 +114,13 @@ func restartKeys(old, cfg *config.Config) []string {
 
 // restartLimits is l without the limits that apply live: the login
 // lock, connections per address and per listener, the caps on automatic
-// mail (the router reads them) and on agents' recipients through
-// submission.
+// mail (the router reads them), on agents' recipients through submission
+// and on their folders.
 func restartLimits(l config.Limits) config.Limits {
 	l.LoginLockAfter, l.LoginLockFor, l.ConnectionsPerIP, l.ConnectionsPerListener = 0, config.Duration{}, 0, 0
 	l.AutoMailPerAddressPerDay, l.AutoMailBouncePause = 0, config.Duration{}
 	l.SubmissionRecipientsPerMessage, l.SubmissionRecipientsPerHour = 0, 0
+	l.PersonalFoldersPerAgent = 0 // the router reads it at each CREATE
 	return l
 }
 
@@ -174,6 +175,7 @@ func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Limits.ConnectionsPerIP, cfg.Limits.ConnectionsPerListener = live.ConnectionsPerIP, live.ConnectionsPerListener
 	cfg.Limits.SubmissionRecipientsPerMessage = live.SubmissionRecipientsPerMessage
 	cfg.Limits.SubmissionRecipientsPerHour = live.SubmissionRecipientsPerHour
+	cfg.Limits.PersonalFoldersPerAgent = live.PersonalFoldersPerAgent
 	cfg.TLS.InsecureAuth = old.TLS.InsecureAuth
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		cfg.TLS = old.TLS

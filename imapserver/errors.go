@@ -60,6 +60,8 @@ func kindCode(k router.Kind, dest bool) (imap.ResponseCode, bool) {
 		return imap.ResponseCodeTooBig, true
 	case router.KindAuth:
 		return imap.ResponseCodeAuthenticationFailed, true
+	case router.KindLimit:
+		return imap.ResponseCodeLimit, true
 	case router.KindNoSpace:
 		// RFC 5530's OVERQUOTA, as Dovecot answers a full disk: the
 		// client keeps the message and may try again later.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mxdesk/imapserver"
 )
 
 func listNames(t *testing.T, c *client, ref, pattern string, opts *imap.ListOptions) []string {
@@ -384,5 +386,45 @@ func TestUTF8Names(t *testing.T) {
 	}
 	if _, st := rc.cmd("f", `SELECT "Clienti/Società"`); !strings.HasPrefix(st, "f OK") {
 		t.Errorf("SELECT in UTF-8: %s", st)
+	}
+}
+
+// limits.personal_folders_per_agent caps the folders an agent creates,
+// parents made on the way included; desk folders don't count, and a
+// rename only counts the parents it makes.
+func TestPersonalFolderCap(t *testing.T) {
+	h := newHarnessWith(t, harnessConfig{opts: imapserver.Options{InsecureAuth: true}, extra: "[limits]\npersonal_folders_per_agent = 3\n"})
+	c := h.login(alice)
+	for _, name := range []string{"Orders", "Orders/2026", "INBOX/Suppliers"} {
+		if err := c.Create(name, nil).Wait(); err != nil {
+			t.Fatalf("CREATE %s: %v", name, err)
+		}
+	}
+	wantLimit := func(what string, err error) {
+		t.Helper()
+		wantCode(t, err, imap.StatusResponseTypeNo, imap.ResponseCodeLimit)
+		if !strings.Contains(err.Error(), "limits.personal_folders_per_agent") {
+			t.Errorf("%s: %v, want the key named", what, err)
+		}
+	}
+	wantLimit("CREATE Misc", c.Create("Misc", nil).Wait())
+	wantLimit("RENAME into a new parent", c.Rename("INBOX/Suppliers", "Vendors/Suppliers", nil).Wait())
+	if err := c.Rename("INBOX/Suppliers", "Suppliers", nil).Wait(); err != nil {
+		t.Fatalf("RENAME without a new parent: %v", err)
+	}
+	if err := c.Delete("Suppliers").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	wantLimit("CREATE with a new parent", c.Create("Misc/Deep", nil).Wait())
+	if got := listNames(t, c, "", "Misc*", nil); len(got) != 0 {
+		t.Errorf("a refused CREATE left %q", got)
+	}
+	if err := c.Create("Misc", nil).Wait(); err != nil {
+		t.Fatalf("CREATE after a DELETE: %v", err)
+	}
+	// The cap is each agent's own.
+	b := h.login(bob)
+	if err := b.Create("Bob's", nil).Wait(); err != nil {
+		t.Fatalf("bob's CREATE: %v", err)
 	}
 }

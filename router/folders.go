@@ -353,9 +353,11 @@ func (r *Router) CreateFolder(ctx context.Context, a *Agent, name string) error 
 		if _, err := tx.MailboxByName(a.Login, name); err == nil {
 			return errorf(KindExists, "folder %q already exists", name)
 		}
-		parts := strings.Split(name, "/")
-		for i := 1; i < len(parts); i++ {
-			if err := ensureMailbox(tx, a.Login, strings.Join(parts[:i], "/"), ""); err != nil {
+		if err := r.checkFolderCap(tx, a, append(parentNames(name), name)); err != nil {
+			return err
+		}
+		for _, parent := range parentNames(name) {
+			if err := ensureMailbox(tx, a.Login, parent, ""); err != nil {
 				return err
 			}
 		}
@@ -417,9 +419,11 @@ func (r *Router) RenameFolder(ctx context.Context, a *Agent, from, to string) er
 		if err != nil {
 			return err
 		}
-		parts := strings.Split(to, "/")
-		for i := 1; i < len(parts); i++ {
-			if err := ensureMailbox(tx, a.Login, strings.Join(parts[:i], "/"), ""); err != nil {
+		if err := r.checkFolderCap(tx, a, parentNames(to)); err != nil {
+			return err
+		}
+		for _, parent := range parentNames(to) {
+			if err := ensureMailbox(tx, a.Login, parent, ""); err != nil {
 				return err
 			}
 		}
@@ -433,6 +437,50 @@ func (r *Router) RenameFolder(ctx context.Context, a *Agent, from, to string) er
 		}
 		return nil
 	})
+}
+
+// parentNames are the folders above name, outermost first: "a/b/c" has
+// "a" and "a/b".
+func parentNames(name string) []string {
+	var out []string
+	for i, c := range name {
+		if c == '/' {
+			out = append(out, name[:i])
+		}
+	}
+	return out
+}
+
+// checkFolderCap refuses to give a more folders of their own than
+// limits.personal_folders_per_agent, when names (a new folder and its
+// parents) are created. Desk folders are not counted.
+func (r *Router) checkFolderCap(tx store.Tx, a *Agent, names []string) error {
+	limit := r.config().Limits.PersonalFoldersPerAgent
+	if limit == 0 {
+		return nil
+	}
+	own, err := tx.Mailboxes(a.Login)
+	if err != nil {
+		return err
+	}
+	have, exists := 0, make(map[string]bool, len(own))
+	for _, m := range own {
+		exists[m.Name] = true
+		if !isDeskName(m.Name) {
+			have++
+		}
+	}
+	adding := 0
+	for _, n := range names {
+		if !exists[n] && !isDeskName(n) {
+			adding++
+		}
+	}
+	if adding == 0 || have+adding <= limit {
+		return nil
+	}
+	r.log.Warn("folder refused: limits.personal_folders_per_agent reached", "login", a.Login, "folders", have, "limit", limit)
+	return errorf(KindLimit, "at most %d folders of your own (limits.personal_folders_per_agent): delete some first", limit)
 }
 
 // SetSubscribed (un)subscribes a to a personal folder. Desk folders are

@@ -38,6 +38,7 @@ const (
 	KindLocked                      // too many failed logins: try later
 	KindUnavailable                 // a dependency (the virus scanner) is down: try later
 	KindNoSpace                     // the store's disk is below its reserve: try later
+	KindLimit                       // over a configured count (limits.*)
 )
 
 // Error is an error with a Kind and a message safe to show a client.
