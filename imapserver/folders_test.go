@@ -419,6 +419,13 @@ func TestPersonalFolderCap(t *testing.T) {
 	if got := listNames(t, c, "", "Misc*", nil); len(got) != 0 {
 		t.Errorf("a refused CREATE left %q", got)
 	}
+	// A parent that exists is not counted again.
+	if err := c.Create("Orders/Q1", nil).Wait(); err != nil {
+		t.Fatalf("CREATE below an existing parent: %v", err)
+	}
+	if err := c.Delete("Orders/Q1").Wait(); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Create("Misc", nil).Wait(); err != nil {
 		t.Fatalf("CREATE after a DELETE: %v", err)
 	}
