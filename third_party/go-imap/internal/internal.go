@@ -24,7 +24,7 @@ func DecodeDateTime(dec *imapwire.Decoder) (time.Time, error) {
 	}
 	t, err := time.Parse(DateTimeLayout, s)
 	if err != nil {
-		dec.Invalid("in date-time: %v", err) // mxdesk: BAD
+		dec.Invalid("date-time is not \"dd-Mon-yyyy hh:mm:ss +zzzz\"") // mxdesk: BAD
 		return time.Time{}, dec.Err()
 	}
 	return t, err
@@ -48,7 +48,7 @@ func ExpectDate(dec *imapwire.Decoder) (time.Time, error) {
 	}
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {
-		dec.Invalid("in date: %v", err) // mxdesk: BAD
+		dec.Invalid("date is not d-Mon-yyyy") // mxdesk: BAD
 		return time.Time{}, dec.Err()
 	}
 	return t, nil
