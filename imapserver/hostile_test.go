@@ -23,6 +23,19 @@ func TestParseErrorsAnswerBAD(t *testing.T) {
 	if _, st := rc.cmd("n", "NOOP"); !strings.HasPrefix(st, "n OK") {
 		t.Fatalf("NOOP after AUTHENTICATE: %s", st)
 	}
+	// A SASL response longer than the library's 4 KiB line: BAD, and
+	// none of it is read as a command.
+	rc.send("a AUTHENTICATE PLAIN\r\n")
+	if l := rc.line(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("AUTHENTICATE PLAIN: %q, want a continuation", l)
+	}
+	rc.send(strings.Repeat("QUFB", 1500) + " b LOGOUT\r\n")
+	if _, st := rc.until("a"); !strings.HasPrefix(st, "a BAD") {
+		t.Errorf("SASL response of 6 KB: %s, want a BAD", st)
+	}
+	if _, st := rc.cmd("n", "NOOP"); !strings.HasPrefix(st, "n OK") {
+		t.Fatalf("NOOP after the long SASL response: %s", st)
+	}
 
 	rc.cmd("l", "LOGIN alice@example.test secret")
 	rc.cmd("s", "SELECT Queues/Support")
