@@ -1,0 +1,153 @@
+package transcript_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mxdesk/transcript"
+)
+
+func TestTextHasEveryMessage(t *testing.T) {
+	th := newThread(t)
+	text, err := transcript.Text(th.load(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Session " + th.id + ": Broken order — Ζημιά",
+		"Subject: Broken order — Ζημιά",             // RFC 2047 decoded
+		"From: Carla Rössler <carla@customer.test>", // RFC 2047 decoded
+		customerLine, greekLine, russianLine, cjkLine,
+		"receipt-4471.pdf (application/pdf, 48 bytes)",
+		"Date: Mon, 2 Mar 2026 10:00:00 +0100",
+		agentLine,
+		htmlOnlyLine,
+		"Second line & more", // HTML as text: entities decoded
+		"> " + agentLine,     // a quoted <blockquote>
+		"Message 2 of 3 (sent)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+	for _, never := range []string{"alert(1)", "color:red", "<div>", "<p>"} {
+		if strings.Contains(text, never) {
+			t.Errorf("text has %q", never)
+		}
+	}
+	// The Thunderbird reply is shown by its text/plain part.
+	if strings.Count(text, agentLine) != 2 {
+		t.Errorf("the agent's line appears %d times, want 2 (reply, quote):\n%s", strings.Count(text, agentLine), text)
+	}
+	if t.Failed() {
+		t.Logf("text:\n%s", text)
+	}
+}
+
+func TestTextTruncatesHugeBodies(t *testing.T) {
+	th := newThread(t)
+	tr := th.load(t)
+	huge := "From: carla@customer.test\r\nSubject: logs\r\n\r\n" + strings.Repeat("log line Ω\r\n", transcript.MaxBodyText/8)
+	tr.Messages = append(tr.Messages, transcript.Message{Raw: []byte(huge), InternalDate: th.clock.Now()})
+	text, err := transcript.Text(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "message truncated") || len(text) > transcript.MaxBodyText+64<<10 {
+		t.Errorf("huge body: %d bytes, truncation note %v", len(text), strings.Contains(text, "message truncated"))
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	th := newThread(t)
+	data, err := transcript.Metadata(th.load(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m transcript.SessionMeta
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	created := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if m.Session.ID != th.id || m.Session.Queue != "Support" || m.Session.Customer != "carla@customer.test" ||
+		m.Session.Status != "Resolved" || m.Session.Agent != "alice@example.test" || !m.Session.Created.Equal(created) {
+		t.Errorf("session %+v", m.Session)
+	}
+	var statuses []string
+	for _, s := range m.Statuses {
+		statuses = append(statuses, s.Status)
+	}
+	if got := strings.Join(statuses, ","); got != "Unopened,Active,Resolved" {
+		t.Errorf("statuses %s\n%s", got, data)
+	}
+	if len(m.Agents) != 1 || m.Agents[0].Agent != "alice@example.test" || !m.Agents[0].Time.Equal(created.Add(time.Hour)) {
+		t.Errorf("agents %+v", m.Agents)
+	}
+	if m.FirstResponse == nil || m.FirstResponse.Seconds != 3600 {
+		t.Errorf("first response %+v, want 3600 s", m.FirstResponse)
+	}
+	if m.Handling == nil || m.Handling.Seconds != int64((2*time.Hour+30*time.Minute)/time.Second) {
+		t.Errorf("handling %+v, want 9000 s", m.Handling)
+	}
+	var dirs []string
+	for _, msg := range m.Messages {
+		dirs = append(dirs, msg.Direction)
+	}
+	if got := strings.Join(dirs, ","); got != "inbound,outbound,inbound" {
+		t.Errorf("directions %s", got)
+	}
+	first := m.Messages[0]
+	if first.MessageID != "c1@customer.test" || first.Subject != "Broken order — Ζημιά" || len(first.Folders) == 0 ||
+		len(first.Attachments) != 1 || first.Attachments[0].Name != "receipt-4471.pdf" {
+		t.Errorf("first message %+v", first)
+	}
+	if len(m.Events) == 0 || m.Transfers == nil {
+		t.Errorf("events %d, transfers %v", len(m.Events), m.Transfers)
+	}
+	if !bytes.Contains(data, []byte(`"first_response": {`)) || !bytes.Contains(data, []byte(`"transfers": []`)) {
+		t.Errorf("JSON field names:\n%s", data)
+	}
+}
+
+// pdfText is the PDF's text as poppler's pdftotext reads it.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Fatal("pdftotext is needed (apt-get install poppler-utils; .ci/run installs it)")
+	}
+	path := filepath.Join(t.TempDir(), "t.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+func TestPDFReadsBack(t *testing.T) {
+	th := newThread(t)
+	var buf bytes.Buffer
+	if err := transcript.PDF(&buf, th.load(t)); err != nil {
+		t.Fatal(err)
+	}
+	text := pdfText(t, buf.Bytes())
+	for _, want := range []string{"Broken order — Ζημιά", th.id, "carla@customer.test", customerLine, greekLine, russianLine,
+		agentLine, htmlOnlyLine, "receipt-4471.pdf",
+		strings.Repeat("?", len([]rune(cjkLine))), // no glyphs in the Go fonts: written as '?', the document intact
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("PDF text:\n%s", text)
+	}
+}
