@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"mxdesk/gateway"
 	"mxdesk/msglink"
@@ -100,9 +103,15 @@ func TestMessageLinkShowsLatestMessage(t *testing.T) {
 			"Date: Mon, 2 Mar 2026 09:01:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"+
 			"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nStill broken <script>alert(1)</script> — Ελληνικά\r\n"+
 			"--b\r\nContent-Type: application/pdf; name=\"invoice 4471.pdf\"\r\nContent-Disposition: attachment; filename=\"invoice 4471.pdf\"\r\n\r\n%PDF-1.4 fake\r\n--b--\r\n")
+	sendRawMX(t, d.g, "dan@other.test", "support@example.test",
+		"From: dan@other.test\r\nTo: support@example.test\r\nSubject: Another matter\r\nMessage-ID: <ml-other@other.test>\r\n\r\nsecret of another customer\r\n")
 	session, blob := d.latest(t, "ml-2@customer.test")
 	if first, _ := d.latest(t, "ml-1@customer.test"); first != session {
 		t.Fatalf("the follow-up started %s, not %s", session, first)
+	}
+	otherSession, otherBlob := d.latest(t, "ml-other@other.test")
+	if otherSession == session {
+		t.Fatal("another customer's mail joined the session")
 	}
 
 	resp, body := httpDo(t, "GET", d.link(session, blob), "")
@@ -144,11 +153,12 @@ func TestMessageLinkShowsLatestMessage(t *testing.T) {
 		url    string
 		status int
 	}{
-		"tampered signature":      {link.String(), http.StatusForbidden},
-		"no signature":            {"http://" + d.g.Addr("http") + msglink.Path + session + "/1", http.StatusForbidden},
-		"longer expiry":           {strings.Replace(d.link(session, blob), "exp=", "exp=1", 1), http.StatusForbidden},
-		"message of no session":   {d.link("S-ZZZZZ", blob), http.StatusNotFound},
-		"blob not in the session": {d.link(session, blob+1000), http.StatusNotFound},
+		"tampered signature":        {link.String(), http.StatusForbidden},
+		"no signature":              {"http://" + d.g.Addr("http") + msglink.Path + session + "/1", http.StatusForbidden},
+		"longer expiry":             {strings.Replace(d.link(session, blob), "exp=", "exp=1", 1), http.StatusForbidden},
+		"message of no session":     {d.link("S-ZZZZZ", blob), http.StatusNotFound},
+		"no such message":           {d.link(session, blob+1000), http.StatusNotFound},
+		"another session's message": {d.link(session, otherBlob), http.StatusNotFound},
 	}
 	for name, c := range refused {
 		resp, body := httpDo(t, "GET", c.url, "")
@@ -277,5 +287,46 @@ func TestMessagePageServesNoRemoteContent(t *testing.T) {
 	}
 	if got := remote.paths(); len(got) > 0 {
 		t.Errorf("the remote host was asked for %v", got)
+	}
+}
+
+// TestMessagePageInBrowser: in headless Chromium the page of a hostile
+// HTML mail shows its words and its own inline image, asks the remote
+// host for nothing and runs none of its scripts.
+func TestMessagePageInBrowser(t *testing.T) {
+	exe := chromium(t)
+	d := startLinkDesk(t)
+	remote := startRemoteHost(t)
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", hostileHTML(t, remote.srv.URL))
+	session, blob := d.latest(t, "hostile@customer.test")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(d.link(session, blob))); err != nil {
+		t.Fatalf("open the page: %v", err)
+	}
+	// Loaded: every image the page asks for has been asked for.
+	poll(t, ctx, `document.readyState === "complete" && [...document.images].every(i => i.complete)`, "the page to load")
+	if got := text(t, ctx, chromedp.CSS(`#words`)); got != "Please find the photo below." {
+		t.Errorf("the mail's words: %q", got)
+	}
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('img[alt="photo"]').naturalWidth`)); err != nil || w != 4 {
+		t.Errorf("the mail's own cid: image: width %d (%v), want 4", w, err)
+	}
+	ran, err := chromedp.Run(ctx, chromedp.Evaluate[string](`["ranScript", "ranOnload", "ranOnerror", "ranHref"].filter(k => window[k]).join(",")`))
+	if err != nil || ran != "" {
+		t.Errorf("scripts of the mail ran: %q (%v)", ran, err)
+	}
+	if got := remote.paths(); len(got) > 0 {
+		t.Errorf("the browser asked the remote host for %v", got)
 	}
 }
