@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"mxdesk/router"
+	"mxdesk/store"
+	"mxdesk/testutil"
 	"mxdesk/transcript"
 )
 
@@ -149,5 +152,56 @@ func TestPDFReadsBack(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("PDF text:\n%s", text)
+	}
+}
+
+// TestMetadataTransferAndReopen: a transfer names both queues, the
+// agents list who took the session, the first response counts from
+// creation, and handling runs to the last resolution after a reopen.
+func TestMetadataTransferAndReopen(t *testing.T) {
+	clock := testutil.NewClock()
+	r := testutil.RouterOpts(t, testutil.Config(t, ""), "", router.Options{Now: clock.Now})
+	th := &thread{r: r, clock: clock}
+	th.id = th.deliver(t, "From: carla@customer.test\r\nTo: support@example.test\r\nSubject: invoice\r\nMessage-ID: <tr1@customer.test>\r\n\r\nwrong amount\r\n").Session
+	created := clock.Now()
+	clock.Advance(10 * time.Minute)
+	th.move(t, "carol@example.test", "Queues/Support", "Queues/Billing")
+	clock.Advance(10 * time.Minute)
+	bob := th.agent(t, "bob@example.test")
+	if _, err := r.Submit(ctx, bob, router.Envelope{From: "bob@example.test", To: []string{"carla@customer.test"}},
+		[]byte("From: bob@example.test\r\nTo: carla@customer.test\r\nSubject: Re: invoice\r\nIn-Reply-To: <tr1@customer.test>\r\nMessage-ID: <tr2@example.test>\r\n\r\nfixed\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(10 * time.Minute)
+	th.move(t, "bob@example.test", "INBOX", "Resolved")
+	clock.Advance(30 * time.Minute)
+	token := th.session(t).Token
+	th.deliver(t, "From: carla@customer.test\r\nTo: billing+"+token+"@example.test\r\nSubject: Re: invoice\r\nMessage-ID: <tr3@customer.test>\r\nIn-Reply-To: <tr2@example.test>\r\n\r\nstill wrong\r\n")
+	clock.Advance(time.Hour)
+	th.move(t, "bob@example.test", "INBOX", "Resolved")
+
+	var tr transcript.Thread
+	r.View(func(rd store.Reader) (err error) { tr, err = transcript.Load(rd, th.id); return err })
+	m := transcript.Meta(tr)
+	if len(m.Transfers) != 1 || m.Transfers[0].From != "Support" || m.Transfers[0].To != "Billing" || m.Transfers[0].Actor != "carol@example.test" {
+		t.Errorf("transfers %+v", m.Transfers)
+	}
+	if len(m.Agents) == 0 || m.Agents[len(m.Agents)-1].Agent != "bob@example.test" {
+		t.Errorf("agents %+v", m.Agents)
+	}
+	if m.FirstResponse == nil || m.FirstResponse.Seconds != 20*60 {
+		t.Errorf("first response %+v, want 1200 s", m.FirstResponse)
+	}
+	if m.Handling == nil || !m.Handling.At.Equal(clock.Now()) || m.Handling.Seconds != int64(clock.Now().Sub(created)/time.Second) {
+		t.Errorf("handling %+v, want until the second resolution at %s", m.Handling, clock.Now())
+	}
+	var resolved int
+	for _, s := range m.Statuses {
+		if s.Status == "Resolved" {
+			resolved++
+		}
+	}
+	if resolved != 2 || m.Session.Queue != "Billing" {
+		t.Errorf("statuses %+v in %s", m.Statuses, m.Session.Queue)
 	}
 }

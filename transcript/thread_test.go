@@ -150,3 +150,38 @@ func (th *thread) load(t *testing.T) transcript.Thread {
 	}
 	return tr
 }
+
+func (th *thread) agent(t *testing.T, login string) *router.Agent {
+	t.Helper()
+	a, err := th.r.Authenticate(login, testutil.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// move moves the session's first message in who's folder from to dest.
+func (th *thread) move(t *testing.T, who, from, dest string) {
+	t.Helper()
+	a := th.agent(t, who)
+	f, err := th.r.Folder(a, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uid store.UID
+	th.r.View(func(rd store.Reader) error {
+		msgs, err := rd.Messages(f.Mailbox, 0, 0)
+		for _, m := range msgs {
+			if m.Session == th.id && uid == 0 {
+				uid = m.UID
+			}
+		}
+		return err
+	})
+	if uid == 0 {
+		t.Fatalf("no message of %s in %s's %s", th.id, who, from)
+	}
+	if _, _, _, err := th.r.Move(ctx, a, f.Mailbox, []store.UID{uid}, dest, nil); err != nil {
+		t.Fatalf("%s moves to %s: %v", who, dest, err)
+	}
+}
