@@ -2,7 +2,10 @@ package transcript_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,4 +207,55 @@ func TestMetadataTransferAndReopen(t *testing.T) {
 	if resolved != 2 || m.Session.Queue != "Billing" {
 		t.Errorf("statuses %+v in %s", m.Statuses, m.Session.Queue)
 	}
+}
+
+// TestPDFSurvivesOddMessages: bytes that are not UTF-8, control
+// characters, scripts the fonts lack, a line with no break, a broken
+// image and one claiming a huge size give a readable PDF with the rest of
+// the text in it.
+func TestPDFSurvivesOddMessages(t *testing.T) {
+	th := newThread(t)
+	tr := th.load(t)
+	bomb := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02\x00\x00\x00")
+	odd := "From: odd@customer.test\r\nSubject: odd \x01\x7f bytes\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=o\r\n\r\n" +
+		"--o\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"bad utf-8 \xff\xfe\xc3 here\r\nnul \x00 bell \a tab\tend\r\n" +
+		"مرحبا بالعالم 😀 שלום\r\n" + strings.Repeat("x", 20000) + "\r\nlast odd line\r\n" +
+		"--o\r\nContent-Type: image/png\r\nContent-ID: <broken@x>\r\n\r\nnot a png at all\r\n" +
+		"--o\r\nContent-Type: image/png\r\nContent-ID: <bomb@x>\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(bomb) + "\r\n" +
+		"--o\r\nContent-Type: image/jpeg\r\nContent-ID: <trunc@x>\r\n\r\n\xff\xd8\xff\xe0 truncated\r\n" +
+		"--o\r\nContent-Type: image/png\r\nContent-ID: <good@x>\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(smallPNG(t)) + "\r\n" +
+		"--o--\r\n"
+	tr.Messages = append(tr.Messages, transcript.Message{Raw: []byte(odd), InternalDate: th.clock.Now()},
+		transcript.Message{Raw: []byte("no header at all, just \xff bytes"), InternalDate: th.clock.Now()})
+	var buf bytes.Buffer
+	if err := transcript.PDF(&buf, tr); err != nil {
+		t.Fatal(err)
+	}
+	text := pdfText(t, buf.Bytes())
+	for _, want := range []string{"bad utf-8", "tab end", "last odd line", "Message 5 of 5", customerLine} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q", want)
+		}
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("/Subtype /Image")); n != 1 {
+		t.Errorf("%d images in the PDF, want the one good inline image", n)
+	}
+	if _, err := transcript.Text(tr); err != nil {
+		t.Error(err)
+	}
+}
+
+// smallPNG is a 40×30 picture with an alpha channel.
+func smallPNG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
