@@ -43,6 +43,11 @@ const (
 	imageWidthPixels = 800
 )
 
+// MaxPDFText bounds the text a PDF lays out (about 300 ms and 250 MB of
+// allocations at the limit, see docs/performance.md): messages past it
+// are named in a note, and are in the text transcript.
+const MaxPDFText = 1 << 20
+
 // PDF writes the whole thread as a PDF document: a title block (session,
 // queue, customer, subject, status, ticket when known), then each
 // message's headers, body, attachment names and its small inline images.
@@ -57,8 +62,8 @@ func PDFWithTicket(w io.Writer, t Thread, ticketID string) error {
 	written := 0
 	for i, m := range t.Messages {
 		p := Parse(m.Raw)
-		if written += len(p.Text); written > MaxText {
-			d.paragraph(fontText, "I", fmt.Sprintf("[… %d more messages left out: the transcript is limited to %d bytes of text]", len(t.Messages)-i, MaxText))
+		if written += len(p.Text); written > MaxPDFText {
+			d.paragraph(fontText, "", fmt.Sprintf("[… %d more messages left out: the PDF is limited to %d bytes of text]", len(t.Messages)-i, MaxPDFText))
 			break
 		}
 		d.message(i+1, len(t.Messages), m, p)

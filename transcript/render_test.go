@@ -259,3 +259,15 @@ func smallPNG(t *testing.T) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestPDFBounded: past MaxPDFText the PDF names the messages it left out.
+func TestPDFBounded(t *testing.T) {
+	tr := benchThread(transcript.MaxPDFText/4000 + 20)
+	var buf bytes.Buffer
+	if err := transcript.PDF(&buf, tr); err != nil {
+		t.Fatal(err)
+	}
+	if text := pdfText(t, buf.Bytes()); !strings.Contains(text, "more messages left out") {
+		t.Error("the PDF of a thread over MaxPDFText has no note of what it left out")
+	}
+}
