@@ -330,3 +330,21 @@ func TestMessagePageInBrowser(t *testing.T) {
 		t.Errorf("the browser asked the remote host for %v", got)
 	}
 }
+
+// TestPDFFontUnusableRefusesStart: a crm.pdf_font that looks like a
+// TrueType file but isn't one stops the start, naming the key.
+func TestPDFFontUnusableRefusesStart(t *testing.T) {
+	font := filepath.Join(t.TempDir(), "broken.ttf")
+	if err := os.WriteFile(font, []byte("\x00\x01\x00\x00 not really a font"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testutil.Config(t, fmt.Sprintf("[crm]\npdf_font = %q\n", font))
+	g, err := gateway.New(cfg, quietLog())
+	if err == nil {
+		g.Close()
+		t.Fatal("started with a broken crm.pdf_font")
+	}
+	if !strings.Contains(err.Error(), "crm.pdf_font "+font) {
+		t.Errorf("error %q does not name crm.pdf_font and the file", err)
+	}
+}

@@ -271,3 +271,34 @@ func TestPDFBounded(t *testing.T) {
 		t.Error("the PDF of a thread over MaxPDFText has no note of what it left out")
 	}
 }
+
+// cjkFont is a TrueType font with CJK glyphs: IPA Gothic (Debian
+// fonts-ipafont-gothic, installed by .ci/run).
+const cjkFont = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
+
+// TestPDFFontRendersCJK: with crm.pdf_font naming a CJK font the
+// Japanese line is in the PDF as written.
+func TestPDFFontRendersCJK(t *testing.T) {
+	ttf, err := os.ReadFile(cjkFont)
+	if err != nil {
+		t.Fatalf("%v: the test needs a CJK TrueType font (apt-get install fonts-ipafont-gothic; .ci/run installs it)", err)
+	}
+	if err := transcript.SetPDFFont(ttf); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { transcript.SetPDFFont(nil) })
+	th := newThread(t)
+	var buf bytes.Buffer
+	if err := transcript.PDF(&buf, th.load(t)); err != nil {
+		t.Fatal(err)
+	}
+	text := pdfText(t, buf.Bytes())
+	for _, want := range []string{cjkLine, customerLine, agentLine, th.id} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q", want)
+		}
+	}
+	if err := transcript.SetPDFFont([]byte("not a font at all")); err == nil {
+		t.Error("SetPDFFont took bytes that are no font")
+	}
+}
