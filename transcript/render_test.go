@@ -3,8 +3,8 @@ package transcript_test
 import (
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
