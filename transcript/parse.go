@@ -164,8 +164,7 @@ func readText(r io.Reader) string {
 }
 
 // partName is the part's file name (Content-Disposition filename, else
-// Content-Type name), RFC 2047/2231-decoded; for an attached message, its
-// subject.
+// Content-Type name), RFC 2047/2231-decoded.
 func partName(h message.Header, dparams map[string]string) string {
 	if n := dparams["filename"]; n != "" {
 		return decodeWords(n)
