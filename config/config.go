@@ -287,6 +287,10 @@ type Limits struct {
 	// hold in memory at once, all connections together (default 256MiB);
 	// 0: no cap.
 	InflightMessageBytes Size `toml:"inflight_message_bytes"`
+	// SpoolThreshold is the size past which a message body arriving by
+	// DATA or BDAT goes to a file in data_dir/spool instead of memory
+	// (default 1MiB); 0: every body stays in memory.
+	SpoolThreshold Size `toml:"spool_threshold"`
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

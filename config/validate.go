@@ -21,6 +21,7 @@ func (p *parser) validate() {
 	p.checkTLS()
 	p.checkLog()
 	p.checkLimits()
+	p.checkSpool()
 	p.checkDomains()
 	addrs := map[string]string{} // lower-case address → key that defined it first
 	p.checkQueues(addrs)

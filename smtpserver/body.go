@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -29,30 +30,41 @@ var errInTransit = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4,
 var errOverBudget = errors.New("limits.inflight_message_bytes reached")
 
 // readBody reads a message of DATA or BDAT into dst and answers what is
-// wrong with it: too big, a line over smtp.max_line_length, or empty;
-// other read errors come back as they are (readMessage maps them). No
-// log line names s.from after a failed read: go-smtp may be resetting
-// the session after a failed BDAT chunk meanwhile.
+// wrong with it: too big, a line over smtp.max_line_length, empty, no
+// room for its spool file on the disk; other read errors come back as
+// they are (readMessage maps them). No log line names s.from after a
+// failed read: go-smtp may be resetting the session after a failed BDAT
+// chunk meanwhile.
 // go-smtp applies the line limit to DATA only (BDAT chunks are read by
 // size), so it is applied here again, for both alike.
-// Every byte read is first taken from held (Options.Inflight); when the
-// budget is spent, the rest of the body is read and thrown away, never
-// buffered.
-func (s *session) readBody(dst *bytes.Buffer, r io.Reader, held *heldBytes) error {
-	start := dst.Len()
-	_, err := dst.ReadFrom(&lineLimited{r: &budgeted{r: r, held: held}, max: s.srv.opts.MaxLineLength})
+// Every byte read is first taken from held (Options.Inflight), and given
+// back once it is in the spool file; when the budget is spent, the rest
+// of the body is read and thrown away, never buffered.
+func (s *session) readBody(dst *spool, r io.Reader, held *heldBytes) error {
+	copyBuf := make([]byte, budgetedChunk)
+	_, err := io.CopyBuffer(dst, &lineLimited{r: &budgeted{r: r, held: held}, max: s.srv.opts.MaxLineLength}, copyBuf)
+	var spoolErr *spoolError
 	switch {
 	case errors.Is(err, errOverBudget):
 		// Given back before the rest is read, so that the messages still
 		// being read get the room: were it held until the end, many large
 		// messages at once would each be refused, none taken.
 		s.log.Warn("deferred", "reason", "messages in transit reached limits.inflight_message_bytes",
-			"limit", s.srv.opts.Inflight.Max(), "read", dst.Len()-start)
+			"limit", s.srv.opts.Inflight.Max(), "read", dst.mem.Len()-dst.prefix)
 		s.rejected(metrics.ReasonInTransit)
-		held.release()
-		*dst = bytes.Buffer{}
-		io.Copy(io.Discard, r)
+		s.discard(dst, r, held)
 		return errInTransit
+	case errors.Is(err, errSpoolNoSpace):
+		s.log.Warn("deferred", "reason", "a spool file would take the disk below store.min_free_space",
+			"dir", s.srv.opts.SpoolDir, "spooled", dst.spooled())
+		s.rejected(metrics.ReasonNoSpace)
+		s.discard(dst, r, held)
+		return errNoSpace
+	case errors.As(err, &spoolErr):
+		s.log.Error("spool failed", "path", spoolErr.path, "err", spoolErr.err)
+		s.rejected(metrics.ReasonStore)
+		s.discard(dst, r, held)
+		return errStore
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		s.log.Info("rejected", "reason", "too big")
 		s.rejected(metrics.ReasonTooBig)
@@ -64,12 +76,22 @@ func (s *session) readBody(dst *bytes.Buffer, r io.Reader, held *heldBytes) erro
 			Message: fmt.Sprintf("Line longer than %d bytes (smtp.max_line_length)", s.srv.opts.MaxLineLength)}
 	case err != nil:
 		return err
-	case len(bytes.TrimSpace(dst.Bytes()[start:])) == 0:
+	case dst.empty():
 		s.log.Info("rejected", "from", s.from, "reason", "empty message")
 		s.rejected(metrics.ReasonInvalid)
 		return errEmptyMessage
 	}
 	return nil
+}
+
+// discard gives back what a refused body holds, memory, file and disk
+// space, then reads the rest of it and throws it away, so that the
+// connection goes on.
+func (s *session) discard(dst *spool, r io.Reader, held *heldBytes) {
+	held.release()
+	dst.close()
+	dst.mem = bytes.Buffer{}
+	io.Copy(io.Discard, r)
 }
 
 // lineLimited fails a read once a line (its end of line included) is
@@ -130,6 +152,20 @@ func (h *heldBytes) release() {
 		h.budget.Give(h.n)
 	}
 	h.n = 0
+}
+
+// wait takes n more bytes, waiting until ctx ends for the budget to
+// have room.
+func (h *heldBytes) wait(ctx context.Context, n int64) error {
+	if h.budget == nil {
+		return nil
+	}
+	got, err := h.budget.TakeWait(ctx, n)
+	if err != nil {
+		return err
+	}
+	h.n += got
+	return nil
 }
 
 // budgeted takes the bytes of each read from held before reading, since
