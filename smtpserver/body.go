@@ -26,6 +26,11 @@ var errLineTooLong = errors.New("line too long")
 var errInTransit = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
 	Message: "Too many messages in transit, try again later (limits.inflight_message_bytes)"}
 
+// errDeclaredInTransit answers a MAIL FROM whose declared SIZE= finds no
+// room in limits.inflight_message_bytes (RFC 1870 6.1): temporary.
+var errDeclaredInTransit = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
+	Message: "Too many messages in transit for the declared SIZE, try again later (limits.inflight_message_bytes)"}
+
 // errOverBudget is what budgeted returns when the budget is spent.
 var errOverBudget = errors.New("limits.inflight_message_bytes reached")
 
@@ -119,52 +124,101 @@ func (l *lineLimited) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// heldBytes is what one message's body holds of Options.Inflight, given
-// back by release.
+// heldBytes is what one message holds of Options.Inflight, given back
+// by release: what its body holds in memory (used), and until the body
+// is complete at least the size its client declared at MAIL FROM
+// (reserved, RFC 1870), so that a declared message finds its room.
 type heldBytes struct {
-	budget *ratelimit.Bytes // nil: no budget
-	n      int64
+	budget   *ratelimit.Bytes // nil: no budget
+	n        int64            // taken from budget
+	used     int64            // bytes of the body in memory
+	reserved int64            // MAIL FROM ... SIZE=, until settle
 }
 
-// take holds n more bytes; false when the budget has not that many left.
-func (h *heldBytes) take(n int) bool {
+// needs is what h must hold now.
+func (h *heldBytes) needs(used int64) int64 { return max(used, h.reserved) }
+
+// take holds k more bytes of the body, within the reservation first;
+// false, holding nothing more, when the budget has not enough left.
+func (h *heldBytes) take(k int) bool {
 	if h.budget == nil {
 		return true
 	}
-	if !h.budget.Take(int64(n)) {
-		return false
+	if more := h.needs(h.used+int64(k)) - h.n; more > 0 {
+		if !h.budget.Take(more) {
+			return false
+		}
+		h.n += more
 	}
-	h.n += int64(n)
+	h.used += int64(k)
 	return true
 }
 
-// give gives back n of the bytes held.
-func (h *heldBytes) give(n int) {
-	if h.budget != nil && n > 0 {
-		h.budget.Give(int64(n))
-		h.n -= int64(n)
+// give gives back k of the bytes of the body held (what a reservation
+// still covers stays held).
+func (h *heldBytes) give(k int) {
+	if h.budget != nil && k > 0 {
+		h.used -= int64(k)
+		h.giveSurplus()
 	}
 }
 
-// release gives back all that is held; it may be called again.
+// giveSurplus gives back what h holds beyond what it needs.
+func (h *heldBytes) giveSurplus() {
+	if surplus := h.n - h.needs(h.used); surplus > 0 {
+		h.budget.Give(surplus)
+		h.n -= surplus
+	}
+}
+
+// reserve holds k bytes up front, the size a client declared; false,
+// holding nothing, when the budget has not that many left.
+func (h *heldBytes) reserve(k int64) bool {
+	if h.budget == nil {
+		return true
+	}
+	if !h.budget.Take(k) {
+		return false
+	}
+	h.n, h.reserved = k, k
+	return true
+}
+
+// settle ends the reservation once the body is complete (and, spooled,
+// read back): from now on the message holds what it has in memory.
+func (h *heldBytes) settle() {
+	h.reserved = 0
+	if h.budget != nil {
+		h.giveSurplus()
+	}
+}
+
+// release gives back all that is held; it may be called again, and on
+// nil.
 func (h *heldBytes) release() {
+	if h == nil {
+		return
+	}
 	if h.budget != nil {
 		h.budget.Give(h.n)
 	}
-	h.n = 0
+	h.n, h.used, h.reserved = 0, 0, 0
 }
 
-// wait takes n more bytes, waiting until ctx ends for the budget to
-// have room.
-func (h *heldBytes) wait(ctx context.Context, n int64) error {
+// wait holds k more bytes of the body, within the reservation first,
+// waiting until ctx ends for the budget to have room.
+func (h *heldBytes) wait(ctx context.Context, k int64) error {
 	if h.budget == nil {
 		return nil
 	}
-	got, err := h.budget.TakeWait(ctx, n)
-	if err != nil {
-		return err
+	if more := h.needs(h.used+k) - h.n; more > 0 {
+		got, err := h.budget.TakeWait(ctx, more)
+		if err != nil {
+			return err
+		}
+		h.n += got
 	}
-	h.n += got
+	h.used += k
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -49,6 +50,11 @@ type session struct {
 	hasFrom  bool
 	rcpts    []string
 	commands int // MAIL, RCPT, DATA and AUTH so far, against MaxCommands
+	// declared holds the size a client declared at MAIL FROM (SIZE=) of
+	// limits.inflight_message_bytes until its body takes it over, or a
+	// reset gives it back. Atomic: go-smtp may reset the session after a
+	// failed BDAT chunk while the body is read.
+	declared atomic.Pointer[heldBytes]
 }
 
 var errTooManyCommands = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many commands on one connection (limits.commands_per_connection), closing"}
@@ -108,7 +114,10 @@ func (s *session) progressed() {
 // releases the spool, deferred at once so that every path (stored,
 // refused, failed read, dropped connection, panic) gives them back.
 func (s *session) readMessage(r io.Reader, prefix string) (*spool, error) {
-	held := &heldBytes{budget: s.srv.opts.Inflight}
+	held := s.declared.Swap(nil)
+	if held == nil {
+		held = &heldBytes{budget: s.srv.opts.Inflight}
+	}
 	sp := s.newSpool(held, prefix)
 	return sp, s.readHeld(r, sp, held)
 }
@@ -185,11 +194,34 @@ func (s *session) spaceLeft(from string) error {
 	return nil
 }
 
-func (s *session) Reset() {
-	s.from, s.hasFrom, s.rcpts = "", false, nil
+// reserveDeclared holds the size a client declared with SIZE= (RFC 1870)
+// of limits.inflight_message_bytes, so that the message finds its room
+// when it comes; when the cap has not that much left, MAIL is refused
+// with 452 4.3.2 (RFC 1870 6.1: try again later). nil: nothing declared
+// or no cap.
+func (s *session) reserveDeclared(from string, opts *smtp.MailOptions) (*heldBytes, error) {
+	if opts == nil || opts.Size <= 0 || s.srv.opts.Inflight == nil {
+		return nil, nil
+	}
+	held := &heldBytes{budget: s.srv.opts.Inflight}
+	if !held.reserve(opts.Size) {
+		s.log.Warn("deferred", "from", clip(from), "reason", "declared SIZE= past limits.inflight_message_bytes",
+			"size", opts.Size, "limit", s.srv.opts.Inflight.Max())
+		s.rejected(metrics.ReasonInTransit)
+		return nil, errDeclaredInTransit
+	}
+	return held, nil
 }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Reset() {
+	s.from, s.hasFrom, s.rcpts = "", false, nil
+	s.declared.Swap(nil).release()
+}
+
+func (s *session) Logout() error {
+	s.declared.Swap(nil).release()
+	return nil
+}
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.count(); err != nil {
@@ -206,11 +238,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.spaceLeft(from); err != nil {
 		return err
 	}
+	held, err := s.reserveDeclared(from, opts)
+	if err != nil {
+		return err
+	}
 	if err := s.senderAllowed(from); err != nil {
+		held.release()
 		return err
 	}
 	s.Reset()
 	s.from, s.hasFrom = from, true
+	s.declared.Store(held)
 	return nil
 }
 

@@ -135,9 +135,11 @@ func (sp *spool) spooled() int64 { return sp.size }
 // message is the whole message, prefix and body, to be stored, with
 // headroom free bytes before it for a header to be prepended without a
 // copy (see prependTo). A spooled body is read back once held has taken
-// its size of limits.inflight_message_bytes, waiting until ctx ends for
-// room; the file is then removed.
+// its size of limits.inflight_message_bytes (within a declared SIZE=),
+// waiting until ctx ends for room; the file is then removed. A declared
+// size then gives way to the bytes held.
 func (sp *spool) message(ctx context.Context, headroom int) (*heldMessage, error) {
+	defer sp.held.settle()
 	if sp.file == nil {
 		return &heldMessage{buf: sp.mem.Bytes()}, nil
 	}
