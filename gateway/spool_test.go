@@ -222,3 +222,38 @@ func TestSpoolDiskReserve(t *testing.T) {
 		t.Fatalf("a small message on the same connection: %q", reply)
 	}
 }
+
+// TestSpoolSubmission: an agent's large message through submission (as
+// Thunderbird sends an attachment) is spooled as it arrives like the
+// MX's, taken once complete, and leaves no file.
+func TestSpoolSubmission(t *testing.T) {
+	cfg := spoolConfig(t, time.Minute)
+	cfg.Listen.Submission = "127.0.0.1:0"
+	g := startGatewayCfg(t, cfg)
+	c := authedSubmission(t, g, "alice@example.test")
+	if err := c.Mail("alice@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("carla@customer.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := strings.Replace(messageOf("spooled reply", 16*spoolThreshold), "From: carla@customer.test\r\nTo: support@example.test",
+		"From: alice@example.test\r\nTo: carla@customer.test", 1)
+	w.Write([]byte(msg))
+	// The client keeps its last few KiB buffered until the end.
+	waitSpooled(t, g, cfg, int64(len(msg)-64<<10))
+	if held := inflight(t, g); held > 32<<10 {
+		t.Errorf("a spooled submission holds %v bytes of limits.inflight_message_bytes while it arrives, want at most one read (32 KiB)", held)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("the spooled submission: %v", err)
+	}
+	if files := spoolFiles(t, cfg); len(files) != 0 {
+		t.Errorf("data_dir/spool holds %d files after the submission was taken", len(files))
+	}
+	waitInflight(t, g, 0, false)
+}
