@@ -23,8 +23,12 @@ import (
 // guard for at a time as it grows.
 const spoolRoomChunk = 1 << 20
 
-// spoolFileMode is a spool file's mode: a message is private.
-const spoolFileMode = 0o600
+// storeCopies is how many copies of a message storing it takes in
+// memory, what a spooled body holds of limits.inflight_message_bytes from
+// when it is read back until it is stored: the bytes read back, and the
+// copy the router writes its header fields into before the store writes
+// it.
+const storeCopies = 2
 
 // errSpoolNoSpace is a spool file that would take the disk below
 // store.min_free_space.
@@ -98,7 +102,7 @@ func (sp *spool) toFile() error {
 	if err := sp.admit(int64(sp.mem.Len())); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(sp.s.srv.opts.SpoolDir, "body-*")
+	f, err := os.CreateTemp(sp.s.srv.opts.SpoolDir, "body-*") // 0600: a message is private
 	if err != nil {
 		return &spoolError{path: sp.s.srv.opts.SpoolDir, err: err}
 	}
@@ -135,7 +139,8 @@ func (sp *spool) spooled() int64 { return sp.size }
 // message is the whole message, prefix and body, to be stored, with
 // headroom free bytes before it for a header to be prepended without a
 // copy (see prependTo). A spooled body is read back once held has taken
-// its size of limits.inflight_message_bytes (within a declared SIZE=),
+// storeCopies times its size of limits.inflight_message_bytes (within a
+// declared SIZE=),
 // waiting until ctx ends for room; the file is then removed. A declared
 // size then gives way to the bytes held.
 func (sp *spool) message(ctx context.Context, headroom int) (*heldMessage, error) {
@@ -143,7 +148,7 @@ func (sp *spool) message(ctx context.Context, headroom int) (*heldMessage, error
 	if sp.file == nil {
 		return &heldMessage{buf: sp.mem.Bytes()}, nil
 	}
-	if err := sp.held.wait(ctx, sp.size); err != nil {
+	if err := sp.held.wait(ctx, storeCopies*sp.size); err != nil {
 		return nil, errInTransit
 	}
 	buf := make([]byte, headroom+int(sp.size))
