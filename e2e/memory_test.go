@@ -55,8 +55,9 @@ func TestPeakRSS(t *testing.T) {
 			start := time.Now()
 			anon := sampleAnon(srv)
 			summary := sc.run(t, srv, body)
-			t.Logf("%s: %d × %d bytes: peak RSS %d MiB (anonymous memory, sampled: %d MiB); %s; %v", sc.name, memoryMessages, memoryMessageSize,
-				peakRSS(t, srv)>>20, anon()>>20, summary, time.Since(start).Round(time.Second))
+			anonPeak, filePeak := anon()
+			t.Logf("%s: %d × %d bytes: peak RSS %d MiB (sampled: anonymous %d MiB, mapped files %d MiB); %s; %v", sc.name, memoryMessages, memoryMessageSize,
+				peakRSS(t, srv)>>20, anonPeak>>20, filePeak>>20, summary, time.Since(start).Round(time.Second))
 		})
 	}
 }
@@ -123,19 +124,21 @@ func readProcStatus(srv *proc, field string) (int64, error) {
 }
 
 // sampleAnon reads the server's anonymous memory (RssAnon: its heap and
-// stacks, without mapped files) every pollInterval until the returned
-// func is called, which returns the largest value read. The kernel keeps
-// no peak of it, so it is sampled: a peak shorter than pollInterval may
-// be missed.
-func sampleAnon(srv *proc) (peak func() int64) {
-	stop, done := make(chan struct{}), make(chan int64)
+// stacks) and its resident mapped files (RssFile: mostly badger's value
+// log) every pollInterval until the returned func is called, which
+// returns the largest value of each. The kernel keeps no peak of them, so
+// they are sampled: a peak shorter than pollInterval may be missed.
+func sampleAnon(srv *proc) (peak func() (anon, file int64)) {
+	stop, done := make(chan struct{}), make(chan [2]int64)
 	go func() {
-		var most int64
+		var most [2]int64
 		tick := time.NewTicker(pollInterval)
 		defer tick.Stop()
 		for {
-			if n, err := readProcStatus(srv, "RssAnon:"); err == nil {
-				most = max(most, n)
+			for i, field := range []string{"RssAnon:", "RssFile:"} {
+				if n, err := readProcStatus(srv, field); err == nil {
+					most[i] = max(most[i], n)
+				}
 			}
 			select {
 			case <-stop:
@@ -145,9 +148,10 @@ func sampleAnon(srv *proc) (peak func() int64) {
 			}
 		}
 	}()
-	return func() int64 {
+	return func() (int64, int64) {
 		close(stop)
-		return <-done
+		most := <-done
+		return most[0], most[1]
 	}
 }
 
