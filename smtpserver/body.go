@@ -55,7 +55,7 @@ func (s *session) readBody(dst *spool, r io.Reader, held *heldBytes) error {
 		// being read get the room: were it held until the end, many large
 		// messages at once would each be refused, none taken.
 		s.log.Warn("deferred", "reason", "messages in transit reached limits.inflight_message_bytes",
-			"limit", s.srv.opts.Inflight.Max(), "read", dst.mem.Len()-dst.prefix)
+			"limit", s.srv.opts.Inflight.Max(), "read", dst.received())
 		s.rejected(metrics.ReasonInTransit)
 		s.discard(dst, r, held)
 		return errInTransit

@@ -14,8 +14,9 @@ import (
 // its own under Options.SpoolDir (data_dir/spool), so that a slow or
 // stalled transfer holds a file, not memory. Only the bytes in memory
 // count against limits.inflight_message_bytes while the body arrives; a
-// spooled body is read back once whole, to be stored, and holds its size
-// of the cap from then on (waiting for room if need be). The file takes
+// spooled body is read back once whole, to be stored, and holds twice
+// its size of the cap from then on (storeCopies; waiting for room if need
+// be). The file takes
 // disk space from the store's free-space guard as it grows
 // (store.min_free_space), and is removed whatever ends the message.
 
@@ -135,6 +136,14 @@ func (sp *spool) empty() bool { return sp.blank }
 
 // spooled is the number of bytes in the file (0: all in memory).
 func (sp *spool) spooled() int64 { return sp.size }
+
+// received is the number of bytes of the body so far, in memory or file.
+func (sp *spool) received() int64 {
+	if sp.file != nil {
+		return sp.size - int64(sp.prefix)
+	}
+	return int64(sp.mem.Len() - sp.prefix)
+}
 
 // message is the whole message, prefix and body, to be stored, with
 // headroom free bytes before it for a header to be prepended without a
