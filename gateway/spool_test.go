@@ -262,3 +262,45 @@ func TestSpoolSubmission(t *testing.T) {
 	}
 	waitInflight(t, g, 0, false)
 }
+
+// TestSpoolBDAT: a body sent in BDAT chunks (CHUNKING, as Exchange and
+// Postfix send) is spooled across its chunks while it arrives and stored
+// whole at BDAT LAST, leaving no file.
+func TestSpoolBDAT(t *testing.T) {
+	cfg := spoolConfig(t, time.Minute)
+	g := startGatewayCfg(t, cfg)
+	c, br := smtpConn(t, g.Addr("smtp"))
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for _, cmd := range []string{"EHLO client.customer.test", "MAIL FROM:<carla@customer.test>", "RCPT TO:<support@example.test>"} {
+		fmt.Fprintf(c, "%s\r\n", cmd)
+		if line := lastReplyLine(t, br); line[0] != '2' {
+			t.Fatalf("%s: %q", cmd, line)
+		}
+	}
+	msg := messageOf("chunked", 16*spoolThreshold)
+	const chunks = 4
+	size := len(msg) / chunks
+	for i := range chunks {
+		chunk := msg[i*size : (i+1)*size]
+		if i == chunks-1 {
+			chunk = msg[i*size:]
+		}
+		fmt.Fprintf(c, "BDAT %d\r\n%s", len(chunk), chunk)
+		if line := lastReplyLine(t, br); !strings.HasPrefix(line, "250 ") {
+			t.Fatalf("BDAT chunk %d: %q", i, line)
+		}
+	}
+	waitSpooled(t, g, cfg, int64(len(msg)-oneRead-1000))
+	fmt.Fprint(c, "BDAT 0 LAST\r\n")
+	if line := lastReplyLine(t, br); !strings.HasPrefix(line, "250 ") {
+		t.Fatalf("BDAT 0 LAST: %q", line)
+	}
+	if files := spoolFiles(t, cfg); len(files) != 0 {
+		t.Errorf("data_dir/spool holds %d files after BDAT LAST", len(files))
+	}
+	_, body, _ := strings.Cut(msg, "\r\n\r\n")
+	got := readMailbox(t, loginIMAP(t, g.Addr("imap"), "alice@example.test"), "Queues/Support").Msgs
+	if len(got) != 1 || !strings.HasSuffix(got[0].Body, "\r\n\r\n"+body) {
+		t.Fatalf("Queues/Support holds %d messages; want the chunked one whole", len(got))
+	}
+}
