@@ -290,6 +290,10 @@ type Limits struct {
 	// PersonalFoldersPerAgent caps the folders one agent creates over
 	// IMAP, desk folders not counted (default 1000); 0: no cap.
 	PersonalFoldersPerAgent int `toml:"personal_folders_per_agent"`
+	// SpoolThreshold is the size past which a message body arriving by
+	// DATA or BDAT goes to a file in data_dir/spool instead of memory
+	// (default 1MiB); 0: every body stays in memory.
+	SpoolThreshold Size `toml:"spool_threshold"`
 }
 
 // Inbound configures sender authentication (SPEC §2 step 3).

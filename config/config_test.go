@@ -238,6 +238,9 @@ func TestValidation(t *testing.T) {
 		{"inflight_message_bytes negative", []string{"[listen]", "[limits]\ninflight_message_bytes = -1\n[listen]"}, "limits.inflight_message_bytes", "can't be negative"},
 		{"inflight_message_bytes below the largest message", []string{"[listen]", "[limits]\ninflight_message_bytes = \"10MiB\"\n[listen]"}, "limits.inflight_message_bytes",
 			"must be 0 (off) or at least smtp.max_message_bytes (26214400), not 10485760"},
+		{"spool_threshold above the in-memory cap", []string{"[listen]", "[limits]\nspool_threshold = \"300MiB\"\n[listen]"}, "limits.spool_threshold",
+			"must be 0 (off) or at most limits.inflight_message_bytes (268435456), not 314572800"},
+		{"spool_threshold not a size", []string{"[listen]", "[limits]\nspool_threshold = \"big\"\n[listen]"}, "limits.spool_threshold", `"big" is not a size`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,6 +287,8 @@ func TestValidCases(t *testing.T) {
 		{"presence_timeout one minute", []string{`company =`, "presence_timeout = \"1m\"\ncompany ="}},
 		{"inflight_message_bytes off", []string{"[listen]", "[limits]\ninflight_message_bytes = 0\n[listen]"}},
 		{"inflight_message_bytes one message", []string{"[listen]", "[limits]\ninflight_message_bytes = \"25MiB\"\n[listen]"}},
+		{"spool_threshold off", []string{"[listen]", "[limits]\nspool_threshold = 0\n[listen]"}},
+		{"spool_threshold with no in-memory cap", []string{"[listen]", "[limits]\ninflight_message_bytes = 0\nspool_threshold = \"1GiB\"\n[listen]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,6 +344,7 @@ role = "admin"
 		{"limits.connections_per_listener", c.Limits.ConnectionsPerListener, 1000},
 		{"limits.inflight_message_bytes", c.Limits.InflightMessageBytes, Size(256 << 20)},
 		{"limits.personal_folders_per_agent", c.Limits.PersonalFoldersPerAgent, 1000},
+		{"limits.spool_threshold", c.Limits.SpoolThreshold, Size(1 << 20)},
 		{"limits.tls_handshake_timeout", c.Limits.TLSHandshakeTimeout.Duration, 30 * time.Second},
 		{"limits.http_idle_timeout", c.Limits.HTTPIdleTimeout.Duration, 2 * time.Minute},
 		{"store.sync", c.SyncWrites(), true},

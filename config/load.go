@@ -70,6 +70,9 @@ const DefaultMinFreeSpace Size = 512e6
 // ten messages of the default smtp.max_message_bytes.
 const DefaultInflightMessageBytes Size = 256 << 20
 
+// DefaultSpoolThreshold is limits.spool_threshold: "1MiB".
+const DefaultSpoolThreshold Size = 1 << 20
+
 // Agent roles.
 const (
 	RoleAgent      = "agent"
@@ -297,6 +300,9 @@ func (p *parser) defaultLimits() {
 	}
 	if !p.md.IsDefined("limits", "inflight_message_bytes") {
 		c.Limits.InflightMessageBytes = DefaultInflightMessageBytes
+	}
+	if !p.md.IsDefined("limits", "spool_threshold") {
+		c.Limits.SpoolThreshold = defaultSpoolThreshold(c.Limits.InflightMessageBytes)
 	}
 }
 

@@ -22,6 +22,7 @@ func (p *parser) validate() {
 	p.checkPDFFont() // crm.pdf_font (crm_pdf.go)
 	p.checkLog()
 	p.checkLimits()
+	p.checkSpool()
 	p.checkDomains()
 	addrs := map[string]string{} // lower-case address → key that defined it first
 	p.checkQueues(addrs)

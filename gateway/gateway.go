@@ -89,6 +89,11 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	}
 	obs := newObservability(cfg)
 	st.SetCommitHook(obs.set.Commit)
+	spool, err := prepareSpool(cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	r, err := router.New(cfg, st, router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st})
 	if err != nil {
 		st.Close()
@@ -114,6 +119,8 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		MaxRecipients:       cfg.SMTP.MaxRecipients,
 		MaxLineLength:       cfg.SMTP.MaxLineLength,
 		Inflight:            g.inflight,
+		SpoolDir:            spool,
+		SpoolThreshold:      int64(cfg.Limits.SpoolThreshold),
 		ReadTimeout:         cfg.SMTP.ReadTimeout.Duration,
 		WriteTimeout:        cfg.SMTP.WriteTimeout.Duration,
 		TLSHandshakeTimeout: cfg.Limits.TLSHandshakeTimeout.Duration,

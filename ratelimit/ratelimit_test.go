@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"context"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -146,5 +148,43 @@ func TestBytes(t *testing.T) {
 	}
 	if unlimited := NewBytes(0); !unlimited.Take(1<<40) || unlimited.InUse() != 1<<40 {
 		t.Fatal("0 is no limit, only counted")
+	}
+}
+
+// TestBytesTakeWait: a TakeWait without room waits until enough was given
+// back, and ends with its context; more than the budget is the budget.
+func TestBytesTakeWait(t *testing.T) {
+	b := NewBytes(100)
+	b.Take(90)
+	got := make(chan int64)
+	go func() {
+		n, err := b.TakeWait(context.Background(), 50)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- n
+	}()
+	for b.waiters.Load() == 0 {
+		runtime.Gosched()
+	}
+	b.Give(30) // 60 in use: still no room for 50
+	select {
+	case n := <-got:
+		t.Fatalf("took %d with 60 of 100 in use", n)
+	default:
+	}
+	b.Give(20)
+	if n := <-got; n != 50 || b.InUse() != 90 {
+		t.Fatalf("took %d, %d in use; want 50 and 90", n, b.InUse())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := b.TakeWait(ctx, 20); err == nil || n != 0 || b.InUse() != 90 {
+		t.Fatalf("ended context: took %d, %v, %d in use", n, err, b.InUse())
+	}
+	b.Give(90)
+	if n, err := b.TakeWait(context.Background(), 500); err != nil || n != 100 {
+		t.Fatalf("more than the budget: took %d, %v; want the budget, 100", n, err)
 	}
 }

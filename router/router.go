@@ -201,6 +201,21 @@ func (r *Router) reserveSpace(size int) (release func(), err error) {
 	return release, nil
 }
 
+// ReserveSpool admits n more bytes of a message body spooled to a file on
+// the store's filesystem (data_dir/spool): it fails with the KindNoSpace
+// error when they would take the free space below store.min_free_space.
+// release once the file is removed.
+func (r *Router) ReserveSpool(n int64) (release func(), err error) {
+	if r.space == nil {
+		return func() {}, nil
+	}
+	release, err = r.space.Reserve(n)
+	if err != nil {
+		return nil, errNoSpace
+	}
+	return release, nil
+}
+
 // Ready reports whether the store answers reads.
 func (r *Router) Ready() error {
 	return r.st.View(func(rd store.Reader) error {

@@ -1,13 +1,13 @@
 package smtpserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -31,6 +31,11 @@ var (
 	errNoSpace = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient system storage, try again later"}
 )
 
+// traceHeadroom is the room left before a spooled message read back, for
+// the trace fields the MX adds (Received, Authentication-Results) without
+// copying the message.
+const traceHeadroom = 4 << 10
+
 // maxAddressLen is RFC 5321 4.5.3.1.3's path limit.
 const maxAddressLen = 256
 
@@ -45,6 +50,11 @@ type session struct {
 	hasFrom  bool
 	rcpts    []string
 	commands int // MAIL, RCPT, DATA and AUTH so far, against MaxCommands
+	// declared holds the size a client declared at MAIL FROM (SIZE=) of
+	// limits.inflight_message_bytes until its body takes it over, or a
+	// reset gives it back. Atomic: go-smtp may reset the session after a
+	// failed BDAT chunk while the body is read.
+	declared atomic.Pointer[heldBytes]
 }
 
 var errTooManyCommands = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many commands on one connection (limits.commands_per_connection), closing"}
@@ -95,26 +105,31 @@ func (s *session) progressed() {
 	}
 }
 
-// readMessage reads the message of DATA or BDAT into buf. A read that
+// readMessage reads the message of DATA or BDAT, after prefix, into a
+// spool (memory, or a file past limits.spool_threshold). A read that
 // times out is errDataTimeout (temporary, and the connection closes);
 // any other failure to read is temporary too and never shows the network
 // error, which would name our address. The body counts against
-// limits.inflight_message_bytes until the caller releases what it holds,
-// deferred at once so that every path (stored, refused, failed read,
-// panic) gives it back.
-func (s *session) readMessage(r io.Reader, buf *bytes.Buffer) (*heldBytes, error) {
-	held := &heldBytes{budget: s.srv.opts.Inflight}
-	return held, s.readHeld(r, buf, held)
+// limits.inflight_message_bytes, and its file stays, until the caller
+// releases the spool, deferred at once so that every path (stored,
+// refused, failed read, dropped connection, panic) gives them back.
+func (s *session) readMessage(r io.Reader, prefix string) (*spool, error) {
+	held := s.declared.Swap(nil)
+	if held == nil {
+		held = &heldBytes{budget: s.srv.opts.Inflight}
+	}
+	sp := s.newSpool(held, prefix)
+	return sp, s.readHeld(r, sp, held)
 }
 
-func (s *session) readHeld(r io.Reader, buf *bytes.Buffer, held *heldBytes) error {
+func (s *session) readHeld(r io.Reader, sp *spool, held *heldBytes) error {
 	tc := tracked(s.conn.Conn())
 	if tc != nil {
 		tc.inData.Store(true)
 		defer tc.inData.Store(false)
 	}
 	defer s.progressed()
-	err := s.readBody(buf, r, held)
+	err := s.readBody(sp, r, held)
 	var reply *smtp.SMTPError
 	switch {
 	case err == nil:
@@ -126,6 +141,27 @@ func (s *session) readHeld(r io.Reader, buf *bytes.Buffer, held *heldBytes) erro
 	// while this runs.
 	s.log.Info("message not read", "err", err)
 	return errReadMessage
+}
+
+// messageOf is the whole message read into sp, with headroom bytes free
+// before it (see spool.message); a spooled body that finds no room in
+// limits.inflight_message_bytes before ctx ends is deferred with 451
+// 4.3.2.
+func (s *session) messageOf(ctx context.Context, sp *spool, headroom int) (*heldMessage, error) {
+	m, err := sp.message(ctx, headroom)
+	var spoolErr *spoolError
+	switch {
+	case err == nil:
+		return m, nil
+	case errors.As(err, &spoolErr):
+		s.log.Error("spool failed", "from", s.from, "path", spoolErr.path, "err", spoolErr.err)
+		s.rejected(metrics.ReasonStore)
+		return nil, errStore
+	}
+	s.log.Warn("deferred", "from", s.from, "reason", "no room in limits.inflight_message_bytes to store a spooled message",
+		"limit", s.srv.opts.Inflight.Max(), "size", sp.spooled())
+	s.rejected(metrics.ReasonInTransit)
+	return nil, err
 }
 
 // senderAllowed applies limits.messages_per_sender_per_hour to a MAIL
@@ -158,11 +194,34 @@ func (s *session) spaceLeft(from string) error {
 	return nil
 }
 
-func (s *session) Reset() {
-	s.from, s.hasFrom, s.rcpts = "", false, nil
+// reserveDeclared holds the size a client declared with SIZE= (RFC 1870)
+// of limits.inflight_message_bytes, so that the message finds its room
+// when it comes; when the cap has not that much left, MAIL is refused
+// with 452 4.3.2 (RFC 1870 6.1: try again later). nil: nothing declared
+// or no cap.
+func (s *session) reserveDeclared(from string, opts *smtp.MailOptions) (*heldBytes, error) {
+	if opts == nil || opts.Size <= 0 || s.srv.opts.Inflight == nil {
+		return nil, nil
+	}
+	held := &heldBytes{budget: s.srv.opts.Inflight}
+	if !held.reserve(opts.Size) {
+		s.log.Warn("deferred", "from", clip(from), "reason", "declared SIZE= past limits.inflight_message_bytes",
+			"size", opts.Size, "limit", s.srv.opts.Inflight.Max())
+		s.rejected(metrics.ReasonInTransit)
+		return nil, errDeclaredInTransit
+	}
+	return held, nil
 }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Reset() {
+	s.from, s.hasFrom, s.rcpts = "", false, nil
+	s.declared.Swap(nil).release()
+}
+
+func (s *session) Logout() error {
+	s.declared.Swap(nil).release()
+	return nil
+}
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.count(); err != nil {
@@ -179,11 +238,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := s.spaceLeft(from); err != nil {
 		return err
 	}
+	held, err := s.reserveDeclared(from, opts)
+	if err != nil {
+		return err
+	}
 	if err := s.senderAllowed(from); err != nil {
+		held.release()
 		return err
 	}
 	s.Reset()
 	s.from, s.hasFrom = from, true
+	s.declared.Store(held)
 	return nil
 }
 
@@ -232,36 +297,36 @@ func (s *session) Data(r io.Reader) error {
 	if len(s.rcpts) == 0 {
 		return errNoRcpt
 	}
-	var body bytes.Buffer
-	held, err := s.readMessage(r, &body)
-	defer held.release()
+	sp, err := s.readMessage(r, "")
+	defer sp.release()
 	if err != nil {
 		return err
 	}
-	authResults, spam, dmarcFail, refusal := s.authenticateSender(body.Bytes())
+	// The deadline bounds waiting for room in limits.inflight_message_bytes
+	// and for a slot in the writer queue; once queued the commit completes
+	// (see store.Update).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	msg, err := s.messageOf(ctx, sp, traceHeadroom)
+	if err != nil {
+		return err
+	}
+	authResults, spam, dmarcFail, refusal := s.authenticateSender(msg.bytes())
 	if refusal != nil {
 		s.rejected(metrics.ReasonDMARC)
 		return refusal
 	}
-	var buf bytes.Buffer
-	buf.Grow(body.Len() + 1024)
-	buf.WriteString(s.received())
-	buf.WriteString(authResults)
-	buf.Write(s.stripAuthResults(body.Bytes()))
+	raw := msg.prependTo(s.received()+authResults, s.stripAuthResults(msg.bytes()))
 	_, tls := s.conn.TLSConnectionState()
 	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls, Spam: spam, DMARCFail: dmarcFail}
-	// The deadline only bounds waiting for a slot in the writer queue; once
-	// queued the commit completes (see store.Update).
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := s.srv.router.Deliver(ctx, env, buf.Bytes())
+	d, err := s.srv.router.Deliver(ctx, env, raw)
 	if err != nil {
 		s.rejected(rejectReason(err))
 		return s.deliveryRefusal(err)
 	}
 	s.srv.opts.Metrics.MessageReceived(d.Queue)
 	s.log.Info("received", "session", d.Session, "queue", d.Queue, "message_id", d.MessageID, "from", s.from,
-		"rcpts", s.rcpts, "folder", d.Folder, "size", buf.Len())
+		"rcpts", s.rcpts, "folder", d.Folder, "size", len(raw))
 	return nil
 }
 

@@ -41,6 +41,10 @@ type Options struct {
 	// submission: the message bytes all their connections hold in
 	// memory at once; nil: no cap.
 	Inflight *ratelimit.Bytes
+	// SpoolDir (data_dir/spool) takes the bodies past SpoolThreshold
+	// (limits.spool_threshold) in files; "" or 0: bodies stay in memory.
+	SpoolDir       string
+	SpoolThreshold int64
 	// ReadTimeout bounds each step of a session: from one completed
 	// command (a session, MAIL, RCPT, DATA, AUTH) to the next, and a whole
 	// DATA transfer.

@@ -1,7 +1,6 @@
 package smtpserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -201,19 +200,23 @@ func (s *submitSession) Data(r io.Reader) error {
 	if len(s.rcpts) == 0 {
 		return errNoRcpt
 	}
-	var buf bytes.Buffer
-	buf.WriteString(s.receivedAs(s.agent.Login))
-	held, err := s.readMessage(r, &buf)
-	defer held.release()
+	sp, err := s.readMessage(r, s.receivedAs(s.agent.Login))
+	defer sp.release()
 	if err != nil {
 		return err
 	}
-	_, tls := s.conn.TLSConnectionState()
-	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls}
-	// As for Deliver: the deadline only bounds waiting for the writer.
+	// As for Deliver: the deadline bounds waiting for room in
+	// limits.inflight_message_bytes and for the writer.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sub, err := s.srv.submit(ctx, s.agent, env, buf.Bytes())
+	msg, err := s.messageOf(ctx, sp, 0)
+	if err != nil {
+		return err
+	}
+	raw := msg.bytes()
+	_, tls := s.conn.TLSConnectionState()
+	env := router.Envelope{From: s.from, To: s.rcpts, RemoteAddr: s.remote, Helo: s.conn.Hostname(), TLS: tls}
+	sub, err := s.srv.submit(ctx, s.agent, env, raw)
 	if err != nil {
 		s.rejected(rejectReason(err))
 		reply := s.refusal(err, errBadMessage)
@@ -224,7 +227,7 @@ func (s *submitSession) Data(r io.Reader) error {
 	}
 	s.srv.opts.Metrics.MessageSubmitted(sub.Action)
 	s.log.Info("submitted", "session", sub.Session, "queue", sub.Queue, "action", sub.Action, "message_id", sub.MessageID,
-		"from", s.from, "rcpts", s.rcpts, "queued", sub.Queued, "size", buf.Len())
+		"from", s.from, "rcpts", s.rcpts, "queued", sub.Queued, "size", len(raw))
 	if sub.Action == "held" {
 		// A permanent refusal, so that the client shows the text and
 		// keeps the message (Thunderbird's compose window stays open,
