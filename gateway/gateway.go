@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"mxdesk/archive"
 	"mxdesk/config"
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
@@ -52,6 +53,8 @@ type Gateway struct {
 	adminPath string
 
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
+
+	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)
 
 	stopWork context.CancelFunc // ends the background work (session timers)
 	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
@@ -105,6 +108,10 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
 	obs.reg.MustRegister(deskCollector{g})
+	if err := g.newArchiver(now); err != nil {
+		st.Close()
+		return nil, err
+	}
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
 		TLSConfig:           tlsConfig,
@@ -243,6 +250,7 @@ func (g *Gateway) Start() error {
 		g.router.Run(work)
 	}()
 	g.wg.Go(func() { g.delivery.Run(work) })
+	g.wg.Go(func() { g.runArchive(work) })
 	return nil
 }
 

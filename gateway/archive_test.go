@@ -1,0 +1,269 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/minio/minio-go/v7"
+
+	"mxdesk/archive"
+	"mxdesk/config"
+	"mxdesk/gateway"
+	"mxdesk/router"
+	"mxdesk/store"
+	"mxdesk/testutil"
+)
+
+// adminPost POSTs path on the admin socket and returns status and body.
+func adminPost(t *testing.T, sock, path string) (int, []byte) {
+	t.Helper()
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	resp, err := hc.Post("http://mxdesk"+path, "application/json", nil)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// archiveRun runs the archive over the admin socket and decodes its
+// answer.
+func archiveRun(t *testing.T, cfg *config.Config, dry bool) gateway.AdminArchiveRun {
+	t.Helper()
+	path := "/v1/archive/run"
+	if dry {
+		path += "?dry_run=1"
+	}
+	status, body := adminPost(t, gateway.AdminSocket(cfg), path)
+	var out gateway.AdminArchiveRun
+	if status != http.StatusOK || json.Unmarshal(body, &out) != nil {
+		t.Fatalf("POST %s: %d %s", path, status, body)
+	}
+	return out
+}
+
+// archiveDesk is a gateway archiving to a fresh bucket of the shared S3
+// server after 30 days, on a clock the test moves.
+type archiveDesk struct {
+	g      *gateway.Gateway
+	cfg    *config.Config
+	clock  *testutil.Clock
+	bucket string
+	s3     *testutil.S3
+}
+
+func startArchiveDesk(t *testing.T, s3 *testutil.S3, extra string) *archiveDesk {
+	t.Helper()
+	bucket := testutil.BucketName(t)
+	cfg := testutil.Config(t, testutil.ArchiveConfig(t, s3, bucket, 30, `prefix = "mxdesk/{domain}"`)+extra)
+	clock := testutil.NewClock()
+	return &archiveDesk{g: startGatewayClock(t, cfg, clock), cfg: cfg, clock: clock, bucket: bucket, s3: s3}
+}
+
+// closeSession: alice resolves the customer's message msgID from the
+// queue with Thunderbird's MOVE to Resolved; 31 days later the timers
+// close it. It returns the session.
+func (d *archiveDesk) closeSession(t *testing.T, msgID string) store.Session {
+	t.Helper()
+	alice := loginIMAP(t, d.g.Addr("imap"), "alice@example.test")
+	moveByMessageID(t, alice, "Queues/Support", msgID, "Resolved")
+	d.clock.Advance(config.Days(31))
+	if _, err := d.g.Router().RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := sessionOf(t, d.g, msgID)
+	if s.Status != router.StatusClosed {
+		t.Fatalf("session %s is %s, want Closed", s.ID, s.Status)
+	}
+	return s
+}
+
+// fetchRaw returns the whole message msgID in folder as the IMAP server
+// gives it (BODY.PEEK[]).
+func fetchRaw(t *testing.T, c *imapclient.Client, folder, msgID string) []byte {
+	t.Helper()
+	if _, err := c.Select(folder, nil).Wait(); err != nil {
+		t.Fatalf("SELECT %s: %v", folder, err)
+	}
+	found, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: msgID}}}, nil).Wait()
+	if err != nil || len(found.AllUIDs()) != 1 {
+		t.Fatalf("SEARCH %s in %s: %v %v", msgID, folder, err, found)
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	bufs, err := c.Fetch(imap.UIDSetNum(found.AllUIDs()[0]), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil || len(bufs) != 1 {
+		t.Fatalf("FETCH %s: %v", msgID, err)
+	}
+	return bufs[0].FindBodySection(section)
+}
+
+// readFolder reads a session's folder back from the bucket: the manifest
+// and every object it lists, each checked against its SHA-256.
+func readFolder(t *testing.T, s3 *testutil.S3, bucket, folder string) (archive.Manifest, map[string][]byte) {
+	t.Helper()
+	c, err := s3.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) []byte {
+		obj, err := c.GetObject(context.Background(), bucket, folder+name, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatalf("get %s%s: %v", folder, name, err)
+		}
+		defer obj.Close()
+		data, err := io.ReadAll(obj)
+		if err != nil {
+			t.Fatalf("get %s%s: %v", folder, name, err)
+		}
+		return data
+	}
+	var m archive.Manifest
+	if err := json.Unmarshal(get(archive.ManifestName), &m); err != nil {
+		t.Fatalf("manifest of %s: %v", folder, err)
+	}
+	objects := map[string][]byte{}
+	for _, o := range m.Objects {
+		data := get(o.Name)
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != o.SHA256 || int64(len(data)) != o.Size {
+			t.Errorf("%s%s read back: SHA-256 %x (%d bytes), the manifest says %s (%d bytes)", folder, o.Name, sum, len(data), o.SHA256, o.Size)
+		}
+		objects[o.Name] = data
+	}
+	return m, objects
+}
+
+// listBucket lists every object name in bucket.
+func listBucket(t *testing.T, s3 *testutil.S3, bucket string) []string {
+	t.Helper()
+	c, err := s3.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for o := range c.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		names = append(names, o.Key)
+	}
+	return names
+}
+
+// A Closed session past its retention is written to the bucket (every
+// message byte-exact, the transcript, the metadata, a manifest with their
+// SHA-256) and then removed from the store: a supervisor watching
+// All/Support gets the EXPUNGE; the metrics count it.
+func TestArchiveClosedSession(t *testing.T) {
+	d := startArchiveDesk(t, testutil.SharedS3(t), "")
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("arch-1", "support@example.test", ""))
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("arch-2", "support@example.test", "arch-1@customer.test"))
+	carol := loginIMAP(t, d.g.Addr("imap"), "carol@example.test")
+	raw1 := fetchRaw(t, carol, "All/Support", "arch-1@customer.test")
+	raw2 := fetchRaw(t, carol, "All/Support", "arch-2@customer.test")
+	s := d.closeSession(t, "arch-1@customer.test")
+
+	if run := archiveRun(t, d.cfg, false); len(run.Due) != 0 {
+		t.Fatalf("closed for 0 days, retention 30: due %+v", run.Due)
+	}
+	d.clock.Advance(config.Days(30) + time.Hour)
+	dry := archiveRun(t, d.cfg, true)
+	wantFolder := "mxdesk/example.test/Support/2026/03/" + s.ID + "/"
+	if len(dry.Due) != 1 || dry.Due[0].Session != s.ID || dry.Due[0].Folder != "s3://"+d.bucket+"/"+wantFolder || len(dry.Archived) != 0 {
+		t.Fatalf("dry run: %+v, want %s due to %s", dry, s.ID, wantFolder)
+	}
+	if names := listBucket(t, d.s3, d.bucket); len(names) != 0 {
+		t.Fatalf("a dry run wrote %v", names)
+	}
+
+	expunged := make(chan uint32, 8)
+	watcher, err := imapclient.DialInsecure(d.g.Addr("imap"), &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Expunge: func(seq uint32) { expunged <- seq },
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	if err := watcher.Login("carol@example.test", testutil.Password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if sel, err := watcher.Select("All/Support", nil).Wait(); err != nil || sel.NumMessages != 2 {
+		t.Fatalf("SELECT All/Support: %v %+v", err, sel)
+	}
+	idle, err := watcher.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	run := archiveRun(t, d.cfg, false)
+	if len(run.Archived) != 1 || run.Archived[0] != s.ID || len(run.Failed) != 0 || run.Bytes == 0 {
+		t.Fatalf("run: %+v", run)
+	}
+	for range 2 {
+		select {
+		case <-expunged:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no EXPUNGE in All/Support within 10s of the archive run")
+		}
+	}
+	idle.Close()
+	idle.Wait()
+
+	m, objects := readFolder(t, d.s3, d.bucket, wantFolder)
+	if !bytes.Equal(objects["0001.eml"], raw1) || !bytes.Equal(objects["0002.eml"], raw2) {
+		t.Errorf("the .eml objects are not the messages as stored:\n%q\n%q", objects["0001.eml"], raw1)
+	}
+	if !bytes.HasPrefix(objects[archive.TranscriptName], []byte("%PDF-")) || !json.Valid(objects[archive.MetadataName]) {
+		t.Errorf("transcript %q, metadata %q", objects[archive.TranscriptName], objects[archive.MetadataName])
+	}
+	if m.Session.ID != s.ID || len(m.Messages) != 2 || len(m.Events) == 0 {
+		t.Errorf("manifest: %+v", m)
+	}
+
+	err = d.g.Router().View(func(rd store.Reader) error {
+		if _, err := rd.Session(s.ID); err != store.ErrNotFound {
+			t.Errorf("session %s after archiving: %v, want not found", s.ID, err)
+		}
+		if msgs, _ := rd.SessionMessages(s.ID); len(msgs) != 0 {
+			t.Errorf("%d messages of %s left", len(msgs), s.ID)
+		}
+		if evs, _ := rd.Events(s.ID); len(evs) != 0 {
+			t.Errorf("%d events of %s left", len(evs), s.ID)
+		}
+		a, err := rd.Archived(s.ID)
+		if err != nil || a.Location != "s3://"+d.bucket+"/"+wantFolder || a.Token != s.Token {
+			t.Errorf("archived record: %+v %v", a, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countIn(t, carol, "All/Support"); n != 0 {
+		t.Errorf("%d messages in All/Support after archiving", n)
+	}
+	sc := scrapeMetrics(t, d.g)
+	if sc.value("mxdesk_archive_sessions_total", "result", "archived") != 1 || sc.value("mxdesk_archive_bytes_total") < float64(len(raw1)+len(raw2)) ||
+		sc.value("mxdesk_archive_oldest_due_seconds") != 0 {
+		t.Errorf("metrics: archived %v, bytes %v, oldest due %v", sc.value("mxdesk_archive_sessions_total", "result", "archived"),
+			sc.value("mxdesk_archive_bytes_total"), sc.value("mxdesk_archive_oldest_due_seconds"))
+	}
+}
