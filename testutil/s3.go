@@ -133,7 +133,6 @@ func CredentialsFile(dir, access, secret string) (string, error) {
 	return p, os.WriteFile(p, []byte(text), 0o600)
 }
 
-
 var (
 	sharedOnce sync.Once
 	shared     *S3
