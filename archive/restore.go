@@ -63,7 +63,7 @@ func (a *Archiver) folderOf(ctx context.Context, id string) (string, error) {
 	prefix, _, _ := strings.Cut(a.config().Archive.Prefix, "{")
 	dir, err := a.bucket.findFolder(ctx, prefix, id)
 	if errors.Is(err, errNoFolder) {
-		return "", fmt.Errorf("session %s: not in the store and no folder under s3://%s/%s", id, a.bucket.name, prefix)
+		return "", fmt.Errorf("session %s: not in the store and no folder under s3://%s/%s: %w", id, a.bucket.name, prefix, store.ErrNotFound)
 	}
 	return dir, err
 }

@@ -118,7 +118,7 @@ func (g *Gateway) serveArchiveRestore(w http.ResponseWriter, req *http.Request) 
 	}
 	from, err := g.archiver.Restore(req.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		writeAdminError(w, http.StatusNotFound, "session "+id+": not archived")
+		writeAdminError(w, http.StatusNotFound, "restore "+id+": "+strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error()))
 		return
 	}
 	if err != nil {

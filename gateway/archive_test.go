@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,5 +266,98 @@ func TestArchiveClosedSession(t *testing.T) {
 		sc.value("mxdesk_archive_oldest_due_seconds") != 0 {
 		t.Errorf("metrics: archived %v, bytes %v, oldest due %v", sc.value("mxdesk_archive_sessions_total", "result", "archived"),
 			sc.value("mxdesk_archive_bytes_total"), sc.value("mxdesk_archive_oldest_due_seconds"))
+	}
+}
+
+// archived runs d to the point where the customer's session of msgID is
+// archived, and returns it.
+func (d *archiveDesk) archived(t *testing.T, msgID string) store.Session {
+	t.Helper()
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail(strings.TrimSuffix(msgID, "@customer.test"), "support@example.test", ""))
+	s := d.closeSession(t, msgID)
+	d.clock.Advance(config.Days(31))
+	if run := archiveRun(t, d.cfg, false); len(run.Archived) != 1 || run.Archived[0] != s.ID {
+		t.Fatalf("archive run: %+v, want %s archived", run, s.ID)
+	}
+	return s
+}
+
+// A customer who writes late to an archived session, to its reply token
+// address (mutt's reply to an agent's answer) or only referencing its
+// Message-ID, is never refused: a new session continues the archived one
+// and its history says where the old one is in the bucket.
+func TestArchiveLateReplies(t *testing.T) {
+	d := startArchiveDesk(t, testutil.SharedS3(t), "")
+	old := d.archived(t, "late-1@customer.test")
+	where := "s3://" + d.bucket + "/mxdesk/example.test/Support/2026/03/" + old.ID + "/"
+
+	tokenAddr := "support+" + old.Token + "@example.test"
+	sendRawMX(t, d.g, "carla@customer.test", tokenAddr, customerMail("late-2", tokenAddr, "late-1@customer.test"))
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", "From: carla@customer.test\r\nTo: support@example.test\r\n"+
+		"Subject: Re: about late-1\r\nMessage-ID: <late-3@customer.test>\r\nReferences: <late-1@customer.test>\r\n\r\nstill there?\r\n")
+	for _, id := range []string{"late-2@customer.test", "late-3@customer.test"} {
+		s := sessionOf(t, d.g, id)
+		if s.ID == old.ID || s.Previous != old.ID || s.Queue != "Support" {
+			t.Errorf("<%s> went to %s (previous %q, queue %s), want a new Support session continuing %s", id, s.ID, s.Previous, s.Queue, old.ID)
+		}
+		if ev := lastEvent(report(t, d.g, s.ID), "continued"); !strings.Contains(ev, old.ID) || !strings.Contains(ev, where) {
+			t.Errorf("session of <%s>: continued event %q, want it to name %s at %s", id, ev, old.ID, where)
+		}
+	}
+	carol := loginIMAP(t, d.g.Addr("imap"), "carol@example.test")
+	if raw := fetchRaw(t, carol, "All/Support", "late-2@customer.test"); !strings.Contains(string(raw), "X-Mxdesk-Previous-Session: "+old.ID) {
+		t.Errorf("the late reply does not name the archived session:\n%s", raw)
+	}
+}
+
+// mxdesk archive restore brings an archived session back, read-only in
+// All/<queue> with its history; it is archived again, to the same
+// folder, one retention period later.
+func TestArchiveRestore(t *testing.T) {
+	d := startArchiveDesk(t, testutil.SharedS3(t), "")
+	carol := loginIMAP(t, d.g.Addr("imap"), "carol@example.test")
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("rest-1", "support@example.test", ""))
+	raw := fetchRaw(t, carol, "All/Support", "rest-1@customer.test")
+	s := d.closeSession(t, "rest-1@customer.test")
+	d.clock.Advance(config.Days(31))
+	if run := archiveRun(t, d.cfg, false); len(run.Archived) != 1 {
+		t.Fatalf("archive run: %+v", run)
+	}
+	folder := "mxdesk/example.test/Support/2026/03/" + s.ID + "/"
+	_, before := readFolder(t, d.s3, d.bucket, folder)
+
+	sock := gateway.AdminSocket(d.cfg)
+	for path, want := range map[string]int{"/v1/archive/restore/S-NOPE1": 404, "/v1/archive/restore/not-an-id": 400} {
+		if status, body := adminPost(t, sock, path); status != want || bytes.Contains(body, []byte("internal")) {
+			t.Errorf("POST %s: %d %s, want %d", path, status, body, want)
+		}
+	}
+	status, body := adminPost(t, sock, "/v1/archive/restore/"+strings.ToLower(s.ID))
+	var res gateway.AdminArchiveRestore
+	if status != 200 || json.Unmarshal(body, &res) != nil || res.Session != s.ID || res.From != "s3://"+d.bucket+"/"+folder {
+		t.Fatalf("restore: %d %s", status, body)
+	}
+	if again, _ := adminPost(t, sock, "/v1/archive/restore/"+s.ID); again != http.StatusConflict {
+		t.Errorf("restoring a session in the store again: %d, want 409", again)
+	}
+	if got := fetchRaw(t, carol, "All/Support", "rest-1@customer.test"); !bytes.Equal(got, raw) {
+		t.Errorf("restored message differs:\n%q\n%q", got, raw)
+	}
+	back := sessionOf(t, d.g, "rest-1@customer.test")
+	if back.ID != s.ID || back.Status != router.StatusClosed || back.Token != s.Token {
+		t.Errorf("restored session: %+v", back)
+	}
+	if ev := lastEvent(report(t, d.g, s.ID), "restored"); !strings.Contains(ev, folder) {
+		t.Errorf("restored event %q", ev)
+	}
+	if len(archiveRun(t, d.cfg, true).Due) != 0 {
+		t.Error("a restored session is due again at once")
+	}
+	d.clock.Advance(config.Days(31))
+	if run := archiveRun(t, d.cfg, false); len(run.Archived) != 1 || run.Archived[0] != s.ID {
+		t.Fatalf("archiving the restored session again: %+v", run)
+	}
+	if _, after := readFolder(t, d.s3, d.bucket, folder); !bytes.Equal(after["0001.eml"], before["0001.eml"]) {
+		t.Error("archived again, the message differs")
 	}
 }
