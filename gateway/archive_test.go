@@ -9,6 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -360,4 +363,102 @@ func TestArchiveRestore(t *testing.T) {
 	if _, after := readFolder(t, d.s3, d.bucket, folder); !bytes.Equal(after["0001.eml"], before["0001.eml"]) {
 		t.Error("archived again, the message differs")
 	}
+}
+
+// local counts what the store holds of session id: its messages in every
+// folder and its events.
+func local(t *testing.T, g *gateway.Gateway, id string) (msgs, events int) {
+	t.Helper()
+	err := g.Router().View(func(rd store.Reader) error {
+		m, err := rd.SessionMessages(id)
+		if err != nil {
+			return err
+		}
+		e, err := rd.Events(id)
+		msgs, events = len(m), len(e)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("session %s: %v", id, err)
+	}
+	return msgs, events
+}
+
+// With the S3 server down, the run fails for the session and removes
+// nothing; once the server is back, the next run archives it.
+func TestArchiveS3Down(t *testing.T) {
+	s3, err := testutil.StartS3(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s3.Stop)
+	d := startArchiveDesk(t, s3, "")
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("down-1", "support@example.test", ""))
+	s := d.closeSession(t, "down-1@customer.test")
+	msgs, events := local(t, d.g, s.ID)
+	d.clock.Advance(config.Days(31))
+
+	s3.Stop()
+	run := archiveRun(t, d.cfg, false)
+	if len(run.Archived) != 0 || len(run.Failed) != 1 || run.Failed[0].Session != s.ID {
+		t.Fatalf("run with S3 down: %+v", run)
+	}
+	if m, e := local(t, d.g, s.ID); m != msgs || e != events || sessionOf(t, d.g, "down-1@customer.test").ID != s.ID {
+		t.Errorf("after a failed run: %d messages, %d events, want %d and %d", m, e, msgs, events)
+	}
+	sc := scrapeMetrics(t, d.g)
+	if sc.value("mxdesk_archive_sessions_total", "result", "failed") != 1 || sc.value("mxdesk_archive_oldest_due_seconds") < (24*time.Hour).Seconds() {
+		t.Errorf("metrics after a failed run: failed %v, oldest due %vs", sc.value("mxdesk_archive_sessions_total", "result", "failed"), sc.value("mxdesk_archive_oldest_due_seconds"))
+	}
+
+	if err := s3.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if run := archiveRun(t, d.cfg, false); len(run.Archived) != 1 || run.Archived[0] != s.ID {
+		t.Fatalf("run with S3 back: %+v", run)
+	}
+}
+
+// A write that fails half way (the server refuses the transcript after
+// the messages were written) leaves the session whole in the store and
+// no manifest in the bucket; the next run completes the folder.
+func TestArchiveHalfWritten(t *testing.T) {
+	s3, err := testutil.StartS3(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s3.Stop)
+	d := startArchiveDesk(t, s3, "")
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("half-1", "support@example.test", ""))
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("half-2", "support@example.test", "half-1@customer.test"))
+	s := d.closeSession(t, "half-1@customer.test")
+	msgs, events := local(t, d.g, s.ID)
+	d.clock.Advance(config.Days(31))
+
+	// A directory where the transcript's file would go: the posix
+	// backend fails that PUT, after both messages were stored.
+	folder := "mxdesk/example.test/Support/2026/03/" + s.ID + "/"
+	obstacle := filepath.Join(s3.Dir, d.bucket, folder, archive.TranscriptName, "x")
+	if err := os.MkdirAll(obstacle, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run := archiveRun(t, d.cfg, false)
+	if len(run.Archived) != 0 || len(run.Failed) != 1 || !strings.Contains(run.Failed[0].Err, archive.TranscriptName) {
+		t.Fatalf("run with the transcript refused: %+v", run)
+	}
+	names := listBucket(t, d.s3, d.bucket)
+	if !slices.Contains(names, folder+"0002.eml") || slices.Contains(names, folder+archive.ManifestName) {
+		t.Errorf("bucket after the failed write: %v, want the messages and no manifest", names)
+	}
+	if m, e := local(t, d.g, s.ID); m != msgs || e != events {
+		t.Errorf("after a half-written folder: %d messages, %d events, want %d and %d", m, e, msgs, events)
+	}
+
+	if err := os.RemoveAll(filepath.Dir(obstacle)); err != nil {
+		t.Fatal(err)
+	}
+	if run := archiveRun(t, d.cfg, false); len(run.Archived) != 1 {
+		t.Fatalf("run after the obstacle went: %+v", run)
+	}
+	readFolder(t, d.s3, d.bucket, folder)
 }
