@@ -90,7 +90,7 @@ func explain(a config.Archive, what string, err error) string {
 	switch code := minio.ToErrorResponse(err).Code; {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &certErr):
 		return fmt.Sprintf("archive.endpoint: TLS: the certificate of %s is not trusted: %v", a.Endpoint, err)
-	case errors.As(err, &record):
+	case errors.As(err, &record) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Sprintf("archive.tls: TLS: %s does not speak TLS (archive.tls = false is only for a loopback endpoint without TLS)", a.Endpoint)
 	case code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "InvalidClientTokenId":
 		return fmt.Sprintf("archive.credentials_file: %s refused the key in %s (%s): could not %s", a.Endpoint, a.CredentialsFile, code, what)

@@ -40,8 +40,12 @@ type Report struct {
 
 // Summary counts the records checked, for a consistent store.
 func (r Report) Summary() string {
-	return fmt.Sprintf("%d sessions, %d mailboxes, %d messages, %d bodies, %d queued outbound, %d quarantined, %d archived",
-		r.Sessions, r.Mailboxes, r.Messages, r.Blobs, r.Outbound, r.Quarantined, r.Archived)
+	s := fmt.Sprintf("%d sessions, %d mailboxes, %d messages, %d bodies, %d queued outbound, %d quarantined",
+		r.Sessions, r.Mailboxes, r.Messages, r.Blobs, r.Outbound, r.Quarantined)
+	if r.Archived > 0 { // a store without archived sessions says what it always said
+		s += fmt.Sprintf(", %d archived", r.Archived)
+	}
+	return s
 }
 
 // ErrInconsistent is returned by Close when Options.CheckOnClose found
