@@ -1,11 +1,17 @@
-package archive
+package archive_test
 
 import (
 	"os"
 	"testing"
 
 	"mxdesk/panics"
+	"mxdesk/testutil"
 )
 
-// TestMain fails the run when a panic was recovered during it.
-func TestMain(m *testing.M) { os.Exit(panics.Guard(m.Run())) }
+// TestMain fails the run when a panic was recovered during it, and stops
+// the S3 server of the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.StopSharedS3()
+	os.Exit(panics.Guard(code))
+}

@@ -66,7 +66,7 @@ func (s *S3) Start() error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return err
 	}
-	s.cmd = exec.Command(bin, "--port", s.Endpoint, "--access", s.Access, "--secret", s.Secret, "--quiet", "posix", s.Dir)
+	s.cmd = exec.Command(bin, "--port", s.Endpoint, "--access", s.Access, "--secret", s.Secret, "--quiet", "--keep-alive", "posix", s.Dir)
 	// Its output (a line per request it does not implement) is noise
 	// here: the tests check what the client gets.
 	s.cmd.Stdout, s.cmd.Stderr = nil, nil
