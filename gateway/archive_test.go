@@ -87,8 +87,14 @@ func startArchiveDesk(t *testing.T, s3 *testutil.S3, extra string) *archiveDesk 
 // close it. It returns the session.
 func (d *archiveDesk) closeSession(t *testing.T, msgID string) store.Session {
 	t.Helper()
-	alice := loginIMAP(t, d.g.Addr("imap"), "alice@example.test")
-	moveByMessageID(t, alice, "Queues/Support", msgID, "Resolved")
+	return d.closeIn(t, "alice@example.test", "Queues/Support", msgID)
+}
+
+// closeIn is closeSession by agent login from queue folder.
+func (d *archiveDesk) closeIn(t *testing.T, login, folder, msgID string) store.Session {
+	t.Helper()
+	c := loginIMAP(t, d.g.Addr("imap"), login)
+	moveByMessageID(t, c, folder, msgID, "Resolved")
 	d.clock.Advance(config.Days(31))
 	if _, err := d.g.Router().RunDue(context.Background()); err != nil {
 		t.Fatal(err)
@@ -435,30 +441,83 @@ func TestArchiveHalfWritten(t *testing.T) {
 	msgs, events := local(t, d.g, s.ID)
 	d.clock.Advance(config.Days(31))
 
-	// A directory where the transcript's file would go: the posix
-	// backend fails that PUT, after both messages were stored.
+	// A directory where an object's file would go: the posix backend
+	// fails that PUT. First the transcript (after both messages were
+	// stored), then the manifest (after every other object was).
 	folder := "mxdesk/example.test/Support/2026/03/" + s.ID + "/"
-	obstacle := filepath.Join(s3.Dir, d.bucket, folder, archive.TranscriptName, "x")
-	if err := os.MkdirAll(obstacle, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	run := archiveRun(t, d.cfg, false)
-	if len(run.Archived) != 0 || len(run.Failed) != 1 || !strings.Contains(run.Failed[0].Err, archive.TranscriptName) {
-		t.Fatalf("run with the transcript refused: %+v", run)
-	}
-	names := listBucket(t, d.s3, d.bucket)
-	if !slices.Contains(names, folder+"0002.eml") || slices.Contains(names, folder+archive.ManifestName) {
-		t.Errorf("bucket after the failed write: %v, want the messages and no manifest", names)
-	}
-	if m, e := local(t, d.g, s.ID); m != msgs || e != events {
-		t.Errorf("after a half-written folder: %d messages, %d events, want %d and %d", m, e, msgs, events)
-	}
-
-	if err := os.RemoveAll(filepath.Dir(obstacle)); err != nil {
-		t.Fatal(err)
+	for _, refused := range []string{archive.TranscriptName, archive.ManifestName} {
+		obstacle := filepath.Join(s3.Dir, d.bucket, folder, refused)
+		if err := os.MkdirAll(filepath.Join(obstacle, "x"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		run := archiveRun(t, d.cfg, false)
+		if len(run.Archived) != 0 || len(run.Failed) != 1 || !strings.Contains(run.Failed[0].Err, refused) {
+			t.Fatalf("run with %s refused: %+v", refused, run)
+		}
+		names := listBucket(t, d.s3, d.bucket)
+		if !slices.Contains(names, folder+"0002.eml") || slices.Contains(names, folder+archive.ManifestName) {
+			t.Errorf("bucket after %s was refused: %v, want the messages and no manifest", refused, names)
+		}
+		if m, e := local(t, d.g, s.ID); m != msgs || e != events {
+			t.Errorf("after %s was refused: %d messages, %d events, want %d and %d", refused, m, e, msgs, events)
+		}
+		if err := os.RemoveAll(obstacle); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if run := archiveRun(t, d.cfg, false); len(run.Archived) != 1 {
 		t.Fatalf("run after the obstacle went: %+v", run)
 	}
 	readFolder(t, d.s3, d.bucket, folder)
+}
+
+// A session's retention comes from its queue's addresses: the address's
+// own (archive.address_retention_days), else its domain's, else the
+// [archive] default; 0 keeps for ever.
+func TestArchiveRetentionPerAddress(t *testing.T) {
+	s3 := testutil.SharedS3(t)
+	bucket := testutil.BucketName(t)
+	cfg := testutil.Config(t, testutil.ArchiveConfig(t, s3, bucket, 30, `
+[archive.address_retention_days]
+"billing@example.test" = 90
+"help@example.test" = 45
+`))
+	// Support's addresses are in example.test: 60 days from the domain
+	// (testutil's [[domain]] table can't take the key from extra TOML).
+	cfg.Domain[0].RetentionDays = 60
+	clock := testutil.NewClock()
+	d := &archiveDesk{g: startGatewayClock(t, cfg, clock), cfg: cfg, clock: clock, bucket: bucket, s3: s3}
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("ret-s", "support@example.test", ""))
+	sendRawMX(t, d.g, "carla@customer.test", "billing@example.test", customerMail("ret-b", "billing@example.test", ""))
+	support := d.closeSession(t, "ret-s@customer.test")
+	billing := d.closeIn(t, "bob@example.test", "Queues/Billing", "ret-b@customer.test")
+
+	due := func() []string {
+		var ids []string
+		for _, s := range archiveRun(t, d.cfg, true).Due {
+			ids = append(ids, s.Session)
+		}
+		return ids
+	}
+	// Support closed 31 days ago; 46 days: help@'s 45 days don't
+	// shorten support@'s 60 (the longest of a queue's addresses wins).
+	if got := due(); len(got) != 0 {
+		t.Errorf("due with Support closed for 31 days: %v, want none (the domain's 60 days)", got)
+	}
+	d.clock.Advance(config.Days(15))
+	if got := due(); len(got) != 0 {
+		t.Errorf("due with Support closed for 46 days: %v, want none (support@ keeps 60 days)", got)
+	}
+	d.clock.Advance(config.Days(16)) // Support closed 62 days ago, Billing 31
+	if got := due(); !slices.Equal(got, []string{support.ID}) {
+		t.Errorf("due after 60 days: %v, want only Support's %s (the domain's 60 days; Billing's address keeps 90)", got, support.ID)
+	}
+	d.clock.Advance(config.Days(30)) // Billing closed 61 days ago
+	if got := due(); !slices.Equal(got, []string{support.ID}) {
+		t.Errorf("due with Billing closed for 61 days: %v, want only Support's (billing@ keeps 90 days)", got)
+	}
+	d.clock.Advance(config.Days(30))
+	if got := due(); len(got) != 2 || !slices.Contains(got, billing.ID) {
+		t.Errorf("due with Billing closed for 91 days: %v, want both", got)
+	}
 }
