@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -31,14 +32,22 @@ func TestConnection(ctx context.Context, a config.Archive) []string {
 	if problem := resolve(ctx, a.Endpoint); problem != "" {
 		return []string{problem}
 	}
-	exists, err := b.client.BucketExists(ctx, a.Bucket)
-	if err != nil {
-		return []string{explain(a, "look up the bucket", err)}
-	}
-	if !exists {
-		return []string{fmt.Sprintf("archive.bucket: bucket %q does not exist at %s (create it, or fix the name)", a.Bucket, a.Endpoint)}
+	if err := listOne(ctx, b); err != nil {
+		return []string{explain(a, "list the bucket", err)}
 	}
 	return probe(ctx, a, b)
+}
+
+// listOne lists at most one object: a GET, whose error answer says what
+// is wrong (a HEAD's 403 can't tell a wrong key from a missing
+// permission).
+func listOne(ctx context.Context, b *Bucket) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for o := range b.client.ListObjects(ctx, b.name, minio.ListObjectsOptions{MaxKeys: 1}) {
+		return o.Err
+	}
+	return nil
 }
 
 // resolve checks that the endpoint's host name resolves.
@@ -81,6 +90,10 @@ func probe(ctx context.Context, a config.Archive, b *Bucket) []string {
 	return problems
 }
 
+// keyRefused are the error codes of a key the server does not accept: AWS
+// and MinIO, GCS (InvalidClientTokenId), versitygw (XAdminUserNotFound).
+var keyRefused = []string{"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "XAdminUserNotFound"}
+
 // explain turns a failed request into one line naming the key to fix.
 func explain(a config.Archive, what string, err error) string {
 	var unknownCA x509.UnknownAuthorityError
@@ -92,13 +105,13 @@ func explain(a config.Archive, what string, err error) string {
 		return fmt.Sprintf("archive.endpoint: TLS: the certificate of %s is not trusted: %v", a.Endpoint, err)
 	case errors.As(err, &record) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Sprintf("archive.tls: TLS: %s does not speak TLS (archive.tls = false is only for a loopback endpoint without TLS)", a.Endpoint)
-	case code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "InvalidClientTokenId":
+	case slices.Contains(keyRefused, code):
 		return fmt.Sprintf("archive.credentials_file: %s refused the key in %s (%s): could not %s", a.Endpoint, a.CredentialsFile, code, what)
 	case code == "AccessDenied":
 		return fmt.Sprintf("archive.credentials_file: the key in %s has no permission to %s in bucket %q (AccessDenied): grant it s3:PutObject, s3:GetObject, s3:DeleteObject and s3:ListBucket",
 			a.CredentialsFile, what, a.Bucket)
 	case code == "NoSuchBucket":
-		return fmt.Sprintf("archive.bucket: bucket %q does not exist at %s", a.Bucket, a.Endpoint)
+		return fmt.Sprintf("archive.bucket: bucket %q does not exist at %s (create it, or fix the name)", a.Bucket, a.Endpoint)
 	case code == "AuthorizationHeaderMalformed" || code == "InvalidRegion" || code == "PermanentRedirect":
 		return fmt.Sprintf("archive.region: %s refused region %q (%s): could not %s", a.Endpoint, a.Region, code, what)
 	case code != "":

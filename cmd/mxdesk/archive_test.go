@@ -40,6 +40,10 @@ func TestArchiveTestConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	unknownKey, err := testutil.CredentialsFile(t.TempDir(), "nobody-has-this-key", s3.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +55,8 @@ func TestArchiveTestConnection(t *testing.T) {
 		replace []string
 		want    string
 	}{
-		{"wrong secret key", []string{"credentials_file = ", "credentials_file = " + quote(wrongKey) + "\n#"}, "archive.credentials_file: "},
+		{"wrong secret key", []string{"credentials_file = ", "credentials_file = " + quote(wrongKey) + "\n#"}, "archive.credentials_file: " + s3.Endpoint + " refused the key in " + wrongKey},
+		{"unknown access key", []string{"credentials_file = ", "credentials_file = " + quote(unknownKey) + "\n#"}, "archive.credentials_file: " + s3.Endpoint + " refused the key in " + unknownKey},
 		{"missing bucket", []string{"bucket = " + quote(bucket), `bucket = "no-such-bucket"`}, `archive.bucket: bucket "no-such-bucket" does not exist`},
 		{"server down", []string{s3.Endpoint, down}, "archive.endpoint: "},
 		{"host that does not resolve", []string{"endpoint = " + quote(s3.Endpoint), `endpoint = "s3.no-such-host.invalid:9000"`, "tls = false", "tls = true"},
