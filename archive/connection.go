@@ -100,7 +100,7 @@ func explain(a config.Archive, what string, err error) string {
 	var hostname x509.HostnameError
 	var record tls.RecordHeaderError
 	var certErr *tls.CertificateVerificationError
-	switch code := minio.ToErrorResponse(err).Code; {
+	switch code := errorCode(err); {
 	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &certErr):
 		return fmt.Sprintf("archive.endpoint: TLS: the certificate of %s is not trusted: %v", a.Endpoint, err)
 	case errors.As(err, &record) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
@@ -118,6 +118,15 @@ func explain(a config.Archive, what string, err error) string {
 		return fmt.Sprintf("archive.endpoint: %s answered %s to %s: %v", a.Endpoint, code, what, err)
 	}
 	return fmt.Sprintf("archive.endpoint: could not %s at %s: %v", what, a.Endpoint, err)
+}
+
+// errorCode is the S3 error code in err ("AccessDenied"), or "".
+func errorCode(err error) string {
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) {
+		return resp.Code
+	}
+	return ""
 }
 
 func randomHex(n int) string {

@@ -66,7 +66,12 @@ func (s *S3) Start() error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return err
 	}
-	s.cmd = exec.Command(bin, "--port", s.Endpoint, "--access", s.Access, "--secret", s.Secret, "--quiet", "--keep-alive", "posix", s.Dir)
+	iam := s.Dir + "-iam" // its users (ReadOnlyUser), beside the buckets
+	if err := os.MkdirAll(iam, 0o700); err != nil {
+		return err
+	}
+	s.cmd = exec.Command(bin, "--port", s.Endpoint, "--access", s.Access, "--secret", s.Secret, "--iam-dir", iam,
+		"--quiet", "--keep-alive", "posix", s.Dir)
 	// Its output (a line per request it does not implement) is noise
 	// here: the tests check what the client gets.
 	s.cmd.Stdout, s.cmd.Stderr = nil, nil
@@ -127,6 +132,29 @@ func (s *S3) MakeBucket(bucket string) error {
 	return err
 }
 
+// ReadOnlyUser adds a user with access key access that may list bucket
+// and read its objects, and nothing else (a bucket policy), and returns
+// its secret key.
+func (s *S3) ReadOnlyUser(access, bucket string) (string, error) {
+	bin, err := VersityGW()
+	if err != nil {
+		return "", err
+	}
+	secret := access + "-secret-key"
+	out, err := exec.Command(bin, "admin", "--access", s.Access, "--secret", s.Secret, "--endpoint-url", "http://"+s.Endpoint,
+		"create-user", "--access", access, "--secret", secret, "--role", "user").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("versitygw admin create-user: %v: %s", err, out)
+	}
+	c, err := s.Client()
+	if err != nil {
+		return "", err
+	}
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":[%q]},`+
+		`"Action":["s3:ListBucket","s3:GetObject"],"Resource":["arn:aws:s3:::%s","arn:aws:s3:::%[2]s/*"]}]}`, access, bucket)
+	return secret, c.SetBucketPolicy(context.Background(), bucket, policy)
+}
+
 // CredentialsFile writes an AWS shared-credentials file (mode 0600) with
 // the given keys in dir and returns its path.
 func CredentialsFile(dir, access, secret string) (string, error) {
@@ -167,6 +195,7 @@ func StopSharedS3() {
 	}
 	if sharedDir != "" {
 		os.RemoveAll(sharedDir)
+		os.RemoveAll(sharedDir + "-iam")
 	}
 }
 

@@ -44,6 +44,14 @@ func TestArchiveTestConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	readerSecret, err := s3.ReadOnlyUser("reader-"+bucket[len(bucket)-9:], bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOnly, err := testutil.CredentialsFile(t.TempDir(), "reader-"+bucket[len(bucket)-9:], readerSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +65,8 @@ func TestArchiveTestConnection(t *testing.T) {
 	}{
 		{"wrong secret key", []string{"credentials_file = ", "credentials_file = " + quote(wrongKey) + "\n#"}, "archive.credentials_file: " + s3.Endpoint + " refused the key in " + wrongKey},
 		{"unknown access key", []string{"credentials_file = ", "credentials_file = " + quote(unknownKey) + "\n#"}, "archive.credentials_file: " + s3.Endpoint + " refused the key in " + unknownKey},
+		{"no write permission", []string{"credentials_file = ", "credentials_file = " + quote(readOnly) + "\n#"},
+			"archive.credentials_file: the key in " + readOnly + " has no permission to write a probe object in bucket " + quote(bucket) + " (AccessDenied)"},
 		{"missing bucket", []string{"bucket = " + quote(bucket), `bucket = "no-such-bucket"`}, `archive.bucket: bucket "no-such-bucket" does not exist`},
 		{"server down", []string{s3.Endpoint, down}, "archive.endpoint: "},
 		{"host that does not resolve", []string{"endpoint = " + quote(s3.Endpoint), `endpoint = "s3.no-such-host.invalid:9000"`, "tls = false", "tls = true"},
