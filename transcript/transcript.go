@@ -4,9 +4,7 @@
 package transcript
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"time"
@@ -77,20 +75,9 @@ func Text(t Thread) (string, error) { return "", errNotBuilt }
 
 // PDF writes the whole thread as a PDF document: the same content as Text,
 // with non-Latin scripts rendered.
-func PDF(w io.Writer, t Thread) error {
-	// TEMP: a minimal valid one-page PDF until the transcript branch merges.
-	_, err := fmt.Fprintf(w, "%%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%% %s, %d messages\n%%%%EOF\n", t.Session.ID, len(t.Messages))
-	return err
-}
+func PDF(w io.Writer, t Thread) error { return errNotBuilt }
 
 // Metadata is the session's metadata as JSON: statuses with their times,
 // agents, transfers, queue, first-response and handling times, and the
 // message list.
-func Metadata(t Thread) ([]byte, error) {
-	// TEMP: the session and its events until the transcript branch merges.
-	return json.MarshalIndent(struct {
-		Session  any
-		Events   any
-		Messages int
-	}{t.Session, t.Events, len(t.Messages)}, "", "  ")
-}
+func Metadata(t Thread) ([]byte, error) { return nil, errNotBuilt }
