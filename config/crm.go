@@ -23,6 +23,10 @@ type CRM struct {
 	LinkBaseURL string `toml:"link_base_url"`
 	// LinkTTL is how long a message link stays valid (default 30 days).
 	LinkTTL Duration `toml:"link_ttl"`
+
+	// PDFFont is a TrueType font file the PDF transcripts use instead of
+	// the built-in Go fonts (crm_pdf.go); "": the Go fonts.
+	PDFFont string `toml:"pdf_font"`
 }
 
 // ReadCRMSecret reads the Standard Webhooks secret in path

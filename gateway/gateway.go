@@ -22,6 +22,7 @@ import (
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
 	"mxdesk/msgauth"
+	"mxdesk/msglink"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
@@ -53,6 +54,7 @@ type Gateway struct {
 	adminPath string
 
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
+	links      *msglink.Signer // the CRM feed's message links; nil: feed off (msglink.go)
 
 	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)
 
@@ -145,6 +147,14 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		Logger:       log,
 		Metrics:      obs.set,
 	})
+	if g.links, err = messageLinks(g, now); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := loadPDFFont(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout, IdleTimeout: cfg.Limits.HTTPIdleTimeout.Duration}
 	g.http.ErrorLog = httpErrorLog(log)
 	return g, nil
