@@ -50,6 +50,7 @@ func (g *Gateway) newArchiver(now func() time.Time) error {
 		return err
 	}
 	g.archiver = a
+	g.archivedAtStart = make(chan struct{})
 	return nil
 }
 
@@ -62,6 +63,7 @@ func (g *Gateway) runArchive(ctx context.Context) {
 	}
 	tick := time.NewTicker(g.cfg.Archive.Interval.Duration)
 	defer tick.Stop()
+	first := true
 	for {
 		res, err := g.archiver.Run(ctx, false)
 		switch {
@@ -69,6 +71,10 @@ func (g *Gateway) runArchive(ctx context.Context) {
 			g.log.Error("archive run failed", "bucket", "archive.bucket", "err", err)
 		case len(res.Due) > 0:
 			g.log.Info("archive run", "archived", len(res.Archived), "failed", len(res.Failed), "bytes", res.Bytes)
+		}
+		if first {
+			close(g.archivedAtStart)
+			first = false
 		}
 		select {
 		case <-ctx.Done():

@@ -79,7 +79,20 @@ func startArchiveDesk(t *testing.T, s3 *testutil.S3, extra string) *archiveDesk 
 	bucket := testutil.BucketName(t)
 	cfg := testutil.Config(t, testutil.ArchiveConfig(t, s3, bucket, 30, `prefix = "mxdesk/{domain}"`)+extra)
 	clock := testutil.NewClock()
-	return &archiveDesk{g: startGatewayClock(t, cfg, clock), cfg: cfg, clock: clock, bucket: bucket, s3: s3}
+	return newArchiveDesk(t, cfg, clock, bucket, s3)
+}
+
+// newArchiveDesk starts the gateway and waits for its archive run at
+// start, so that only the test's runs archive.
+func newArchiveDesk(t *testing.T, cfg *config.Config, clock *testutil.Clock, bucket string, s3 *testutil.S3) *archiveDesk {
+	t.Helper()
+	g := startGatewayClock(t, cfg, clock)
+	select {
+	case <-g.ArchivedAtStart():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the archive run at start did not end within 10s")
+	}
+	return &archiveDesk{g: g, cfg: cfg, clock: clock, bucket: bucket, s3: s3}
 }
 
 // closeSession: alice resolves the customer's message msgID from the
@@ -486,7 +499,7 @@ func TestArchiveRetentionPerAddress(t *testing.T) {
 	// (testutil's [[domain]] table can't take the key from extra TOML).
 	cfg.Domain[0].RetentionDays = 60
 	clock := testutil.NewClock()
-	d := &archiveDesk{g: startGatewayClock(t, cfg, clock), cfg: cfg, clock: clock, bucket: bucket, s3: s3}
+	d := newArchiveDesk(t, cfg, clock, bucket, s3)
 	sendRawMX(t, d.g, "carla@customer.test", "support@example.test", customerMail("ret-s", "support@example.test", ""))
 	sendRawMX(t, d.g, "carla@customer.test", "billing@example.test", customerMail("ret-b", "billing@example.test", ""))
 	support := d.closeSession(t, "ret-s@customer.test")

@@ -57,6 +57,8 @@ type Gateway struct {
 	links      *msglink.Signer // the CRM feed's message links; nil: feed off (msglink.go)
 
 	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)
+	// archivedAtStart is closed when the run at start has ended.
+	archivedAtStart chan struct{}
 
 	stopWork context.CancelFunc // ends the background work (session timers)
 	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
