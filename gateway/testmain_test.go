@@ -10,8 +10,4 @@ import (
 
 // TestMain fails the run when a panic was recovered during it, and stops
 // the S3 server of the archive tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.StopSharedS3()
-	os.Exit(panics.Guard(code))
-}
+func TestMain(m *testing.M) { os.Exit(testutil.StopSharedS3After(panics.Guard(m.Run()))) }

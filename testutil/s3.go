@@ -187,6 +187,13 @@ func SharedS3(t testing.TB) *S3 {
 	return shared
 }
 
+// StopSharedS3After stops the shared server (StopSharedS3) and returns
+// code: TestMain's os.Exit(testutil.StopSharedS3After(panics.Guard(m.Run()))).
+func StopSharedS3After(code int) int {
+	StopSharedS3()
+	return code
+}
+
 // StopSharedS3 stops the shared server, if it was started, and removes its
 // directory.
 func StopSharedS3() {
