@@ -75,6 +75,7 @@ func (s *S3) Start() error {
 	// Its output (a line per request it does not implement) is noise
 	// here: the tests check what the client gets.
 	s.cmd.Stdout, s.cmd.Stderr = nil, nil
+	dieWithParent(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
