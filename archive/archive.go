@@ -137,7 +137,7 @@ func (a *Archiver) record(res *Result, cfg *config.Config, d Due, n int64, err e
 	a.metrics.addBytes(n)
 	if err != nil {
 		a.log.Warn("archive: session not archived; it stays in the store and is tried again next run",
-			"session", d.Session, "bucket", cfg.Archive.Bucket, "endpoint", cfg.Archive.Endpoint, "err", err)
+			"session", d.Session, "archive.bucket", cfg.Archive.Bucket, "archive.endpoint", cfg.Archive.Endpoint, "err", err)
 		res.Failed = append(res.Failed, Failure{Session: d.Session, Err: err.Error()})
 		a.metrics.session("failed")
 		return

@@ -68,7 +68,7 @@ func (g *Gateway) runArchive(ctx context.Context) {
 		res, err := g.archiver.Run(ctx, false)
 		switch {
 		case err != nil:
-			g.log.Error("archive run failed", "bucket", "archive.bucket", "err", err)
+			g.log.Error("archive run failed", "archive.bucket", g.cfg.Archive.Bucket, "err", err)
 		case len(res.Due) > 0:
 			g.log.Info("archive run", "archived", len(res.Archived), "failed", len(res.Failed), "bytes", res.Bytes)
 		}
@@ -93,7 +93,7 @@ func (g *Gateway) serveArchiveRun(w http.ResponseWriter, req *http.Request) {
 	dry := req.URL.Query().Get("dry_run") != ""
 	res, err := g.archiver.Run(req.Context(), dry)
 	if err != nil {
-		g.log.Error("archive run failed", "via", "admin API", "err", err)
+		g.log.Error("archive run failed", "via", "admin API", "archive.bucket", g.cfg.Archive.Bucket, "err", err)
 		writeAdminError(w, http.StatusInternalServerError, "archive run: "+err.Error())
 		return
 	}
