@@ -118,6 +118,9 @@ type Domain struct {
 	// sign the mail sent from this domain; both or neither.
 	DKIMSelector string `toml:"dkim_selector"`
 	DKIMKey      string `toml:"dkim_key"`
+	// RetentionDays overrides archive.retention_days for the queue
+	// addresses of this domain (0: the [archive] default; archive.go).
+	RetentionDays int `toml:"retention_days"`
 }
 
 // Queue is a named inbox with one or more addresses.

@@ -253,6 +253,7 @@ func (p *parser) applyDefaults() {
 		p.defaultAutoReply(i, &q.AutoReply)
 	}
 	p.defaultDelivery()
+	p.defaultArchive()
 	days := []struct {
 		dst *int
 		def int

@@ -35,6 +35,7 @@ func (p *parser) validate() {
 	p.checkReplies()
 	p.checkDelivery()
 	p.checkAutoReplies()
+	p.checkArchive()
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.

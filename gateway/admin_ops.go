@@ -26,6 +26,8 @@ func (g *Gateway) opsHandler(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/reload", g.serveReload)
 	mux.HandleFunc("GET /v1/backup", g.serveBackup)
+	mux.HandleFunc("POST /v1/archive/run", g.serveArchiveRun)
+	mux.HandleFunc("POST /v1/archive/restore/{id}", g.serveArchiveRestore)
 	mux.Handle("/", next)
 	return mux
 }

@@ -23,3 +23,7 @@ func (g *Gateway) AfterDeliveryAttempt(fn func(delivery.Report)) { g.obs.attempt
 func NewClocked(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Gateway, error) {
 	return newGateway(cfg, log, now)
 }
+
+// ArchivedAtStart is closed once the archive's run at start has ended
+// (tests then run it themselves on their clock).
+func (g *Gateway) ArchivedAtStart() <-chan struct{} { return g.archivedAtStart }

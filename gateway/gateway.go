@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"mxdesk/archive"
 	"mxdesk/config"
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
@@ -54,6 +55,10 @@ type Gateway struct {
 
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
 	links      *msglink.Signer // the CRM feed's message links; nil: feed off (msglink.go)
+
+	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)
+	// archivedAtStart is closed when the run at start has ended.
+	archivedAtStart chan struct{}
 
 	stopWork context.CancelFunc // ends the background work (session timers)
 	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
@@ -112,6 +117,10 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
 	obs.reg.MustRegister(deskCollector{g})
+	if err := g.newArchiver(now); err != nil {
+		st.Close()
+		return nil, err
+	}
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
 		TLSConfig:           tlsConfig,
@@ -260,6 +269,7 @@ func (g *Gateway) Start() error {
 		g.router.Run(work)
 	}()
 	g.wg.Go(func() { g.delivery.Run(work) })
+	g.wg.Go(func() { g.runArchive(work) })
 	return nil
 }
 

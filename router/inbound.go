@@ -112,7 +112,7 @@ func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session 
 // refused. The token is the secret; the queue is the session's now.
 func (r *Router) removedQueueRecipient(rd store.Reader, id string) (queue, session string, err error) {
 	cfg := r.config()
-	s, err := rd.Session(id)
+	s, _, err := sessionOrArchived(rd, id)
 	if err != nil {
 		return "", "", err
 	}
@@ -353,6 +353,9 @@ func (r *Router) thread(tx store.Tx, in inbound, queue, tokenSession string) (st
 		s, nerr := r.newSession(tx, in, queue, "")
 		return s, "new session", errors.Join(err, nerr)
 	}
+	if how == howArchived {
+		return r.continueArchived(tx, in, queue, found.ID)
+	}
 	if found.Status == StatusClosed {
 		if !r.reopenable(found) {
 			s, err := r.newSession(tx, in, queue, found.ID)
@@ -369,9 +372,9 @@ func (r *Router) thread(tx store.Tx, in inbound, queue, tokenSession string) (st
 // match finds the existing session of a message, and says how.
 func (r *Router) match(tx store.Tx, in inbound, tokenSession string) (store.Session, string, error) {
 	if tokenSession != "" {
-		s, err := tx.Session(tokenSession)
+		s, archived, err := sessionOrArchived(tx, tokenSession)
 		if err == nil {
-			return s, "reply address", nil
+			return s, howOf(archived, "reply address"), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return s, "", err
@@ -404,9 +407,9 @@ func (r *Router) match(tx store.Tx, in inbound, tokenSession string) (store.Sess
 		if err != nil {
 			return store.Session{}, "", err
 		}
-		s, err := tx.Session(id)
+		s, archived, err := sessionOrArchived(tx, id)
 		if err == nil {
-			return s, "references", nil
+			return s, howOf(archived, "references"), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return store.Session{}, "", err

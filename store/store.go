@@ -178,6 +178,22 @@ type AutoMail struct {
 	SuppressedUntil time.Time `json:",omitempty"`
 }
 
+// Archived is what the store keeps of a session moved to the archive
+// (SPEC §12): its reply token and Message-IDs still lead to its ID, so a
+// late customer reply continues it rather than being refused.
+type Archived struct {
+	ID           string
+	Queue        string
+	Customer     string
+	Subject      string
+	Token        string
+	Participants []string `json:",omitempty"`
+	// Location is where the session is in the archive
+	// ("s3://bucket/prefix/Support/2026/12/S-ABCDE/").
+	Location   string
+	ArchivedAt time.Time
+}
+
 // HeldReply remembers a reply held because the customer wrote again.
 type HeldReply struct {
 	Hash  string    // of the reply's body: the same body sent again goes out
@@ -295,6 +311,12 @@ type Reader interface {
 	AutoMail(address string) (AutoMail, error)
 	// QuarantineList lists quarantined messages, oldest first.
 	QuarantineList() ([]Quarantined, error)
+	// SessionsInStatus calls fn for each session in status whose
+	// StatusSince is not after until, earliest first, until fn returns
+	// false or an error.
+	SessionsInStatus(status string, until time.Time, fn func(id string, since time.Time) (bool, error)) error
+	// Archived returns what is kept of an archived session.
+	Archived(id string) (Archived, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -337,6 +359,15 @@ type Tx interface {
 	Quarantine(q Quarantined) (Quarantined, error)
 	// Unquarantine drops a quarantined message and its blob reference.
 	Unquarantine(id uint64) error
+	// DeleteSession removes session id once it is archived: its messages
+	// in every folder (published as MessageRemoved), their bodies with
+	// their last reference, its events, its indexes and its queued
+	// outbound messages. It keeps a: the session's token and
+	// Message-IDs lead to a.ID from then on.
+	DeleteSession(id string, a Archived) error
+	// DropArchived forgets what was kept of an archived session (it was
+	// restored).
+	DropArchived(id string) error
 }
 
 // UpdateOptions travel with an Update.

@@ -35,12 +35,17 @@ type Report struct {
 	Sessions    int
 	Outbound    int
 	Quarantined int
+	Archived    int
 }
 
 // Summary counts the records checked, for a consistent store.
 func (r Report) Summary() string {
-	return fmt.Sprintf("%d sessions, %d mailboxes, %d messages, %d bodies, %d queued outbound, %d quarantined",
+	s := fmt.Sprintf("%d sessions, %d mailboxes, %d messages, %d bodies, %d queued outbound, %d quarantined",
 		r.Sessions, r.Mailboxes, r.Messages, r.Blobs, r.Outbound, r.Quarantined)
+	if r.Archived > 0 { // a store without archived sessions says what it always said
+		s += fmt.Sprintf(", %d archived", r.Archived)
+	}
+	return s
 }
 
 // ErrInconsistent is returned by Close when Options.CheckOnClose found
@@ -56,7 +61,7 @@ func (s *Store) Check() (Report, error) {
 	var c checker
 	err := s.db.View(func(txn *badger.Txn) error {
 		c = checker{t: &tx{txn: txn}, expected: map[string]map[string]string{}, refs: map[store.BlobID]int{},
-			sessions: map[string]bool{}, mailboxes: map[store.MailboxID]store.UID{}}
+			sessions: map[string]bool{}, archived: map[string]bool{}, mailboxes: map[store.MailboxID]store.UID{}}
 		return c.run()
 	})
 	return c.report, err
@@ -64,8 +69,11 @@ func (s *Store) Check() (Report, error) {
 
 // indexed lists the prefixes of the indexes (key -> value) rebuilt from
 // the primary records. ss/ is left out of stores that never built it
-// (migrate.go builds it at the next read-write open).
-var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pOutboundAt}
+// (migrate.go builds it at the next read-write open), sst/ likewise.
+var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt}
+
+// builtBy names the migrate.go index of the prefixes older stores lack.
+var builtBy = map[string]string{pStatus: "session-status", pStatusAt: "session-status-since"}
 
 type checker struct {
 	t      *tx
@@ -74,6 +82,7 @@ type checker struct {
 	expected  map[string]map[string]string // index prefix -> key -> value
 	refs      map[store.BlobID]int         // references held by messages, outbound, quarantine
 	sessions  map[string]bool
+	archived  map[string]bool
 	mailboxes map[store.MailboxID]store.UID // mailbox -> UIDNEXT
 	maxID     map[string]uint64             // counter name -> highest ID in use
 }
@@ -101,7 +110,7 @@ func (c *checker) used(counter string, id uint64) {
 }
 
 func (c *checker) run() error {
-	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.messageRecords, c.outboundRecords,
+	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.archivedRecords, c.messageRecords, c.outboundRecords,
 		c.quarantineRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -160,6 +169,22 @@ func (c *checker) sessionRecords() error {
 		c.expect(waitingKey(s), nil)
 		c.expect(activeKey(s), nil)
 		c.expect(statusKey(s), nil)
+		c.expect(statusSinceKey(s), nil)
+	})
+}
+
+// archivedRecords: an archived session keeps its token; a restored one
+// has both records, with the same token.
+func (c *checker) archivedRecords() error {
+	return eachJSON(c, pArchived, func(k []byte, a store.Archived) {
+		c.report.Archived++
+		if !bytes.Equal(k, key(pArchived, []byte(a.ID))) {
+			c.problem(k, "holds archived session %q", a.ID)
+		}
+		c.archived[a.ID] = true
+		if a.Token != "" {
+			c.expect(key(pToken, []byte(a.Token)), []byte(a.ID))
+		}
 	})
 }
 
@@ -260,7 +285,7 @@ func (c *checker) blobs() error {
 // records.
 func (c *checker) indexes() error {
 	for _, prefix := range indexed {
-		if prefix == pStatus && !c.built("session-status") {
+		if name, ok := builtBy[prefix]; ok && !c.built(name) {
 			continue
 		}
 		want := c.expected[prefix]
@@ -299,14 +324,15 @@ func (c *checker) built(name string) bool {
 	return err == nil
 }
 
-// messageIDs checks that each Message-ID leads to a session.
+// messageIDs checks that each Message-ID leads to a session, live or
+// archived.
 func (c *checker) messageIDs() error {
 	return c.t.scan([]byte(pMessageID), func(item *badger.Item) error {
 		v, err := item.ValueCopy(nil)
 		if err != nil {
 			return err
 		}
-		if !c.sessions[string(v)] {
+		if !c.sessions[string(v)] && !c.archived[string(v)] {
 			c.problem(item.KeyCopy(nil), "leads to missing session %q", v)
 		}
 		return nil
@@ -384,7 +410,7 @@ func readableKey(k []byte) string {
 		parts = nulThen(rest, func(b []byte) []string { return numbers(b, 8) })
 	case pDue:
 		parts = timeThen(rest)
-	case pWaiting:
+	case pWaiting, pStatusAt:
 		parts = nulThen(rest, timeThen)
 	case pOutboundAt:
 		parts = append(timeThen(rest[:min(8, len(rest))]), numbers(rest[min(8, len(rest)):], 8)...)

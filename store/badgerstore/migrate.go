@@ -19,6 +19,14 @@ var indexes = []struct {
 	{"session-status", func(rd *tx, set func(k []byte) error) error {
 		return rd.EachSession(func(s store.Session) error { return set(statusKey(s)) })
 	}},
+	{"session-status-since", func(rd *tx, set func(k []byte) error) error {
+		return rd.EachSession(func(s store.Session) error {
+			if k := statusSinceKey(s); k != nil {
+				return set(k)
+			}
+			return nil
+		})
+	}},
 }
 
 // buildIndexes builds the indexes the store does not have yet. It runs

@@ -31,6 +31,8 @@ import (
 //	wait/<queue>\0<nanos><id>  sessions waiting in a queue, by WaitingSince
 //	act/<agent>\0<id>          sessions counting towards an agent's load
 //	ss/<queue>\0<status>\0<id> sessions by queue and status (counts)
+//	sst/<status>\0<nanos><id>  sessions by status and StatusSince (archive.go)
+//	ar/<session>               what is kept of an archived session (JSON, archive.go)
 //	ag/<login>                 agent state (JSON)
 //	q/<id>                     quarantined original (JSON)
 //	ob/<id>                    queued outbound message (JSON)
@@ -52,6 +54,8 @@ const (
 	pWaiting    = "wait/"
 	pActive     = "act/"
 	pStatus     = "ss/"
+	pStatusAt   = "sst/"
+	pArchived   = "ar/"
 	pAgent      = "ag/"
 	pQuarantine = "q/"
 	pOutbound   = "ob/"
@@ -481,6 +485,9 @@ func (t *tx) PutSession(s store.Session) error {
 		return err
 	}
 	if err := t.reindex(statusKey(old), statusKey(s)); err != nil {
+		return err
+	}
+	if err := t.reindex(statusSinceKey(old), statusSinceKey(s)); err != nil {
 		return err
 	}
 	if s.Token != "" && (err != nil || old.Token != s.Token) {
