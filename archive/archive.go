@@ -280,7 +280,7 @@ func render(t transcript.Thread) ([]object, Manifest, error) {
 		m.Messages = append(m.Messages, ArchivedMessage{Name: name, InternalDate: msg.InternalDate, Folders: msg.Folders})
 	}
 	var pdf bytes.Buffer
-	if err := renderPDF(&pdf, t); err != nil {
+	if err := transcript.PDF(&pdf, t); err != nil {
 		return nil, m, fmt.Errorf("render %s of %s: %w", TranscriptName, t.Session.ID, err)
 	}
 	meta, err := transcript.Metadata(t)
@@ -292,17 +292,6 @@ func render(t transcript.Thread) ([]object, Manifest, error) {
 		m.Objects = append(m.Objects, Object{Name: o.name, Size: int64(len(o.data)), SHA256: sum(o.data)})
 	}
 	return objects, m, nil
-}
-
-// pdfMu serializes transcript.PDF: fpdf writes into the embedded font's
-// bytes while it subsets them (a data race between two documents at once,
-// which -race shows), so one run renders one PDF at a time.
-var pdfMu sync.Mutex
-
-func renderPDF(w *bytes.Buffer, t transcript.Thread) error {
-	pdfMu.Lock()
-	defer pdfMu.Unlock()
-	return transcript.PDF(w, t)
 }
 
 func sum(b []byte) string {

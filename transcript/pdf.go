@@ -85,9 +85,11 @@ func newDocument() *document {
 	pdf.SetMargins(pageMargin, pageMargin, pageMargin)
 	pdf.SetAutoPageBreak(true, pageMargin)
 	fonts := fonts()
-	pdf.AddUTF8FontFromBytes(fontText, "", fonts.regular)
-	pdf.AddUTF8FontFromBytes(fontText, "B", fonts.bold)
-	pdf.AddUTF8FontFromBytes(fontMono, "", fonts.mono)
+	// Each document gets its own copy of the font bytes: fpdf writes into
+	// them while it subsets, so two documents sharing them race.
+	pdf.AddUTF8FontFromBytes(fontText, "", bytes.Clone(fonts.regular))
+	pdf.AddUTF8FontFromBytes(fontText, "B", bytes.Clone(fonts.bold))
+	pdf.AddUTF8FontFromBytes(fontMono, "", bytes.Clone(fonts.mono))
 	pdf.SetCreator("mxdesk", true)
 	pdf.AliasNbPages("")
 	pdf.SetFooterFunc(func() {
@@ -253,7 +255,7 @@ func SetPDFFont(ttf []byte) error {
 	set := &fontSet{regular: ttf, bold: ttf, mono: ttf, has: coverage([][]byte{ttf})}
 	// A trial document: the PDF library reads more of the font than sfnt.
 	trial := fpdf.New("P", "mm", "A4", "")
-	trial.AddUTF8FontFromBytes(fontText, "", ttf)
+	trial.AddUTF8FontFromBytes(fontText, "", bytes.Clone(ttf))
 	trial.AddPage()
 	trial.SetFont(fontText, "", 10)
 	trial.MultiCell(0, 5, "Aa", "", "L", false)

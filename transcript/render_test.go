@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -340,5 +341,28 @@ func TestForwardedMessagesListed(t *testing.T) {
 	}
 	if n := strings.Count(text, "Delivery 4471.eml (message/rfc822"); n != 2 {
 		t.Errorf("%d attached messages listed, want 2:\n%s", n, text)
+	}
+}
+
+// TestPDFsAtOnce: the CRM feed and the archive render PDFs at the same
+// time; the documents share no font bytes (-race catches it if they do),
+// and each reads back whole.
+func TestPDFsAtOnce(t *testing.T) {
+	th := newThread(t)
+	thread := th.load(t)
+	outs := make([]bytes.Buffer, 4)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Go(func() {
+			if err := transcript.PDF(&outs[i], thread); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range outs {
+		if text := pdfText(t, outs[i].Bytes()); !strings.Contains(text, customerLine) {
+			t.Errorf("PDF %d lacks the customer's line", i)
+		}
 	}
 }
