@@ -248,6 +248,7 @@ func (p *parser) applyDefaults() {
 		p.defaultAutoReply(i, &q.AutoReply)
 	}
 	p.defaultDelivery()
+	p.defaultCRM()
 	days := []struct {
 		dst *int
 		def int

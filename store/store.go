@@ -129,6 +129,10 @@ type Session struct {
 	// ActiveAgent is Agent while the session counts towards the agent's
 	// load (Unopened, Reopened, Active), else "". The store indexes it.
 	ActiveAgent string `json:",omitempty"`
+
+	// TicketID is the ID the CRM gave the session's ticket (SPEC §11),
+	// "" until the CRM answered with one.
+	TicketID string `json:",omitempty"`
 }
 
 // Quarantined is the original of a message from which mxdesk removed
@@ -201,6 +205,31 @@ type Outbound struct {
 	LastError   string
 }
 
+// Hook is one CRM webhook event in the durable outbox (SPEC §11). The
+// events of one session form a line, in ID order: only the first live one
+// (not Dead) is due, so they reach the CRM in order.
+type Hook struct {
+	ID        uint64
+	WebhookID string // the webhook-id header: the same on every attempt
+	Session   string
+	Type      string // "ticket.created", "ticket.comment", "ticket.attachment"
+	// Kind says what a comment or attachment carries: "link",
+	// "content", "pdf", "metadata".
+	Kind string `json:",omitempty"`
+	// Blob is the message a link points to (a weak reference: the link
+	// shows "not found" once the message is gone).
+	Blob    BlobID `json:",omitempty"`
+	Created time.Time
+	// NextAttempt is when to try next; the store indexes it for
+	// DueHooks while the hook is first in its session's line.
+	NextAttempt time.Time
+	Attempts    int
+	LastError   string `json:",omitempty"`
+	// Dead: failed for good (a 4xx answer, or retried for crm.retry_for);
+	// kept, out of its session's line, until retried or dropped.
+	Dead bool `json:",omitempty"`
+}
+
 // Event is one append-only record in a session's history.
 type Event struct {
 	Session string
@@ -221,6 +250,7 @@ const (
 	MailboxUpdated // renamed, (un)subscribed, keywords grew
 	MailboxDeleted
 	OutboundQueued // a message was queued for delivery (Change.Outbound)
+	HookQueued     // a CRM event became first in its session's line (due)
 )
 
 // Change is one committed modification, published to the Observer.
@@ -295,6 +325,15 @@ type Reader interface {
 	AutoMail(address string) (AutoMail, error)
 	// QuarantineList lists quarantined messages, oldest first.
 	QuarantineList() ([]Quarantined, error)
+	// Hook returns a CRM event of the outbox.
+	Hook(id uint64) (Hook, error)
+	// DueHooks lists up to limit CRM events that are first in their
+	// session's line and whose NextAttempt is not after until, earliest
+	// first.
+	DueHooks(until time.Time, limit int) ([]Hook, error)
+	// Hooks lists up to limit (0: all) CRM events of the outbox, dead
+	// letters included, in ID order.
+	Hooks(limit int) ([]Hook, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -337,6 +376,14 @@ type Tx interface {
 	Quarantine(q Quarantined) (Quarantined, error)
 	// Unquarantine drops a quarantined message and its blob reference.
 	Unquarantine(id uint64) error
+	// EnqueueHook adds h to the CRM outbox at the end of its session's
+	// line: it assigns h.ID and publishes HookQueued.
+	EnqueueHook(h Hook) (Hook, error)
+	// UpdateHook stores the progress of a CRM event (NextAttempt,
+	// Attempts, LastError, Dead) and keeps its session's line current.
+	UpdateHook(h Hook) error
+	// RemoveHook drops a CRM event; the next of its session becomes due.
+	RemoveHook(id uint64) error
 }
 
 // UpdateOptions travel with an Update.
