@@ -218,8 +218,11 @@ type Hook struct {
 	Kind string `json:",omitempty"`
 	// Blob is the message a link points to (a weak reference: the link
 	// shows "not found" once the message is gone).
-	Blob    BlobID `json:",omitempty"`
-	Created time.Time
+	Blob    BlobID    `json:",omitempty"`
+	Created time.Time // when what caused it happened
+	// Since is when the current round of attempts began (Created, or
+	// when an admin retried it): crm.retry_for counts from it.
+	Since time.Time
 	// NextAttempt is when to try next; the store indexes it for
 	// DueHooks while the hook is first in its session's line.
 	NextAttempt time.Time
@@ -379,8 +382,8 @@ type Tx interface {
 	// EnqueueHook adds h to the CRM outbox at the end of its session's
 	// line: it assigns h.ID and publishes HookQueued.
 	EnqueueHook(h Hook) (Hook, error)
-	// UpdateHook stores the progress of a CRM event (NextAttempt,
-	// Attempts, LastError, Dead) and keeps its session's line current.
+	// UpdateHook stores the progress of a CRM event (Since,
+	// NextAttempt, Attempts, LastError, Dead) and keeps its session's line current.
 	UpdateHook(h Hook) error
 	// RemoveHook drops a CRM event; the next of its session becomes due.
 	RemoveHook(id uint64) error

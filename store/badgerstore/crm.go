@@ -154,7 +154,7 @@ func (t *tx) UpdateHook(h store.Hook) error {
 		return err
 	}
 	next := old
-	next.NextAttempt, next.Attempts, next.LastError, next.Dead = h.NextAttempt, h.Attempts, h.LastError, h.Dead
+	next.Since, next.NextAttempt, next.Attempts, next.LastError, next.Dead = h.Since, h.NextAttempt, h.Attempts, h.LastError, h.Dead
 	return t.changeLine(old.Session, func() error { return t.putHook(next, old) })
 }
 

@@ -1,0 +1,127 @@
+package gateway_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mxdesk/gateway"
+	"mxdesk/store"
+	"mxdesk/testutil"
+)
+
+// crmGateway starts a gateway with submission whose [crm] feeds c.
+func crmGateway(t *testing.T, c *testutil.CRM, crmExtra string) *gateway.Gateway {
+	t.Helper()
+	cfg := testutil.Config(t, c.TOML(crmExtra))
+	cfg.Listen.Submission = "127.0.0.1:0"
+	return startGatewayCfg(t, cfg)
+}
+
+// session reads session id as it is now.
+func session(t *testing.T, g *gateway.Gateway, id string) store.Session {
+	t.Helper()
+	var s store.Session
+	err := g.Router().View(func(rd store.Reader) error {
+		var err error
+		s, err = rd.Session(id)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("session %s: %v", id, err)
+	}
+	return s
+}
+
+// kinds lists the type/kind of events.
+func kinds(events []testutil.CRMEvent) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, testutil.TypeKind(e))
+	}
+	return out
+}
+
+// TestCRMFeedSurvivesFailures: the CRM fails the first attempts with a
+// 500, a 429 with Retry-After and a dropped connection, then recovers.
+// Every event arrives, validly signed, in order per session, each
+// webhook-id once accepted and the same on its retries; the ticket_id
+// the CRM gave is in the session and in every later event.
+func TestCRMFeedSurvivesFailures(t *testing.T) {
+	c := testutil.StartCRM(t)
+	c.SetFail(func(n int, _ testutil.CRMEvent) testutil.CRMAnswer {
+		switch n {
+		case 1:
+			return testutil.CRMAnswer{Status: 500, RetryAfter: -1}
+		case 2:
+			return testutil.CRMAnswer{Status: 429, RetryAfter: 1}
+		case 3:
+			return testutil.CRMAnswer{Drop: true}
+		}
+		return testutil.CRMAnswer{}
+	})
+	g := crmGateway(t, c, "metadata = true")
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail("crm1", "support@example.test", ""))
+	sendRawMX(t, g, "dan@customer.test", "support@example.test", strings.Replace(customerMail("crm2", "support@example.test", ""), "carla@", "dan@", 1))
+	one, two := sessionOf(t, g, "crm1@customer.test").ID, sessionOf(t, g, "crm2@customer.test").ID
+
+	alice := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	moveByMessageID(t, alice, "Queues/Support", "crm1@customer.test", "INBOX")
+	reply := crlf("From: alice@example.test\nTo: carla@customer.test\nSubject: Re: about crm1\nMessage-ID: <r-crm1@example.test>\nIn-Reply-To: <crm1@customer.test>\n\nOn its way.\n")
+	if _, err := submitAs(t, g, "alice@example.test", []string{"carla@customer.test"}, reply); err != nil {
+		t.Fatal(err)
+	}
+	moveByMessageID(t, alice, "INBOX", "crm1@customer.test", "Resolved")
+
+	wantOne := []string{"ticket.created", "ticket.comment/link", "ticket.comment/link", "ticket.comment/content",
+		"ticket.attachment/application/pdf", "ticket.attachment/application/json"}
+	wantTwo := []string{"ticket.created", "ticket.comment/link"}
+	got := c.WaitFor(t, 30*time.Second, "every event of both sessions", func(ev []testutil.CRMEvent) bool {
+		per := testutil.PerSession(ev)
+		return len(per[one]) >= len(wantOne) && len(per[two]) >= len(wantTwo)
+	})
+	if bad := c.Bad(); len(bad) > 0 {
+		t.Errorf("requests failed verification: %v", bad)
+	}
+	per := testutil.PerSession(got)
+	if k := kinds(per[one]); !slices.Equal(k, wantOne) {
+		t.Errorf("session %s: %v, want %v in that order", one, k, wantOne)
+	}
+	if k := kinds(per[two]); !slices.Equal(k, wantTwo) {
+		t.Errorf("session %s: %v, want %v in that order", two, k, wantTwo)
+	}
+	retried := 0
+	for _, e := range got {
+		if n := c.Attempts(e.ID); n > 1 {
+			retried += n - 1
+		}
+	}
+	if retried < 3 {
+		t.Errorf("%d retries seen by webhook-id, want the 3 failed attempts retried with the same id", retried)
+	}
+
+	ticket := c.Ticket(one)
+	if s := session(t, g, one); s.TicketID != ticket || ticket == "" {
+		t.Fatalf("session %s has ticket %q, the CRM gave %q", one, s.TicketID, ticket)
+	}
+	for _, e := range per[one][1:] {
+		if e.Str("ticket_id") != ticket {
+			t.Errorf("%s after ticket.created carries ticket_id %q, want %q", testutil.TypeKind(e), e.Str("ticket_id"), ticket)
+		}
+	}
+	created := per[one][0]
+	fc, _ := created.Data["first_comment"].(map[string]any)
+	for field, want := range map[string]string{"sent_by": "carla@customer.test", "received_by": "support@example.test", "session": one, "queue": "Support", "subject": "about crm1"} {
+		if got, _ := fc[field].(string); got != want {
+			t.Errorf("first_comment.%s = %q, want %q", field, got, want)
+		}
+	}
+	if created.Str("customer") != "carla@customer.test" || created.Str("queue") != "Support" {
+		t.Errorf("ticket.created data: %v", created.Data)
+	}
+	link := per[one][2]
+	if !strings.HasPrefix(link.Str("url"), "https://desk.example.test/m/"+one+"/") || !strings.Contains(link.Str("text"), "Re: about crm1") {
+		t.Errorf("the reply's link comment: %v", link.Data)
+	}
+}
