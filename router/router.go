@@ -107,9 +107,10 @@ type Router struct {
 	logins   *ratelimit.Logins
 
 	onAutoReply func(queue string, sent bool, reason string)
-	space       Space // Options.Space; nil: unguarded
-	onEvent     func(tx store.Tx, e store.Event) error
+	space       Space      // Options.Space; nil: unguarded
 	reloadMu    sync.Mutex // one Reload at a time
+
+	onEvent func(tx store.Tx, e store.Event) error // Options.OnEvent
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
