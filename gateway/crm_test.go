@@ -50,11 +50,13 @@ func kinds(events []testutil.CRMEvent) []string {
 // the CRM gave is in the session and in every later event.
 func TestCRMFeedSurvivesFailures(t *testing.T) {
 	c := testutil.StartCRM(t)
-	c.SetFail(func(n int, _ testutil.CRMEvent) testutil.CRMAnswer {
+	var throttled string // the webhook-id answered 429
+	c.SetFail(func(n int, e testutil.CRMEvent) testutil.CRMAnswer {
 		switch n {
 		case 1:
 			return testutil.CRMAnswer{Status: 500, RetryAfter: -1}
 		case 2:
+			throttled = e.ID
 			return testutil.CRMAnswer{Status: 429, RetryAfter: 1}
 		case 3:
 			return testutil.CRMAnswer{Drop: true}
@@ -99,6 +101,9 @@ func TestCRMFeedSurvivesFailures(t *testing.T) {
 	}
 	if retried < 3 {
 		t.Errorf("%d retries seen by webhook-id, want the 3 failed attempts retried with the same id", retried)
+	}
+	if at := c.AttemptTimes(throttled); len(at) < 2 || at[1].Sub(at[0]) < time.Second {
+		t.Errorf("attempts of the event answered 429 with Retry-After: 1 at %v: want the next one a second later", at)
 	}
 
 	ticket := c.Ticket(one)

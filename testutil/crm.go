@@ -30,10 +30,10 @@ type CRM struct {
 	secret     []byte
 
 	mu       sync.Mutex
-	accepted []CRMEvent        // answered 2xx, in arrival order
-	attempts map[string]int    // webhook-id -> requests seen
-	bad      []string          // requests that failed verification
-	tickets  map[string]string // session -> ticket_id given
+	accepted []CRMEvent             // answered 2xx, in arrival order
+	attempts map[string][]time.Time // webhook-id -> when each request came
+	bad      []string               // requests that failed verification
+	tickets  map[string]string      // session -> ticket_id given
 	requests int
 	fail     func(n int, e CRMEvent) CRMAnswer // SetFail
 	changed  chan struct{}
@@ -66,7 +66,7 @@ type CRMAnswer struct {
 // StartCRM starts a CRM on loopback, stopped when the test ends.
 func StartCRM(t testing.TB) *CRM {
 	t.Helper()
-	c := &CRM{secret: make([]byte, 32), attempts: map[string]int{}, tickets: map[string]string{}, changed: make(chan struct{}, 1)}
+	c := &CRM{secret: make([]byte, 32), attempts: map[string][]time.Time{}, tickets: map[string]string{}, changed: make(chan struct{}, 1)}
 	rand.Read(c.secret)
 	c.SecretFile = filepath.Join(t.TempDir(), "crm.secret")
 	if err := os.WriteFile(c.SecretFile, []byte("whsec_"+base64.StdEncoding.EncodeToString(c.secret)+"\n"), 0o600); err != nil {
@@ -130,7 +130,7 @@ func (c *CRM) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	c.requests++
-	c.attempts[e.ID]++
+	c.attempts[e.ID] = append(c.attempts[e.ID], time.Now())
 	if c.fail != nil {
 		switch a := c.fail(c.requests, e); {
 		case a.Drop:
@@ -183,10 +183,13 @@ func (c *CRM) Accepted() []CRMEvent {
 }
 
 // Attempts is how many verified requests carried webhook-id id.
-func (c *CRM) Attempts(id string) int {
+func (c *CRM) Attempts(id string) int { return len(c.AttemptTimes(id)) }
+
+// AttemptTimes says when each verified request with webhook-id id came.
+func (c *CRM) AttemptTimes(id string) []time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.attempts[id]
+	return slices.Clone(c.attempts[id])
 }
 
 // Bad lists the requests that failed verification.
