@@ -29,7 +29,9 @@ const maxTicketID = 128
 // post sends body as event h once and classifies the outcome.
 func (f *Feed) post(ctx context.Context, h store.Hook, body []byte) Report {
 	rep := Report{Hook: h}
-	ts := f.now()
+	// The wall clock, not the router's: the CRM checks the timestamp
+	// against its own clock to refuse replays.
+	ts := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		rep.Err = fmt.Errorf("crm.url: %w", err)

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -128,5 +129,79 @@ func TestCRMFeedSurvivesFailures(t *testing.T) {
 	link := per[one][2]
 	if !strings.HasPrefix(link.Str("url"), "https://desk.example.test/m/"+one+"/") || !strings.Contains(link.Str("text"), "Re: about crm1") {
 		t.Errorf("the reply's link comment: %v", link.Data)
+	}
+}
+
+// TestCRMTicketShown: the ticket_id the CRM answered is on the
+// supervisor page, in @{ticket_id} of the auto-replies composed after it
+// (the first one, composed with the inbound message, has the session ID),
+// and the metrics count the events.
+func TestCRMTicketShown(t *testing.T) {
+	c := testutil.StartCRM(t)
+	cfg := testutil.Config(t, `[queue.auto_reply]
+enabled = true
+on_idle = true
+idle_days = 1
+body = "Your ticket is @{ticket_id}."
+`+c.TOML(""))
+	cfg.Listen.Submission = "127.0.0.1:0"
+	clock := testutil.NewClock()
+	g := startGatewayClock(t, cfg, clock)
+
+	sendRawMX(t, g, "carla@customer.test", "billing@example.test", customerMail("tk1", "billing@example.test", ""))
+	id := sessionOf(t, g, "tk1@customer.test").ID
+	c.WaitFor(t, 20*time.Second, "the ticket and the link", func(ev []testutil.CRMEvent) bool { return len(ev) == 2 })
+	ticket := c.Ticket(id)
+	waiting := func() []gateway.SupervisorWaiting { return supervisorSnapshot(t, g).Waiting }
+	if w := waiting(); len(w) != 1 || w[0].ID != id || w[0].TicketID != ticket {
+		t.Errorf("supervisor page waiting list %+v, want %s with ticket %s", w, id, ticket)
+	}
+	resp := supervisorGet(t, t.Context(), g, "/supervisor", "carol@example.test", testutil.Password)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), `<span class="ticket">`+ticket+`</span>`) {
+		t.Errorf("the supervisor page does not show ticket %s", ticket)
+	}
+
+	bob := loginIMAP(t, g.Addr("imap"), "bob@example.test")
+	moveByMessageID(t, bob, "Queues/Billing", "tk1@customer.test", "INBOX")
+	reply := crlf("From: bob@example.test\nTo: carla@customer.test\nSubject: Re: about tk1\nMessage-ID: <r-tk1@example.test>\nIn-Reply-To: <tk1@customer.test>\n\nLooking.\n")
+	if _, err := submitAs(t, g, "bob@example.test", []string{"carla@customer.test"}, reply); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(49 * time.Hour)
+	// From dan: the auto-reply to carla bounced (no DNS here), which
+	// keeps automatic mail from her for a while.
+	sendRawMX(t, g, "dan@customer.test", "billing@example.test", strings.Replace(customerMail("tk2", "billing@example.test", "r-tk1@example.test"), "carla@", "dan@", 1))
+	var replies []string
+	g.Router().View(func(rd store.Reader) error {
+		msgs, _ := rd.SessionMessages(id)
+		seen := map[store.BlobID]bool{}
+		for _, m := range msgs {
+			raw, _ := rd.Blob(m.Blob)
+			if !seen[m.Blob] && strings.Contains(string(raw), "Your ticket is") {
+				replies = append(replies, string(raw))
+			}
+			seen[m.Blob] = true
+		}
+		return nil
+	})
+	if len(replies) != 2 || !strings.Contains(replies[0], "Your ticket is "+id+".") || !strings.Contains(replies[1], "Your ticket is "+ticket+".") {
+		t.Errorf("auto-replies: want the first with %s, the second with %s:\n%s", id, ticket, strings.Join(replies, "\n----\n"))
+	}
+
+	c.WaitFor(t, 20*time.Second, "the links of the reply and the second message", func(ev []testutil.CRMEvent) bool { return len(ev) == 4 })
+	m := scrapeMetrics(t, g)
+	if got := m.value("mxdesk_crm_events_total", "type", "ticket.created", "result", "delivered"); got != 1 {
+		t.Errorf("mxdesk_crm_events_total{ticket.created,delivered} = %v, want 1", got)
+	}
+	if got := m.value("mxdesk_crm_events_total", "type", "ticket.comment", "result", "delivered"); got < 2 {
+		t.Errorf("mxdesk_crm_events_total{ticket.comment,delivered} = %v, want at least 2", got)
+	}
+	if _, ok := m["mxdesk_crm_outbox_events"]; !ok {
+		t.Error("no mxdesk_crm_outbox_events")
+	}
+	if _, ok := m["mxdesk_crm_oldest_event_seconds"]; !ok {
+		t.Error("no mxdesk_crm_oldest_event_seconds")
 	}
 }
