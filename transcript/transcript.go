@@ -4,10 +4,9 @@
 package transcript
 
 import (
-	"encoding/json"
+	"errors"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"mxdesk/store"
@@ -67,27 +66,18 @@ func Load(r store.Reader, id string) (Thread, error) {
 	return t, err
 }
 
+// errNotBuilt marks the renderers still to be written (issue 15).
+var errNotBuilt = errors.New("transcript: renderer not built yet")
+
 // Text is the whole thread as plain text: each message's headers (Date,
 // From, To, Cc, Subject), its text body and its attachments' names.
-func Text(t Thread) (string, error) {
-	var b strings.Builder
-	for _, m := range t.Messages {
-		b.Write(m.Raw)
-		b.WriteString("\n")
-	}
-	return b.String(), nil
-}
+func Text(t Thread) (string, error) { return "", errNotBuilt }
 
 // PDF writes the whole thread as a PDF document: the same content as Text,
 // with non-Latin scripts rendered.
-func PDF(w io.Writer, t Thread) error {
-	_, err := io.WriteString(w, "%PDF-1.4\n% TEMP stand-in until the transcript branch is merged: "+t.Session.ID+"\n%%EOF\n")
-	return err
-}
+func PDF(w io.Writer, t Thread) error { return errNotBuilt }
 
 // Metadata is the session's metadata as JSON: statuses with their times,
 // agents, transfers, queue, first-response and handling times, and the
 // message list.
-func Metadata(t Thread) ([]byte, error) {
-	return json.Marshal(map[string]any{"session": t.Session.ID, "messages": len(t.Messages)})
-}
+func Metadata(t Thread) ([]byte, error) { return nil, errNotBuilt }
