@@ -22,6 +22,7 @@ import (
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
 	"mxdesk/msgauth"
+	"mxdesk/msglink"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
@@ -55,6 +56,7 @@ type Gateway struct {
 	adminPath string
 
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
+	links      *msglink.Signer // the CRM feed's message links; nil: feed off (msglink.go)
 
 	stopWork context.CancelFunc // ends the background work (session timers)
 	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
@@ -153,6 +155,10 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		Logger:       log,
 		Metrics:      obs.set,
 	})
+	if g.links, err = messageLinks(g, now); err != nil {
+		st.Close()
+		return nil, err
+	}
 	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout, IdleTimeout: cfg.Limits.HTTPIdleTimeout.Duration}
 	g.http.ErrorLog = httpErrorLog(log)
 	return g, nil

@@ -48,6 +48,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.Handle("GET /metrics", g.obs.handler())
 	g.registerSupervisor(mux)
 	registerAutoconfig(mux, g)
+	g.registerMessageLinks(mux)
 	return mux
 }
 

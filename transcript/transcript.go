@@ -4,8 +4,6 @@
 package transcript
 
 import (
-	"errors"
-	"io"
 	"slices"
 	"time"
 
@@ -65,19 +63,3 @@ func Load(r store.Reader, id string) (Thread, error) {
 	t.Events, err = r.Events(id)
 	return t, err
 }
-
-// errNotBuilt marks the renderers still to be written (issue 15).
-var errNotBuilt = errors.New("transcript: renderer not built yet")
-
-// Text is the whole thread as plain text: each message's headers (Date,
-// From, To, Cc, Subject), its text body and its attachments' names.
-func Text(t Thread) (string, error) { return "", errNotBuilt }
-
-// PDF writes the whole thread as a PDF document: the same content as Text,
-// with non-Latin scripts rendered.
-func PDF(w io.Writer, t Thread) error { return errNotBuilt }
-
-// Metadata is the session's metadata as JSON: statuses with their times,
-// agents, transfers, queue, first-response and handling times, and the
-// message list.
-func Metadata(t Thread) ([]byte, error) { return nil, errNotBuilt }
