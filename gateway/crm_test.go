@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -131,6 +134,35 @@ func TestCRMFeedSurvivesFailures(t *testing.T) {
 	link := per[one][2]
 	if !strings.HasPrefix(link.Str("url"), "https://desk.example.test/m/"+one+"/") || !strings.Contains(link.Str("text"), "Re: about crm1") {
 		t.Errorf("the reply's link comment: %v", link.Data)
+	}
+	checkLinkOpens(t, g, link.Str("url"), "On its way.")
+	if text := per[one][3].Str("text"); !strings.Contains(text, "hello") || !strings.Contains(text, "On its way.") {
+		t.Errorf("the content comment lacks the customer's or the agent's text:\n%s", text)
+	}
+	if pdf, err := base64.StdEncoding.DecodeString(per[one][4].Str("content")); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("the PDF attachment does not decode to a PDF (%v): %.40q", err, pdf)
+	}
+}
+
+// checkLinkOpens fetches a message link on the gateway's [listen] http
+// (its base is crm.link_base_url) and expects the page to show want; the
+// same link with its signature changed is refused.
+func checkLinkOpens(t *testing.T, g *gateway.Gateway, link, want string) {
+	t.Helper()
+	local := strings.Replace(link, "https://desk.example.test", "http://"+g.Addr("http"), 1)
+	for _, tc := range []struct {
+		url    string
+		status int
+	}{{local, http.StatusOK}, {strings.Replace(local, "sig=", "sig=x", 1), http.StatusForbidden}} {
+		resp, err := http.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.status == http.StatusOK && !strings.Contains(string(page), want)) {
+			t.Errorf("GET %s: %s, want %d showing %q", tc.url, resp.Status, tc.status, want)
+		}
 	}
 }
 
