@@ -56,11 +56,13 @@ func (e CRMEvent) Session() string { s, _ := e.Data["session"].(string); return 
 func (e CRMEvent) Str(name string) string { s, _ := e.Data[name].(string); return s }
 
 // CRMAnswer is a scripted answer: a status (with Retry-After seconds when
-// not negative), or a dropped connection.
+// not negative), a dropped connection, or a request held unanswered until
+// Hold closes or the client goes away (then it is answered 503).
 type CRMAnswer struct {
 	Status     int
 	RetryAfter int
 	Drop       bool
+	Hold       <-chan struct{}
 }
 
 // StartCRM starts a CRM on loopback, stopped when the test ends.
@@ -121,6 +123,35 @@ func (c *CRM) verify(req *http.Request, body []byte) (CRMEvent, error) {
 func (c *CRM) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	e, err := c.verify(req, body)
+	a := c.script(e, err)
+	if a.Hold != nil {
+		select {
+		case <-a.Hold:
+		case <-req.Context().Done():
+		}
+		http.Error(w, "held", http.StatusServiceUnavailable)
+		return
+	}
+	c.answer(w, e, a, err)
+}
+
+// script counts a verified request and asks the script how to answer it.
+func (c *CRM) script(e CRMEvent, err error) (a CRMAnswer) {
+	if err != nil {
+		return a
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.signal()
+	c.requests++
+	c.attempts[e.ID] = append(c.attempts[e.ID], time.Now())
+	if c.fail != nil {
+		a = c.fail(c.requests, e)
+	}
+	return a
+}
+
+func (c *CRM) answer(w http.ResponseWriter, e CRMEvent, a CRMAnswer, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer c.signal()
@@ -129,21 +160,17 @@ func (c *CRM) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	c.requests++
-	c.attempts[e.ID] = append(c.attempts[e.ID], time.Now())
-	if c.fail != nil {
-		switch a := c.fail(c.requests, e); {
-		case a.Drop:
-			conn, _, _ := w.(http.Hijacker).Hijack()
-			conn.Close()
-			return
-		case a.Status != 0:
-			if a.RetryAfter >= 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(a.RetryAfter))
-			}
-			w.WriteHeader(a.Status)
-			return
+	switch {
+	case a.Drop:
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+		return
+	case a.Status != 0:
+		if a.RetryAfter >= 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(a.RetryAfter))
 		}
+		w.WriteHeader(a.Status)
+		return
 	}
 	c.accepted = append(c.accepted, e)
 	w.Header().Set("Content-Type", "application/json")
@@ -197,6 +224,13 @@ func (c *CRM) Bad() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.bad)
+}
+
+// Requests counts the verified requests so far.
+func (c *CRM) Requests() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests
 }
 
 // Ticket is the ticket_id the CRM gave session ("" if none).
