@@ -104,15 +104,20 @@ func (p *parser) defaultCRM() {
 // modes are checked.
 func (p *parser) checkCRM() {
 	c := &p.cfg.CRM
-	for key, mode := range map[string]string{"crm.content": c.Content, "crm.pdf": c.PDF} {
-		if mode != CRMSessionEnd && mode != CRMEachReply && mode != CRMOff {
-			p.errorf(key, "%q: want \"session_end\", \"each_reply\" or \"off\"", mode)
+	modes := []struct{ key, mode string }{{"crm.content", c.Content}, {"crm.pdf", c.PDF}}
+	for _, m := range modes {
+		if m.mode != CRMSessionEnd && m.mode != CRMEachReply && m.mode != CRMOff {
+			p.errorf(m.key, "%q: want \"session_end\", \"each_reply\" or \"off\"", m.mode)
 		}
 	}
-	for key, d := range map[string]Duration{"crm.link_ttl": c.LinkTTL, "crm.retry_for": c.RetryFor, "crm.retry_initial": c.RetryInitial,
-		"crm.connect_timeout": c.ConnectTimeout, "crm.timeout": c.Timeout} {
-		if d.Duration <= 0 {
-			p.errorf(key, "must be a positive duration such as \"30s\"")
+	durations := []struct {
+		key string
+		d   Duration
+	}{{"crm.link_ttl", c.LinkTTL}, {"crm.retry_for", c.RetryFor}, {"crm.retry_initial", c.RetryInitial},
+		{"crm.connect_timeout", c.ConnectTimeout}, {"crm.timeout", c.Timeout}}
+	for _, d := range durations {
+		if d.d.Duration <= 0 {
+			p.errorf(d.key, "must be a positive duration such as \"30s\"")
 		}
 	}
 	if c.Workers < 1 || c.Workers > 64 {
