@@ -62,7 +62,10 @@ func TestAnswers(t *testing.T) {
 		{"404", func(w http.ResponseWriter) { w.WriteHeader(404) }, ResultDead, ""},
 		{"408", func(w http.ResponseWriter) { w.WriteHeader(408) }, "", ""},
 		{"503", func(w http.ResponseWriter) { w.WriteHeader(503) }, "", ""},
-		{"redirect", func(w http.ResponseWriter) { w.Header().Set("Location", "https://elsewhere.example/"); w.WriteHeader(307) }, "", ""},
+		{"redirect", func(w http.ResponseWriter) {
+			w.Header().Set("Location", "https://elsewhere.example/")
+			w.WriteHeader(307)
+		}, "", ""},
 		{"huge answer", func(w http.ResponseWriter) {
 			io.WriteString(w, `{"ticket_id": "T-1", "pad": "`+strings.Repeat("x", 2*maxResponse)+`"}`)
 		}, ResultDelivered, ""},
