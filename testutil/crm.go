@@ -57,12 +57,14 @@ func (e CRMEvent) Str(name string) string { s, _ := e.Data[name].(string); retur
 
 // CRMAnswer is a scripted answer: a status (with Retry-After seconds when
 // not negative), a dropped connection, or a request held unanswered until
-// Hold closes or the client goes away (then it is answered 503).
+// Hold closes or the client goes away (then it is answered 503). Delay
+// makes a slow CRM: the answer (whatever it is) comes that much later.
 type CRMAnswer struct {
 	Status     int
 	RetryAfter int
 	Drop       bool
 	Hold       <-chan struct{}
+	Delay      time.Duration
 }
 
 // StartCRM starts a CRM on loopback, stopped when the test ends.
@@ -124,6 +126,13 @@ func (c *CRM) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	e, err := c.verify(req, body)
 	a := c.script(e, err)
+	if a.Delay > 0 {
+		select {
+		case <-time.After(a.Delay):
+		case <-req.Context().Done():
+			return
+		}
+	}
 	if a.Hold != nil {
 		select {
 		case <-a.Hold:
@@ -165,7 +174,7 @@ func (c *CRM) answer(w http.ResponseWriter, e CRMEvent, a CRMAnswer, err error) 
 		conn, _, _ := w.(http.Hijacker).Hijack()
 		conn.Close()
 		return
-	case a.Status != 0:
+	case a.Status > 0:
 		if a.RetryAfter >= 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(a.RetryAfter))
 		}
