@@ -251,12 +251,15 @@ func (f *Feed) run(ctx context.Context, session string, id uint64) {
 		<-f.sem
 		f.Kick()
 	}()
+	var h store.Hook
 	defer func() {
 		if p := recover(); p != nil {
 			panics.Recovered(f.log, panics.CRMAttempt, "CRM attempt panicked", p, "crm_event", id, "session", session)
+			if h.ID != 0 { // tried again after its backoff, not at once
+				f.record(ctx, &Report{Hook: h, Err: fmt.Errorf("internal error: %v", p)})
+			}
 		}
 	}()
-	var h store.Hook
 	var body []byte
 	var renderErr error
 	err := f.r.View(func(rd store.Reader) error {

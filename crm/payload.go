@@ -68,30 +68,39 @@ type Attachment struct {
 // known by then, the thread up to now for content, PDF and metadata. A
 // retry sends the same webhook-id with a body rendered again.
 func (f *Feed) render(rd store.Reader, h store.Hook) ([]byte, error) {
-	t, err := transcript.Load(rd, h.Session)
-	if err != nil {
-		return nil, fmt.Errorf("loading session %s: %w", h.Session, err)
-	}
-	common := Common{Session: h.Session, TicketID: t.Session.TicketID}
-	var data any
-	switch {
-	case h.Type == TypeCreated:
-		data = created(common, t)
-	case h.Type == TypeComment && h.Kind == KindLink:
-		data, err = f.link(rd, common, h)
-	case h.Type == TypeComment && h.Kind == KindContent:
-		data, err = content(common, t)
-	case h.Type == TypeAttachment && h.Kind == KindPDF:
-		data, err = pdf(common, t)
-	case h.Type == TypeAttachment && h.Kind == KindMetadata:
-		data, err = metadata(common, t)
-	default:
-		err = fmt.Errorf("unknown CRM event %s/%s", h.Type, h.Kind)
-	}
+	data, err := f.data(rd, h)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s for session %s: %w", h.Type, h.Session, err)
 	}
 	return json.Marshal(Payload{Type: h.Type, Timestamp: h.Created.UTC().Format(time.RFC3339), Data: data})
+}
+
+// data is the data of h. A link needs only the session and its message;
+// the others read the whole thread.
+func (f *Feed) data(rd store.Reader, h store.Hook) (any, error) {
+	if h.Type == TypeComment && h.Kind == KindLink {
+		s, err := rd.Session(h.Session)
+		if err != nil {
+			return nil, err
+		}
+		return f.link(rd, Common{Session: h.Session, TicketID: s.TicketID}, h)
+	}
+	t, err := transcript.Load(rd, h.Session)
+	if err != nil {
+		return nil, err
+	}
+	common := Common{Session: h.Session, TicketID: t.Session.TicketID}
+	switch {
+	case h.Type == TypeCreated:
+		return created(common, t), nil
+	case h.Type == TypeComment && h.Kind == KindContent:
+		return content(common, t)
+	case h.Type == TypeAttachment && h.Kind == KindPDF:
+		return pdf(common, t)
+	case h.Type == TypeAttachment && h.Kind == KindMetadata:
+		return metadata(common, t)
+	}
+	return nil, fmt.Errorf("unknown CRM event %s/%s", h.Type, h.Kind)
 }
 
 func created(common Common, t transcript.Thread) Created {
