@@ -24,12 +24,14 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mxdesk/config"
@@ -85,6 +87,8 @@ type Feed struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool // sessions with an attempt running
+
+	stopped atomic.Pointer[error] // why Run stopped on its own (a bug)
 }
 
 // New builds the feed of cfg.CRM (which must be enabled): it reads the
@@ -155,6 +159,8 @@ func (f *Feed) Run(ctx context.Context, r *router.Router) {
 	f.r = r
 	defer func() {
 		if p := recover(); p != nil {
+			err := fmt.Errorf("CRM feed stopped: panic: %v", p)
+			f.stopped.Store(&err)
 			panics.Recovered(f.log, panics.CRMFeed, "CRM feed stopped", p)
 		}
 	}()
@@ -173,6 +179,15 @@ func (f *Feed) Run(ctx context.Context, r *router.Router) {
 		case <-timer.C:
 		}
 	}
+}
+
+// Err is non-nil when Run stopped on its own (a bug): the gateway is then
+// not ready.
+func (f *Feed) Err() error {
+	if err := f.stopped.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // Kick makes Run look at the outbox now.
@@ -276,6 +291,9 @@ func (f *Feed) run(ctx context.Context, session string, id uint64) {
 	rep := Report{Hook: h}
 	if renderErr != nil {
 		rep.Err = renderErr
+		if errors.Is(renderErr, store.ErrNotFound) {
+			rep.Result = ResultDead // its session or message is gone: nothing to send
+		}
 	} else {
 		rep = f.post(ctx, h, body)
 	}
