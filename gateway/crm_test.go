@@ -239,3 +239,50 @@ body = "Your ticket is @{ticket_id}."
 		t.Error("no mxdesk_crm_oldest_event_seconds")
 	}
 }
+
+// TestCRMModes: with crm.inbound off a customer's first message opens no
+// ticket and the agent's reply does; a session an agent starts opens one
+// (crm.outbound); content "each_reply" comments after each agent reply;
+// the metadata file comes at each resolution, again after a reopen.
+func TestCRMModes(t *testing.T) {
+	c := testutil.StartCRM(t)
+	g := crmGateway(t, c, "inbound = false\ncontent = \"each_reply\"\npdf = \"off\"\nmetadata = true")
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail("md1", "support@example.test", ""))
+	one := sessionOf(t, g, "md1@customer.test").ID
+	alice := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	moveByMessageID(t, alice, "Queues/Support", "md1@customer.test", "INBOX")
+	reply := crlf("From: alice@example.test\nTo: carla@customer.test\nSubject: Re: about md1\nMessage-ID: <r-md1@example.test>\nIn-Reply-To: <md1@customer.test>\n\nDone.\n")
+	if _, err := submitAs(t, g, "alice@example.test", []string{"carla@customer.test"}, reply); err != nil {
+		t.Fatal(err)
+	}
+	first := crlf("From: alice@example.test\nTo: dan@customer.test\nSubject: Your order\nMessage-ID: <new-md@example.test>\n\nYour order shipped.\n")
+	if _, err := submitAs(t, g, "alice@example.test", []string{"dan@customer.test"}, first); err != nil {
+		t.Fatal(err)
+	}
+	two := sessionOf(t, g, "new-md@example.test").ID
+	moveByMessageID(t, alice, "INBOX", "md1@customer.test", "Resolved")
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail("md2", "support@example.test", "r-md1@example.test"))
+	moveByMessageID(t, alice, "INBOX", "md2@customer.test", "Resolved")
+
+	wantOne := []string{"ticket.created", "ticket.comment/link", "ticket.comment/content", "ticket.attachment/application/json",
+		"ticket.comment/link", "ticket.attachment/application/json"}
+	wantTwo := []string{"ticket.created", "ticket.comment/link", "ticket.comment/content"}
+	got := c.WaitFor(t, 30*time.Second, "every event of both sessions", func(ev []testutil.CRMEvent) bool {
+		per := testutil.PerSession(ev)
+		return len(per[one]) >= len(wantOne) && len(per[two]) >= len(wantTwo)
+	})
+	per := testutil.PerSession(got)
+	if k := kinds(per[one]); !slices.Equal(k, wantOne) {
+		t.Errorf("session %s: %v, want %v", one, k, wantOne)
+	}
+	if k := kinds(per[two]); !slices.Equal(k, wantTwo) {
+		t.Errorf("session %s (started by alice): %v, want %v", two, k, wantTwo)
+	}
+	if link := per[one][1]; !strings.Contains(link.Str("text"), "Re: about md1") {
+		t.Errorf("the first link of %s is not to alice's reply: %v", one, link.Data)
+	}
+	fc, _ := per[two][0].Data["first_comment"].(map[string]any)
+	if fc["sent_by"] != `"Alice Rossi via Support" <support@example.test>` || fc["received_by"] != "dan@customer.test" || fc["agent"] != "alice@example.test" {
+		t.Errorf("first_comment of the session alice started: %v", fc)
+	}
+}
