@@ -41,6 +41,10 @@ type CRM struct {
 	// Workers is how many sessions are delivered at once (default 4); the
 	// events of one session always go one after the other.
 	Workers int `toml:"workers"`
+
+	// PDFFont is a TrueType font file the PDF transcripts use instead of
+	// the built-in Go fonts (crm_pdf.go); "": the Go fonts.
+	PDFFont string `toml:"pdf_font"`
 }
 
 // CRM feed modes of content and pdf.

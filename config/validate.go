@@ -19,6 +19,7 @@ func (p *parser) validate() {
 	p.checkGlobal()
 	p.checkListeners()
 	p.checkTLS()
+	p.checkPDFFont() // crm.pdf_font (crm_pdf.go)
 	p.checkLog()
 	p.checkLimits()
 	p.checkDomains()

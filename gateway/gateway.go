@@ -159,6 +159,10 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		st.Close()
 		return nil, err
 	}
+	if err := loadPDFFont(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	g.http = &http.Server{Handler: g.httpHandler(), ReadHeaderTimeout: httpHeaderTimeout, IdleTimeout: cfg.Limits.HTTPIdleTimeout.Duration}
 	g.http.ErrorLog = httpErrorLog(log)
 	return g, nil

@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
+	"os"
 	"time"
 
+	"mxdesk/config"
 	"mxdesk/msglink"
+	"mxdesk/transcript"
 )
 
 // messageLinks is the signer of the CRM feed's message links, nil when the
@@ -24,4 +28,21 @@ func (g *Gateway) registerMessageLinks(mux *http.ServeMux) {
 		return
 	}
 	mux.Handle("GET "+msglink.Path, msglink.HandlerLog(g.store, g.links, g.log))
+}
+
+// loadPDFFont gives the PDF transcripts the font of crm.pdf_font (checked
+// by config), or the built-in Go fonts when it is empty.
+func loadPDFFont(cfg *config.Config) error {
+	path := cfg.CRM.PDFFont
+	if path == "" {
+		return transcript.SetPDFFont(nil)
+	}
+	ttf, err := os.ReadFile(path)
+	if err == nil {
+		err = transcript.SetPDFFont(ttf)
+	}
+	if err != nil {
+		return fmt.Errorf("crm.pdf_font %s: %w", path, err)
+	}
+	return nil
 }

@@ -48,7 +48,10 @@ func startLinkDesk(t *testing.T) *linkDesk {
 	if err := os.WriteFile(secretFile, []byte("whsec_"+base64.StdEncoding.EncodeToString(secret)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testutil.Config(t, fmt.Sprintf("[crm]\nurl = %q\nsecret_file = %q\nlink_base_url = \"https://desk.example.test/\"\n", crm.URL+"/hooks/mxdesk", secretFile))
+	snk := startSink(t) // agents' replies leave through it
+	cfg := testutil.Config(t, fmt.Sprintf("[delivery]\nsmarthost = %q\nsmarthost_tls = \"none\"\n[crm]\nurl = %q\nsecret_file = %q\nlink_base_url = \"https://desk.example.test/\"\n",
+		snk.addr, crm.URL+"/hooks/mxdesk", secretFile))
+	cfg.Listen.Submission = "127.0.0.1:0"
 	clock := testutil.NewClock()
 	g := startGatewayClock(t, cfg, clock)
 	signer, err := msglink.ForCRM(cfg.CRM, clock.Now)
@@ -328,5 +331,107 @@ func TestMessagePageInBrowser(t *testing.T) {
 	}
 	if got := remote.paths(); len(got) > 0 {
 		t.Errorf("the browser asked the remote host for %v", got)
+	}
+}
+
+// TestPDFFontUnusableRefusesStart: a crm.pdf_font that looks like a
+// TrueType file but isn't one stops the start, naming the key.
+func TestPDFFontUnusableRefusesStart(t *testing.T) {
+	font := filepath.Join(t.TempDir(), "broken.ttf")
+	if err := os.WriteFile(font, []byte("\x00\x01\x00\x00 not really a font"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testutil.Config(t, fmt.Sprintf("[crm]\npdf_font = %q\n", font))
+	g, err := gateway.New(cfg, quietLog())
+	if err == nil {
+		g.Close()
+		t.Fatal("started with a broken crm.pdf_font")
+	}
+	if !strings.Contains(err.Error(), "crm.pdf_font "+font) {
+		t.Errorf("error %q does not name crm.pdf_font and the file", err)
+	}
+}
+
+// tbReply is Alice's answer as Thunderbird sends an HTML reply:
+// multipart/alternative, the quote in <blockquote type="cite"> under a
+// moz-cite-prefix line, the signature in a moz-signature block.
+const tbReply = `From: Alice Rossi <alice@example.test>
+To: Carla <carla@customer.test>
+Subject: Re: Broken printer
+Date: Mon, 2 Mar 2026 10:00:00 +0100
+Message-ID: <4b8e2f4c-1d3a-4f55-9a6e-3c2f1e7d9b77@example.test>
+In-Reply-To: <tb-1@customer.test>
+References: <tb-1@customer.test>
+MIME-Version: 1.0
+User-Agent: Mozilla Thunderbird
+Content-Language: en-US
+Content-Type: multipart/alternative;
+ boundary="------------r7Ywm8E2gOQ3Fx1Ak5W7Hd9t"
+
+This is a multi-part message in MIME format.
+--------------r7Ywm8E2gOQ3Fx1Ak5W7Hd9t
+Content-Type: text/plain; charset=UTF-8; format=flowed
+Content-Transfer-Encoding: 7bit
+
+Please switch it off and on again.
+
+On 02/03/2026 09:00, Carla wrote:
+> It prints nothing.
+
+-- 
+Alice Rossi
+
+--------------r7Ywm8E2gOQ3Fx1Ak5W7Hd9t
+Content-Type: text/html; charset=UTF-8
+Content-Transfer-Encoding: 7bit
+
+<!DOCTYPE html>
+<html>
+  <head>
+    <meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
+  </head>
+  <body>
+    <p>Please switch it <b>off and on</b> again.</p>
+    <div class="moz-cite-prefix">On 02/03/2026 09:00, Carla wrote:<br>
+    </div>
+    <blockquote type="cite" cite="mid:tb-1@customer.test">It prints nothing.
+    </blockquote>
+    <pre class="moz-signature" cols="72">-- 
+Alice Rossi</pre>
+  </body>
+</html>
+--------------r7Ywm8E2gOQ3Fx1Ak5W7Hd9t--
+`
+
+// TestMessageLinkShowsAgentsThunderbirdReply: when the latest message is
+// an agent's Thunderbird HTML reply sent through submission, its link
+// shows the reply as sent (From rewritten to the queue), its HTML with
+// the quote and signature.
+func TestMessageLinkShowsAgentsThunderbirdReply(t *testing.T) {
+	d := startLinkDesk(t)
+	sendRawMX(t, d.g, "carla@customer.test", "support@example.test",
+		"From: Carla <carla@customer.test>\r\nTo: support@example.test\r\nSubject: Broken printer\r\nMessage-ID: <tb-1@customer.test>\r\n\r\nIt prints nothing.\r\n")
+	d.clock.Advance(time.Minute)
+	if _, err := submitAs(t, d.g, "alice@example.test", []string{"carla@customer.test"}, crlf(tbReply)); err != nil {
+		t.Fatal(err)
+	}
+	session, blob := d.latest(t, "tb-1@customer.test")
+	resp, body := httpDo(t, "GET", d.link(session, blob), "")
+	page := string(body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("link: %s\n%s", resp.Status, page)
+	}
+	for _, want := range []string{
+		"Please switch it <b>off and on</b> again.",
+		"<blockquote", "It prints nothing.", "Alice Rossi</pre>",
+		"&#34;Alice Rossi via Support&#34; &lt;support@example.test&gt;", // From as the customer got it
+		"Re: Broken printer",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", page)
 	}
 }

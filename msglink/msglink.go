@@ -1,6 +1,8 @@
 // Package msglink makes and checks the signed, expiring links to one
 // message that the CRM feed posts (SPEC §11): a CRM user opens the message
 // in a browser, without a mail client, and nobody can guess or extend a link.
+// Handler serves the page a link opens: the message rendered safely, with
+// nothing loaded from elsewhere.
 package msglink
 
 import (

@@ -164,8 +164,7 @@ func readText(r io.Reader) string {
 }
 
 // partName is the part's file name (Content-Disposition filename, else
-// Content-Type name), RFC 2047/2231-decoded; for an attached message, its
-// subject.
+// Content-Type name), RFC 2047/2231-decoded.
 func partName(h message.Header, dparams map[string]string) string {
 	if n := dparams["filename"]; n != "" {
 		return decodeWords(n)
@@ -187,23 +186,25 @@ func decodeWords(s string) string {
 
 func (p *Parsed) addAttachment(part *message.Entity, mt, name string) {
 	if mt == "message/rfc822" && name == "" {
-		name = attachedSubject(part)
+		data, _ := io.ReadAll(io.LimitReader(part.Body, maxPartRead))
+		p.Attachments = append(p.Attachments, Attachment{Name: attachedSubject(data), Type: mt, Size: int64(len(data))})
+		return
 	}
 	n, _ := io.Copy(io.Discard, io.LimitReader(part.Body, maxPartRead))
 	p.Attachments = append(p.Attachments, Attachment{Name: name, Type: mt, Size: n})
 }
 
-// attachedSubject names an attached message (Thunderbird's Forward As
-// Attachment) by its subject. It reads the part's header only; addAttachment
-// counts the rest.
-func attachedSubject(part *message.Entity) string {
-	br := bufio.NewReader(part.Body)
-	th, err := textproto.ReadHeader(br)
-	part.Body = br
+// attachedSubject names an attached message without a file name by its
+// subject.
+func attachedSubject(raw []byte) string {
+	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
 		return ""
 	}
-	return headerText(message.Header{Header: th}, "Subject") + ".eml"
+	if subject := headerText(message.Header{Header: th}, "Subject"); subject != "" {
+		return subject + ".eml"
+	}
+	return ""
 }
 
 // addImage keeps a small jpeg/png/gif for inline display; a large or

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -22,8 +23,10 @@ import (
 )
 
 // The PDF's fonts are the Go fonts, embedded in the binary: they cover
-// Latin, Greek and Cyrillic. Characters they lack (CJK, Arabic, emoji)
-// are written as '?' rather than left to break the document.
+// Latin, Greek and Cyrillic; or the one font of crm.pdf_font
+// (SetPDFFont). Characters the fonts lack (with the Go fonts: CJK,
+// Arabic, emoji) are written as '?' rather than left to break the
+// document.
 const (
 	fontText = "go"
 	fontMono = "gomono"
@@ -72,17 +75,19 @@ func PDFWithTicket(w io.Writer, t Thread, ticketID string) error {
 }
 
 type document struct {
-	pdf *fpdf.Fpdf
-	n   int // images registered
+	pdf   *fpdf.Fpdf
+	fonts *fontSet
+	n     int // images registered
 }
 
 func newDocument() *document {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetMargins(pageMargin, pageMargin, pageMargin)
 	pdf.SetAutoPageBreak(true, pageMargin)
-	pdf.AddUTF8FontFromBytes(fontText, "", goregular.TTF)
-	pdf.AddUTF8FontFromBytes(fontText, "B", gobold.TTF)
-	pdf.AddUTF8FontFromBytes(fontMono, "", gomono.TTF)
+	fonts := fonts()
+	pdf.AddUTF8FontFromBytes(fontText, "", fonts.regular)
+	pdf.AddUTF8FontFromBytes(fontText, "B", fonts.bold)
+	pdf.AddUTF8FontFromBytes(fontMono, "", fonts.mono)
 	pdf.SetCreator("mxdesk", true)
 	pdf.AliasNbPages("")
 	pdf.SetFooterFunc(func() {
@@ -91,14 +96,14 @@ func newDocument() *document {
 		pdf.CellFormat(0, 4, fmt.Sprintf("%d / {nb}", pdf.PageNo()), "", 0, "C", false, 0, "")
 	})
 	pdf.AddPage()
-	return &document{pdf: pdf}
+	return &document{pdf: pdf, fonts: fonts}
 }
 
 func (d *document) title(t Thread, ticketID string) {
 	s := t.Session
-	d.pdf.SetTitle(s.ID+": "+printable(s.Subject), true)
+	d.pdf.SetTitle(s.ID+": "+d.printable(s.Subject), true)
 	d.pdf.SetFont(fontText, "B", 15)
-	d.pdf.MultiCell(0, 7, printable(s.Subject), "", "L", false)
+	d.pdf.MultiCell(0, 7, d.printable(s.Subject), "", "L", false)
 	d.pdf.Ln(2)
 	rows := [][2]string{{"Session", s.ID}, {"Queue", s.Queue}, {"Customer", s.Customer}, {"Status", s.Status}}
 	if s.Agent != "" {
@@ -118,7 +123,7 @@ func (d *document) fields(rows [][2]string, size float64) {
 		d.pdf.SetFont(fontText, "B", size)
 		d.pdf.CellFormat(22, lineHeight, r[0]+":", "", 0, "L", false, 0, "")
 		d.pdf.SetFont(fontText, "", size)
-		d.pdf.MultiCell(0, lineHeight, printable(r[1]), "", "L", false)
+		d.pdf.MultiCell(0, lineHeight, d.printable(r[1]), "", "L", false)
 	}
 }
 
@@ -157,7 +162,7 @@ func (d *document) paragraph(font, style, text string) {
 		size = 8.5
 	}
 	d.pdf.SetFont(font, style, size)
-	d.pdf.MultiCell(0, lineHeight, printable(text), "", "L", false)
+	d.pdf.MultiCell(0, lineHeight, d.printable(text), "", "L", false)
 }
 
 // image embeds a small inline image, scaled. It is decoded and written
@@ -211,14 +216,61 @@ func reencode(data []byte) (out []byte, w, h int, ok bool) {
 	return buf.Bytes(), w, h, true
 }
 
-// coverage tells which runes the embedded fonts draw.
-var coverage = sync.OnceValue(func() func(rune) bool {
+// fontSet is the fonts a PDF is written with and which runes they draw.
+type fontSet struct {
+	regular, bold, mono []byte
+	has                 func(rune) bool
+}
+
+// goFonts are the Go fonts, embedded in the binary.
+var goFonts = sync.OnceValue(func() *fontSet {
 	fonts := [][]byte{goregular.TTF, gobold.TTF, gomono.TTF}
+	return &fontSet{regular: goregular.TTF, bold: gobold.TTF, mono: gomono.TTF, has: coverage(fonts)}
+})
+
+// pdfFont is the font crm.pdf_font names (SetPDFFont), nil: the Go fonts.
+var pdfFont atomic.Pointer[fontSet]
+
+func fonts() *fontSet {
+	if f := pdfFont.Load(); f != nil {
+		return f
+	}
+	return goFonts()
+}
+
+// SetPDFFont makes every PDF use the TrueType font ttf (crm.pdf_font) for
+// all its text, for scripts the Go fonts lack (a CJK font such as IPA
+// Gothic also covers Latin); nil goes back to the Go fonts. A font the
+// PDF library can't embed (CFF outlines, a collection) is refused.
+func SetPDFFont(ttf []byte) error {
+	if ttf == nil {
+		pdfFont.Store(nil)
+		return nil
+	}
+	if _, err := sfnt.Parse(ttf); err != nil {
+		return fmt.Errorf("not a TrueType font: %w", err)
+	}
+	set := &fontSet{regular: ttf, bold: ttf, mono: ttf, has: coverage([][]byte{ttf})}
+	// A trial document: the PDF library reads more of the font than sfnt.
+	trial := fpdf.New("P", "mm", "A4", "")
+	trial.AddUTF8FontFromBytes(fontText, "", ttf)
+	trial.AddPage()
+	trial.SetFont(fontText, "", 10)
+	trial.MultiCell(0, 5, "Aa", "", "L", false)
+	if err := trial.Output(io.Discard); err != nil {
+		return fmt.Errorf("the PDF library can't embed it: %w", err)
+	}
+	pdfFont.Store(set)
+	return nil
+}
+
+// coverage tells which runes every one of fonts draws.
+func coverage(fonts [][]byte) func(rune) bool {
 	var parsed []*sfnt.Font
 	for _, ttf := range fonts {
 		f, err := sfnt.Parse(ttf)
 		if err != nil {
-			panic(err) // the embedded fonts are fixed data
+			panic(err) // checked by SetPDFFont; the Go fonts are fixed data
 		}
 		parsed = append(parsed, f)
 	}
@@ -242,12 +294,12 @@ var coverage = sync.OnceValue(func() func(rune) bool {
 		}
 		return has
 	}
-})
+}
 
 // printable is s as the fonts can write it: tabs as spaces, other control
 // characters dropped, characters without a glyph as '?'.
-func printable(s string) string {
-	has := coverage()
+func (d *document) printable(s string) string {
+	has := d.fonts.has
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\n' || r == ' ':

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -269,5 +270,75 @@ func TestPDFBounded(t *testing.T) {
 	}
 	if text := pdfText(t, buf.Bytes()); !strings.Contains(text, "more messages left out") {
 		t.Error("the PDF of a thread over MaxPDFText has no note of what it left out")
+	}
+}
+
+// cjkFont is a TrueType font with CJK glyphs: IPA Gothic (Debian
+// fonts-ipafont-gothic, installed by .ci/run).
+const cjkFont = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
+
+// TestPDFFontRendersCJK: with crm.pdf_font naming a CJK font the
+// Japanese line is in the PDF as written.
+func TestPDFFontRendersCJK(t *testing.T) {
+	ttf, err := os.ReadFile(cjkFont)
+	if err != nil {
+		t.Fatalf("%v: the test needs a CJK TrueType font (apt-get install fonts-ipafont-gothic; .ci/run installs it)", err)
+	}
+	if err := transcript.SetPDFFont(ttf); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { transcript.SetPDFFont(nil) })
+	th := newThread(t)
+	var buf bytes.Buffer
+	if err := transcript.PDF(&buf, th.load(t)); err != nil {
+		t.Fatal(err)
+	}
+	text := pdfText(t, buf.Bytes())
+	for _, want := range []string{cjkLine, customerLine, agentLine, th.id} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q", want)
+		}
+	}
+	if err := transcript.SetPDFFont([]byte("not a font at all")); err == nil {
+		t.Error("SetPDFFont took bytes that are no font")
+	}
+}
+
+// TestForwardedMessagesListed: Thunderbird's Forward As Attachment
+// (multipart/mixed with a message/rfc822 part named Subject.eml) and an
+// attached message without a name are listed as attachments, the first
+// by its file name, the second by its subject; mutt's inline forward is
+// text.
+func TestForwardedMessagesListed(t *testing.T) {
+	inner := "From: Dave <dave@partner.test>\r\nTo: carla@customer.test\r\nSubject: Delivery 4471\r\nDate: Mon, 2 Mar 2026 08:00:00 +0100\r\n\r\nShipped today.\r\n"
+	tbForward := "From: Carla <carla@customer.test>\r\nTo: support@example.test\r\nSubject: Fwd: Delivery 4471\r\nMessage-ID: <fw1@customer.test>\r\n" +
+		"MIME-Version: 1.0\r\nUser-Agent: Mozilla Thunderbird\r\nContent-Type: multipart/mixed;\r\n boundary=\"------------fwd0001\"\r\n\r\n" +
+		"This is a multi-part message in MIME format.\r\n--------------fwd0001\r\nContent-Type: text/plain; charset=UTF-8; format=flowed\r\nContent-Transfer-Encoding: 7bit\r\n\r\nSee below.\r\n\r\n" +
+		"--------------fwd0001\r\nContent-Type: message/rfc822; charset=UTF-8; name=\"Delivery 4471.eml\"\r\nContent-Disposition: attachment; filename=\"Delivery 4471.eml\"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		inner + "\r\n--------------fwd0001--\r\n"
+	unnamed := "From: Carla <carla@customer.test>\r\nTo: support@example.test\r\nSubject: Fwd: again\r\nMessage-ID: <fw2@customer.test>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=u\r\n\r\n--u\r\nContent-Type: text/plain\r\n\r\nagain\r\n--u\r\nContent-Type: message/rfc822\r\n\r\n" + inner + "--u--\r\n"
+	mutt := "From: Carla <carla@customer.test>\r\nTo: support@example.test\r\nSubject: Delivery 4471 (fwd)\r\nMessage-ID: <fw3@customer.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\nContent-Disposition: inline\r\nUser-Agent: Mutt/2.2.12 (2023-09-09)\r\n\r\n" +
+		"FYI\r\n\r\n----- Forwarded message from Dave <dave@partner.test> -----\r\n\r\nDate: Mon, 2 Mar 2026 08:00:00 +0100\r\nFrom: Dave <dave@partner.test>\r\nTo: carla@customer.test\r\nSubject: Delivery 4471\r\n\r\nShipped today.\r\n\r\n----- End forwarded message -----\r\n"
+	var tr transcript.Thread
+	tr.Session.ID = "S-FWD01"
+	for _, raw := range []string{tbForward, unnamed, mutt} {
+		tr.Messages = append(tr.Messages, transcript.Message{Raw: []byte(raw)})
+	}
+	text, err := transcript.Text(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("Delivery 4471.eml (message/rfc822, %d bytes)", len(inner)),
+		"See below.",
+		"----- Forwarded message from Dave <dave@partner.test> -----\n\nDate: Mon, 2 Mar 2026 08:00:00 +0100",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q", want)
+		}
+	}
+	if n := strings.Count(text, "Delivery 4471.eml (message/rfc822"); n != 2 {
+		t.Errorf("%d attached messages listed, want 2:\n%s", n, text)
 	}
 }
