@@ -134,7 +134,7 @@ func content(common Common, t transcript.Thread) (Comment, error) {
 
 func pdf(common Common, t transcript.Thread) (Attachment, error) {
 	var b bytes.Buffer
-	err := transcript.PDF(&b, t)
+	err := transcript.PDFWithTicket(&b, t, t.Session.TicketID)
 	return Attachment{Common: common, Filename: t.Session.ID + ".pdf", ContentType: "application/pdf", Content: b.Bytes()}, err
 }
 
