@@ -129,14 +129,6 @@ func (p *parser) checkArchiveEndpoint(a Archive) {
 	}
 }
 
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func (p *parser) checkArchivePrefix(prefix string) {
 	for _, m := range archivePrefixVar.FindAllStringSubmatch(prefix, -1) {
 		if !slices.Contains(ArchivePrefixVars, m[1]) {

@@ -254,6 +254,7 @@ func (p *parser) applyDefaults() {
 	}
 	p.defaultDelivery()
 	p.defaultArchive()
+	p.defaultCRM()
 	days := []struct {
 		dst *int
 		def int

@@ -36,6 +36,7 @@ func (p *parser) validate() {
 	p.checkDelivery()
 	p.checkAutoReplies()
 	p.checkArchive()
+	p.checkCRM()
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.

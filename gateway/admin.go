@@ -64,6 +64,9 @@ type AdminSession struct {
 	// clock; both are absent when it is not waiting.
 	WaitingSince   time.Time `json:"waiting_since,omitzero"`
 	WaitingSeconds *int64    `json:"waiting_seconds,omitempty"`
+
+	// TicketID is the CRM's ticket for the session, once it answered.
+	TicketID string `json:"ticket_id,omitempty"`
 }
 
 // AdminAgent is one entry of GET /v1/agents, and the answer of POST
@@ -176,7 +179,7 @@ func adminSession(s store.Session, now time.Time) AdminSession {
 		ID: s.ID, Status: s.Status, Queue: s.Queue, Agent: s.Agent, Customer: s.Customer,
 		Participants: nonNil(s.Participants), Subject: s.Subject, Previous: s.Previous, Parked: s.Parked,
 		Created: s.Created, Updated: s.Updated, LastActivity: s.LastActivity, StatusSince: s.StatusSince, Due: s.Due,
-		WaitingSince: s.WaitingSince,
+		WaitingSince: s.WaitingSince, TicketID: s.TicketID,
 	}
 	if !s.WaitingSince.IsZero() {
 		w := seconds(now.Sub(s.WaitingSince))
@@ -231,6 +234,7 @@ func newAdminHandler(r *router.Router, log *slog.Logger, online bool) http.Handl
 	mux.HandleFunc("GET /v1/quarantine/{id}/raw", a.rawQuarantined)
 	mux.HandleFunc("POST /v1/quarantine/{id}/release", a.releaseQuarantined)
 	mux.HandleFunc("DELETE /v1/quarantine/{id}", a.deleteQuarantined)
+	a.crmRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeAdminError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
 	})

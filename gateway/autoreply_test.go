@@ -70,7 +70,7 @@ func startDesk(t *testing.T, domain, smarthost string) *gateway.Gateway {
 }
 
 // sendMX sends raw to rcpt through the MX of g.
-func sendRawMX(t *testing.T, g *gateway.Gateway, from, rcpt, raw string) {
+func sendRawMX(t testing.TB, g *gateway.Gateway, from, rcpt, raw string) {
 	t.Helper()
 	c, err := smtp.Dial(g.Addr("smtp"))
 	if err != nil {

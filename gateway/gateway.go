@@ -19,6 +19,7 @@ import (
 
 	"mxdesk/archive"
 	"mxdesk/config"
+	"mxdesk/crm"
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
 	"mxdesk/msgauth"
@@ -37,13 +38,15 @@ type Gateway struct {
 	router *router.Router
 	// delivery sends the outbound queue; Start runs it with the timers.
 	delivery *delivery.Worker
-	smtp     *smtpserver.Server
-	submit   *smtpserver.Server // submission: agents' outgoing mail
-	imap     *imapserver.Server
-	http     *http.Server
-	tls      *tls.Config
-	certs    *certStore       // nil without TLS
-	conns    *ratelimit.Conns // connections per client address, every mail listener
+	// crm feeds the CRM's webhooks (nil: crm.url is empty); Start runs it.
+	crm    *crm.Feed
+	smtp   *smtpserver.Server
+	submit *smtpserver.Server // submission: agents' outgoing mail
+	imap   *imapserver.Server
+	http   *http.Server
+	tls    *tls.Config
+	certs  *certStore       // nil without TLS
+	conns  *ratelimit.Conns // connections per client address, every mail listener
 	// listenerConns counts connections per mail listener (by name).
 	listenerConns *ratelimit.Conns
 	agentRcpts    *ratelimit.Window // recipients per agent per hour through submission
@@ -99,7 +102,17 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		st.Close()
 		return nil, err
 	}
-	r, err := router.New(cfg, st, router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st})
+	crmMetrics := &crmMetrics{}
+	feed, err := newFeed(cfg, log, now, crmMetrics)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ropts := router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st}
+	if feed != nil {
+		ropts.OnEvent = feed.OnEvent
+	}
+	r, err := router.New(cfg, st, ropts)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -114,13 +127,15 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		st.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
+	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, crm: feed, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
 	obs.reg.MustRegister(deskCollector{g})
 	if err := g.newArchiver(now); err != nil {
 		st.Close()
 		return nil, err
 	}
+	*crmMetrics = *newCRMMetrics(g)
+	obs.reg.MustRegister(crmMetrics)
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
 		TLSConfig:           tlsConfig,
@@ -270,6 +285,9 @@ func (g *Gateway) Start() error {
 	}()
 	g.wg.Go(func() { g.delivery.Run(work) })
 	g.wg.Go(func() { g.runArchive(work) })
+	if g.crm != nil {
+		g.wg.Go(func() { g.crm.Run(work, g.router) })
+	}
 	return nil
 }
 

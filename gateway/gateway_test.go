@@ -29,14 +29,14 @@ func startGateway(t *testing.T, extra string) *gateway.Gateway {
 
 // startGatewayCfg starts a gateway on cfg, closed (and checked) when the
 // test ends.
-func startGatewayCfg(t *testing.T, cfg *config.Config) *gateway.Gateway {
+func startGatewayCfg(t testing.TB, cfg *config.Config) *gateway.Gateway {
 	t.Helper()
 	return startGatewayClock(t, cfg, nil)
 }
 
 // startGatewayClock is startGatewayCfg with the router on clock (nil:
 // the real one).
-func startGatewayClock(t *testing.T, cfg *config.Config, clock *testutil.Clock) *gateway.Gateway {
+func startGatewayClock(t testing.TB, cfg *config.Config, clock *testutil.Clock) *gateway.Gateway {
 	t.Helper()
 	now := time.Now
 	if clock != nil {

@@ -121,6 +121,11 @@ func (g *Gateway) readiness() error {
 	if err := g.delivery.Err(); err != nil {
 		return fmt.Errorf("delivery worker: %w", err)
 	}
+	if g.crm != nil {
+		if err := g.crm.Err(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -92,6 +92,7 @@ type SupervisorAgent struct {
 // transferred to Agent and left unopened past the queue's KPI threshold.
 type SupervisorWaiting struct {
 	ID             string `json:"id"`
+	TicketID       string `json:"ticket_id,omitempty"` // the CRM's ticket, once it answered
 	Queue          string `json:"queue"`
 	Agent          string `json:"agent,omitempty"` // transferred to this agent, unopened
 	Subject        string `json:"subject"`
@@ -532,7 +533,7 @@ func (f *supervisorFeed) waiting(now time.Time) (list []SupervisorWaiting, more 
 			}
 			age := now.Sub(e.Since)
 			alarm := e.queue.KPIWaitAlarm.Duration
-			list = append(list, SupervisorWaiting{ID: s.ID, Queue: e.queue.Name, Agent: e.agent, Subject: truncate(s.Subject, supervisorSubjectRunes),
+			list = append(list, SupervisorWaiting{ID: s.ID, TicketID: s.TicketID, Queue: e.queue.Name, Agent: e.agent, Subject: truncate(s.Subject, supervisorSubjectRunes),
 				WaitingSeconds: seconds(age), OverKPI: alarm > 0 && age > alarm})
 		}
 		return nil

@@ -37,11 +37,13 @@ const (
 	DeliveryWorker  = "delivery_worker"  // the outbound queue's loop, which then stops
 	DeliveryAttempt = "delivery_attempt" // one delivery attempt, retried later
 	MsgAuth         = "msgauth"          // an SPF, DKIM or DMARC check, turned into a temperror
+	CRMFeed         = "crm_feed"         // the CRM outbox's loop, which then stops
+	CRMAttempt      = "crm_attempt"      // one webhook attempt, retried later
 )
 
 // Places lists every where value, so that the metric shows each at zero.
 var Places = []string{IMAPCommand, IMAPUpdates, IMAPConnection, SMTPSession,
-	HTTPHandler, StoreWriter, DeliveryWorker, DeliveryAttempt, MsgAuth}
+	HTTPHandler, StoreWriter, DeliveryWorker, DeliveryAttempt, MsgAuth, CRMFeed, CRMAttempt}
 
 // Deliberate is the panic value of a test that makes mxdesk panic on
 // purpose to see the panic handled. It is counted and logged like any

@@ -298,7 +298,7 @@ func (r *Router) autoReplyTags(in inbound, q *config.Queue, s store.Session) map
 		"queue":             q.Name,
 		"company":           cfg.Company,
 		"next_working_date": next.In(loc).Format(autoReplyDateFormat),
-		"ticket_id":         s.ID,
+		"ticket_id":         ticketID(s),
 	}
 }
 

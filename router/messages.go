@@ -466,7 +466,14 @@ func (r *Router) transferOne(tx store.Tx, sm store.Mailbox, dm *store.Mailbox, m
 }
 
 func (r *Router) event(tx store.Tx, session, kind, actor, detail string) error {
-	return tx.AddEvent(store.Event{Session: session, Time: r.now(), Kind: kind, Actor: actor, Detail: detail})
+	e := store.Event{Session: session, Time: r.now(), Kind: kind, Actor: actor, Detail: detail}
+	if err := tx.AddEvent(e); err != nil {
+		return err
+	}
+	if r.onEvent == nil {
+		return nil
+	}
+	return r.onEvent(tx, e)
 }
 
 // TakeRecent returns the first UID that is \Recent for a session selecting

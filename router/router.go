@@ -76,6 +76,11 @@ type Options struct {
 	// Space, if set, guards the store's disk: Deliver, Submit and Append
 	// refuse with KindNoSpace a message it has no room for.
 	Space Space
+	// OnEvent, if set, is called with every session event inside the
+	// transaction that records it, after the event is written: what it
+	// writes in tx commits (or not) with the event. The CRM feed queues
+	// its webhooks with it. An error fails the transaction.
+	OnEvent func(tx store.Tx, e store.Event) error
 }
 
 // Space is the guard of the store's free space (badgerstore.Store).
@@ -105,11 +110,13 @@ type Router struct {
 	onAutoReply func(queue string, sent bool, reason string)
 	space       Space      // Options.Space; nil: unguarded
 	reloadMu    sync.Mutex // one Reload at a time
+
+	onEvent func(tx store.Tx, e store.Event) error // Options.OnEvent
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, space: opts.Space, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
+	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, space: opts.Space, onEvent: opts.OnEvent, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}

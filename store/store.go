@@ -19,6 +19,10 @@ import (
 // that does not exist.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrBusy is returned by DeleteSession for a session that still has
+// work queued (CRM events to deliver): it is archived later.
+var ErrBusy = errors.New("store: session busy")
+
 // ErrExists is returned when creating a mailbox whose name is taken.
 var ErrExists = errors.New("store: already exists")
 
@@ -129,6 +133,10 @@ type Session struct {
 	// ActiveAgent is Agent while the session counts towards the agent's
 	// load (Unopened, Reopened, Active), else "". The store indexes it.
 	ActiveAgent string `json:",omitempty"`
+
+	// TicketID is the ID the CRM gave the session's ticket (SPEC §11),
+	// "" until the CRM answered with one.
+	TicketID string `json:",omitempty"`
 }
 
 // Quarantined is the original of a message from which mxdesk removed
@@ -217,6 +225,34 @@ type Outbound struct {
 	LastError   string
 }
 
+// Hook is one CRM webhook event in the durable outbox (SPEC §11). The
+// events of one session form a line, in ID order: only the first live one
+// (not Dead) is due, so they reach the CRM in order.
+type Hook struct {
+	ID        uint64
+	WebhookID string // the webhook-id header: the same on every attempt
+	Session   string
+	Type      string // "ticket.created", "ticket.comment", "ticket.attachment"
+	// Kind says what a comment or attachment carries: "link",
+	// "content", "pdf", "metadata".
+	Kind string `json:",omitempty"`
+	// Blob is the message a link points to (a weak reference: the link
+	// shows "not found" once the message is gone).
+	Blob    BlobID    `json:",omitempty"`
+	Created time.Time // when what caused it happened
+	// Since is when the current round of attempts began (Created, or
+	// when an admin retried it): crm.retry_for counts from it.
+	Since time.Time
+	// NextAttempt is when to try next; the store indexes it for
+	// DueHooks while the hook is first in its session's line.
+	NextAttempt time.Time
+	Attempts    int
+	LastError   string `json:",omitempty"`
+	// Dead: failed for good (a 4xx answer, or retried for crm.retry_for);
+	// kept, out of its session's line, until retried or dropped.
+	Dead bool `json:",omitempty"`
+}
+
 // Event is one append-only record in a session's history.
 type Event struct {
 	Session string
@@ -237,6 +273,7 @@ const (
 	MailboxUpdated // renamed, (un)subscribed, keywords grew
 	MailboxDeleted
 	OutboundQueued // a message was queued for delivery (Change.Outbound)
+	HookQueued     // a CRM event became first in its session's line (due)
 )
 
 // Change is one committed modification, published to the Observer.
@@ -317,6 +354,15 @@ type Reader interface {
 	SessionsInStatus(status string, until time.Time, fn func(id string, since time.Time) (bool, error)) error
 	// Archived returns what is kept of an archived session.
 	Archived(id string) (Archived, error)
+	// Hook returns a CRM event of the outbox.
+	Hook(id uint64) (Hook, error)
+	// DueHooks lists up to limit CRM events that are first in their
+	// session's line and whose NextAttempt is not after until, earliest
+	// first.
+	DueHooks(until time.Time, limit int) ([]Hook, error)
+	// Hooks lists up to limit (0: all) CRM events of the outbox, dead
+	// letters included, in ID order.
+	Hooks(limit int) ([]Hook, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -362,12 +408,21 @@ type Tx interface {
 	// DeleteSession removes session id once it is archived: its messages
 	// in every folder (published as MessageRemoved), their bodies with
 	// their last reference, its events, its indexes and its queued
-	// outbound messages. It keeps a: the session's token and
+	// outbound messages and CRM dead letters; a session with CRM events
+	// still to deliver is refused with ErrBusy. It keeps a: the session's token and
 	// Message-IDs lead to a.ID from then on.
 	DeleteSession(id string, a Archived) error
 	// DropArchived forgets what was kept of an archived session (it was
 	// restored).
 	DropArchived(id string) error
+	// EnqueueHook adds h to the CRM outbox at the end of its session's
+	// line: it assigns h.ID and publishes HookQueued.
+	EnqueueHook(h Hook) (Hook, error)
+	// UpdateHook stores the progress of a CRM event (Since,
+	// NextAttempt, Attempts, LastError, Dead) and keeps its session's line current.
+	UpdateHook(h Hook) error
+	// RemoveHook drops a CRM event; the next of its session becomes due.
+	RemoveHook(id uint64) error
 }
 
 // UpdateOptions travel with an Update.

@@ -3,7 +3,8 @@
 // (check-config), hash agent passwords (hash-password), make DKIM keys
 // (dkim-keygen), look at sessions (session show|list), see and set agents'
 // states (agent list|state), manage the originals of messages whose
-// attachments were removed (quarantine list|show|release|delete) and
+// attachments were removed (quarantine list|show|release|delete), see,
+// retry and drop the CRM feed's events (crm list|retry|drop) and
 // reload the running server's configuration (reload), back up and restore
 // the store (backup, restore), check the store's consistency
 // (check-store), archive closed sessions to S3 and restore them
@@ -46,6 +47,7 @@ var commands = []command{
 	{"session", "show a session (session show ID) or list sessions (session list [--waiting])", runSession},
 	{"agent", "list agents and their state (agent list), set one away or available (agent state)", runAgent},
 	{"quarantine", "list, show, release or delete originals whose attachments were removed", runQuarantine},
+	{"crm", "list the CRM outbox and its dead letters, retry or drop an event", runCRM},
 	{"reload", "make the running server read its configuration file again", runReload},
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},
 	{"restore", "create the store of a new data_dir from a backup", runRestore},

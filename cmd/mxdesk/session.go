@@ -412,6 +412,9 @@ func printReport(w io.Writer, rep gateway.AdminReport, loc *time.Location) {
 	if s.Previous != "" {
 		row("Previous", s.Previous)
 	}
+	if s.TicketID != "" {
+		row("CRM ticket", clean(s.TicketID))
+	}
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nMessages (%d)\n", len(rep.Messages))

@@ -55,6 +55,12 @@ func (t *tx) DeleteSession(id string, a store.Archived) error {
 	if err != nil {
 		return err
 	}
+	if _, waiting, err := t.lineHead(id); err != nil || waiting {
+		if err == nil {
+			err = fmt.Errorf("%w: session %s has CRM events still to deliver", store.ErrBusy, id)
+		}
+		return err
+	}
 	msgs, err := t.SessionMessages(id)
 	if err != nil {
 		return err
@@ -70,8 +76,9 @@ func (t *tx) DeleteSession(id string, a store.Archived) error {
 	if err := t.removeSessionOutbound(id); err != nil {
 		return err
 	}
-	// The CRM outbox rows of the session (crm/, issue 15) are dropped
-	// here too: the integrator adds that call next to the outbound one.
+	if err := t.removeSessionHooks(id); err != nil {
+		return err
+	}
 	for _, k := range [][]byte{waitingKey(s), activeKey(s), statusKey(s), statusSinceKey(s)} {
 		if err := t.reindex(k, nil); err != nil {
 			return err

@@ -1,6 +1,8 @@
 package badgerstore
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +112,38 @@ func wantProblems(t *testing.T, s *Store, want ...string) {
 	}
 	if err := s.Close(); err == nil {
 		t.Error("Close of a damaged store: nil, want ErrInconsistent")
+	}
+}
+
+// A session with CRM events still to deliver is not removed (the CRM
+// would miss them); once they are dead letters, they go with it.
+func TestDeleteSessionWaitsForCRMEvents(t *testing.T) {
+	s, _ := filledStore(t)
+	var h store.Hook
+	update(t, s, func(tx store.Tx) (err error) {
+		h, err = tx.EnqueueHook(store.Hook{WebhookID: "msg_1", Session: "S-CHECK", Type: "ticket.comment", Kind: "link"})
+		return err
+	})
+	err := s.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {
+		return tx.DeleteSession("S-CHECK", store.Archived{Queue: "Support"})
+	})
+	if !errors.Is(err, store.ErrBusy) {
+		t.Fatalf("DeleteSession with a live CRM event: %v, want ErrBusy", err)
+	}
+	update(t, s, func(tx store.Tx) error {
+		h.Dead = true
+		return tx.UpdateHook(h)
+	})
+	update(t, s, func(tx store.Tx) error {
+		return tx.DeleteSession("S-CHECK", store.Archived{Queue: "Support"})
+	})
+	err = s.View(func(rd store.Reader) error {
+		if hooks, err := rd.Hooks(0); err != nil || len(hooks) != 0 {
+			t.Errorf("CRM events left: %+v %v", hooks, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

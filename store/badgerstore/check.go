@@ -36,6 +36,7 @@ type Report struct {
 	Outbound    int
 	Quarantined int
 	Archived    int
+	Hooks       int // CRM events in the outbox, dead letters included
 }
 
 // Summary counts the records checked, for a consistent store.
@@ -70,7 +71,7 @@ func (s *Store) Check() (Report, error) {
 // indexed lists the prefixes of the indexes (key -> value) rebuilt from
 // the primary records. ss/ is left out of stores that never built it
 // (migrate.go builds it at the next read-write open), sst/ likewise.
-var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt}
+var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt, pHookLine, pHookDue}
 
 // builtBy names the migrate.go index of the prefixes older stores lack.
 var builtBy = map[string]string{pStatus: "session-status", pStatusAt: "session-status-since"}
@@ -111,7 +112,7 @@ func (c *checker) used(counter string, id uint64) {
 
 func (c *checker) run() error {
 	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.archivedRecords, c.messageRecords, c.outboundRecords,
-		c.quarantineRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
+		c.quarantineRecords, c.hookRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -221,6 +222,30 @@ func (c *checker) outboundRecords() error {
 		c.refs[o.Blob]++
 		c.expect(outboundAtKey(o), nil)
 	})
+}
+
+// hookRecords rebuilds the CRM outbox's lines (every live event) and its
+// due index (the first live event of each line).
+func (c *checker) hookRecords() error {
+	heads := map[string]store.Hook{}
+	err := eachJSON(c, pHook, func(k []byte, h store.Hook) {
+		c.report.Hooks++
+		if !bytes.Equal(k, hookKey(h.ID)) {
+			c.problem(k, "holds CRM event %d", h.ID)
+		}
+		c.used("crm", h.ID)
+		if h.Dead {
+			return
+		}
+		c.expect(hookLineKey(h), nil)
+		if head, ok := heads[h.Session]; !ok || h.ID < head.ID {
+			heads[h.Session] = h
+		}
+	})
+	for _, h := range heads {
+		c.expect(hookDueKey(h), nil)
+	}
+	return err
 }
 
 func (c *checker) quarantineRecords() error {
@@ -400,19 +425,19 @@ func readableKey(k []byte) string {
 	prefix, rest := string(k[:i+1]), k[i+1:]
 	var parts []string
 	switch prefix {
-	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound:
+	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound, pHook:
 		parts = numbers(rest, 8)
 	case pMessage:
 		parts = numbers(rest, 8, 4)
 	case pSessionMsg:
 		parts = nulThen(rest, func(b []byte) []string { return numbers(b, 8, 4) })
-	case pEvent:
+	case pEvent, pHookLine:
 		parts = nulThen(rest, func(b []byte) []string { return numbers(b, 8) })
 	case pDue:
 		parts = timeThen(rest)
 	case pWaiting, pStatusAt:
 		parts = nulThen(rest, timeThen)
-	case pOutboundAt:
+	case pOutboundAt, pHookDue:
 		parts = append(timeThen(rest[:min(8, len(rest))]), numbers(rest[min(8, len(rest)):], 8)...)
 	default: // strings, NUL-separated
 		for _, p := range bytes.Split(rest, []byte{0}) {
