@@ -96,3 +96,36 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseTimeout: a CRM that takes the request and never answers
+// costs one attempt of crm.timeout, retried later, never a stuck worker.
+func TestResponseTimeout(t *testing.T) {
+	c := testutil.StartCRM(t)
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // the server notices a closed connection only after the body
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer srv.Close()
+	defer close(stop)
+	cfg := testutil.Config(t, c.TOML(""))
+	cfg.CRM.URL = srv.URL
+	cfg.CRM.Timeout.Duration = 200 * time.Millisecond
+	f, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Report, 1)
+	go func() { done <- f.post(context.Background(), hook, []byte(`{}`)) }()
+	select {
+	case rep := <-done:
+		if rep.Result != "" || rep.Err == nil || !strings.Contains(rep.Err.Error(), "Timeout") {
+			t.Fatalf("%+v, want a retryable timeout", rep)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the attempt did not end at crm.timeout")
+	}
+}
