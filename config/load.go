@@ -248,6 +248,7 @@ func (p *parser) applyDefaults() {
 		p.defaultAutoReply(i, &q.AutoReply)
 	}
 	p.defaultDelivery()
+	p.defaultAccounts()
 	days := []struct {
 		dst *int
 		def int

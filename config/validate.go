@@ -33,6 +33,7 @@ func (p *parser) validate() {
 	p.checkReplies()
 	p.checkDelivery()
 	p.checkAutoReplies()
+	p.checkAccounts()
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.

@@ -144,6 +144,22 @@ type Quarantined struct {
 	Created time.Time
 }
 
+// ImportState is where the import of one upstream mailbox stands (the
+// connector package): the folder's UIDVALIDITY and the highest UID taken
+// care of. It advances in the transaction that files the message.
+type ImportState struct {
+	Account     string // the account's address, lower-case
+	Folder      string
+	UIDValidity uint32
+	LastUID     uint32 // every UID up to it is imported or skipped
+	// Start: mail that arrived upstream before it is not imported (the
+	// first contact, or the account's since); a rescan after a
+	// UIDVALIDITY change starts from it.
+	Start    time.Time
+	Imported int64 // messages filed
+	Known    int64 // messages skipped: their Message-ID was in the store
+}
+
 // Waiting is one session waiting in a queue.
 type Waiting struct {
 	Session string
@@ -295,6 +311,9 @@ type Reader interface {
 	AutoMail(address string) (AutoMail, error)
 	// QuarantineList lists quarantined messages, oldest first.
 	QuarantineList() ([]Quarantined, error)
+	// ImportState returns where the import of an account stands
+	// (ErrNotFound before its first contact).
+	ImportState(account string) (ImportState, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -337,6 +356,8 @@ type Tx interface {
 	Quarantine(q Quarantined) (Quarantined, error)
 	// Unquarantine drops a quarantined message and its blob reference.
 	Unquarantine(id uint64) error
+	// PutImportState stores where the import of s.Account stands.
+	PutImportState(s ImportState) error
 }
 
 // UpdateOptions travel with an Update.
