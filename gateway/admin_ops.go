@@ -26,6 +26,7 @@ func (g *Gateway) opsHandler(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/reload", g.serveReload)
 	mux.HandleFunc("GET /v1/backup", g.serveBackup)
+	mux.HandleFunc("GET /v1/accounts", g.serveAccounts)
 	mux.Handle("/", next)
 	return mux
 }

@@ -15,9 +15,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mxdesk/config"
+	"mxdesk/connector"
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
 	"mxdesk/msgauth"
@@ -59,6 +61,11 @@ type Gateway struct {
 	// it before closing the store (admin_ops.go).
 	storeMu     sync.RWMutex
 	storeClosed bool
+
+	// connector imports the [[account]] mailboxes (connector.go);
+	// importHook, if set, is told of each import (tests).
+	connector  *connector.Connector
+	importHook atomic.Pointer[func(account string, d router.Delivered)]
 
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
@@ -105,6 +112,8 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
 	obs.reg.MustRegister(deskCollector{g})
+	g.connector = g.newConnector()
+	obs.reg.MustRegister(accountCollector{g})
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
 		TLSConfig:           tlsConfig,
@@ -243,6 +252,7 @@ func (g *Gateway) Start() error {
 		g.router.Run(work)
 	}()
 	g.wg.Go(func() { g.delivery.Run(work) })
+	g.connector.Start(work, g.cfg)
 	return nil
 }
 
@@ -280,6 +290,7 @@ func (g *Gateway) Close() error {
 	if g.stopWork != nil {
 		g.stopWork()
 	}
+	g.connector.Wait()
 	g.wg.Wait()
 	g.storeMu.Lock() // a backup cut off with its connection ends first
 	g.storeClosed = true

@@ -152,12 +152,13 @@ type ImportState struct {
 	Folder      string
 	UIDValidity uint32
 	LastUID     uint32 // every UID up to it is imported or skipped
-	// Start: mail that arrived upstream before it is not imported (the
-	// first contact, or the account's since); a rescan after a
-	// UIDVALIDITY change starts from it.
-	Start    time.Time
-	Imported int64 // messages filed
-	Known    int64 // messages skipped: their Message-ID was in the store
+	// Start is the first contact, or the account's since: mail that
+	// arrived upstream before it stays there.
+	Start time.Time
+	// ByDate: LastUID alone does not tell what is new (a backfill from
+	// since, a rescan after a UIDVALIDITY change), so messages whose
+	// INTERNALDATE is before Start are skipped.
+	ByDate bool `json:",omitempty"`
 }
 
 // Waiting is one session waiting in a queue.
