@@ -71,8 +71,21 @@ func (w *worker) save(ctx context.Context, st store.ImportState) error {
 	return w.c.opts.Store.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error { return tx.PutImportState(st) })
 }
 
-// importNew imports every message above st.LastUID, batch by batch.
+// errUIDValidity ends a session whose folder was replaced: the next one
+// selects the new folder and rescans it.
+var errUIDValidity = errors.New("the folder's UIDVALIDITY changed")
+
+// importNew imports every message above st.LastUID, batch by batch. A
+// folder deleted and made again while selected is not reported to an
+// IDLE (Dovecot), so STATUS asks for its UIDVALIDITY first.
 func (w *worker) importNew(ctx context.Context, cl *imapclient.Client, st *store.ImportState) error {
+	status, err := cl.Status(w.acct.Folder, &imap.StatusOptions{UIDValidity: true}).Wait()
+	if err != nil {
+		return fmt.Errorf("folder %q: %w", w.acct.Folder, err)
+	}
+	if status.UIDValidity != st.UIDValidity {
+		return fmt.Errorf("folder %q: %w", w.acct.Folder, errUIDValidity)
+	}
 	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(st.LastUID + 1)}}}}
 	if st.ByDate {
 		criteria.Since = st.Start

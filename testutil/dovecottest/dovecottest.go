@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
@@ -37,8 +38,7 @@ type Dovecot struct {
 	dir, passwd string
 	cmd         *exec.Cmd
 	exited      chan error
-	mu          sync.Mutex // the password file
-	users       atomic.Int64
+	users       atomic.Int64 // users taken by NewUser
 }
 
 var (
@@ -59,12 +59,13 @@ func Shared(t testing.TB) *Dovecot {
 	return shared
 }
 
-// StopShared stops the shared dovecot, if one started (from TestMain,
-// after m.Run).
-func StopShared() {
+// StopShared stops the shared dovecot, if one started, and returns code:
+// TestMain calls os.Exit(StopShared(panics.Guard(m.Run()))).
+func StopShared(code int) int {
 	if shared != nil {
 		shared.stop()
 	}
+	return code
 }
 
 func start() (*Dovecot, error) {
@@ -139,7 +140,13 @@ func (d *Dovecot) writeFiles(port int) error {
 			return err
 		}
 	}
-	if err := os.WriteFile(d.passwd, nil, 0o644); err != nil {
+	// Every user up front: dovecot may miss a password file changed
+	// twice within a second.
+	var users strings.Builder
+	for i := 1; i <= maxUsers; i++ {
+		fmt.Fprintf(&users, "%s:{PLAIN}%s::::::\n", userName(i), password(i))
+	}
+	if err := os.WriteFile(d.passwd, []byte(users.String()), 0o644); err != nil {
 		return err
 	}
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
@@ -229,23 +236,25 @@ type User struct {
 	PasswordFile string // holds Password, for [[account]] password_file
 }
 
-// NewUser adds a user with a password of its own; its password file is
-// in the test's temporary directory.
+// Addr is the IMAP address of u's server.
+func (u *User) Addr() string { return u.d.Addr }
+
+// maxUsers is how many users one dovecot has.
+const maxUsers = 200
+
+func userName(i int) string { return fmt.Sprintf("u%d", i) }
+func password(i int) string { return fmt.Sprintf("pw-u%d", i) }
+
+// NewUser takes a user of its own for the test, with an empty mailbox;
+// its password file is in the test's temporary directory.
 func (d *Dovecot) NewUser(t testing.TB) *User {
 	t.Helper()
-	name := fmt.Sprintf("u%d", d.users.Add(1))
-	u := &User{d: d, Login: name, Password: "pw-" + name, PasswordFile: filepath.Join(t.TempDir(), "password")}
+	i := int(d.users.Add(1))
+	if i > maxUsers {
+		t.Fatalf("dovecottest: more than %d users", maxUsers)
+	}
+	u := &User{d: d, Login: userName(i), Password: password(i), PasswordFile: filepath.Join(t.TempDir(), "password")}
 	if err := os.WriteFile(u.PasswordFile, []byte(u.Password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	f, err := os.OpenFile(d.passwd, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := fmt.Fprintf(f, "%s:{PLAIN}%s::::::\n", u.Login, u.Password); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -266,12 +275,12 @@ func (u *User) Client(t testing.TB) *imapclient.Client {
 	return c
 }
 
-// Append stores raw in folder as mail that just arrived; it returns the
-// message's UID.
-func (u *User) Append(t testing.TB, c *imapclient.Client, folder, raw string) uint32 {
+// Append stores raw in folder as mail that just arrived, with flags
+// (imap.FlagSeen: someone read it already); it returns the message's UID.
+func (u *User) Append(t testing.TB, c *imapclient.Client, folder, raw string, flags ...imap.Flag) uint32 {
 	t.Helper()
 	raw = strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", "\r\n")
-	cmd := c.Append(folder, int64(len(raw)), nil)
+	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{Flags: flags})
 	if _, err := cmd.Write([]byte(raw)); err != nil {
 		t.Fatal(err)
 	}

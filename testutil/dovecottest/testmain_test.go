@@ -7,8 +7,4 @@ import (
 	"mxdesk/panics"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	StopShared()
-	os.Exit(panics.Guard(code))
-}
+func TestMain(m *testing.M) { os.Exit(StopShared(panics.Guard(m.Run()))) }

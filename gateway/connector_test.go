@@ -1,0 +1,301 @@
+package gateway_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mxdesk/config"
+	"mxdesk/gateway"
+	"mxdesk/router"
+	"mxdesk/store"
+	"mxdesk/testutil/dovecottest"
+)
+
+// accountTable is an [[account]] on the test's Dovecot user, feeding
+// the Support queue of reloadBase.
+func accountTable(u *dovecottest.User, folder, passwordFile string, lines ...string) string {
+	return fmt.Sprintf(`
+[[account]]
+address = "help@upstream.test"
+queue = "Support"
+imap = %q
+imap_tls = "none"
+login = %q
+password_file = %q
+folder = %q
+`, u.Addr(), u.Login, passwordFile, folder) + strings.Join(lines, "\n") + "\n"
+}
+
+// accountEnv is a gateway fed by one upstream Dovecot account.
+type accountEnv struct {
+	*reloadEnv
+	u        *dovecottest.User
+	upstream *imapclient.Client // someone else on the same mailbox
+	folder   string
+	imported chan router.Delivered
+}
+
+// startAccount starts Dovecot's user and a gateway importing its folder,
+// and waits until the account is valid (its first contact recorded).
+func startAccount(t *testing.T, folder string, lines ...string) *accountEnv {
+	t.Helper()
+	u := dovecottest.Shared(t).NewUser(t)
+	a := &accountEnv{u: u, upstream: u.Client(t), folder: folder, imported: make(chan router.Delivered, 64)}
+	if folder != "INBOX" {
+		if err := a.upstream.Create(folder, nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.reloadEnv = startFromFileWith(t, "", accountTable(u, folder, u.PasswordFile, lines...))
+	a.hook()
+	waitAccount(t, a.g, "valid", "")
+	return a
+}
+
+// hook sends each import of the running gateway to a.imported.
+func (a *accountEnv) hook() {
+	a.g.OnImport(func(_ string, d router.Delivered) { a.imported <- d })
+}
+
+// restart closes the gateway and starts a new one on the same file and
+// data directory.
+func (a *accountEnv) restart(t *testing.T) {
+	t.Helper()
+	if err := a.g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(a.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.g, err = gateway.New(cfg, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	a.hook()
+	if err := a.g.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// upstreamMail is a message as the upstream server stores it.
+func upstreamMail(id, from, subject string) string {
+	return "Return-Path: <" + from + ">\nReceived: from mail.customer.test by upstream.test; Thu, 3 Dec 2026 10:00:00 +0000\n" +
+		"From: " + from + "\nTo: help@upstream.test\nSubject: " + subject + "\nMessage-ID: <" + id + "@customer.test>\n" +
+		"Date: Thu, 3 Dec 2026 10:00:00 +0000\n\nHello, " + subject + "\n"
+}
+
+// waitImport waits for the next import and checks it is the message id.
+func (a *accountEnv) waitImport(t *testing.T, id string) router.Delivered {
+	t.Helper()
+	select {
+	case d := <-a.imported:
+		if d.MessageID != id+"@customer.test" {
+			t.Fatalf("imported %s, want %s@customer.test", d.MessageID, id)
+		}
+		return d
+	case <-time.After(20 * time.Second):
+		t.Fatalf("message %s not imported within 20s; accounts: %+v", id, a.g.Accounts())
+	}
+	return router.Delivered{}
+}
+
+// waitAccount polls the account's status until it is want ("valid" or
+// "invalid") with an error containing errPart.
+func waitAccount(t *testing.T, g *gateway.Gateway, want, errPart string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		list := g.Accounts()
+		if len(list) == 1 && list[0].Valid == (want == "valid") && strings.Contains(list[0].LastError, errPart) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("account not %s (%q) within 20s: %+v", want, errPart, list)
+		}
+		<-tick.C
+	}
+}
+
+// importState reads the account's position in the store.
+func importState(t *testing.T, g *gateway.Gateway) store.ImportState {
+	t.Helper()
+	var st store.ImportState
+	err := g.Router().View(func(rd store.Reader) (err error) {
+		st, err = rd.ImportState("help@upstream.test")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// knownMessage tells whether a Message-ID is in the store.
+func knownMessage(t *testing.T, g *gateway.Gateway, id string) bool {
+	t.Helper()
+	var found bool
+	err := g.Router().View(func(rd store.Reader) error {
+		_, err := rd.SessionByMessageID(id + "@customer.test")
+		found = err == nil
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// TestAccountImportsNewMailByIdle: what is in the mailbox before the
+// first contact stays upstream; a message appended while mxdesk runs
+// reaches the queue through IDLE, one already read by someone else
+// (\Seen) too, and the upstream copies are left as they were.
+func TestAccountImportsNewMailByIdle(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	before := u.Client(t)
+	u.Append(t, before, "INBOX", upstreamMail("old", "olga@customer.test", "from last year"))
+	before.Logout()
+
+	a := startAccountUser(t, u, "INBOX")
+	alice := loginIMAP(t, a.g.Addr("imap"), "alice@example.test")
+	if n := countIn(t, alice, "Queues/Support"); n != 0 {
+		t.Fatalf("Queues/Support holds %d messages before any import", n)
+	}
+
+	sent := time.Now()
+	uidNew := a.u.Append(t, a.upstream, "INBOX", upstreamMail("new", "carla@customer.test", "order 17"))
+	d := a.waitImport(t, "new")
+	t.Logf("IDLE to queue: %v", time.Since(sent))
+	if d.Queue != "Support" {
+		t.Errorf("imported into queue %q, want Support", d.Queue)
+	}
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("read", "dan@customer.test", "already read"), imap.FlagSeen)
+	a.waitImport(t, "read")
+
+	if n := countIn(t, alice, "Queues/Support"); n != 2 {
+		t.Errorf("Queues/Support holds %d messages, want 2", n)
+	}
+	if knownMessage(t, a.g, "old") {
+		t.Error("the message that was upstream before the first contact was imported")
+	}
+	if st := importState(t, a.g); st.LastUID != uidNew+1 {
+		t.Errorf("import state %+v, want LastUID %d", st, uidNew+1)
+	}
+	// Upstream is untouched: three messages, the new one still unread.
+	sel, err := a.upstream.Select("INBOX", nil).Wait()
+	if err != nil || sel.NumMessages != 3 {
+		t.Fatalf("upstream INBOX: %v %+v", err, sel)
+	}
+	msgs, err := a.upstream.Fetch(imap.UIDSetNum(imap.UID(uidNew)), &imap.FetchOptions{Flags: true}).Collect()
+	if err != nil || len(msgs) != 1 {
+		t.Fatal(err)
+	}
+	for _, f := range msgs[0].Flags {
+		if f == imap.FlagSeen {
+			t.Error("the imported message is \\Seen upstream (after_import = keep)")
+		}
+	}
+}
+
+// startAccountUser is startAccount on an existing Dovecot user.
+func startAccountUser(t *testing.T, u *dovecottest.User, folder string) *accountEnv {
+	t.Helper()
+	a := &accountEnv{u: u, upstream: u.Client(t), folder: folder, imported: make(chan router.Delivered, 64)}
+	a.reloadEnv = startFromFileWith(t, "", accountTable(u, folder, u.PasswordFile))
+	a.hook()
+	waitAccount(t, a.g, "valid", "")
+	return a
+}
+
+// TestAccountRestartImportsNothingTwice: a message that arrived while
+// mxdesk was down is imported at the restart, and only it.
+func TestAccountRestartImportsNothingTwice(t *testing.T) {
+	a := startAccount(t, "INBOX")
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("one", "carla@customer.test", "first"))
+	a.waitImport(t, "one")
+	if err := a.g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("two", "dan@customer.test", "while down"))
+	a.restart(t)
+	a.waitImport(t, "two")
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("three", "erik@customer.test", "after"))
+	a.waitImport(t, "three") // "one" would have come first
+	alice := loginIMAP(t, a.g.Addr("imap"), "alice@example.test")
+	if n := countIn(t, alice, "Queues/Support"); n != 3 {
+		t.Errorf("Queues/Support holds %d messages, want 3", n)
+	}
+}
+
+// TestAccountUIDValidityChangeRescans: the folder is deleted and made
+// again (a new UIDVALIDITY) with the same messages and a new one: only
+// the new one is imported. Dovecot says nothing to an IDLE on a deleted
+// folder: the poll after poll_interval finds it gone.
+func TestAccountUIDValidityChangeRescans(t *testing.T) {
+	a := startAccount(t, "Support", `poll_interval = "1s"`)
+	mails := []string{upstreamMail("a", "carla@customer.test", "first"), upstreamMail("b", "dan@customer.test", "second")}
+	for _, m := range mails {
+		a.u.Append(t, a.upstream, "Support", m)
+	}
+	a.waitImport(t, "a")
+	a.waitImport(t, "b")
+	was := importState(t, a.g).UIDValidity
+
+	if err := a.upstream.Delete("Support").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.upstream.Create("Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mails {
+		a.u.Append(t, a.upstream, "Support", m)
+	}
+	a.u.Append(t, a.upstream, "Support", upstreamMail("c", "erik@customer.test", "third"))
+	a.waitImport(t, "c")
+	if st := importState(t, a.g); st.UIDValidity == was || st.LastUID != 3 {
+		t.Errorf("import state %+v, want a new UIDVALIDITY (was %d) and LastUID 3", st, was)
+	}
+	alice := loginIMAP(t, a.g.Addr("imap"), "alice@example.test")
+	if n := countIn(t, alice, "Queues/Support"); n != 3 {
+		t.Errorf("Queues/Support holds %d messages, want 3", n)
+	}
+}
+
+// TestAccountWrongPasswordThenReload: a wrong password makes the account
+// invalid with the login error; the fixed password applies at a reload.
+func TestAccountWrongPasswordThenReload(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	wrong := t.TempDir() + "/wrong"
+	writeFile(t, wrong, "not-the-password\n")
+	e := startFromFileWith(t, "", accountTable(u, "INBOX", wrong))
+	waitAccount(t, e.g, "invalid", `login failed for "`+u.Login+`"`)
+	if m := scrapeMetrics(t, e.g); m["mxdesk_account_up"] == nil || m.value("mxdesk_account_up", "account", "help@upstream.test") != 0 {
+		t.Errorf("mxdesk_account_up of the invalid account: %v", m["mxdesk_account_up"])
+	}
+	writeFile(t, wrong, u.Password+"\n")
+	if _, err := e.g.Reload(""); err != nil {
+		t.Fatal(err)
+	}
+	waitAccount(t, e.g, "valid", "")
+	if v := scrapeMetrics(t, e.g).value("mxdesk_account_up", "account", "help@upstream.test"); v != 1 {
+		t.Errorf("mxdesk_account_up = %v once valid, want 1", v)
+	}
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
