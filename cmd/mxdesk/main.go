@@ -45,6 +45,7 @@ var commands = []command{
 	{"session", "show a session (session show ID) or list sessions (session list [--waiting])", runSession},
 	{"agent", "list agents and their state (agent list), set one away or available (agent state)", runAgent},
 	{"quarantine", "list, show, release or delete originals whose attachments were removed", runQuarantine},
+	{"account", "list the upstream [[account]] mailboxes: valid or invalid, and why (account list)", runAccount},
 	{"reload", "make the running server read its configuration file again", runReload},
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},
 	{"restore", "create the store of a new data_dir from a backup", runRestore},
