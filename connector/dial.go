@@ -14,8 +14,6 @@ import (
 	"mxdesk/config"
 )
 
-type imapSelectOptions = imap.SelectOptions
-
 const imapCapIdle = imap.CapIdle
 
 // deadlineConn gives every read and write its own deadline: a server

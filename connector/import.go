@@ -71,19 +71,31 @@ func (w *worker) save(ctx context.Context, st store.ImportState) error {
 	return w.c.opts.Store.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error { return tx.PutImportState(st) })
 }
 
+// selectFolder opens the account's folder, read-only unless after_import
+// changes it.
+func (w *worker) selectFolder(cl *imapclient.Client) (*imap.SelectData, error) {
+	readOnly := w.acct.AfterImport == config.AfterImportKeep
+	sel, err := cl.Select(w.acct.Folder, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("folder %q: %w", w.acct.Folder, err)
+	}
+	return sel, nil
+}
+
 // errUIDValidity ends a session whose folder was replaced: the next one
 // selects the new folder and rescans it.
 var errUIDValidity = errors.New("the folder's UIDVALIDITY changed")
 
 // importNew imports every message above st.LastUID, batch by batch. A
-// folder deleted and made again while selected is not reported to an
-// IDLE (Dovecot), so STATUS asks for its UIDVALIDITY first.
+// folder deleted and made again while selected is reported neither to
+// an IDLE nor by STATUS (Dovecot answers from the open folder), so the
+// folder is selected again each time and its UIDVALIDITY compared.
 func (w *worker) importNew(ctx context.Context, cl *imapclient.Client, st *store.ImportState) error {
-	status, err := cl.Status(w.acct.Folder, &imap.StatusOptions{UIDValidity: true}).Wait()
+	sel, err := w.selectFolder(cl)
 	if err != nil {
-		return fmt.Errorf("folder %q: %w", w.acct.Folder, err)
+		return err
 	}
-	if status.UIDValidity != st.UIDValidity {
+	if sel.UIDValidity != st.UIDValidity {
 		return fmt.Errorf("folder %q: %w", w.acct.Folder, errUIDValidity)
 	}
 	criteria := &imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(st.LastUID + 1)}}}}
@@ -100,6 +112,9 @@ func (w *worker) importNew(ctx context.Context, cl *imapclient.Client, st *store
 		if uint32(uid) > st.LastUID {
 			uids = append(uids, uid)
 		}
+	}
+	if len(uids) > 0 {
+		w.c.opts.Logger.Debug("new upstream messages", "account", w.acct.Address, "folder", w.acct.Folder, "count", len(uids), "after_uid", st.LastUID)
 	}
 	for len(uids) > 0 {
 		n := min(batchSize, len(uids))
@@ -175,7 +190,9 @@ func readFetched(msg *imapclient.FetchMessageData) (fetched, error) {
 func (w *worker) importOne(ctx context.Context, st *store.ImportState, m fetched) (filed bool, err error) {
 	next := *st
 	next.LastUID = uint32(m.uid)
-	if st.ByDate && m.arrived.Before(st.Start) {
+	// INTERNALDATE has whole seconds: the start's second counts as after.
+	if st.ByDate && m.arrived.Before(st.Start.Truncate(time.Second)) {
+		w.c.opts.Logger.Debug("upstream message older than the start, left upstream", "account", w.acct.Address, "uid", m.uid, "arrived", m.arrived, "start", st.Start)
 		return false, w.advance(ctx, st, next)
 	}
 	env := router.Envelope{

@@ -110,10 +110,9 @@ func (w *worker) session(ctx context.Context) (wasValid bool, err error) {
 	if err := cl.Login(w.acct.Login, password).Wait(); err != nil {
 		return false, fmt.Errorf("login failed for %q: %w", w.acct.Login, err)
 	}
-	readOnly := w.acct.AfterImport == config.AfterImportKeep
-	sel, err := cl.Select(w.acct.Folder, &imapSelectOptions{ReadOnly: readOnly}).Wait()
+	sel, err := w.selectFolder(cl)
 	if err != nil {
-		return false, fmt.Errorf("folder %q: %w", w.acct.Folder, err)
+		return false, err
 	}
 	st, err := w.position(ctx, sel)
 	if err != nil {

@@ -1,20 +1,28 @@
 package gateway_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
 	"mxdesk/gateway"
 	"mxdesk/router"
 	"mxdesk/store"
+	"mxdesk/testutil"
 	"mxdesk/testutil/dovecottest"
 )
 
@@ -42,11 +50,18 @@ type accountEnv struct {
 	imported chan router.Delivered
 }
 
-// startAccount starts Dovecot's user and a gateway importing its folder,
-// and waits until the account is valid (its first contact recorded).
+// startAccount starts a gateway importing folder of a new Dovecot user
+// (startAccountUser).
 func startAccount(t *testing.T, folder string, lines ...string) *accountEnv {
 	t.Helper()
-	u := dovecottest.Shared(t).NewUser(t)
+	return startAccountUser(t, dovecottest.Shared(t).NewUser(t), folder, lines...)
+}
+
+// startAccountUser starts a gateway importing folder (made if it is not
+// INBOX) of u's mailbox, with lines added to its [[account]], and waits
+// until the account is valid: its first contact is recorded.
+func startAccountUser(t *testing.T, u *dovecottest.User, folder string, lines ...string) *accountEnv {
+	t.Helper()
 	a := &accountEnv{u: u, upstream: u.Client(t), folder: folder, imported: make(chan router.Delivered, 64)}
 	if folder != "INBOX" {
 		if err := a.upstream.Create(folder, nil).Wait(); err != nil {
@@ -208,16 +223,6 @@ func TestAccountImportsNewMailByIdle(t *testing.T) {
 	}
 }
 
-// startAccountUser is startAccount on an existing Dovecot user.
-func startAccountUser(t *testing.T, u *dovecottest.User, folder string) *accountEnv {
-	t.Helper()
-	a := &accountEnv{u: u, upstream: u.Client(t), folder: folder, imported: make(chan router.Delivered, 64)}
-	a.reloadEnv = startFromFileWith(t, "", accountTable(u, folder, u.PasswordFile))
-	a.hook()
-	waitAccount(t, a.g, "valid", "")
-	return a
-}
-
 // TestAccountRestartImportsNothingTwice: a message that arrived while
 // mxdesk was down is imported at the restart, and only it.
 func TestAccountRestartImportsNothingTwice(t *testing.T) {
@@ -297,5 +302,112 @@ func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// upstreamSMTP is the account's submission server: it takes AUTH PLAIN
+// for one login and remembers who sent what.
+type upstreamSMTP struct {
+	addr            string
+	login, password string
+	got             chan upstreamMessage
+}
+
+type upstreamMessage struct {
+	auth, from string
+	rcpts      []string
+	data       string
+}
+
+func startUpstreamSMTP(t *testing.T, login, password string) *upstreamSMTP {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &upstreamSMTP{addr: ln.Addr().String(), login: login, password: password, got: make(chan upstreamMessage, 8)}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &upstreamSession{u: u}, nil }))
+	srv.AllowInsecureAuth = true
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return u
+}
+
+type upstreamSession struct {
+	u   *upstreamSMTP
+	msg upstreamMessage
+}
+
+func (s *upstreamSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *upstreamSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		if user != s.u.login || password != s.u.password {
+			return errors.New("bad credentials")
+		}
+		s.msg.auth = user
+		return nil
+	}), nil
+}
+func (s *upstreamSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.msg.auth == "" {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
+	s.msg.from = from
+	return nil
+}
+func (s *upstreamSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.msg.rcpts = append(s.msg.rcpts, to)
+	return nil
+}
+func (s *upstreamSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.msg.data = string(b)
+	s.u.got <- s.msg
+	return nil
+}
+func (s *upstreamSession) Reset()        { s.msg = upstreamMessage{auth: s.msg.auth} }
+func (s *upstreamSession) Logout() error { return nil }
+
+// TestAccountReplyLeavesThroughUpstreamSMTP: an agent's reply in a
+// session of the account's queue leaves through the account's SMTP,
+// logged in as the account, From its address, threaded to the
+// customer's message.
+func TestAccountReplyLeavesThroughUpstreamSMTP(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	up := startUpstreamSMTP(t, u.Login, u.Password)
+	a := startAccountUser(t, u, "INBOX", fmt.Sprintf("smtp = %q\nsmtp_tls = \"none\"", up.addr))
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("q1", "carla@customer.test", "where is my order"))
+	a.waitImport(t, "q1")
+
+	c := dialSMTP(t, a.g.Addr("submission"))
+	if err := c.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password)); err != nil {
+		t.Fatal(err)
+	}
+	reply := "From: alice@example.test\r\nTo: carla@customer.test\r\nSubject: Re: where is my order\r\n" +
+		"In-Reply-To: <q1@customer.test>\r\nMessage-ID: <r1@desk.test>\r\n\r\nIt left today.\r\n"
+	if err := c.SendMail("alice@example.test", []string{"carla@customer.test"}, strings.NewReader(reply)); err != nil {
+		t.Fatal(err)
+	}
+	var got upstreamMessage
+	select {
+	case got = <-up.got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reply did not reach the account's SMTP")
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(strings.NewReader(got.data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.auth != u.Login || got.from != "help@upstream.test" || !slices.Equal(got.rcpts, []string{"carla@customer.test"}) {
+		t.Errorf("envelope: AUTH %q MAIL FROM %q RCPT %v; want %q, help@upstream.test, carla@customer.test", got.auth, got.from, got.rcpts, u.Login)
+	}
+	if from := h.Get("From"); !strings.Contains(from, "<help@upstream.test>") {
+		t.Errorf("From: %q, want the account's address", from)
+	}
+	if h.Has("Reply-To") || h.Get("In-Reply-To") != "<q1@customer.test>" {
+		t.Errorf("Reply-To %q (want none), In-Reply-To %q (want <q1@customer.test>)", h.Get("Reply-To"), h.Get("In-Reply-To"))
 	}
 }
