@@ -278,7 +278,8 @@ func TestAccountUIDValidityChangeRescans(t *testing.T) {
 }
 
 // TestAccountWrongPasswordThenReload: a wrong password makes the account
-// invalid with the login error; the fixed password applies at a reload.
+// invalid with the login error (mxdesk_account_up 0); the fixed
+// configuration applies at a reload (1).
 func TestAccountWrongPasswordThenReload(t *testing.T) {
 	u := dovecottest.Shared(t).NewUser(t)
 	wrong := t.TempDir() + "/wrong"
@@ -288,7 +289,9 @@ func TestAccountWrongPasswordThenReload(t *testing.T) {
 	if m := scrapeMetrics(t, e.g); m["mxdesk_account_up"] == nil || m.value("mxdesk_account_up", "account", "help@upstream.test") != 0 {
 		t.Errorf("mxdesk_account_up of the invalid account: %v", m["mxdesk_account_up"])
 	}
-	writeFile(t, wrong, u.Password+"\n")
+	// The fixed configuration names the right password file; the old
+	// one still holds the wrong password, so only the reload fixes it.
+	e.write(t, accountTable(u, "INBOX", u.PasswordFile))
 	if _, err := e.g.Reload(""); err != nil {
 		t.Fatal(err)
 	}
