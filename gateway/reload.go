@@ -110,6 +110,7 @@ func restartKeys(old, cfg *config.Config) []string {
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		keys = append(keys, "tls.cert")
 	}
+	keys = append(keys, accountSMTPKeys(old, cfg)...)
 	return append(keys, dkimKeys(old, cfg)...)
 }
 
@@ -169,6 +170,7 @@ func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Hostname, cfg.DataDir = old.Hostname, old.DataDir
 	cfg.Listen, cfg.SMTP, cfg.IMAP, cfg.Store = old.Listen, old.SMTP, old.IMAP, old.Store
 	cfg.Delivery, cfg.Inbound, cfg.Log = old.Delivery, old.Inbound, old.Log
+	keepAccountSMTP(old, cfg)
 	live := cfg.Limits
 	cfg.Limits = old.Limits
 	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = live.LoginLockAfter, live.LoginLockFor
