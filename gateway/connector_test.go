@@ -414,3 +414,56 @@ func TestAccountReplyLeavesThroughUpstreamSMTP(t *testing.T) {
 		t.Errorf("Reply-To %q (want none), In-Reply-To %q (want <q1@customer.test>)", h.Get("Reply-To"), h.Get("In-Reply-To"))
 	}
 }
+
+// TestAccountAfterImport: after_import = "seen" flags the imported
+// message upstream, "move:<folder>" moves it there; neither deletes.
+func TestAccountAfterImport(t *testing.T) {
+	t.Run("seen", func(t *testing.T) {
+		a := startAccount(t, "INBOX", `after_import = "seen"`)
+		uid := a.u.Append(t, a.upstream, "INBOX", upstreamMail("s1", "carla@customer.test", "flag me"))
+		a.waitImport(t, "s1")
+		waitUpstream(t, a.upstream, "INBOX", func(msgs []*imapclient.FetchMessageBuffer) bool {
+			return len(msgs) == 1 && uint32(msgs[0].UID) == uid && slices.Contains(msgs[0].Flags, imap.FlagSeen)
+		})
+	})
+	t.Run("move", func(t *testing.T) {
+		a := startAccount(t, "INBOX", `after_import = "move:Imported"`)
+		if err := a.upstream.Create("Imported", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		a.u.Append(t, a.upstream, "INBOX", upstreamMail("m1", "carla@customer.test", "move me"))
+		a.waitImport(t, "m1")
+		waitUpstream(t, a.upstream, "Imported", func(msgs []*imapclient.FetchMessageBuffer) bool { return len(msgs) == 1 })
+		waitUpstream(t, a.upstream, "INBOX", func(msgs []*imapclient.FetchMessageBuffer) bool { return len(msgs) == 0 })
+	})
+}
+
+// waitUpstream polls folder upstream (UID and flags of every message)
+// until ok says so; after_import runs after the import is reported.
+func waitUpstream(t *testing.T, c *imapclient.Client, folder string, ok func([]*imapclient.FetchMessageBuffer) bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		sel, err := c.Select(folder, nil).Wait()
+		if err != nil {
+			t.Fatalf("SELECT %s upstream: %v", folder, err)
+		}
+		var msgs []*imapclient.FetchMessageBuffer
+		if sel.NumMessages > 0 {
+			var all imap.SeqSet
+			all.AddRange(1, sel.NumMessages)
+			if msgs, err = c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true}).Collect(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok(msgs) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upstream %s not as wanted within 20s: %d messages", folder, len(msgs))
+		}
+		<-tick.C
+	}
+}
