@@ -263,10 +263,13 @@ func TestAccountUIDValidityChangeRescans(t *testing.T) {
 	if err := a.upstream.Create("Support", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
+	// A new connection: the one that deleted the folder may still hold
+	// its old index ("Mailbox was deleted under us").
+	again := a.u.Client(t)
 	for _, m := range mails {
-		a.u.Append(t, a.upstream, "Support", m)
+		a.u.Append(t, again, "Support", m)
 	}
-	a.u.Append(t, a.upstream, "Support", upstreamMail("c", "erik@customer.test", "third"))
+	a.u.Append(t, again, "Support", upstreamMail("c", "erik@customer.test", "third"))
 	a.waitImport(t, "c")
 	if st := importState(t, a.g); st.UIDValidity == was || st.LastUID != 3 {
 		t.Errorf("import state %+v, want a new UIDVALIDITY (was %d) and LastUID 3", st, was)
