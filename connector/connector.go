@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// OnImport, if set, is told of every message filed (not of known
 	// ones), after it committed: tests and metrics wait on it.
 	OnImport func(account string, d router.Delivered)
+	// MaxMessageBytes is the MX's smtp.max_message_bytes: a bigger
+	// upstream message is left there (and logged), as the MX refuses it.
+	MaxMessageBytes int64
 }
 
 // Status is how one account is doing.
@@ -66,6 +70,9 @@ func New(opts Options) *Connector {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = config.DefaultMaxMessageBytes
 	}
 	return &Connector{opts: opts, workers: map[string]*worker{}}
 }
@@ -129,14 +136,6 @@ func (c *Connector) Status() []Status {
 		out = append(out, w.status())
 	}
 	c.mu.Unlock()
-	slices.SortFunc(out, func(a, b Status) int {
-		if a.Address < b.Address {
-			return -1
-		}
-		if a.Address > b.Address {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Address, b.Address) })
 	return out
 }

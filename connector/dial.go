@@ -8,13 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mxdesk/config"
 )
-
-const imapCapIdle = imap.CapIdle
 
 // deadlineConn gives every read and write its own deadline: a server
 // that stops answering ends the session instead of hanging it.

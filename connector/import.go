@@ -23,10 +23,6 @@ import (
 // through one at a time, so memory holds one message, not the folder.
 const batchSize = 100
 
-// maxMessageBytes bounds one imported message: the MX's own limit is
-// checked again by the router; this only stops an endless literal.
-const maxMessageBytes = 256 << 20
-
 // position is where the import of the selected folder stands: the stored
 // state, or a new one at first contact (from now on, or from since), or a
 // rescan when the folder's UIDVALIDITY changed.
@@ -131,6 +127,7 @@ type fetched struct {
 	uid     imap.UID
 	arrived time.Time
 	body    []byte
+	tooBig  bool // over the limit: body is empty
 }
 
 // importBatch fetches a batch and files each message as it streams in,
@@ -141,7 +138,7 @@ func (w *worker) importBatch(ctx context.Context, cl *imapclient.Client, st *sto
 	var done []imap.UID
 	var failed error
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		m, err := readFetched(msg)
+		m, err := readFetched(msg, w.c.opts.MaxMessageBytes)
 		if err == nil && failed == nil {
 			var filed bool
 			filed, err = w.importOne(ctx, st, m)
@@ -157,8 +154,9 @@ func (w *worker) importBatch(ctx context.Context, cl *imapclient.Client, st *sto
 	return w.afterImport(cl, done)
 }
 
-// readFetched reads one message's UID, arrival and body.
-func readFetched(msg *imapclient.FetchMessageData) (fetched, error) {
+// readFetched reads one message's UID, arrival and body; a body over
+// limit bytes is read to its end and thrown away (tooBig).
+func readFetched(msg *imapclient.FetchMessageData, limit int64) (fetched, error) {
 	var m fetched
 	for item := msg.Next(); item != nil; item = msg.Next() {
 		switch item := item.(type) {
@@ -167,12 +165,13 @@ func readFetched(msg *imapclient.FetchMessageData) (fetched, error) {
 		case imapclient.FetchItemDataInternalDate:
 			m.arrived = item.Time
 		case imapclient.FetchItemDataBodySection:
-			b, err := io.ReadAll(io.LimitReader(item.Literal, maxMessageBytes+1))
+			b, err := io.ReadAll(io.LimitReader(item.Literal, limit+1))
+			if err == nil && int64(len(b)) > limit {
+				m.tooBig, b = true, nil
+				_, err = io.Copy(io.Discard, item.Literal)
+			}
 			if err != nil {
 				return m, err
-			}
-			if len(b) > maxMessageBytes {
-				return m, fmt.Errorf("a message over %d bytes", maxMessageBytes)
 			}
 			m.body = b
 		}
@@ -190,6 +189,11 @@ func readFetched(msg *imapclient.FetchMessageData) (fetched, error) {
 func (w *worker) importOne(ctx context.Context, st *store.ImportState, m fetched) (filed bool, err error) {
 	next := *st
 	next.LastUID = uint32(m.uid)
+	if m.tooBig {
+		w.c.opts.Logger.Error("upstream message over smtp.max_message_bytes, left upstream", "account", w.acct.Address,
+			"folder", w.acct.Folder, "uid", m.uid, "limit", w.c.opts.MaxMessageBytes)
+		return false, w.advance(ctx, st, next)
+	}
 	// INTERNALDATE has whole seconds: the start's second counts as after.
 	if st.ByDate && m.arrived.Before(st.Start.Truncate(time.Second)) {
 		w.c.opts.Logger.Debug("upstream message older than the start, left upstream", "account", w.acct.Address, "uid", m.uid, "arrived", m.arrived, "start", st.Start)

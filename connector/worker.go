@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mxdesk/config"
@@ -120,7 +121,7 @@ func (w *worker) session(ctx context.Context) (wasValid bool, err error) {
 	}
 	w.setValid()
 	w.c.opts.Logger.Info("upstream account connected", "account", w.acct.Address, "folder", w.acct.Folder,
-		"uidvalidity", st.UIDValidity, "last_uid", st.LastUID, "idle", cl.Caps().Has(imapCapIdle))
+		"uidvalidity", st.UIDValidity, "last_uid", st.LastUID, "idle", cl.Caps().Has(imap.CapIdle))
 	for {
 		if err := w.importNew(ctx, cl, &st); err != nil {
 			return true, err
@@ -136,7 +137,7 @@ func (w *worker) session(ctx context.Context) (wasValid bool, err error) {
 func (w *worker) waitForMail(ctx context.Context, conn *deadlineConn, cl *imapclient.Client, newMail <-chan struct{}) error {
 	timer := time.NewTimer(w.acct.PollInterval.Duration)
 	defer timer.Stop()
-	if !cl.Caps().Has(imapCapIdle) {
+	if !cl.Caps().Has(imap.CapIdle) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

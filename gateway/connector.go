@@ -15,7 +15,8 @@ import (
 // newConnector builds the importer of the [[account]] mailboxes; Start
 // runs it with the background work.
 func (g *Gateway) newConnector() *connector.Connector {
-	return connector.New(connector.Options{Router: g.router, Store: g.store, Logger: g.log, OnImport: g.onImport})
+	return connector.New(connector.Options{Router: g.router, Store: g.store, Logger: g.log, OnImport: g.onImport,
+		MaxMessageBytes: g.cfg.SMTP.MaxMessageBytes})
 }
 
 // onImport forwards the connector's imports to a test's hook.

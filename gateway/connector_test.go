@@ -470,3 +470,20 @@ func waitUpstream(t *testing.T, c *imapclient.Client, folder string, ok func([]*
 		<-tick.C
 	}
 }
+
+// TestAccountLeavesTooBigMailUpstream: a message over
+// smtp.max_message_bytes stays upstream, as the MX would refuse it, and
+// the next one is imported.
+func TestAccountLeavesTooBigMailUpstream(t *testing.T) {
+	a := startAccount(t, "INBOX", "[smtp]\nmax_message_bytes = 4096")
+	big := upstreamMail("big", "carla@customer.test", "a large file") + strings.Repeat("x", 5000) + "\n"
+	a.u.Append(t, a.upstream, "INBOX", big)
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("small", "carla@customer.test", "a small one"))
+	a.waitImport(t, "small")
+	if knownMessage(t, a.g, "big") {
+		t.Error("the message over smtp.max_message_bytes was imported")
+	}
+	if st := importState(t, a.g); st.LastUID != 2 {
+		t.Errorf("import state %+v, want LastUID 2 (past the big message)", st)
+	}
+}
