@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os"
 	"slices"
@@ -334,6 +335,7 @@ func startUpstreamSMTP(t *testing.T, login, password string) *upstreamSMTP {
 	u := &upstreamSMTP{addr: ln.Addr().String(), login: login, password: password, got: make(chan upstreamMessage, 8)}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &upstreamSession{u: u}, nil }))
 	srv.AllowInsecureAuth = true
+	srv.ErrorLog = log.New(io.Discard, "", 0) // mxdesk closing its connection is no news
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return u
