@@ -37,6 +37,10 @@ type Account struct {
 	// Since is the day ("2006-01-02") the first import starts from; empty:
 	// from the first contact on, older mail stays upstream.
 	Since string `toml:"since"`
+	// AuthenticationResults is the authserv-id of the upstream server
+	// ("mx.google.com"): the topmost Authentication-Results field it
+	// added is trusted for the DMARC result. Empty: none is trusted.
+	AuthenticationResults string `toml:"authentication_results"`
 }
 
 // Account TLS modes (imap_tls, smtp_tls).
@@ -147,6 +151,9 @@ func (p *parser) checkAccounts() {
 		p.checkAccountTimes(key, a)
 		if a.AfterImport != AfterImportKeep && a.AfterImport != AfterImportSeen && strings.TrimSpace(a.MoveFolder()) == "" {
 			p.errorf(key+".after_import", "%q: want \"keep\", \"seen\" or \"move:<folder>\"", a.AfterImport)
+		}
+		if strings.ContainsFunc(a.AuthenticationResults, func(r rune) bool { return isControl(r) || r == ' ' || r == ';' }) {
+			p.errorf(key+".authentication_results", "%q: want the upstream server's authserv-id, e.g. \"mx.google.com\"", a.AuthenticationResults)
 		}
 		if strings.ContainsFunc(a.Folder+a.AfterImport, isControl) {
 			p.errorf(key+".folder", "the folder names contain a control character")

@@ -62,6 +62,7 @@ func TestAccountValidation(t *testing.T) {
 		{"empty move folder", `after_import = "move:"`, "account[0].after_import", "move:<folder>"},
 		{"bad since", `since = "last year"`, "account[0].since", "want a day"},
 		{"short poll", `poll_interval = "10ms"`, "account[0].poll_interval", "at least 1s"},
+		{"bad authserv-id", `authentication_results = "mx.google.com; dmarc=pass"`, "account[0].authentication_results", "authserv-id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-msgauth/authres"
 
 	"mxdesk/config"
 	"mxdesk/router"
@@ -201,7 +203,7 @@ func (w *worker) importOne(ctx context.Context, st *store.ImportState, m fetched
 	}
 	env := router.Envelope{
 		From: envelopeSender(m.body), To: []string{w.queueAddr}, RemoteAddr: w.acct.IMAP, Helo: "imap " + w.acct.Address,
-		TLS: w.acct.IMAPTLS != config.AccountTLSNone, Imported: true,
+		TLS: w.acct.IMAPTLS != config.AccountTLSNone, Imported: true, DMARCFail: dmarcFailed(m.body, w.acct.AuthenticationResults),
 		InTx: func(tx store.Tx) error { return tx.PutImportState(next) },
 	}
 	d, err := w.c.opts.Router.Deliver(ctx, env, m.body)
@@ -252,6 +254,33 @@ func (w *worker) afterImport(cl *imapclient.Client, uids []imap.UID) error {
 		return fmt.Errorf("after_import: flagging \\Seen: %w", err)
 	}
 	return nil
+}
+
+// dmarcFailed tells whether the upstream server (authserv-id trusted)
+// recorded a DMARC failure: in the topmost Authentication-Results field
+// with its id, as a server adds its own on top (RFC 8601). Such mail gets
+// no auto-reply, as from the MX.
+func dmarcFailed(raw []byte, trusted string) bool {
+	if trusted == "" {
+		return false
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		return false
+	}
+	for _, v := range h.Values("Authentication-Results") {
+		id, results, err := authres.Parse(v)
+		if err != nil || !strings.EqualFold(id, trusted) {
+			continue
+		}
+		for _, r := range results {
+			if d, ok := r.(*authres.DMARCResult); ok && d.Value == authres.ResultFail {
+				return true
+			}
+		}
+		return false
+	}
+	return false
 }
 
 // envelopeSender is the Return-Path the upstream server recorded, else

@@ -489,3 +489,23 @@ func TestAccountLeavesTooBigMailUpstream(t *testing.T) {
 		t.Errorf("import state %+v, want LastUID 2 (past the big message)", st)
 	}
 }
+
+// TestAccountTrustsUpstreamDMARCResult: with authentication_results set,
+// a DMARC failure the upstream server recorded gets no auto-reply, as
+// from the MX; a failure under another authserv-id is not trusted, even
+// above the upstream's own pass.
+func TestAccountTrustsUpstreamDMARCResult(t *testing.T) {
+	a := startAccount(t, "INBOX", `authentication_results = "mx.upstream.test"`,
+		"[queue.auto_reply]\nenabled = true\nbody = \"Hello @{consumer}, your ticket is @{ticket_id}.\"")
+	failed := "Authentication-Results: mx.upstream.test; dmarc=fail header.from=bank.test\n" + upstreamMail("phish", "ceo@bank.test", "wire money")
+	other := "Authentication-Results: elsewhere.test; dmarc=fail header.from=shop.test\n" +
+		"Authentication-Results: mx.upstream.test; dmarc=pass header.from=shop.test\n" + upstreamMail("real", "ann@shop.test", "my order")
+	a.u.Append(t, a.upstream, "INBOX", failed)
+	a.waitImport(t, "phish")
+	a.u.Append(t, a.upstream, "INBOX", other)
+	a.waitImport(t, "real")
+	m := scrapeMetrics(t, a.g)
+	if dmarc, sent := m.value("mxdesk_autoreplies_total", "queue", "Support", "result", "dmarc"), m.value("mxdesk_autoreplies_total", "queue", "Support", "result", "sent"); dmarc != 1 || sent != 1 {
+		t.Errorf("auto-replies: %v skipped for DMARC, %v sent; want 1 and 1", dmarc, sent)
+	}
+}
