@@ -509,3 +509,27 @@ func TestAccountTrustsUpstreamDMARCResult(t *testing.T) {
 		t.Errorf("auto-replies: %v skipped for DMARC, %v sent; want 1 and 1", dmarc, sent)
 	}
 }
+
+// TestAccountAutoReplyLeavesThroughUpstreamSMTP: the queue's auto-reply
+// to imported mail leaves through the account's SMTP, From its address.
+func TestAccountAutoReplyLeavesThroughUpstreamSMTP(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	up := startUpstreamSMTP(t, u.Login, u.Password)
+	a := startAccountUser(t, u, "INBOX", fmt.Sprintf("smtp = %q\nsmtp_tls = \"none\"", up.addr),
+		"[queue.auto_reply]\nenabled = true\nbody = \"Hello @{consumer}, your ticket is @{ticket_id}.\"")
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("ar1", "carla@customer.test", "hello"))
+	a.waitImport(t, "ar1")
+	var got upstreamMessage
+	select {
+	case got = <-up.got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the auto-reply did not reach the account's SMTP")
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(strings.NewReader(got.data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.from != "help@upstream.test" || !strings.Contains(h.Get("From"), "<help@upstream.test>") || h.Get("Auto-Submitted") != "auto-replied" || h.Has("Reply-To") {
+		t.Errorf("auto-reply: MAIL FROM %q, From %q, Auto-Submitted %q, Reply-To %q", got.from, h.Get("From"), h.Get("Auto-Submitted"), h.Get("Reply-To"))
+	}
+}
