@@ -58,6 +58,9 @@ type Config struct {
 	// Archive is retention and the archive to object storage (SPEC §12,
 	// archive.go).
 	Archive Archive `toml:"archive"`
+	// Account lists the upstream mailboxes that feed queues (issue 17,
+	// account.go).
+	Account []Account `toml:"account"`
 
 	// path is the file this was loaded from, for messages.
 	path string

@@ -37,6 +37,7 @@ func (p *parser) validate() {
 	p.checkAutoReplies()
 	p.checkArchive()
 	p.checkCRM()
+	p.checkAccounts()
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
@@ -27,6 +28,10 @@ func (w *Worker) send(ctx context.Context, ob store.Outbound, raw []byte, target
 		return failAll(targets, f), nil, nil
 	}
 	msg := outgoing{sig: sig, raw: raw}
+	if acct := w.cfg.AccountByQueue(ob.Queue); acct != nil && acct.SMTP != "" {
+		results = w.viaAccount(ctx, acct, ob.From, targets, msg)
+		return results, delivered(results), nil
+	}
 	if w.cfg.Delivery.Smarthost != "" {
 		results = w.viaSmarthost(ctx, ob.From, targets, msg)
 		return results, delivered(results), nil
@@ -75,9 +80,28 @@ func (m outgoing) size() int { return len(m.sig) + len(m.raw) }
 // problem, not the recipients'.
 func (w *Worker) viaSmarthost(ctx context.Context, from string, rcpts []string, msg outgoing) []result {
 	d := w.cfg.Delivery
-	host, _, _ := net.SplitHostPort(d.Smarthost)
-	t := target{addr: d.Smarthost, host: host, auth: w.auth}
-	switch d.SmarthostTLS {
+	return w.viaRelay(ctx, "smarthost", d.Smarthost, d.SmarthostTLS, w.auth, from, rcpts, msg)
+}
+
+// viaAccount sends a reply of an [[account]]'s queue through the
+// account's SMTP, logged in as the account; failures are temporary, as
+// with the smarthost.
+func (w *Worker) viaAccount(ctx context.Context, a *config.Account, from string, rcpts []string, msg outgoing) []result {
+	login, passwordFile := a.SMTPCredentials()
+	password, err := config.ReadSecret(passwordFile)
+	if err != nil {
+		return failAll(rcpts, localError("", "4.4.1", "account %s: smtp_password_file: %v", a.Address, err))
+	}
+	auth := func() sasl.Client { return sasl.NewPlainClient("", login, password) }
+	return w.viaRelay(ctx, "account "+a.Address+" smtp", a.SMTP, a.SMTPTLS, auth, from, rcpts, msg)
+}
+
+// viaRelay sends everything through one relay (what names it in errors)
+// in its TLS mode ("implicit", "none", else STARTTLS required).
+func (w *Worker) viaRelay(ctx context.Context, what, addr, mode string, auth func() sasl.Client, from string, rcpts []string, msg outgoing) []result {
+	host, _, _ := net.SplitHostPort(addr)
+	t := target{addr: addr, host: host, auth: auth}
+	switch mode {
 	case config.TLSImplicit:
 		t.mode = tlsImplicit
 	case config.TLSNone:
@@ -87,7 +111,7 @@ func (w *Worker) viaSmarthost(ctx context.Context, from string, rcpts []string, 
 	}
 	c, err := w.open(ctx, t)
 	if err != nil {
-		return failAll(rcpts, localError("", "4.4.1", "smarthost %s: %v", d.Smarthost, err))
+		return failAll(rcpts, localError("", "4.4.1", "%s %s: %v", what, addr, err))
 	}
 	defer c.close()
 	return c.transact(from, rcpts, msg)

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"mxdesk/panics"
+	"mxdesk/testutil/dovecottest"
 )
 
 // mxdeskBin is the binary TestMain built.
@@ -51,7 +52,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := panics.Guard(m.Run())
+	code := dovecottest.StopShared(panics.Guard(m.Run()))
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -28,6 +28,7 @@ func (g *Gateway) opsHandler(next http.Handler) http.Handler {
 	mux.HandleFunc("GET /v1/backup", g.serveBackup)
 	mux.HandleFunc("POST /v1/archive/run", g.serveArchiveRun)
 	mux.HandleFunc("POST /v1/archive/restore/{id}", g.serveArchiveRestore)
+	mux.HandleFunc("GET /v1/accounts", g.serveAccounts)
 	mux.Handle("/", next)
 	return mux
 }

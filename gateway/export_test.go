@@ -7,6 +7,7 @@ import (
 
 	"mxdesk/config"
 	"mxdesk/delivery"
+	"mxdesk/router"
 )
 
 // CloseStore closes the gateway's store under it (readiness tests).
@@ -18,6 +19,9 @@ func (g *Gateway) HTTPHandler() http.Handler { return g.httpHandler() }
 // AfterDeliveryAttempt makes fn run after each delivery attempt has
 // recorded its outcome.
 func (g *Gateway) AfterDeliveryAttempt(fn func(delivery.Report)) { g.obs.attemptHook.Store(&fn) }
+
+// OnImport makes fn run after each message the connector filed.
+func (g *Gateway) OnImport(fn func(account string, d router.Delivered)) { g.importHook.Store(&fn) }
 
 // NewClocked is New with the router's clock: tests move time with it.
 func NewClocked(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Gateway, error) {

@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mxdesk/archive"
 	"mxdesk/config"
+	"mxdesk/connector"
 	"mxdesk/crm"
 	"mxdesk/delivery"
 	"mxdesk/imapserver"
@@ -69,6 +71,11 @@ type Gateway struct {
 	// it before closing the store (admin_ops.go).
 	storeMu     sync.RWMutex
 	storeClosed bool
+
+	// connector imports the [[account]] mailboxes (connector.go);
+	// importHook, if set, is told of each import (tests).
+	connector  *connector.Connector
+	importHook atomic.Pointer[func(account string, d router.Delivered)]
 
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
@@ -136,6 +143,8 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	}
 	*crmMetrics = *newCRMMetrics(g)
 	obs.reg.MustRegister(crmMetrics)
+	g.connector = g.newConnector()
+	obs.reg.MustRegister(accountCollector{g})
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
 		TLSConfig:           tlsConfig,
@@ -288,6 +297,7 @@ func (g *Gateway) Start() error {
 	if g.crm != nil {
 		g.wg.Go(func() { g.crm.Run(work, g.router) })
 	}
+	g.connector.Start(work, g.cfg)
 	return nil
 }
 
@@ -325,6 +335,7 @@ func (g *Gateway) Close() error {
 	if g.stopWork != nil {
 		g.stopWork()
 	}
+	g.connector.Wait()
 	g.wg.Wait()
 	g.storeMu.Lock() // a backup cut off with its connection ends first
 	g.storeClosed = true

@@ -53,6 +53,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
 	g.listenerConns.SetMax(cfg.Limits.ConnectionsPerListener)
 	g.agentRcpts.SetLimit(cfg.Limits.SubmissionRecipientsPerHour)
+	g.connector.Apply(cfg)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}
@@ -109,6 +110,7 @@ func restartKeys(old, cfg *config.Config) []string {
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		keys = append(keys, "tls.cert")
 	}
+	keys = append(keys, accountSMTPKeys(old, cfg)...)
 	return append(keys, dkimKeys(old, cfg)...)
 }
 
@@ -169,6 +171,7 @@ func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Hostname, cfg.DataDir = old.Hostname, old.DataDir
 	cfg.Listen, cfg.SMTP, cfg.IMAP, cfg.Store = old.Listen, old.SMTP, old.IMAP, old.Store
 	cfg.Delivery, cfg.Inbound, cfg.Log = old.Delivery, old.Inbound, old.Log
+	keepAccountSMTP(old, cfg)
 	live := cfg.Limits
 	cfg.Limits = old.Limits
 	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = live.LoginLockAfter, live.LoginLockFor

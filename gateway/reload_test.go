@@ -76,11 +76,14 @@ type reloadEnv struct {
 func startFromFile(t *testing.T) *reloadEnv { return startWithTLS(t, "") }
 
 // startWithTLS is startFromFile with tls lines in [tls].
-func startWithTLS(t *testing.T, tls string) *reloadEnv {
+func startWithTLS(t *testing.T, tls string) *reloadEnv { return startFromFileWith(t, tls, "") }
+
+// startFromFileWith is startWithTLS with extra TOML after the base.
+func startFromFileWith(t *testing.T, tls, extra string) *reloadEnv {
 	t.Helper()
 	dir := t.TempDir()
 	e := &reloadEnv{path: filepath.Join(dir, "mxdesk.toml"), dataDir: filepath.Join(dir, "data"), tls: tls}
-	e.write(t, "")
+	e.write(t, extra)
 	cfg, err := config.Load(e.path)
 	if err != nil {
 		t.Fatal(err)

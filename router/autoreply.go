@@ -113,7 +113,7 @@ func (r *Router) autoReply(tx store.Tx, env Envelope, in inbound, old, s store.S
 		return out, err
 	}
 	_, err = tx.Enqueue(store.Outbound{
-		Session: s.ID, Queue: s.Queue, Blob: blob, From: q.AutoReply.From, To: []string{in.sender},
+		Session: s.ID, Queue: s.Queue, Blob: blob, From: autoReplySender(r.config(), q), To: []string{in.sender},
 		Created: r.now(), NextAttempt: r.now(),
 	})
 	if err != nil {
@@ -359,6 +359,16 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
+// autoReplySender is the From and MAIL FROM of q's auto-replies: the
+// configured sender, or the account's address when the account's SMTP
+// sends them (it accepts no other).
+func autoReplySender(cfg *config.Config, q *config.Queue) string {
+	if a := sendingAccount(cfg, q); a != nil {
+		return a.Address
+	}
+	return q.AutoReply.From
+}
+
 // composeAutoReply builds the auto-reply to in for session s of queue q
 // (SPEC §8): From the configured sender, Reply-To the session's reply
 // address, Subject "RE: " and the original, threaded to in, marked
@@ -370,9 +380,12 @@ func (r *Router) composeAutoReply(in inbound, q *config.Queue, s store.Session) 
 	tags := r.autoReplyTags(in, q, s)
 	var h message.Header
 	name := expandTags(a.FromName, map[string]string{"queue": q.Name, "company": cfg.Company})
-	h.Set("From", (&mail.Address{Name: name, Address: a.From}).String())
+	h.Set("From", (&mail.Address{Name: name, Address: autoReplySender(cfg, q)}).String())
 	h.Set("To", (&mail.Address{Address: in.sender}).String())
-	h.Set("Reply-To", tokenAddress(q, s.Token, ""))
+	if sendingAccount(cfg, q) == nil {
+		// An account's mailbox gets the answer itself (rewriteReply).
+		h.Set("Reply-To", tokenAddress(q, s.Token, ""))
+	}
 	h.Set("Subject", mime.QEncoding.Encode("utf-8", "RE: "+in.subject))
 	h.Set("Date", r.now().Format(time.RFC1123Z))
 	h.Set("Message-Id", "<"+newToken(16)+"@"+cfg.Hostname+">")

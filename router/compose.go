@@ -60,6 +60,13 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 	name := expandTags(q.FromName, map[string]string{"agent": a.displayName(), "queue": q.Name, "company": cfg.Company})
 	h.Set("From", (&mail.Address{Name: name, Address: q.Addresses[0]}).String())
 	h.Set("Reply-To", tokenAddress(q, s.Token, ""))
+	if acct := sendingAccount(cfg, q); acct != nil {
+		// The upstream server sends it, From its own mailbox; the answer
+		// comes back to that mailbox and threads by References, not by a
+		// reply token that mxdesk's MX may never receive.
+		h.Set("From", (&mail.Address{Name: name, Address: acct.Address}).String())
+		h.Del("Reply-To")
+	}
 	h.Del("Sender")
 	h.Set("Subject", mime.QEncoding.Encode("utf-8", subject))
 	if !h.Has("In-Reply-To") && s.LastInboundID != "" && !forward {

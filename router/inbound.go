@@ -36,6 +36,15 @@ type Envelope struct {
 	// Such mail never gets an auto-reply (SPEC §8).
 	DMARCFail bool
 
+	// Imported: the message was pulled from an upstream mailbox (the
+	// connector) rather than sent to the MX. One whose Message-ID is
+	// already in the store is not filed again (Delivered.Known).
+	Imported bool
+	// InTx, if set, runs inside the transaction that files the message
+	// (or finds it known), so that the caller's own record commits with
+	// it: the connector's import position. It may run more than once.
+	InTx func(tx store.Tx) error
+
 	// infected: the antivirus found a virus in the message (set by
 	// Deliver); it gets no auto-reply.
 	infected bool
@@ -47,6 +56,9 @@ type Delivered struct {
 	MessageID string
 	Folder    string // the mailbox name it was filed in
 	Queue     string // the session's queue
+	// Known: an imported message whose Message-ID was already in the
+	// store; it was not filed again.
+	Known bool
 }
 
 var (
@@ -144,6 +156,8 @@ type inbound struct {
 	rcpts, named []string
 	hadCc        bool
 	subject      string
+	// ownID: the sender gave no Message-ID; messageID is ours.
+	ownID bool
 }
 
 // Header limits: every size a sender controls has one.
@@ -191,6 +205,7 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 		in.subject = s
 	}
 	if in.messageID == "" {
+		in.ownID = true
 		in.messageID = newToken(16) + "@" + hostname
 		h.Set("Message-Id", "<"+in.messageID+">")
 	}
@@ -273,6 +288,14 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 	var d Delivered
 	var ar autoReplyOutcome
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		d, ar = Delivered{}, autoReplyOutcome{}
+		if known, err := r.importedBefore(tx, env, in); known || err != nil {
+			d.MessageID, d.Known = in.messageID, known
+			return errors.Join(err, runInTx(tx, env))
+		}
+		if err := runInTx(tx, env); err != nil {
+			return err
+		}
 		queue, token, err := r.recipientQueue(tx, env.To, in)
 		if err != nil {
 			return err
@@ -303,6 +326,28 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		r.onAutoReply(ar.queue, ar.sent, ar.reason)
 	}
 	return d, nil
+}
+
+// importedBefore tells whether an imported message's Message-ID is
+// already in the store (an earlier import, a copy that came by the MX, or
+// a reply mxdesk sent): upstream mailboxes hold copies of what mxdesk has.
+func (r *Router) importedBefore(rd store.Reader, env Envelope, in inbound) (bool, error) {
+	if !env.Imported || in.ownID {
+		return false, nil
+	}
+	_, err := rd.SessionByMessageID(in.messageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// runInTx runs the caller's part of the delivery transaction.
+func runInTx(tx store.Tx, env Envelope) error {
+	if env.InTx == nil {
+		return nil
+	}
+	return env.InTx(tx)
 }
 
 // recipientQueue picks the queue of a message and the session of the

@@ -349,7 +349,7 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 		return Submitted{}, err
 	}
 	_, err = tx.Enqueue(store.Outbound{
-		Session: s.ID, Queue: s.Queue, Agent: a.Login, Blob: blob, From: tokenAddress(q, s.Token, ""), To: rcpts,
+		Session: s.ID, Queue: s.Queue, Agent: a.Login, Blob: blob, From: envelopeSender(r.config(), q, s.Token), To: rcpts,
 		Created: r.now(), NextAttempt: r.now(),
 	})
 	if err != nil {
@@ -444,6 +444,25 @@ func (r *Router) messageDate(rd store.Reader, session, messageID string) (time.T
 		}
 	}
 	return time.Time{}, false, nil
+}
+
+// sendingAccount is the upstream [[account]] whose SMTP sends the replies
+// of queue q (its smtp is set), or nil.
+func sendingAccount(cfg *config.Config, q *config.Queue) *config.Account {
+	if a := cfg.AccountByQueue(q.Name); a != nil && a.SMTP != "" {
+		return a
+	}
+	return nil
+}
+
+// envelopeSender is the MAIL FROM of a reply in queue q: the session's
+// reply address, or the account's address when the account sends it
+// (upstream servers accept only their own mailbox's).
+func envelopeSender(cfg *config.Config, q *config.Queue, token string) string {
+	if a := sendingAccount(cfg, q); a != nil {
+		return a.Address
+	}
+	return tokenAddress(q, token, "")
 }
 
 // tokenAddress is the reply address of a session in queue q (with

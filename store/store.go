@@ -152,6 +152,23 @@ type Quarantined struct {
 	Created time.Time
 }
 
+// ImportState is where the import of one upstream mailbox stands (the
+// connector package): the folder's UIDVALIDITY and the highest UID taken
+// care of. It advances in the transaction that files the message.
+type ImportState struct {
+	Account     string // the account's address, lower-case
+	Folder      string
+	UIDValidity uint32
+	LastUID     uint32 // every UID up to it is imported or skipped
+	// Start is the first contact, or the account's since: mail that
+	// arrived upstream before it stays there.
+	Start time.Time
+	// ByDate: LastUID alone does not tell what is new (a backfill from
+	// since, a rescan after a UIDVALIDITY change), so messages whose
+	// INTERNALDATE is before Start are skipped.
+	ByDate bool `json:",omitempty"`
+}
+
 // Waiting is one session waiting in a queue.
 type Waiting struct {
 	Session string
@@ -363,6 +380,9 @@ type Reader interface {
 	// Hooks lists up to limit (0: all) CRM events of the outbox, dead
 	// letters included, in ID order.
 	Hooks(limit int) ([]Hook, error)
+	// ImportState returns where the import of an account stands
+	// (ErrNotFound before its first contact).
+	ImportState(account string) (ImportState, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -423,6 +443,8 @@ type Tx interface {
 	UpdateHook(h Hook) error
 	// RemoveHook drops a CRM event; the next of its session becomes due.
 	RemoveHook(id uint64) error
+	// PutImportState stores where the import of s.Account stands.
+	PutImportState(s ImportState) error
 }
 
 // UpdateOptions travel with an Update.

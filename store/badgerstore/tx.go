@@ -38,6 +38,7 @@ import (
 //	ob/<id>                    queued outbound message (JSON)
 //	obd/<unix nanos><id>       queued outbound messages by next attempt
 //	am/<address>               automatic mail sent to an address (JSON, with a TTL)
+//	imp/<address>              import state of an upstream account (JSON, import.go)
 const (
 	pCounter    = "c/"
 	pMailbox    = "mb/"
@@ -61,6 +62,7 @@ const (
 	pOutbound   = "ob/"
 	pOutboundAt = "obd/"
 	pAutoMail   = "am/"
+	pImport     = "imp/"
 )
 
 func key(prefix string, parts ...[]byte) []byte {
