@@ -31,11 +31,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"mxdesk/config"
 	"mxdesk/msglink"
+	"mxdesk/outboxloop"
 	"mxdesk/panics"
 	"mxdesk/router"
 	"mxdesk/store"
@@ -82,13 +82,12 @@ type Feed struct {
 	after  func(Report)
 
 	r    *router.Router
-	wake chan struct{}
+	loop *outboxloop.Loop
 	sem  chan struct{} // one token per session being sent
 
 	mu       sync.Mutex
 	inflight map[string]bool // sessions with an attempt running
 
-	stopped atomic.Pointer[error] // why Run stopped on its own (a bug)
 }
 
 // New builds the feed of cfg.CRM (which must be enabled): it reads the
@@ -101,7 +100,7 @@ func New(cfg *config.Config, opts Options) (*Feed, error) {
 	}
 	f := &Feed{
 		cfg: c, secret: secret, now: opts.Now, log: opts.Logger, after: opts.AfterAttempt,
-		wake: make(chan struct{}, 1), sem: make(chan struct{}, max(c.Workers, 1)), inflight: map[string]bool{},
+		loop: outboxloop.New(), sem: make(chan struct{}, max(c.Workers, 1)), inflight: map[string]bool{},
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -157,56 +156,18 @@ const pollInterval = time.Minute
 // attempt. After a restart it picks up everything due.
 func (f *Feed) Run(ctx context.Context, r *router.Router) {
 	f.r = r
-	defer func() {
-		if p := recover(); p != nil {
-			err := fmt.Errorf("CRM feed stopped: panic: %v", p)
-			f.stopped.Store(&err)
-			panics.Recovered(f.log, panics.CRMFeed, "CRM feed stopped", p)
-		}
-	}()
-	unsubscribe := r.Subscribe(f.observe)
-	defer unsubscribe()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		timer.Reset(f.dispatch(ctx, &wg))
-		select {
-		case <-ctx.Done():
-			return
-		case <-f.wake:
-		case <-timer.C:
-		}
-	}
+	f.loop.Run(ctx, outboxloop.Outbox{
+		Name: "CRM feed", Where: panics.CRMFeed, Log: f.log,
+		Subscribe: r.Subscribe, Queued: store.HookQueued, Dispatch: f.dispatch,
+	})
 }
 
 // Err is non-nil when Run stopped on its own (a bug): the gateway is then
 // not ready.
-func (f *Feed) Err() error {
-	if err := f.stopped.Load(); err != nil {
-		return *err
-	}
-	return nil
-}
+func (f *Feed) Err() error { return f.loop.Err() }
 
 // Kick makes Run look at the outbox now.
-func (f *Feed) Kick() {
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
-}
-
-// observe runs on the store's writer: it only signals.
-func (f *Feed) observe(changes []store.Change) {
-	for _, c := range changes {
-		if c.Kind == store.HookQueued {
-			f.Kick()
-			return
-		}
-	}
-}
+func (f *Feed) Kick() { f.loop.Kick() }
 
 // dispatch starts the due events it has a free worker for and returns how
 // long Run may wait before looking again.

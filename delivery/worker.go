@@ -32,6 +32,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mxdesk/config"
+	"mxdesk/outboxloop"
 	"mxdesk/panics"
 	"mxdesk/router"
 	"mxdesk/store"
@@ -103,15 +104,14 @@ type Worker struct {
 
 	afterAttempt func(Report)
 
-	wake chan struct{} // a message was queued or an attempt ended
-	sem  chan struct{} // one token per running attempt
+	loop *outboxloop.Loop // wakes when a message was queued or an attempt ended
+	sem  chan struct{}    // one token per running attempt
 
 	mu       sync.Mutex
 	inflight map[uint64]bool     // messages being attempted
 	pending  map[uint64][]result // bounces that could not be filed yet
 
 	attempts, retries, delivered, deferred, bounced, failures atomic.Uint64
-	stopped                                                   atomic.Pointer[error]
 }
 
 // New builds a worker for cfg's [delivery] section. It loads every DKIM
@@ -123,7 +123,7 @@ func New(r *router.Router, cfg *config.Config, opts Options) (*Worker, error) {
 		timeout:      cfg.Delivery.Timeout.Duration,
 		retryFor:     cfg.Delivery.RetryFor.Duration,
 		afterAttempt: opts.AfterAttempt,
-		wake:         make(chan struct{}, 1),
+		loop:         outboxloop.New(),
 		sem:          make(chan struct{}, max(cfg.Delivery.Concurrency, 1)),
 		inflight:     map[uint64]bool{},
 		pending:      map[uint64][]result{},
@@ -166,56 +166,18 @@ const horizon = 100 * 365 * 24 * time.Hour
 // When ctx ends Run closes the connections in progress, waits for their
 // attempts to record what they achieved, and returns.
 func (w *Worker) Run(ctx context.Context) {
-	defer func() {
-		if p := recover(); p != nil {
-			err := fmt.Errorf("delivery worker stopped: panic: %v", p)
-			w.stopped.Store(&err)
-			panics.Recovered(w.log, panics.DeliveryWorker, "delivery worker stopped", p)
-		}
-	}()
-	unsubscribe := w.r.Subscribe(w.observe)
-	defer unsubscribe()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		timer.Reset(w.dispatch(ctx, &wg))
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.wake:
-		case <-timer.C:
-		}
-	}
+	w.loop.Run(ctx, outboxloop.Outbox{
+		Name: "delivery worker", Where: panics.DeliveryWorker, Log: w.log,
+		Subscribe: w.r.Subscribe, Queued: store.OutboundQueued, Dispatch: w.dispatch,
+	})
 }
 
 // Err is non-nil when Run stopped on its own (a bug): the gateway is then
 // not ready.
-func (w *Worker) Err() error {
-	if err := w.stopped.Load(); err != nil {
-		return *err
-	}
-	return nil
-}
+func (w *Worker) Err() error { return w.loop.Err() }
 
 // Kick makes Run look at the queue now, as after a clock change.
-func (w *Worker) Kick() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-// observe runs on the store's writer: it only signals.
-func (w *Worker) observe(changes []store.Change) {
-	for _, c := range changes {
-		if c.Kind == store.OutboundQueued {
-			w.Kick()
-			return
-		}
-	}
-}
+func (w *Worker) Kick() { w.loop.Kick() }
 
 // dispatch starts every due message it has a free slot for and returns how
 // long Run may wait before looking again.
