@@ -101,6 +101,8 @@ func restartKeys(old, cfg *config.Config) []string {
 		{"inbound", old.Inbound, cfg.Inbound},
 		{"log", old.Log, cfg.Log},
 		{"limits", restartLimits(old.Limits), restartLimits(cfg.Limits)},
+		{"crm", old.CRM, cfg.CRM},
+		{"archive", archiveConnection(old.Archive), archiveConnection(cfg.Archive)},
 	} {
 		keys = append(keys, diffFields(s.name, reflect.ValueOf(s.old), reflect.ValueOf(s.new))...)
 	}
@@ -124,6 +126,14 @@ func restartLimits(l config.Limits) config.Limits {
 	l.SubmissionRecipientsPerMessage, l.SubmissionRecipientsPerHour = 0, 0
 	l.PersonalFoldersPerAgent = 0 // the router reads it at each CREATE
 	return l
+}
+
+// archiveConnection is a without the keys that apply live (retention,
+// prefix, the run's bound): the bucket's client and the schedule are
+// made at start.
+func archiveConnection(a config.Archive) config.Archive {
+	a.RetentionDays, a.AddressRetentionDays, a.Prefix, a.MaxSessionsPerRun = 0, nil, "", 0
+	return a
 }
 
 // diffFields names the fields (by their TOML keys under prefix) that
@@ -170,15 +180,19 @@ func dkimKeys(old, cfg *config.Config) []string {
 func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Hostname, cfg.DataDir = old.Hostname, old.DataDir
 	cfg.Listen, cfg.SMTP, cfg.IMAP, cfg.Store = old.Listen, old.SMTP, old.IMAP, old.Store
-	cfg.Delivery, cfg.Inbound, cfg.Log = old.Delivery, old.Inbound, old.Log
+	cfg.Delivery, cfg.Inbound, cfg.Log, cfg.CRM = old.Delivery, old.Inbound, old.Log, old.CRM
+	live := archiveConnection(old.Archive)
+	live.RetentionDays, live.AddressRetentionDays = cfg.Archive.RetentionDays, cfg.Archive.AddressRetentionDays
+	live.Prefix, live.MaxSessionsPerRun = cfg.Archive.Prefix, cfg.Archive.MaxSessionsPerRun
+	cfg.Archive = live
 	keepAccountSMTP(old, cfg)
-	live := cfg.Limits
+	limits := cfg.Limits
 	cfg.Limits = old.Limits
-	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = live.LoginLockAfter, live.LoginLockFor
-	cfg.Limits.ConnectionsPerIP, cfg.Limits.ConnectionsPerListener = live.ConnectionsPerIP, live.ConnectionsPerListener
-	cfg.Limits.SubmissionRecipientsPerMessage = live.SubmissionRecipientsPerMessage
-	cfg.Limits.SubmissionRecipientsPerHour = live.SubmissionRecipientsPerHour
-	cfg.Limits.PersonalFoldersPerAgent = live.PersonalFoldersPerAgent
+	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = limits.LoginLockAfter, limits.LoginLockFor
+	cfg.Limits.ConnectionsPerIP, cfg.Limits.ConnectionsPerListener = limits.ConnectionsPerIP, limits.ConnectionsPerListener
+	cfg.Limits.SubmissionRecipientsPerMessage = limits.SubmissionRecipientsPerMessage
+	cfg.Limits.SubmissionRecipientsPerHour = limits.SubmissionRecipientsPerHour
+	cfg.Limits.PersonalFoldersPerAgent = limits.PersonalFoldersPerAgent
 	cfg.TLS.InsecureAuth = old.TLS.InsecureAuth
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		cfg.TLS = old.TLS

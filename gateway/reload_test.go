@@ -382,7 +382,8 @@ func TestReloadRestartKeys(t *testing.T) {
 	}
 	changed := strings.NewReplacer(`hostname = "mx.example.test"`, `hostname = "mx2.example.test"`,
 		`http = "127.0.0.1:0"`, `http = "127.0.0.1:1"`).Replace(string(text)) +
-		"[smtp]\nmax_recipients = 7\n[limits]\nlogin_lock_after = 3\nconnections_per_ip = 1\n[sessions]\nactive_to_paused_days = 3\n"
+		"[smtp]\nmax_recipients = 7\n[limits]\nlogin_lock_after = 3\nconnections_per_ip = 1\n[sessions]\nactive_to_paused_days = 3\n" +
+		"[crm]\nworkers = 2\n[archive]\ninterval = \"2h\"\nmax_sessions_per_run = 9\n"
 	if err := os.WriteFile(e.path, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +391,7 @@ func TestReloadRestartKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "hostname listen.http smtp.max_recipients"
+	want := "hostname listen.http smtp.max_recipients crm.workers archive.interval"
 	if got := strings.Join(res.Restart, " "); got != want {
 		t.Errorf("restart keys %q, want %q", got, want)
 	}
@@ -401,6 +402,10 @@ func TestReloadRestartKeys(t *testing.T) {
 	}
 	if cfg.Limits.LoginLockAfter != 3 || cfg.Sessions.ActiveToPausedDays != 3 {
 		t.Errorf("live keys: login_lock_after %d active_to_paused_days %d, want 3 and 3", cfg.Limits.LoginLockAfter, cfg.Sessions.ActiveToPausedDays)
+	}
+	if cfg.CRM.Workers == 2 || cfg.Archive.Interval.Duration == 2*time.Hour || cfg.Archive.MaxSessionsPerRun != 9 {
+		t.Errorf("crm.workers %d archive.interval %s archive.max_sessions_per_run %d: want the running workers and interval, the new bound",
+			cfg.CRM.Workers, cfg.Archive.Interval.Duration, cfg.Archive.MaxSessionsPerRun)
 	}
 	// connections_per_ip = 1 is in force: a second connection is refused.
 	dialSMTP(t, e.g.Addr("smtp"))
