@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"mxdesk/gateway"
 	"mxdesk/testutil"
 	"mxdesk/testutil/dovecottest"
@@ -81,6 +83,20 @@ role = "supervisor"
 	}
 	if strings.Contains(page, "<b>Gone") {
 		t.Error("the supervisor page shows the upstream's error unescaped")
+	}
+
+	// The page's script draws the same rows from the live snapshot ("live"
+	// is shown once a snapshot was rendered without an error).
+	ctx = openSupervisorPage(t, chromium(t), e.g, "sam@example.test", chromedp.CSS(`#accounts tbody tr`))
+	poll(t, ctx, `document.getElementById("live-text").textContent === "live"`, "the event stream to open")
+	if got := text(t, ctx, chromedp.CSS(`tr[data-account="sales@upstream.test"] td.error`)); !strings.HasPrefix(got, want[1].LastError) {
+		t.Errorf("the page's script shows the error %q, want %q…", got, want[1].LastError)
+	}
+	if got := text(t, ctx, chromedp.CSS(`tr[data-account="help@upstream.test"] .pill`)); got != "valid" {
+		t.Errorf("the page's script shows help@upstream.test as %q, want valid", got)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#accounts tbody b").length`)); err != nil || n != 0 {
+		t.Errorf("the page's script made %d <b> elements of the upstream's error (%v)", n, err)
 	}
 }
 
