@@ -34,6 +34,9 @@ type Account struct {
 	// AfterImport is what happens upstream to an imported message:
 	// "keep" (default), "seen" (flag \Seen) or "move:<folder>".
 	AfterImport string `toml:"after_import"`
+	// DeleteAfterDays, if above 0, removes upstream the imported messages
+	// older than that many days (UID EXPUNGE, only with UIDPLUS).
+	DeleteAfterDays int `toml:"delete_after_days"`
 	// Since is the day ("2006-01-02") the first import starts from; empty:
 	// from the first contact on, older mail stays upstream.
 	Since string `toml:"since"`
@@ -215,6 +218,9 @@ func (p *parser) checkAccountTimes(key string, a *Account) {
 	}
 	if a.Timeout.Duration < time.Second {
 		p.errorf(key+".timeout", "%s: want at least 1s", a.Timeout.Duration)
+	}
+	if a.DeleteAfterDays < 0 {
+		p.errorf(key+".delete_after_days", "%d: want a number of days, or 0 to never delete", a.DeleteAfterDays)
 	}
 	if a.Since != "" {
 		if _, err := time.Parse(time.DateOnly, a.Since); err != nil {

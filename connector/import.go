@@ -72,7 +72,7 @@ func (w *worker) save(ctx context.Context, st store.ImportState) error {
 // selectFolder opens the account's folder, read-only unless after_import
 // changes it.
 func (w *worker) selectFolder(cl *imapclient.Client) (*imap.SelectData, error) {
-	readOnly := w.acct.AfterImport == config.AfterImportKeep
+	readOnly := w.acct.AfterImport == config.AfterImportKeep && w.acct.DeleteAfterDays == 0
 	sel, err := cl.Select(w.acct.Folder, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
 	if err != nil {
 		return nil, fmt.Errorf("folder %q: %w", w.acct.Folder, err)

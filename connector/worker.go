@@ -122,8 +122,12 @@ func (w *worker) session(ctx context.Context) (wasValid bool, err error) {
 	w.setValid()
 	w.c.opts.Logger.Info("upstream account connected", "account", w.acct.Address, "folder", w.acct.Folder,
 		"uidvalidity", st.UIDValidity, "last_uid", st.LastUID, "idle", cl.Caps().Has(imap.CapIdle))
+	warned := false // of delete_after_days without UIDPLUS
 	for {
 		if err := w.importNew(ctx, cl, &st); err != nil {
+			return true, err
+		}
+		if err := w.expireOld(ctx, cl, st, &warned); err != nil {
 			return true, err
 		}
 		if err := w.waitForMail(ctx, conn, cl, newMail); err != nil {

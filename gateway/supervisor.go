@@ -2,8 +2,8 @@ package gateway
 
 // The supervisor page (SPEC §13): /supervisor on the HTTP listener shows
 // per queue the waiting count, the oldest wait, the sessions by status and
-// the KPI alarms; per agent state, presence and load; and the sessions
-// waiting longest. /supervisor/events streams the same view as
+// the KPI alarms; per agent state, presence and load; the sessions
+// waiting longest; and whether each upstream [[account]] works. /supervisor/events streams the same view as
 // server-sent events whenever the store changes (and every few seconds,
 // for the ages and for presence, which lives outside the store), and
 // /supervisor/snapshot answers it once as JSON.
@@ -67,6 +67,16 @@ type SupervisorView struct {
 	Agents    []SupervisorAgent   `json:"agents"`
 	Waiting   []SupervisorWaiting `json:"waiting"`      // longest waiting first
 	More      int                 `json:"waiting_more"` // waiting sessions not in Waiting
+	Accounts  []SupervisorAccount `json:"accounts"`     // the upstream [[account]] mailboxes
+}
+
+// SupervisorAccount is one upstream mailbox's line: whether the
+// connector is logged in with its folder open, and why not.
+type SupervisorAccount struct {
+	Address   string `json:"address"`
+	Queue     string `json:"queue"`
+	Valid     bool   `json:"valid"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // SupervisorQueue is one queue's line.
@@ -454,7 +464,24 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 		return v, err
 	}
 	v.Waiting, v.More, err = f.waiting(v.Generated)
+	v.Accounts = f.accounts()
 	return v, err
+}
+
+// accounts is the connector's status of each account, with its queue.
+// The status lives outside the store: the page shows a change at the
+// next supervisorRefresh.
+func (f *supervisorFeed) accounts() []SupervisorAccount {
+	cfg := f.g.config()
+	out := []SupervisorAccount{}
+	for _, s := range f.g.connector.Status() {
+		a := SupervisorAccount{Address: s.Address, Valid: s.Valid, LastError: s.LastError}
+		if i := slices.IndexFunc(cfg.Account, func(c config.Account) bool { return c.Address == s.Address }); i >= 0 {
+			a.Queue = cfg.Account[i].Queue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"mxdesk/config"
+	"mxdesk/gateway"
 	"mxdesk/testutil"
 )
 
@@ -39,35 +40,8 @@ func TestSupervisorPageInBrowser(t *testing.T) {
 	cfg.Queue[0].KPIWaitAlarm = config.Duration{Duration: 10 * time.Minute}
 	clock := testutil.NewClock()
 	g := startGatewayClock(t, cfg, clock)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	// The browser lives as long as the context of its first run: start it
-	// without the timeout, which then bounds each step.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start %s: %v", exe, err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
-
-	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("carol@example.test:"+testutil.Password))
 	support := chromedp.CSS(`tr[data-queue="Support"] td.waiting`)
-	err := chromedp.Do(ctx,
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})
-			return err
-		}),
-		chromedp.Navigate("http://"+g.Addr("http")+"/supervisor"),
-		chromedp.WaitVisible(support),
-	)
-	if err != nil {
-		t.Fatalf("open the page: %v", err)
-	}
+	ctx := openSupervisorPage(t, exe, g, "carol@example.test", support)
 	if got := text(t, ctx, support); got != "0" {
 		t.Errorf("Support waiting %q, want 0", got)
 	}
@@ -109,6 +83,41 @@ func TestSupervisorPageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// openSupervisorPage opens g's supervisor page in a headless exe, logged
+// in as login, and waits until visible is; the context ends with the
+// test (a minute at most).
+func openSupervisorPage(t *testing.T, exe string, g *gateway.Gateway, login string, visible chromedp.CSS) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	// The browser lives as long as the context of its first run: start it
+	// without the timeout, which then bounds each step.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(cancel)
+
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(login+":"+testutil.Password))
+	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})
+			return err
+		}),
+		chromedp.Navigate("http://"+g.Addr("http")+"/supervisor"),
+		chromedp.WaitVisible(visible),
+	)
+	if err != nil {
+		t.Fatalf("open the page: %v", err)
+	}
+	return ctx
 }
 
 // text is the text of the element sel, read in one evaluation: the

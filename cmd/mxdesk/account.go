@@ -15,6 +15,7 @@ import (
 
 const accountUsage = `Usage:
   mxdesk account list --config FILE [--json]
+  mxdesk account test --config FILE [ADDRESS]
 
 The [[account]] tables name upstream mailboxes (Microsoft 365, Google
 Workspace, any IMAP server) whose mail feeds a queue. list prints one line
@@ -22,6 +23,11 @@ per account: its address, the word valid or invalid, and the last error
 of an invalid one (login failed, TLS, host unreachable, folder missing).
 The status is the running server's, asked over its admin socket: without
 a server every account is invalid and the command exits 1.
+
+test checks both directions of each account (or of ADDRESS) now, without
+a server: IMAP connect, TLS, login and folder; SMTP connect, TLS and AUTH.
+A failed check names the config key to fix; the exit status is 0 only if
+every check passed.
 `
 
 const accountListUsage = `Usage: mxdesk account list --config FILE [--json]
@@ -31,7 +37,7 @@ Prints one line per [[account]]: address, valid or invalid, last error.
 Flags:
 `
 
-// runAccount dispatches "mxdesk account list".
+// runAccount dispatches "mxdesk account list" and "mxdesk account test".
 func runAccount(args []string, std stdio) int {
 	if len(args) == 0 {
 		fmt.Fprint(std.err, accountUsage)
@@ -40,6 +46,8 @@ func runAccount(args []string, std stdio) int {
 	switch args[0] {
 	case "list":
 		return runAccountList(args[1:], std)
+	case "test":
+		return runAccountTest(args[1:], std)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(std.out, accountUsage)
 		return 0

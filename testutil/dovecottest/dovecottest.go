@@ -279,8 +279,15 @@ func (u *User) Client(t testing.TB) *imapclient.Client {
 // (imap.FlagSeen: someone read it already); it returns the message's UID.
 func (u *User) Append(t testing.TB, c *imapclient.Client, folder, raw string, flags ...imap.Flag) uint32 {
 	t.Helper()
+	return u.AppendAt(t, c, folder, raw, time.Time{}, flags...)
+}
+
+// AppendAt is Append with the INTERNALDATE at (now when zero): mail that
+// arrived then.
+func (u *User) AppendAt(t testing.TB, c *imapclient.Client, folder, raw string, at time.Time, flags ...imap.Flag) uint32 {
+	t.Helper()
 	raw = strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", "\r\n")
-	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{Flags: flags})
+	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{Flags: flags, Time: at})
 	if _, err := cmd.Write([]byte(raw)); err != nil {
 		t.Fatal(err)
 	}
