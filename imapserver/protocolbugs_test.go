@@ -35,3 +35,30 @@ func TestListPatternBadModifiedUTF7(t *testing.T) {
 		t.Errorf("valid pattern: %q %s", untagged, st)
 	}
 }
+
+// ENVELOPE of a group holding only a comment ("Cc: group2: (foo) ;") is the
+// group's two markers: the comment is no member (RFC 5322 3.4: group-list
+// may be CFWS alone), so no ("foo" NIL "MISSING_MAILBOX" "MISSING_DOMAIN").
+func TestEnvelopeGroupWithOnlyAComment(t *testing.T) {
+	h := newHarness(t)
+	h.deliverRaw("support@example.test", "From: carla@customer.test\r\n"+
+		"To: support@example.test\r\n"+
+		"Cc: group1: (comment) a@b.example;, group2: (foo) ;\r\n"+
+		"Subject: groups\r\n"+
+		"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n\r\nbody\r\n")
+	rc := h.raw()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	rc.cmd("s", "SELECT Queues/Support")
+	untagged, st := rc.cmd("f", "FETCH 1 (ENVELOPE)")
+	if !strings.HasPrefix(st, "f OK") || len(untagged) != 1 {
+		t.Fatalf("FETCH ENVELOPE: %q %s", untagged, st)
+	}
+	wantCc := `((NIL NIL "group1" NIL) ("comment" NIL "a" "b.example") (NIL NIL NIL NIL) ` +
+		`(NIL NIL "group2" NIL) (NIL NIL NIL NIL))`
+	if !strings.Contains(untagged[0], wantCc) {
+		t.Errorf("ENVELOPE %s\nwant Cc %s", untagged[0], wantCc)
+	}
+	if strings.Contains(untagged[0], `"foo"`) {
+		t.Errorf("the comment became a member: %s", untagged[0])
+	}
+}
