@@ -1,6 +1,8 @@
 package imapserver_test
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,73 @@ func TestEnvelopeGroupWithOnlyAComment(t *testing.T) {
 	}
 	if strings.Contains(untagged[0], `"foo"`) {
 		t.Errorf("the comment became a member: %s", untagged[0])
+	}
+}
+
+// binaryPartMessage is a message whose second part is
+// Content-Transfer-Encoding: binary and holds NUL bytes, as APPENDed in a
+// literal8 (RFC 3516 4.4).
+const binaryPartMessage = "From: alice@example.test\r\n" +
+	"To: carla@customer.test\r\n" +
+	"Subject: binary part\r\n" +
+	"MIME-Version: 1.0\r\n" +
+	"Content-Type: multipart/mixed; boundary=\"b1\"\r\n" +
+	"\r\n" +
+	"--b1\r\n" +
+	"Content-Type: text/plain\r\n" +
+	"\r\n" +
+	"see the attachment\r\n" +
+	"--b1\r\n" +
+	"Content-Type: application/octet-stream\r\n" +
+	"Content-Transfer-Encoding: binary\r\n" +
+	"\r\n" +
+	"\x00\x01\x02ab\x00\xff\r\n" +
+	"--b1--\r\n"
+
+// appendBinary APPENDs binaryPartMessage to Drafts in a literal8 and
+// selects Drafts.
+func appendBinary(t *testing.T, rc *rawConn) {
+	t.Helper()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	rc.send("a APPEND Drafts ~{" + strconv.Itoa(len(binaryPartMessage)) + "}\r\n")
+	if l := rc.line(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("APPEND literal8: %s", l)
+	}
+	rc.send(binaryPartMessage + "\r\n")
+	if _, st := rc.until("a"); !strings.HasPrefix(st, "a OK") {
+		t.Fatalf("APPEND literal8: %s", st)
+	}
+	rc.cmd("s", "SELECT Drafts")
+}
+
+// A part with Content-Transfer-Encoding: binary holding NUL bytes can't go
+// in a {n} literal (RFC 3501 4.3: CHAR8 excludes NUL): BODY[2] serves it
+// base64 encoded, as Dovecot does, and BODYSTRUCTURE says "base64" with the
+// encoded size, so a client decodes what it gets. BINARY[2] gives the bytes
+// themselves in a literal8.
+func TestFetchBinaryPartHasNoNUL(t *testing.T) {
+	h := newHarness(t)
+	rc := h.raw()
+	appendBinary(t, rc)
+	const b64 = "AAECYWIA/w==" // base64 of "\x00\x01\x02ab\x00\xff"
+	untagged, st := rc.cmd("f", "FETCH 1 (BODY.PEEK[2])")
+	want := []string{"* 1 FETCH (BODY[2] {" + strconv.Itoa(len(b64)) + "}", b64 + ")"}
+	if !strings.HasPrefix(st, "f OK") || !slices.Equal(untagged, want) {
+		t.Fatalf("FETCH BODY[2]: %q %s, want %q", untagged, st, want)
+	}
+	untagged, _ = rc.cmd("b", "FETCH 1 (BINARY.PEEK[2])")
+	want = []string{"* 1 FETCH (BINARY[2] ~{7}", "\x00\x01\x02ab\x00\xff)"}
+	if !slices.Equal(untagged, want) {
+		t.Errorf("FETCH BINARY[2]: %q, want %q", untagged, want)
+	}
+	untagged, _ = rc.cmd("g", "FETCH 1 (BODYSTRUCTURE)")
+	wantBS := `("application" "octet-stream" NIL NIL NIL "base64" ` + strconv.Itoa(len(b64))
+	if len(untagged) != 1 || !strings.Contains(untagged[0], wantBS) {
+		t.Errorf("BODYSTRUCTURE %q, want %s", untagged, wantBS)
+	}
+	for _, l := range untagged {
+		if strings.ContainsRune(l, 0) {
+			t.Errorf("NUL in %q", l)
+		}
 	}
 }
