@@ -19,13 +19,6 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	if err != nil {
 		return err
 	}
-	for _, b := range opts.BinarySection {
-		if b.Partial != nil {
-			// go-imap writes the response without its <origin>, which
-			// clients could not match to the request.
-			return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "Partial BINARY fetch is not supported"}
-		}
-	}
 	refs, err := sel.resolve(numSet)
 	if err != nil {
 		return err

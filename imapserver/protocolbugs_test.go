@@ -132,3 +132,26 @@ func TestFetchBinaryPartHasNoNUL(t *testing.T) {
 		}
 	}
 }
+
+// Partial BINARY[n]<o.l> (RFC 3516 4.2) answers the decoded part's bytes
+// from o, at most l of them, as BINARY[n]<o> (the origin the client
+// matches the answer by); a start past the end gives the empty string.
+func TestFetchPartialBinary(t *testing.T) {
+	h := newHarness(t)
+	rc := h.raw()
+	appendBinary(t, rc)
+	for _, tc := range []struct {
+		fetch string
+		want  []string
+	}{
+		{"BINARY.PEEK[2]<1.3>", []string{"* 1 FETCH (BINARY[2]<1> ~{3}", "\x01\x02a)"}},
+		{"BINARY.PEEK[1]<4.3>", []string{"* 1 FETCH (BINARY[1]<4> ~{3}", "the)"}},
+		{"BINARY.PEEK[2]<5.100>", []string{"* 1 FETCH (BINARY[2]<5> ~{2}", "\x00\xff)"}},
+		{"BINARY.PEEK[2]<99.1>", []string{`* 1 FETCH (BINARY[2]<99> ~{0}`, ")"}},
+	} {
+		untagged, st := rc.cmd("f", "FETCH 1 ("+tc.fetch+")")
+		if !strings.HasPrefix(st, "f OK") || !slices.Equal(untagged, tc.want) {
+			t.Errorf("FETCH %s: %q %s, want %q", tc.fetch, untagged, st, tc.want)
+		}
+	}
+}
