@@ -155,3 +155,37 @@ func TestFetchPartialBinary(t *testing.T) {
 		}
 	}
 }
+
+// COPY of a session's message into the folder the session already lives
+// in (INBOX to INBOX: Thunderbird's Ctrl-drag onto the same folder, mutt's
+// C then =INBOX) has nothing to do: a session's messages are in one place.
+// It answers NO [CANNOT] saying so, not OK with nothing done; INBOX keeps
+// its one message.
+func TestCopySessionMessageIntoItsOwnFolder(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("Carla <carla@customer.test>", "Need help", "please")
+	rc := h.raw()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	rc.cmd("s", "SELECT Queues/Support")
+	if _, st := rc.cmd("m", "MOVE 1 INBOX"); !strings.HasPrefix(st, "m OK") {
+		t.Fatalf("claim: %s", st)
+	}
+	rc.cmd("s", "SELECT INBOX")
+	untagged, st := rc.cmd("c", "COPY 1 INBOX")
+	if !strings.HasPrefix(st, "c NO [CANNOT] session S-") || !strings.Contains(st, "is already in INBOX") {
+		t.Errorf("COPY INBOX to INBOX: %q %s, want NO [CANNOT] ... is already in INBOX", untagged, st)
+	}
+	rc.cmd("m", "MOVE 1 Resolved")
+	rc.cmd("s", "SELECT Resolved")
+	if _, st := rc.cmd("c", "UID COPY 1:* Resolved"); !strings.HasPrefix(st, "c NO [CANNOT]") {
+		t.Errorf("COPY Resolved to Resolved: %s, want NO [CANNOT]", st)
+	}
+	// Copying it elsewhere still acts: back into INBOX resumes it there.
+	if _, st := rc.cmd("c", "COPY 1 INBOX"); !strings.HasPrefix(st, "c OK [COPYUID ") {
+		t.Errorf("COPY Resolved to INBOX: %s", st)
+	}
+	untagged, _ = rc.cmd("x", "STATUS INBOX (MESSAGES)")
+	if len(untagged) != 1 || untagged[0] != `* STATUS INBOX (MESSAGES 1)` {
+		t.Errorf("INBOX after the copies: %q", untagged)
+	}
+}
