@@ -189,3 +189,44 @@ func TestCopySessionMessageIntoItsOwnFolder(t *testing.T) {
 		t.Errorf("INBOX after the copies: %q", untagged)
 	}
 }
+
+// Subscriptions are their own list (RFC 3501 6.3.6): CREATE subscribes
+// neither the folder nor the parents it makes; DELETE keeps the
+// subscription, which LSUB shows \Noselect and LIST (SUBSCRIBED)
+// \NonExistent (RFC 5258); CREATE under the name again finds it
+// subscribed; UNSUBSCRIBE forgets it. Desk folders stay subscribed.
+func TestSubscriptionsAreTheirOwnList(t *testing.T) {
+	h := newHarness(t)
+	rc := h.raw()
+	rc.cmd("l", "LOGIN alice@example.test secret")
+	list := func(cmd string, want ...string) {
+		t.Helper()
+		untagged, st := rc.cmd("a", cmd)
+		if !strings.HasPrefix(st, "a OK") || !slices.Equal(untagged, want) {
+			t.Errorf("%s: %q %s, want %q", cmd, untagged, st, want)
+		}
+	}
+	if _, st := rc.cmd("c", "CREATE Projects/2026"); !strings.HasPrefix(st, "c OK") {
+		t.Fatalf("CREATE: %s", st)
+	}
+	list(`LSUB "" Projects*`)
+	list(`LIST (SUBSCRIBED) "" Projects*`)
+	list(`LSUB "" INBOX`, `* LSUB (\HasNoChildren) "/" INBOX`)
+
+	rc.cmd("s", "SUBSCRIBE Projects/2026")
+	list(`LSUB "" Projects*`, `* LSUB (\HasNoChildren) "/" "Projects/2026"`)
+	if _, st := rc.cmd("d", "DELETE Projects/2026"); !strings.HasPrefix(st, "d OK") {
+		t.Fatalf("DELETE: %s", st)
+	}
+	list(`LSUB "" Projects*`, `* LSUB (\Noselect) "/" "Projects/2026"`)
+	list(`LIST (SUBSCRIBED) "" Projects*`, `* LIST (\NonExistent \Subscribed) "/" "Projects/2026"`)
+	list(`LIST "" Projects*`, `* LIST (\HasNoChildren) "/" "Projects"`)
+
+	rc.cmd("c", "CREATE Projects/2026")
+	list(`LIST (SUBSCRIBED) "" Projects*`, `* LIST (\HasNoChildren \Subscribed) "/" "Projects/2026"`)
+	rc.cmd("d", "DELETE Projects/2026")
+	if _, st := rc.cmd("u", "UNSUBSCRIBE Projects/2026"); !strings.HasPrefix(st, "u OK") {
+		t.Fatalf("UNSUBSCRIBE of a deleted folder: %s", st)
+	}
+	list(`LSUB "" Projects*`)
+}
