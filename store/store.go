@@ -382,7 +382,8 @@ type Reader interface {
 	Hooks(limit int) ([]Hook, error)
 	// ImportState returns where the import of an account stands
 	// (ErrNotFound before its first contact).
-	ImportState(account string) (ImportState, error)	// KeptSubscriptions lists, sorted, the names owner is subscribed to
+	ImportState(account string) (ImportState, error)
+	// KeptSubscriptions lists, sorted, the names owner is subscribed to
 	// that have no mailbox (RFC 3501 6.3.6: DELETE keeps the
 	// subscription); a mailbox's own is its Subscribed.
 	KeptSubscriptions(owner string) ([]string, error)
@@ -447,7 +448,8 @@ type Tx interface {
 	// RemoveHook drops a CRM event; the next of its session becomes due.
 	RemoveHook(id uint64) error
 	// PutImportState stores where the import of s.Account stands.
-	PutImportState(s ImportState) error	// KeepSubscription keeps (on) or forgets owner's subscription of a
+	PutImportState(s ImportState) error
+	// KeepSubscription keeps (on) or forgets owner's subscription of a
 	// name that has no mailbox.
 	KeepSubscription(owner, name string, on bool) error
 }
