@@ -106,6 +106,9 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, sel *selection, uid store.
 	if !ok {
 		return nil
 	}
+	if err := sel.flushUpdates(w); err != nil {
+		return err
+	}
 	mw := w.CreateMessage(seq)
 	if opts.UID {
 		mw.WriteUID(imap.UID(uid))

@@ -1,6 +1,8 @@
 package imapserver_test
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -229,4 +231,116 @@ func TestSubscriptionsAreTheirOwnList(t *testing.T) {
 		t.Fatalf("UNSUBSCRIBE of a deleted folder: %s", st)
 	}
 	list(`LSUB "" Projects*`)
+}
+
+// flagsWatcher follows one connection's untagged lines: the mailbox FLAGS
+// it was last told, and each FETCH's keywords checked against them.
+type flagsWatcher struct {
+	t     *testing.T
+	name  string
+	known map[string]bool
+}
+
+var flagsList = regexp.MustCompile(`FLAGS \(([^)]*)\)`)
+
+func (fw *flagsWatcher) see(lines []string) {
+	fw.t.Helper()
+	for _, l := range lines {
+		m := flagsList.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		flags := strings.Fields(m[1])
+		if strings.HasPrefix(l, "* FLAGS ") {
+			fw.known = map[string]bool{}
+			for _, f := range flags {
+				fw.known[f] = true
+			}
+			continue
+		}
+		for _, f := range flags {
+			if !strings.HasPrefix(f, `\`) && !fw.known[f] {
+				fw.t.Errorf("%s: %q carries %s, which the last FLAGS did not announce", fw.name, l, f)
+			}
+		}
+	}
+}
+
+// selectWatched selects Drafts and starts a watcher on its FLAGS.
+func selectWatched(t *testing.T, rc *rawConn, name string) *flagsWatcher {
+	fw := &flagsWatcher{t: t, name: name}
+	untagged, st := rc.cmd("s", "SELECT Drafts")
+	if !strings.HasPrefix(st, "s OK") {
+		t.Fatalf("%s SELECT Drafts: %s", name, st)
+	}
+	fw.see(untagged)
+	return fw
+}
+
+// A new keyword is announced by an untagged FLAGS before any FETCH that
+// carries it (RFC 3501 7.2.6): before the STORE's own FETCH, and before
+// the FETCH of another connection that asks for the message's flags.
+func TestNewKeywordFlagsBeforeFetch(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.raw(), h.raw()
+	a.cmd("l", "LOGIN alice@example.test secret")
+	b.cmd("l", "LOGIN alice@example.test secret")
+	msg := "From: alice@example.test\r\nSubject: note\r\n\r\nx\r\n"
+	a.send("p APPEND Drafts {" + strconv.Itoa(len(msg)) + "+}\r\n" + msg + "\r\n")
+	a.until("p")
+	fa, fb := selectWatched(t, a, "a"), selectWatched(t, b, "b")
+
+	untagged, st := a.cmd("t", "STORE 1 +FLAGS ($Customer)")
+	if !strings.HasPrefix(st, "t OK") || len(untagged) == 0 || !strings.HasPrefix(untagged[0], "* FLAGS (") {
+		t.Errorf("STORE of a new keyword: %q %s, want the FLAGS first", untagged, st)
+	}
+	fa.see(untagged)
+	untagged, _ = b.cmd("f", "FETCH 1 (FLAGS)")
+	fb.see(untagged)
+	untagged, _ = a.cmd("f", "UID FETCH 1:* (FLAGS)")
+	fa.see(untagged)
+}
+
+// Two connections storing new keywords at once each see every keyword
+// announced before a FETCH carries it, and the last FLAGS each gets holds
+// every keyword the message has.
+func TestNewKeywordsConcurrentFlagsComplete(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.raw(), h.raw()
+	a.cmd("l", "LOGIN alice@example.test secret")
+	b.cmd("l", "LOGIN alice@example.test secret")
+	msg := "From: alice@example.test\r\nSubject: note\r\n\r\nx\r\n"
+	a.send("p APPEND Drafts {" + strconv.Itoa(len(msg)) + "+}\r\n" + msg + "\r\n")
+	a.until("p")
+	fa, fb := selectWatched(t, a, "a"), selectWatched(t, b, "b")
+	const rounds = 30
+	for i := range rounds {
+		// Both commands are in flight together; the server runs the
+		// two connections at once.
+		a.send(fmt.Sprintf("t STORE 1 +FLAGS ($a%d)\r\n", i))
+		b.send(fmt.Sprintf("t STORE 1 +FLAGS ($b%d)\r\n", i))
+		ua, sa := a.until("t")
+		ub, sb := b.until("t")
+		if !strings.HasPrefix(sa, "t OK") || !strings.HasPrefix(sb, "t OK") {
+			t.Fatalf("round %d: %s / %s", i, sa, sb)
+		}
+		fa.see(ua)
+		fb.see(ub)
+	}
+	for _, c := range []struct {
+		rc *rawConn
+		fw *flagsWatcher
+	}{{a, fa}, {b, fb}} {
+		untagged, _ := c.rc.cmd("n", "NOOP")
+		c.fw.see(untagged)
+		untagged, _ = c.rc.cmd("f", "FETCH 1 (FLAGS)")
+		c.fw.see(untagged)
+		for i := range rounds {
+			for _, k := range []string{fmt.Sprintf("$a%d", i), fmt.Sprintf("$b%d", i)} {
+				if !c.fw.known[k] {
+					t.Errorf("%s: the last FLAGS lacks %s", c.fw.name, k)
+				}
+			}
+		}
+	}
 }

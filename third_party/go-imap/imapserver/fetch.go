@@ -328,6 +328,17 @@ type FetchWriter struct {
 	options fetchWriterOptions
 }
 
+// Updates returns a writer for the pending mailbox updates of the session
+// (SessionTracker.Poll with allowExpunge false), to write during a FETCH
+// or STORE response.
+//
+// mxdesk: a server writes the queued untagged FLAGS that announces a new
+// keyword before its own FETCH responses carry the keyword (RFC 3501
+// 7.2.6); upstream only wrote them after the command.
+func (w *FetchWriter) Updates() *UpdateWriter {
+	return &UpdateWriter{conn: w.conn, allowExpunge: false}
+}
+
 // CreateMessage writes a FETCH response for a message.
 //
 // FetchResponseWriter.Close must be called.
