@@ -344,3 +344,37 @@ func TestNewKeywordsConcurrentFlagsComplete(t *testing.T) {
 		}
 	}
 }
+
+// An EXPUNGE can't be written during FETCH (RFC 3501 7.4.1), and it holds
+// back the updates queued after it; the untagged FLAGS of a new keyword
+// queued behind it still comes before the FETCH that carries the keyword.
+func TestNewKeywordFlagsBeforeFetchBehindExpunge(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.raw(), h.raw()
+	a.cmd("l", "LOGIN alice@example.test secret")
+	b.cmd("l", "LOGIN alice@example.test secret")
+	for _, subject := range []string{"one", "two"} {
+		msg := "From: alice@example.test\r\nSubject: " + subject + "\r\n\r\nx\r\n"
+		a.send("p APPEND Drafts {" + strconv.Itoa(len(msg)) + "+}\r\n" + msg + "\r\n")
+		a.until("p")
+	}
+	fa, _ := selectWatched(t, a, "a"), selectWatched(t, b, "b")
+	b.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+	if _, st := b.cmd("e", "EXPUNGE"); !strings.HasPrefix(st, "e OK") {
+		t.Fatalf("EXPUNGE: %s", st)
+	}
+	b.cmd("k", "STORE 1 +FLAGS.SILENT ($Late)")
+	untagged, st := a.cmd("f", "FETCH 2 (FLAGS)")
+	if !strings.HasPrefix(st, "f OK") {
+		t.Fatalf("FETCH: %s", st)
+	}
+	fa.see(untagged)
+	if !fa.known["$Late"] {
+		t.Errorf("FETCH behind an EXPUNGE: %q, want the FLAGS with $Late", untagged)
+	}
+	untagged, _ = a.cmd("n", "NOOP")
+	fa.see(untagged)
+	if !fa.known["$Late"] || !slices.Contains(untagged, "* 1 EXPUNGE") {
+		t.Errorf("NOOP after: %q, want the EXPUNGE and no FLAGS without $Late", untagged)
+	}
+}
