@@ -19,13 +19,6 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	if err != nil {
 		return err
 	}
-	for _, b := range opts.BinarySection {
-		if b.Partial != nil {
-			// go-imap writes the response without its <origin>, which
-			// clients could not match to the request.
-			return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "Partial BINARY fetch is not supported"}
-		}
-	}
 	refs, err := sel.resolve(numSet)
 	if err != nil {
 		return err
@@ -112,6 +105,9 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, sel *selection, uid store.
 	seq, flags, ok := sel.current(uid)
 	if !ok {
 		return nil
+	}
+	if err := sel.flushUpdates(w); err != nil {
+		return err
 	}
 	mw := w.CreateMessage(seq)
 	if opts.UID {

@@ -46,6 +46,9 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.
 		// The stored flags, not the view's: they are this STORE's result
 		// even if another change is already queued behind it.
 		fl := sel.withRecentFlag(m.UID, m.Flags)
+		if err := sel.flushUpdates(w); err != nil {
+			return err
+		}
 		mw := w.CreateMessage(seq)
 		// RFC 3501 6.4.8: UID STORE responses carry the UID; it is
 		// harmless on plain STORE and lets clients match it.

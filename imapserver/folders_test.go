@@ -185,10 +185,8 @@ func TestListSubscribed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := c.Unsubscribe("Proj").Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Unsubscribe("Proj/two").Wait(); err != nil {
+	// CREATE subscribes nothing (RFC 3501 6.3.6): only Proj/one is.
+	if err := c.Subscribe("Proj/one").Wait(); err != nil {
 		t.Fatal(err)
 	}
 	got := listNames(t, c, "", "*", &imap.ListOptions{SelectSubscribed: true})

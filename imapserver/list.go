@@ -43,6 +43,32 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 			return err
 		}
 	}
+	if opts.SelectSubscribed {
+		return s.listKeptSubscriptions(w, m, lsub)
+	}
+	return nil
+}
+
+// listKeptSubscriptions lists the subscriptions of deleted folders (RFC
+// 3501 6.3.6 keeps them): \NonExistent in LIST (SUBSCRIBED) (RFC 5258
+// 3.4), \Noselect in LSUB (RFC 3501 6.3.9).
+func (s *session) listKeptSubscriptions(w *imapserver.ListWriter, m listMatcher, lsub bool) error {
+	names, err := s.srv.r.KeptSubscriptions(s.agent)
+	if err != nil {
+		return s.routerErr(err, srcFolder)
+	}
+	attrs := []imap.MailboxAttr{imap.MailboxAttrNonExistent, imap.MailboxAttrSubscribed}
+	if lsub {
+		attrs = []imap.MailboxAttr{imap.MailboxAttrNoSelect}
+	}
+	for _, name := range names {
+		if !m.match(name) {
+			continue
+		}
+		if err := w.WriteList(&imap.ListData{Mailbox: name, Delim: router.Delimiter, Attrs: attrs}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

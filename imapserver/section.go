@@ -6,6 +6,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
+
+	"mxdesk/imapserver/imapmsg"
 )
 
 // bodySection extracts BODY[section]<partial> from a raw message (RFC 3501
@@ -18,12 +20,23 @@ func bodySection(raw []byte, s *imap.FetchItemBodySection) []byte {
 	var b []byte
 	if len(s.Part) == 0 {
 		b = topSection(raw, s)
+	} else if b64, ok := encodedPart(raw, s); ok {
+		b = b64
 	} else {
 		whole := *s
 		whole.Partial = nil
 		b = imapserver.ExtractBodySection(bytes.NewReader(raw), &whole)
 	}
 	return partial(b, s.Partial)
+}
+
+// encodedPart is BODY[n] of a part imapmsg serves base64 encoded (one
+// holding NUL, which a literal can't carry).
+func encodedPart(raw []byte, s *imap.FetchItemBodySection) ([]byte, bool) {
+	if s.Specifier != imap.PartSpecifierNone {
+		return nil, false
+	}
+	return imapmsg.EncodedPart(raw, s.Part)
 }
 
 func topSection(raw []byte, s *imap.FetchItemBodySection) []byte {

@@ -60,6 +60,16 @@ func (sel *selection) imapFlags(uid store.UID, flags []string) []imap.Flag {
 	return out
 }
 
+// flushUpdates writes the updates queued for this selection before a
+// FETCH response of the command itself: the hub queues the untagged FLAGS
+// announcing a new keyword before any change carrying it, so flags read
+// before this call never hold a keyword the client has not been told of
+// (RFC 3501 7.2.6). EXPUNGE is not allowed during FETCH or STORE: the
+// queue stops at the first one.
+func (sel *selection) flushUpdates(w *imapserver.FetchWriter) error {
+	return sel.st.Poll(w.Updates(), false)
+}
+
 // withRecentFlag is imapFlags for callers that don't hold h.mu.
 func (sel *selection) withRecentFlag(uid store.UID, flags []string) []imap.Flag {
 	sel.h.mu.Lock()

@@ -190,6 +190,18 @@ func validName(name string) error {
 	return nil
 }
 
+// KeptSubscriptions lists the names a is subscribed to that have no folder
+// (deleted ones: RFC 3501 6.3.6 keeps their subscription).
+func (r *Router) KeptSubscriptions(a *Agent) ([]string, error) {
+	var out []string
+	err := r.st.View(func(rd store.Reader) error {
+		var err error
+		out, err = rd.KeptSubscriptions(a.Login)
+		return err
+	})
+	return out, err
+}
+
 // Folders lists every folder a sees, sorted by name, parents included.
 func (r *Router) Folders(a *Agent) ([]Folder, error) {
 	var out []Folder
@@ -356,14 +368,48 @@ func (r *Router) CreateFolder(ctx context.Context, a *Agent, name string) error 
 		if err := r.checkFolderCap(tx, a, append(parentNames(name), name)); err != nil {
 			return err
 		}
-		for _, parent := range parentNames(name) {
-			if err := ensureMailbox(tx, a.Login, parent, ""); err != nil {
-				return err
-			}
+		if err := r.ensureParents(tx, a.Login, name); err != nil {
+			return err
 		}
-		_, err := tx.CreateMailbox(store.Mailbox{Owner: a.Login, Name: name, Subscribed: true, Created: r.now()})
-		return err
+		return r.createPersonal(tx, a.Login, name)
 	})
+}
+
+// ensureParents creates the missing folders above a personal folder name.
+func (r *Router) ensureParents(tx store.Tx, owner, name string) error {
+	for _, parent := range parentNames(name) {
+		_, err := tx.MailboxByName(owner, parent)
+		if errors.Is(err, store.ErrNotFound) {
+			err = r.createPersonal(tx, owner, parent)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createPersonal creates a personal folder, unsubscribed (RFC 3501 6.3.6:
+// CREATE does not subscribe) unless its name kept a subscription from a
+// deleted folder.
+func (r *Router) createPersonal(tx store.Tx, owner, name string) error {
+	subscribed, err := takeKeptSubscription(tx, owner, name)
+	if err != nil {
+		return err
+	}
+	_, err = tx.CreateMailbox(store.Mailbox{Owner: owner, Name: name, Subscribed: subscribed, Created: r.now()})
+	return err
+}
+
+// takeKeptSubscription reports whether owner kept a subscription of name
+// without a mailbox, and forgets it: the mailbox made under that name now
+// holds it.
+func takeKeptSubscription(tx store.Tx, owner, name string) (bool, error) {
+	kept, err := tx.KeptSubscriptions(owner)
+	if err != nil || !slices.Contains(kept, name) {
+		return false, err
+	}
+	return true, tx.KeepSubscription(owner, name, false)
 }
 
 // DeleteFolder deletes a personal folder and its messages. Desk folders are
@@ -386,6 +432,12 @@ func (r *Router) DeleteFolder(ctx context.Context, a *Agent, name string) error 
 		for _, c := range all {
 			if strings.HasPrefix(c.Name, name+"/") {
 				return errorf(KindForbidden, "folder %q has subfolders; delete them first", name)
+			}
+		}
+		if m.Subscribed {
+			// RFC 3501 6.3.6: the subscription outlives the folder.
+			if err := tx.KeepSubscription(a.Login, m.Name, true); err != nil {
+				return err
 			}
 		}
 		return tx.DeleteMailbox(m.ID)
@@ -422,14 +474,17 @@ func (r *Router) RenameFolder(ctx context.Context, a *Agent, from, to string) er
 		if err := r.checkFolderCap(tx, a, parentNames(to)); err != nil {
 			return err
 		}
-		for _, parent := range parentNames(to) {
-			if err := ensureMailbox(tx, a.Login, parent, ""); err != nil {
-				return err
-			}
+		if err := r.ensureParents(tx, a.Login, to); err != nil {
+			return err
 		}
 		for _, m := range all {
 			if m.Name == from || strings.HasPrefix(m.Name, from+"/") {
 				m.Name = to + strings.TrimPrefix(m.Name, from)
+				kept, err := takeKeptSubscription(tx, a.Login, m.Name)
+				if err != nil {
+					return err
+				}
+				m.Subscribed = m.Subscribed || kept
 				if err := tx.UpdateMailbox(m); err != nil {
 					return err
 				}
@@ -483,12 +538,19 @@ func (r *Router) checkFolderCap(tx store.Tx, a *Agent, names []string) error {
 	return errorf(KindLimit, "at most %d folders of your own (limits.personal_folders_per_agent): delete some first", limit)
 }
 
-// SetSubscribed (un)subscribes a to a personal folder. Desk folders are
-// always subscribed; changing them is accepted and has no effect.
+// SetSubscribed (un)subscribes a to a personal folder, or unsubscribes a
+// deleted one's kept subscription. Desk folders are always subscribed;
+// changing them is accepted and has no effect.
 func (r *Router) SetSubscribed(ctx context.Context, a *Agent, name string, on bool) error {
 	name = canonicalName(name)
 	return r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		m, err := r.mailboxFor(tx, a, name)
+		if err != nil && !on {
+			// UNSUBSCRIBE of a deleted folder's kept subscription.
+			if kept, kerr := takeKeptSubscription(tx, a.Login, name); kerr != nil || kept {
+				return kerr
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -389,6 +389,11 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 			if msg.Session != "" && isSessionTarget(dm) {
 				p, done := acted[msg.Session]
 				if !done {
+					if !move {
+						if err := r.refuseCopyHome(tx, msg.Session, dm); err != nil {
+							return err
+						}
+					}
 					if p, err = r.moveSession(tx, a, sm, dm, msg.Session); err != nil {
 						return err
 					}
@@ -413,6 +418,21 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 		r.kickAssign()
 	}
 	return dm, srcUIDs, destUIDs, err
+}
+
+// refuseCopyHome refuses a COPY of a session's message into the folder the
+// session already lives in: its messages are there once, so nothing would
+// be copied, and OK would say something was.
+func (r *Router) refuseCopyHome(tx store.Tx, id string, dm store.Mailbox) error {
+	s, err := tx.Session(id)
+	if err != nil {
+		return err
+	}
+	home, ok, err := r.homeMailbox(tx, s)
+	if err != nil || !ok || home.ID != dm.ID {
+		return err
+	}
+	return errorf(KindForbidden, "session %s is already in %s: copy it to one of your own folders for a copy of yours", id, dm.Name)
 }
 
 // isSessionTarget reports whether moving a session's message into m is a

@@ -383,6 +383,10 @@ type Reader interface {
 	// ImportState returns where the import of an account stands
 	// (ErrNotFound before its first contact).
 	ImportState(account string) (ImportState, error)
+	// KeptSubscriptions lists, sorted, the names owner is subscribed to
+	// that have no mailbox (RFC 3501 6.3.6: DELETE keeps the
+	// subscription); a mailbox's own is its Subscribed.
+	KeptSubscriptions(owner string) ([]string, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -445,6 +449,9 @@ type Tx interface {
 	RemoveHook(id uint64) error
 	// PutImportState stores where the import of s.Account stands.
 	PutImportState(s ImportState) error
+	// KeepSubscription keeps (on) or forgets owner's subscription of a
+	// name that has no mailbox.
+	KeepSubscription(owner, name string, on bool) error
 }
 
 // UpdateOptions travel with an Update.

@@ -14,7 +14,8 @@ import (
 // The parser is lenient: a group left open is closed at the end, a stray
 // ";" separates like ",", an address without domain gets MISSING_DOMAIN, a
 // legacy "addr (Name)" comment becomes the name, and display names are
-// RFC 2047 decoded even inside quotes. A group without a name can't be
+// RFC 2047 decoded even inside quotes. In a group, comments alone are no
+// member; outside, they are kept as a name (a lone "From: (Name)"). A group without a name can't be
 // represented (its start marker would read as an end marker): its members
 // are listed without markers.
 func parseAddressList(v string) []imap.Address {
@@ -25,6 +26,12 @@ func parseAddressList(v string) []imap.Address {
 		named   bool // the open group has a start marker
 	)
 	flush := func(end int) {
+		if inGroup && onlyComments(v[start:end]) {
+			// RFC 5322 3.4: a group-list may be CFWS alone
+			// ("group2: (foo) ;"), which is no member.
+			start = end + 1
+			return
+		}
 		if addr, ok := parseMailbox(v[start:end]); ok {
 			l = append(l, addr)
 		}
@@ -83,6 +90,11 @@ func parseAddressList(v string) []imap.Address {
 	flush(len(v))
 	closeGroup()
 	return l
+}
+
+// onlyComments tells whether s is comments and white space only.
+func onlyComments(s string) bool {
+	return strings.TrimSpace(stripComments(s)) == ""
 }
 
 // parseMailbox parses one RFC 5322 §3.4 mailbox: name-addr or addr-spec.

@@ -37,7 +37,15 @@ func bodyStructure(p *part, extended bool) imap.BodyStructure {
 		Encoding:    p.encoding,
 		Size:        clampUint32(len(p.body)),
 	}
+	if p.servedBase64() {
+		body := p.base64Body()
+		bs.Encoding, bs.Size = "base64", clampUint32(len(body))
+		if p.typ == "text" {
+			bs.Text = &imap.BodyStructureText{NumLines: countLines(body)}
+		}
+	}
 	switch {
+	case p.servedBase64():
 	case p.isMessage():
 		inner := p.message
 		if inner == nil { // past the nesting limit

@@ -89,6 +89,8 @@ func TestEnvelopeHeaders(t *testing.T) {
 			`(NIL NIL NIL NIL NIL ((NIL NIL "a" "b.example")) NIL NIL NIL NIL)`},
 		{"unclosed group", "To: Friends: a@b.example, c@d.example",
 			`(NIL NIL NIL NIL NIL ((NIL NIL "Friends" NIL)(NIL NIL "a" "b.example")(NIL NIL "c" "d.example")(NIL NIL NIL NIL)) NIL NIL NIL NIL)`},
+		{"group holding only a comment", "Cc: group2: (foo) ;",
+			`(NIL NIL NIL NIL NIL NIL ((NIL NIL "group2" NIL)(NIL NIL NIL NIL)) NIL NIL NIL)`},
 		{"encoded group name", "Cc: =?utf-8?q?=C3=89quipe?=: e@f.example;",
 			`(NIL NIL NIL NIL NIL NIL ((NIL NIL "Équipe" NIL)(NIL NIL "e" "f.example")(NIL NIL NIL NIL)) NIL NIL NIL)`},
 		{"sender and reply-to given", "From: a@x.example\r\nSender: s@x.example\r\nReply-To: r@x.example",

@@ -131,6 +131,9 @@ func TestCheckReportsEachDamage(t *testing.T) {
 			return txn.Delete(key(pSession, []byte("S-CHECK")))
 		}, []string{`m/1/1: message of missing session "S-CHECK"`, "tok/tok1: dangling index entry",
 			`mid/m1@customer.test: leads to missing session "S-CHECK"`, `e/S-CHECK/1: event of missing session "S-CHECK"`}},
+		{"subscription kept for an existing mailbox", func(txn *badger.Txn, _ store.Message) error {
+			return txn.Set(subscriptionKey("alice@example.test", "INBOX"), nil)
+		}, []string{`sub/alice@example.test/INBOX: subscription kept for existing mailbox "INBOX" of "alice@example.test"`}},
 		{"counter behind", func(txn *badger.Txn, _ store.Message) error {
 			return txn.Set(key(pCounter, []byte("blob")), u64(1))
 		}, []string{"c/blob: counter is 1, below 3 in use"}},

@@ -328,6 +328,17 @@ type FetchWriter struct {
 	options fetchWriterOptions
 }
 
+// Updates returns a writer for the pending mailbox updates of the session
+// (SessionTracker.Poll with allowExpunge false), to write during a FETCH
+// or STORE response.
+//
+// mxdesk: a server writes the queued untagged FLAGS that announces a new
+// keyword before its own FETCH responses carry the keyword (RFC 3501
+// 7.2.6); upstream only wrote them after the command.
+func (w *FetchWriter) Updates() *UpdateWriter {
+	return &UpdateWriter{conn: w.conn, allowExpunge: false}
+}
+
 // CreateMessage writes a FETCH response for a message.
 //
 // FetchResponseWriter.Close must be called.
@@ -437,7 +448,13 @@ func (w *FetchResponseWriter) WriteBinarySection(section *imap.FetchItemBinarySe
 
 	enc.Atom("BINARY").Special('[')
 	writeSectionPart(enc, section.Part)
-	enc.Special(']').SP()
+	enc.Special(']')
+	if partial := section.Partial; partial != nil {
+		// mxdesk: RFC 3516 4.2, the answer carries its origin; upstream
+		// left it out, and clients could not match it to the request.
+		enc.Special('<').Number(uint32(partial.Offset)).Special('>')
+	}
+	enc.SP()
 	enc.Special('~') // indicates literal8
 	return w.enc.Literal(size)
 }

@@ -206,7 +206,14 @@ func readListMailbox(dec *imapwire.Decoder) (string, error) {
 			return "", dec.Err()
 		}
 	}
-	return utf7.Decode(mailbox)
+	name, err := utf7.Decode(mailbox)
+	if err != nil {
+		// mxdesk: the client's error, answered BAD; upstream returned it
+		// as it came, which the server answered NO [SERVERBUG].
+		dec.Invalid("list pattern is not valid modified UTF-7")
+		return "", dec.Err()
+	}
+	return name, nil
 }
 
 func isListChar(ch byte) bool {

@@ -162,6 +162,7 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 		}
 		if stopIndex >= 0 {
 			t.queue = t.queue[stopIndex:]
+			updates = append(updates, t.takeMailboxFlags()...)
 		} else {
 			t.queue = nil
 		}
@@ -187,6 +188,32 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 		}
 	}
 	return nil
+}
+
+// takeMailboxFlags removes the FLAGS updates from the queue and returns the
+// last one (none if there are none). t.mutex must be held.
+//
+// mxdesk: a FLAGS held back behind an EXPUNGE that can't be written yet
+// is sent at once; it does not depend on sequence numbers, and a FETCH the
+// command writes may carry the keyword it announces. Only the last is
+// kept: each lists the mailbox's flags at the time, and an older one would
+// leave out flags the newer announced.
+func (t *SessionTracker) takeMailboxFlags() []trackerUpdate {
+	var last *trackerUpdate
+	kept := t.queue[:0]
+	for i := range t.queue {
+		if t.queue[i].mailboxFlags != nil {
+			u := t.queue[i]
+			last = &u
+			continue
+		}
+		kept = append(kept, t.queue[i])
+	}
+	t.queue = kept
+	if last == nil {
+		return nil
+	}
+	return []trackerUpdate{*last}
 }
 
 // Idle continuously writes mailbox updates.
