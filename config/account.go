@@ -44,6 +44,9 @@ type Account struct {
 	// ("mx.google.com"): the topmost Authentication-Results field it
 	// added is trusted for the DMARC result. Empty: none is trusted.
 	AuthenticationResults string `toml:"authentication_results"`
+	// SentFolder, if set, is the upstream folder a copy (\Seen) of each
+	// reply sent through smtp is appended to; empty: no copy.
+	SentFolder string `toml:"sent_folder"`
 }
 
 // Account TLS modes (imap_tls, smtp_tls).
