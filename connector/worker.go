@@ -38,7 +38,7 @@ type worker struct {
 func newWorker(c *Connector, a config.Account, queueAddr string, cancel context.CancelFunc) *worker {
 	return &worker{c: c, acct: a, queueAddr: queueAddr, cancel: cancel, done: make(chan struct{}),
 		sentCopies: make(chan struct{}, 1),
-		st: Status{Address: a.Address, LastError: "not connected yet"}}
+		st:         Status{Address: a.Address, LastError: "not connected yet"}}
 }
 
 func (w *worker) status() Status {
