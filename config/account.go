@@ -155,6 +155,9 @@ func (p *parser) checkAccounts() {
 		p.checkPasswordFile(key+".password_file", a.PasswordFile, true)
 		p.checkPasswordFile(key+".smtp_password_file", a.SMTPPasswordFile, false)
 		p.checkAccountTimes(key, a)
+		if a.SentFolder != "" && a.SMTP == "" {
+			p.errorf(key+".sent_folder", "%q: needs smtp (only replies sent through the account's SMTP are copied)", a.SentFolder)
+		}
 		if a.AfterImport != AfterImportKeep && a.AfterImport != AfterImportSeen && strings.TrimSpace(a.MoveFolder()) == "" {
 			p.errorf(key+".after_import", "%q: want \"keep\", \"seen\" or \"move:<folder>\"", a.AfterImport)
 		}
