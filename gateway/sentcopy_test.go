@@ -158,3 +158,28 @@ func TestAccountSentCopyWaitsForIMAP(t *testing.T) {
 		t.Errorf("upstream Sent holds %q, want r1 copied (\\Seen) and r2 once", got)
 	}
 }
+
+// TestAccountAutoReplyCopiedToUpstreamSent: the queue's auto-reply, sent
+// through the account's SMTP, is copied to sent_folder too.
+func TestAccountAutoReplyCopiedToUpstreamSent(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	up := startUpstreamSMTP(t, u.Login, u.Password)
+	a := startAccountUser(t, u, "INBOX", sentCopyLines(u, up),
+		"[queue.auto_reply]\nenabled = true\nbody = \"Hello @{consumer}, your ticket is @{ticket_id}.\"")
+	if err := a.upstream.Create("Sent", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("ar1", "carla@customer.test", "hello"))
+	a.waitImport(t, "ar1")
+	select {
+	case <-up.got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the auto-reply did not reach the account's SMTP")
+	}
+	waitUpstream(t, a.upstream, "Sent", func(msgs []*imapclient.FetchMessageBuffer) bool { return len(msgs) >= 1 })
+	waitSentCopies(t, a.g, 0)
+	got := sentMessageIDs(t, a.upstream)
+	if len(got) != 1 || !strings.HasSuffix(got[0], "+seen") {
+		t.Errorf("upstream Sent holds %q, want the auto-reply once, \\Seen", got)
+	}
+}
