@@ -44,6 +44,9 @@ type Account struct {
 	// ("mx.google.com"): the topmost Authentication-Results field it
 	// added is trusted for the DMARC result. Empty: none is trusted.
 	AuthenticationResults string `toml:"authentication_results"`
+	// SentFolder, if set, is the upstream folder a copy (\Seen) of each
+	// reply sent through smtp is appended to; empty: no copy.
+	SentFolder string `toml:"sent_folder"`
 }
 
 // Account TLS modes (imap_tls, smtp_tls).
@@ -152,6 +155,9 @@ func (p *parser) checkAccounts() {
 		p.checkPasswordFile(key+".password_file", a.PasswordFile, true)
 		p.checkPasswordFile(key+".smtp_password_file", a.SMTPPasswordFile, false)
 		p.checkAccountTimes(key, a)
+		if a.SentFolder != "" && a.SMTP == "" {
+			p.errorf(key+".sent_folder", "%q: needs smtp (only replies sent through the account's SMTP are copied)", a.SentFolder)
+		}
 		if a.AfterImport != AfterImportKeep && a.AfterImport != AfterImportSeen && strings.TrimSpace(a.MoveFolder()) == "" {
 			p.errorf(key+".after_import", "%q: want \"keep\", \"seen\" or \"move:<folder>\"", a.AfterImport)
 		}

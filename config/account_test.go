@@ -61,6 +61,7 @@ func TestAccountValidation(t *testing.T) {
 		{"bad after_import", `after_import = "delete"`, "account[0].after_import", `want "keep", "seen" or "move:<folder>"`},
 		{"empty move folder", `after_import = "move:"`, "account[0].after_import", "move:<folder>"},
 		{"negative delete_after_days", `delete_after_days = -1`, "account[0].delete_after_days", "want a number of days, or 0 to never delete"},
+		{"sent_folder without smtp", `sent_folder = "Sent"`, "account[0].sent_folder", "needs smtp"},
 		{"bad since", `since = "last year"`, "account[0].since", "want a day"},
 		{"short poll", `poll_interval = "10ms"`, "account[0].poll_interval", "at least 1s"},
 		{"bad authserv-id", `authentication_results = "mx.google.com; dmarc=pass"`, "account[0].authentication_results", "authserv-id"},

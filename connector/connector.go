@@ -139,3 +139,18 @@ func (c *Connector) Status() []Status {
 	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Address, b.Address) })
 	return out
 }
+
+// SentCopyQueued tells the worker of account that a reply waits to be
+// copied to its sent_folder (the delivery worker recorded it).
+func (c *Connector) SentCopyQueued(account string) {
+	c.mu.Lock()
+	w := c.workers[account]
+	c.mu.Unlock()
+	if w == nil {
+		return
+	}
+	select {
+	case w.sentCopies <- struct{}{}:
+	default: // already signalled
+	}
+}

@@ -27,6 +27,9 @@ type worker struct {
 	queueAddr string
 	cancel    context.CancelFunc // ends run's context
 	done      chan struct{}      // closed when run returns
+	// sentCopies is signalled when a reply to copy to sent_folder was
+	// recorded: it ends the wait for mail.
+	sentCopies chan struct{}
 
 	mu sync.Mutex
 	st Status
@@ -34,7 +37,8 @@ type worker struct {
 
 func newWorker(c *Connector, a config.Account, queueAddr string, cancel context.CancelFunc) *worker {
 	return &worker{c: c, acct: a, queueAddr: queueAddr, cancel: cancel, done: make(chan struct{}),
-		st: Status{Address: a.Address, LastError: "not connected yet"}}
+		sentCopies: make(chan struct{}, 1),
+		st:         Status{Address: a.Address, LastError: "not connected yet"}}
 }
 
 func (w *worker) status() Status {
@@ -124,6 +128,9 @@ func (w *worker) session(ctx context.Context) (wasValid bool, err error) {
 		"uidvalidity", st.UIDValidity, "last_uid", st.LastUID, "idle", cl.Caps().Has(imap.CapIdle))
 	warned := false // of delete_after_days without UIDPLUS
 	for {
+		if err := w.appendSentCopies(ctx, cl); err != nil {
+			return true, err
+		}
 		if err := w.importNew(ctx, cl, &st); err != nil {
 			return true, err
 		}
@@ -145,6 +152,8 @@ func (w *worker) waitForMail(ctx context.Context, conn *deadlineConn, cl *imapcl
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-w.sentCopies:
+			return nil
 		case <-timer.C:
 			return cl.Noop().Wait()
 		}
@@ -159,6 +168,7 @@ func (w *worker) waitForMail(ctx context.Context, conn *deadlineConn, cl *imapcl
 	select {
 	case <-ctx.Done():
 	case <-newMail:
+	case <-w.sentCopies:
 	case <-timer.C:
 	}
 	if err := idle.Close(); err != nil {

@@ -51,6 +51,16 @@ func (w *Worker) record(ctx context.Context, id uint64, p router.OutboundProgres
 	return queued, err
 }
 
+// sentCopy is the account whose sent_folder gets a copy of ob, when
+// delivered went through that account's SMTP; "" otherwise.
+func (w *Worker) sentCopy(ob store.Outbound, delivered []string) string {
+	acct := w.cfg.AccountByQueue(ob.Queue)
+	if acct == nil || acct.SMTP == "" || acct.SentFolder == "" || len(delivered) == 0 {
+		return ""
+	}
+	return acct.Address
+}
+
 // attempt tries every recipient of ob once and commits the outcome: the
 // delivered leave the queue after their transaction, the failed ones are
 // retried after a backoff or, for permanent failures and after retry_for,
@@ -109,12 +119,15 @@ func (w *Worker) attempt(ctx context.Context, ob store.Outbound) Report {
 		if len(carried) > 0 {
 			w.setPending(ob.ID, carried)
 		}
-		rep.Queued, err = w.record(ctx, ob.ID, router.OutboundProgress{Done: last})
+		rep.SentCopy = w.sentCopy(ob, last)
+		rep.Queued, err = w.record(ctx, ob.ID, router.OutboundProgress{Done: last, SentCopy: rep.SentCopy})
 		rep.Err = firstErr(rep.Err, err)
 		return rep
 	}
+	rep.SentCopy = w.sentCopy(ob, last)
 	progress := router.OutboundProgress{
 		Done: last, Attempted: true, LastError: summary(results), NextAttempt: w.nextAttempt(ob),
+		SentCopy: rep.SentCopy,
 	}
 	if rep.Queued, err = w.record(ctx, ob.ID, progress); err != nil {
 		w.failures.Add(1)

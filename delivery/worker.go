@@ -62,6 +62,9 @@ type Report struct {
 	Bounced   []string // failed for good: a bounce is filed
 	// Queued says whether the message is still in the queue.
 	Queued bool
+	// SentCopy is the [[account]] a copy for its sent_folder was
+	// recorded for ("" when none).
+	SentCopy string
 	// Err is a local failure (store, bounce filing) that left the
 	// message queued to be tried again.
 	Err error

@@ -15,8 +15,11 @@ import (
 // newConnector builds the importer of the [[account]] mailboxes; Start
 // runs it with the background work.
 func (g *Gateway) newConnector() *connector.Connector {
-	return connector.New(connector.Options{Router: g.router, Store: g.store, Logger: g.log, OnImport: g.onImport,
+	c := connector.New(connector.Options{Router: g.router, Store: g.store, Logger: g.log, OnImport: g.onImport,
 		MaxMessageBytes: g.cfg.SMTP.MaxMessageBytes})
+	wake := c.SentCopyQueued
+	g.obs.sentCopyQueued.Store(&wake)
+	return c
 }
 
 // onImport forwards the connector's imports to a test's hook.

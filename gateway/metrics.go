@@ -34,10 +34,16 @@ type observability struct {
 	// attemptHook, when set, is called after each delivery attempt has
 	// recorded its outcome and moved the delivery counters (tests).
 	attemptHook atomic.Pointer[func(delivery.Report)]
+	// sentCopyQueued, when set, wakes the connector's account worker
+	// for a copy to its sent_folder.
+	sentCopyQueued atomic.Pointer[func(account string)]
 }
 
 // afterAttempt is the delivery worker's AfterAttempt.
 func (o *observability) afterAttempt(rep delivery.Report) {
+	if fn := o.sentCopyQueued.Load(); fn != nil && rep.SentCopy != "" {
+		(*fn)(rep.SentCopy)
+	}
 	if fn := o.attemptHook.Load(); fn != nil {
 		(*fn)(rep)
 	}

@@ -23,6 +23,10 @@ type OutboundProgress struct {
 	Attempted   bool
 	LastError   string
 	NextAttempt time.Time
+	// SentCopy is the [[account]] whose sent_folder gets a copy of the
+	// message: Done holds a recipient its SMTP accepted. It is recorded
+	// in the same transaction (store.SentCopy).
+	SentCopy string
 }
 
 // RecordOutbound applies p to the queued message id in one durable update
@@ -59,6 +63,11 @@ func applyProgress(tx store.Tx, id uint64, p OutboundProgress) (store.Outbound, 
 		cur.Attempts++
 		cur.LastError = p.LastError
 		cur.NextAttempt = p.NextAttempt
+	}
+	if p.SentCopy != "" {
+		if err := tx.PutSentCopy(store.SentCopy{Account: p.SentCopy, Outbound: id, Blob: cur.Blob}); err != nil {
+			return cur, false, err
+		}
 	}
 	if len(cur.To) == 0 {
 		return cur, false, tx.RemoveOutbound(id)

@@ -169,6 +169,15 @@ type ImportState struct {
 	ByDate bool `json:",omitempty"`
 }
 
+// SentCopy is a reply delivered through an upstream account's SMTP whose
+// copy is still to be appended to the account's sent_folder (the
+// connector drains them). It holds a reference on Blob.
+type SentCopy struct {
+	Account  string // the account's address, lower-case
+	Outbound uint64 // the queued message it was
+	Blob     BlobID
+}
+
 // Waiting is one session waiting in a queue.
 type Waiting struct {
 	Session string
@@ -387,6 +396,9 @@ type Reader interface {
 	// that have no mailbox (RFC 3501 6.3.6: DELETE keeps the
 	// subscription); a mailbox's own is its Subscribed.
 	KeptSubscriptions(owner string) ([]string, error)
+	// SentCopies lists up to limit copies still to append for account,
+	// oldest first.
+	SentCopies(account string, limit int) ([]SentCopy, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -452,6 +464,12 @@ type Tx interface {
 	// KeepSubscription keeps (on) or forgets owner's subscription of a
 	// name that has no mailbox.
 	KeepSubscription(owner, name string, on bool) error
+	// PutSentCopy records a copy to append (taking a reference on
+	// c.Blob); the same account and outbound again is kept once.
+	PutSentCopy(c SentCopy) error
+	// RemoveSentCopy drops a copy and its blob reference; a missing one
+	// is not an error.
+	RemoveSentCopy(account string, outbound uint64) error
 }
 
 // UpdateOptions travel with an Update.

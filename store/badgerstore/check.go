@@ -112,7 +112,7 @@ func (c *checker) used(counter string, id uint64) {
 
 func (c *checker) run() error {
 	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.archivedRecords, c.messageRecords, c.outboundRecords,
-		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
+		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err

@@ -39,6 +39,7 @@ import (
 //	obd/<unix nanos><id>       queued outbound messages by next attempt
 //	am/<address>               automatic mail sent to an address (JSON, with a TTL)
 //	imp/<address>              import state of an upstream account (JSON, import.go)
+//	sc/<address>\0<id>          reply to copy to the account's sent_folder (JSON, sentcopy.go)
 const (
 	pCounter    = "c/"
 	pMailbox    = "mb/"
@@ -63,6 +64,7 @@ const (
 	pOutboundAt = "obd/"
 	pAutoMail   = "am/"
 	pImport     = "imp/"
+	pSentCopy   = "sc/"
 )
 
 func key(prefix string, parts ...[]byte) []byte {
