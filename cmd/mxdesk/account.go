@@ -39,21 +39,10 @@ Flags:
 
 // runAccount dispatches "mxdesk account list" and "mxdesk account test".
 func runAccount(args []string, std stdio) int {
-	if len(args) == 0 {
-		fmt.Fprint(std.err, accountUsage)
-		return 2
-	}
-	switch args[0] {
-	case "list":
-		return runAccountList(args[1:], std)
-	case "test":
-		return runAccountTest(args[1:], std)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, accountUsage)
-		return 0
-	}
-	fmt.Fprintf(std.err, "mxdesk account: unknown subcommand %q\n\n%s", args[0], accountUsage)
-	return 2
+	return runSubcommand("account", accountUsage, args, std, map[string]func([]string, stdio) int{
+		"list": runAccountList,
+		"test": runAccountTest,
+	})
 }
 
 func runAccountList(args []string, std stdio) int {

@@ -53,21 +53,10 @@ Flags:
 
 // runAgent dispatches `mxdesk agent list|state`.
 func runAgent(args []string, std stdio) int {
-	if len(args) == 0 {
-		fmt.Fprint(std.err, agentUsage)
-		return 2
-	}
-	switch args[0] {
-	case "list":
-		return runAgentList(args[1:], std)
-	case "state":
-		return runAgentState(args[1:], std)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, agentUsage)
-		return 0
-	}
-	fmt.Fprintf(std.err, "mxdesk agent: unknown subcommand %q\n\n%s", args[0], agentUsage)
-	return 2
+	return runSubcommand("agent", agentUsage, args, std, map[string]func([]string, stdio) int{
+		"list":  runAgentList,
+		"state": runAgentState,
+	})
 }
 
 func runAgentList(args []string, std stdio) int {

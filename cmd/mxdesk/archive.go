@@ -73,23 +73,11 @@ Flags:
 
 // runArchive dispatches "mxdesk archive test-connection|run|restore".
 func runArchive(args []string, std stdio) int {
-	if len(args) == 0 {
-		fmt.Fprint(std.err, archiveUsage)
-		return 2
-	}
-	switch args[0] {
-	case "test-connection":
-		return runArchiveTest(args[1:], std)
-	case "run":
-		return runArchiveRun(args[1:], std)
-	case "restore":
-		return runArchiveRestore(args[1:], std)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, archiveUsage)
-		return 0
-	}
-	fmt.Fprintf(std.err, "mxdesk archive: unknown subcommand %q\n\n%s", args[0], archiveUsage)
-	return 2
+	return runSubcommand("archive", archiveUsage, args, std, map[string]func([]string, stdio) int{
+		"test-connection": runArchiveTest,
+		"run":             runArchiveRun,
+		"restore":         runArchiveRestore,
+	})
 }
 
 // testConnectionTimeout bounds test-connection as a whole.

@@ -37,23 +37,11 @@ prints the admin API's JSON instead of text.
 
 // runCRM dispatches mxdesk crm list|retry|drop.
 func runCRM(args []string, std stdio) int {
-	if len(args) == 0 {
-		fmt.Fprint(std.err, crmUsage)
-		return 2
-	}
-	switch args[0] {
-	case "list":
-		return runCRMList(args[1:], std)
-	case "retry":
-		return runCRMChange(args[1:], std, "retry")
-	case "drop":
-		return runCRMChange(args[1:], std, "drop")
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, crmUsage)
-		return 0
-	}
-	fmt.Fprintf(std.err, "mxdesk crm: unknown subcommand %q\n\n%s", args[0], crmUsage)
-	return 2
+	return runSubcommand("crm", crmUsage, args, std, map[string]func([]string, stdio) int{
+		"list":  runCRMList,
+		"retry": func(args []string, std stdio) int { return runCRMChange(args, std, "retry") },
+		"drop":  func(args []string, std stdio) int { return runCRMChange(args, std, "drop") },
+	})
 }
 
 func runCRMList(args []string, std stdio) int {

@@ -173,3 +173,23 @@ func printFlagUsage(fs *flag.FlagSet, usage string, w io.Writer) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
+
+// runSubcommand runs the subcommand args[0] of command (`mxdesk crm
+// list`) from subs, with the rest of args; help prints usage, and a
+// missing or unknown subcommand prints it as an error (exit 2).
+func runSubcommand(command, usage string, args []string, std stdio, subs map[string]func([]string, stdio) int) int {
+	if len(args) == 0 {
+		fmt.Fprint(std.err, usage)
+		return 2
+	}
+	if run, ok := subs[args[0]]; ok {
+		return run(args[1:], std)
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(std.out, usage)
+		return 0
+	}
+	fmt.Fprintf(std.err, "mxdesk %s: unknown subcommand %q\n\n%s", command, args[0], usage)
+	return 2
+}

@@ -83,25 +83,16 @@ Flags:
 
 // runQuarantine dispatches `mxdesk quarantine list|show|release|delete`.
 func runQuarantine(args []string, std stdio) int {
-	if len(args) == 0 {
-		fmt.Fprint(std.err, quarantineUsage)
-		return 2
-	}
-	switch args[0] {
-	case "list":
-		return runQuarantineList(args[1:], std)
-	case "show":
-		return runQuarantineShow(args[1:], std)
-	case "release":
-		return runQuarantineChange(args[1:], std, "release", quarantineReleaseUsage)
-	case "delete":
-		return runQuarantineChange(args[1:], std, "delete", quarantineDeleteUsage)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, quarantineUsage)
-		return 0
-	}
-	fmt.Fprintf(std.err, "mxdesk quarantine: unknown subcommand %q\n\n%s", args[0], quarantineUsage)
-	return 2
+	return runSubcommand("quarantine", quarantineUsage, args, std, map[string]func([]string, stdio) int{
+		"list": runQuarantineList,
+		"show": runQuarantineShow,
+		"release": func(args []string, std stdio) int {
+			return runQuarantineChange(args, std, "release", quarantineReleaseUsage)
+		},
+		"delete": func(args []string, std stdio) int {
+			return runQuarantineChange(args, std, "delete", quarantineDeleteUsage)
+		},
+	})
 }
 
 func runQuarantineList(args []string, std stdio) int {

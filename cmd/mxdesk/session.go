@@ -70,21 +70,10 @@ Flags:
 
 // runSession dispatches `mxdesk session show|list`.
 func runSession(args []string, std stdio) int {
-	if len(args) == 0 {
-		fmt.Fprint(std.err, sessionUsage)
-		return 2
-	}
-	switch args[0] {
-	case "show":
-		return runSessionShow(args[1:], std)
-	case "list":
-		return runSessionList(args[1:], std)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, sessionUsage)
-		return 0
-	}
-	fmt.Fprintf(std.err, "mxdesk session: unknown subcommand %q\n\n%s", args[0], sessionUsage)
-	return 2
+	return runSubcommand("session", sessionUsage, args, std, map[string]func([]string, stdio) int{
+		"show": runSessionShow,
+		"list": runSessionList,
+	})
 }
 
 func runSessionShow(args []string, std stdio) int {
