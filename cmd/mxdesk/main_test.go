@@ -180,3 +180,19 @@ func TestHashPasswordRefusesEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestSubcommands: a command with subcommands prints its usage for help
+// (exit 0), and names an unknown or missing subcommand (exit 2).
+func TestSubcommands(t *testing.T) {
+	for _, cmd := range []string{"session", "agent", "quarantine", "crm", "archive", "account"} {
+		if status, out, _ := runCmd(t, "", cmd, "help"); status != 0 || !strings.Contains(out, "mxdesk "+cmd) {
+			t.Errorf("%s help: status %d, output %q", cmd, status, out)
+		}
+		if status, _, errOut := runCmd(t, "", cmd, "frob"); status != 2 || !strings.Contains(errOut, "mxdesk "+cmd+`: unknown subcommand "frob"`) {
+			t.Errorf("%s frob: status %d, stderr %q", cmd, status, errOut)
+		}
+		if status, _, errOut := runCmd(t, "", cmd); status != 2 || !strings.Contains(errOut, "mxdesk "+cmd) {
+			t.Errorf("%s alone: status %d, stderr %q", cmd, status, errOut)
+		}
+	}
+}
