@@ -54,7 +54,7 @@ var commands = []command{
 	{"restore", "create the store of a new data_dir from a backup", runRestore},
 	{"check-store", "check the store's indexes and reference counts (server stopped)", runCheckStore},
 	{"archive", "archive closed sessions to S3 (test-connection, run, restore)", runArchive},
-	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
+	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE); bench imap: IMAP load",
 		func(args []string, _ stdio) int { return runBench(args) }},
 }
 
