@@ -95,8 +95,18 @@ type fetched struct {
 // errGone says a message disappeared between resolving the set and reading.
 var errGone = errors.New("message gone")
 
+// needsMessage tells whether opts ask for anything beyond UID and FLAGS,
+// which the selection already holds: a client's resync (FETCH 1:* (UID
+// FLAGS)) reads nothing from the store.
+func needsMessage(opts *imap.FetchOptions) bool {
+	return opts.InternalDate || opts.RFC822Size || needsRaw(opts)
+}
+
 func (s *session) fetchOne(w *imapserver.FetchWriter, sel *selection, uid store.UID, opts *imap.FetchOptions, flagsChanged bool) error {
-	f, err := s.load(sel.mailbox, uid, opts)
+	f, err := &fetched{}, error(nil)
+	if needsMessage(opts) {
+		f, err = s.load(sel.mailbox, uid, opts)
+	}
 	if errors.Is(err, errGone) {
 		return nil
 	} else if err != nil {
