@@ -249,7 +249,11 @@ func TestQResyncThunderbirdSequence(t *testing.T) {
 	tb = h.rawLogin(alice)
 	en := tb.okCmd("E", "ENABLE QRESYNC")
 	lineMatching(t, en, `^\* ENABLED QRESYNC$`)
-	_, sel := selectQResync(t, tb, "S", fmt.Sprintf(" (QRESYNC (%s %d))", known.uidValidity, known.modSeq))
+	now, sel := selectQResync(t, tb, "S", fmt.Sprintf(" (QRESYNC (%s %d))", known.uidValidity, known.modSeq))
+	// Four flag changes and two expunges, seen by the view c keeps open.
+	if now.modSeq != known.modSeq+6 {
+		t.Errorf("HIGHESTMODSEQ after the changes = %d, want %d", now.modSeq, known.modSeq+6)
+	}
 	lineMatching(t, sel, `^\* VANISHED \(EARLIER\) 3,5$`)
 	lineMatching(t, sel, `^\* 2 FETCH \(UID 2 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$`)
 	lineMatching(t, sel, `^\* 3 FETCH \(UID 4 FLAGS \(\$label1\) MODSEQ \(\d+\)\)$`)
@@ -380,4 +384,27 @@ func TestModSeqSurvivesRestart(t *testing.T) {
 	lineMatching(t, f, `^\* 2 FETCH \(MODSEQ \(4\)\)$`)
 	st := rc.okCmd("T", `STORE 1 +FLAGS (\Seen)`)
 	lineMatching(t, st, `MODSEQ \(5\)`)
+}
+
+// Under QRESYNC, SELECT of another folder says [CLOSED] before the new
+// folder's data, and CLOSE expunges silently (no VANISHED, RFC 7162
+// 3.2.7): the client learns of the expunge at its next QRESYNC.
+func TestQResyncCloseAndReselect(t *testing.T) {
+	h := newHarness(t)
+	workFolder(t, h, 2)
+	rc := h.rawLogin(alice)
+	rc.okCmd("E", "ENABLE QRESYNC")
+	known, _ := selectQResync(t, rc, "S", "")
+	sel := rc.okCmd("I", "SELECT INBOX")
+	if len(sel) == 0 || !strings.HasPrefix(sel[0], "* OK [CLOSED]") {
+		t.Errorf("SELECT while selected answered %q, want * OK [CLOSED] first", sel)
+	}
+	noLineMatching(t, sel, `VANISHED|EXPUNGE`)
+
+	rc.okCmd("T", `SELECT Work`)
+	rc.okCmd("D", `UID STORE 1 +FLAGS.SILENT (\Deleted)`)
+	cl := rc.okCmd("C", "CLOSE")
+	noLineMatching(t, cl, `VANISHED|EXPUNGE`)
+	_, again := selectQResync(t, rc, "A", fmt.Sprintf(" (QRESYNC (%s %d))", known.uidValidity, known.modSeq))
+	lineMatching(t, again, `^\* VANISHED \(EARLIER\) 1$`)
 }

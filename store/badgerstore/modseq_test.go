@@ -99,7 +99,6 @@ func TestExpungedKeptBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	var mb store.Mailbox
 	update(t, s, func(tx store.Tx) (err error) {
 		if mb, err = tx.CreateMailbox(store.Mailbox{Owner: "alice@example.test", Name: "INBOX"}); err != nil {
@@ -122,8 +121,11 @@ func TestExpungedKeptBounded(t *testing.T) {
 	if e := expunged(t, s, mb.ID, 0); !slices.Equal(e, []store.UID{3, 4, 5}) {
 		t.Errorf("expunged = %v, want [3 4 5]", e)
 	}
-	// Deleting the mailbox forgets them (Check on close finds none left).
+	// Deleting the mailbox forgets them: Check on close finds none left.
 	update(t, s, func(tx store.Tx) error { return tx.DeleteMailbox(mb.ID) })
+	if err := s.Close(); err != nil {
+		t.Error(err)
+	}
 }
 
 // A store written before mod-sequences gives every message and mailbox
