@@ -280,8 +280,9 @@ func TestQResyncThunderbirdSequence(t *testing.T) {
 	noLineMatching(t, sel, `VANISHED|FETCH`)
 }
 
-// The QRESYNC parameter needs ENABLE QRESYNC first, and VANISHED needs
-// UID FETCH with CHANGEDSINCE: both are a BAD, never a server error.
+// The QRESYNC parameter needs ENABLE QRESYNC first, VANISHED needs UID
+// FETCH with CHANGEDSINCE, and malformed modifiers and parameters are a
+// syntax error: each is a BAD, never a server error.
 func TestQResyncRefusedWithoutEnable(t *testing.T) {
 	h := newHarness(t)
 	workFolder(t, h, 1)
@@ -292,7 +293,12 @@ func TestQResyncRefusedWithoutEnable(t *testing.T) {
 	}
 	rc.okCmd("E", "ENABLE QRESYNC")
 	rc.okCmd("T", "SELECT Work")
-	for _, cmd := range []string{"FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)", "UID FETCH 1:* (FLAGS) (VANISHED)", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE x)"} {
+	for _, cmd := range []string{
+		"FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)", "UID FETCH 1:* (FLAGS) (VANISHED)", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE x)",
+		"FETCH 1 (FLAGS) (SINCE 1)", `STORE 1 (UNCHANGEDSINCE) +FLAGS (\Seen)`, `STORE 1 (SOON 3) +FLAGS (\Seen)`,
+		"SEARCH MODSEQ x", "SELECT Work (FOO)", "SELECT Work (QRESYNC (1))", "SELECT Work (QRESYNC (1 2 3 (1)))",
+		"STATUS Work (HIGHESTMODSEQ FOO)", "UID FETCH 1 (FLAGS) (CHANGEDSINCE 99999999999999999999)",
+	} {
 		if _, st := rc.cmd("F", cmd); !strings.HasPrefix(st, "F BAD") {
 			t.Errorf("%s answered %q, want BAD", cmd, st)
 		}
