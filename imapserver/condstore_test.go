@@ -125,6 +125,9 @@ func TestCondStoreOnTheWire(t *testing.T) {
 	// A FETCH that sets \Seen reports the change with UID and MODSEQ.
 	b := rc.okCmd("K", "FETCH 3 (BODY[])")
 	lineMatching(t, b, `^\* 3 FETCH \(UID 3 FLAGS \(\\Seen\) MODSEQ \(6\) BODY\[\] \{`)
+
+	ex := rc.okCmd("X", "EXAMINE Work (CONDSTORE)")
+	lineMatching(t, ex, `^\* OK \[HIGHESTMODSEQ 6\]`)
 }
 
 // The go-imap client library reads what the server sends: SELECT's
