@@ -101,6 +101,10 @@ type SMTP struct {
 // IMAP holds the limits of the agents' IMAP server.
 type IMAP struct {
 	MaxAppendBytes int64 `toml:"max_append_bytes"` // default: smtp.max_message_bytes
+
+	// ExpungedKept is how many expunged UIDs each mailbox remembers for
+	// QRESYNC (condstore.go; default 10000).
+	ExpungedKept int `toml:"expunged_kept"`
 }
 
 // Store tunes the embedded database.

@@ -301,6 +301,9 @@ func (p *parser) defaultLimits() {
 	if !p.md.IsDefined("imap", "max_append_bytes") {
 		c.IMAP.MaxAppendBytes = c.SMTP.MaxMessageBytes
 	}
+	if !p.md.IsDefined("imap", "expunged_kept") {
+		c.IMAP.ExpungedKept = DefaultExpungedKept
+	}
 	if !p.md.IsDefined("limits", "inflight_message_bytes") {
 		c.Limits.InflightMessageBytes = DefaultInflightMessageBytes
 	}

@@ -23,6 +23,14 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	if err != nil {
 		return err
 	}
+	if opts.Vanished {
+		if err := s.writeVanished(w, sel, opts.ChangedSince, numSet); err != nil {
+			return err
+		}
+	}
+	if opts.ChangedSince != 0 {
+		refs = changedSince(refs, opts.ChangedSince)
+	}
 	seen, err := s.markSeen(sel, refs, opts)
 	if err != nil {
 		return err
@@ -112,19 +120,25 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, sel *selection, uid store.
 	} else if err != nil {
 		return s.routerErr(err, srcFolder)
 	}
-	seq, flags, ok := sel.current(uid)
+	seq, flags, modSeq, ok := sel.current(uid)
 	if !ok {
 		return nil
 	}
 	if err := sel.flushUpdates(w); err != nil {
 		return err
 	}
+	// RFC 7162 3.1: once the client enabled CONDSTORE, a FETCH carrying
+	// a flag change (\Seen set by this FETCH) has the UID and MODSEQ.
+	changeReport := flagsChanged && w.CondStoreEnabled()
 	mw := w.CreateMessage(seq)
-	if opts.UID {
+	if opts.UID || changeReport {
 		mw.WriteUID(imap.UID(uid))
 	}
 	if opts.Flags || flagsChanged {
 		mw.WriteFlags(flags)
+	}
+	if opts.ModSeq || changeReport {
+		mw.WriteModSeq(modSeq)
 	}
 	if opts.InternalDate {
 		mw.WriteInternalDate(f.msg.InternalDate)

@@ -58,6 +58,8 @@ type harness struct {
 	sub        *smtpserver.Server
 	subAddr    string
 	subDone    chan error
+
+	expungedKept int // harnessConfig.expungedKept
 }
 
 // harnessConfig are the knobs of newHarnessWith.
@@ -69,6 +71,9 @@ type harnessConfig struct {
 	// submission runs the submission server too (harness.submit).
 	submission bool
 	top        string // top-level TOML keys (testutil.ConfigTop)
+	// expungedKept bounds the expunged UIDs kept per mailbox
+	// (badgerstore.Options.ExpungedKept; 0: the default).
+	expungedKept int
 }
 
 func newHarness(t *testing.T) *harness {
@@ -84,7 +89,7 @@ func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
 	t.Helper()
 	opts := hc.opts
 	opts.Logger = slog.New(&testLogHandler{t: t})
-	h := &harness{t: t, cfg: testutil.ConfigTop(t, hc.top, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp, submission: hc.submission}
+	h := &harness{t: t, cfg: testutil.ConfigTop(t, hc.top, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp, submission: hc.submission, expungedKept: hc.expungedKept}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -93,7 +98,7 @@ func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
 func (h *harness) start() {
 	t := h.t
 	t.Helper()
-	st, err := badgerstore.Open(h.dir, badgerstore.Options{})
+	st, err := badgerstore.Open(h.dir, badgerstore.Options{ExpungedKept: h.expungedKept})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func (s *session) status(f router.Folder, opts *imap.StatusOptions) (*imap.Statu
 	if err != nil {
 		return nil, s.routerErr(err, srcFolder)
 	}
-	data := &imap.StatusData{Mailbox: f.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity}
+	data := &imap.StatusData{Mailbox: f.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity, HighestModSeq: mb.HighestModSeq}
 	var (
 		num, unseen, deleted, recent uint32
 		size, deletedSize            int64

@@ -32,7 +32,21 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 			return nil, s.routerErr(err, srcFolder)
 		}
 	}
-	return searchData(kind, matches), nil
+	data = searchData(kind, matches)
+	if imapserver.HasModSeq(criteria) {
+		data.ModSeq = highestModSeq(matches)
+	}
+	return data, nil
+}
+
+// highestModSeq is the highest mod-sequence among the messages a SEARCH
+// MODSEQ found (RFC 7162 3.1.5: "(MODSEQ n)" in its answer).
+func highestModSeq(refs []msgRef) uint64 {
+	var n uint64
+	for _, r := range refs {
+		n = max(n, r.modSeq)
+	}
+	return n
 }
 
 // knownWithFlags is known plus each message's flags as this session sees
@@ -73,7 +87,8 @@ func (s *session) match(mbox store.MailboxID, refs []msgRef, iflags [][]imap.Fla
 					return err
 				}
 			}
-			meta := imapmsg.Meta{SeqNum: r.seq, UID: imap.UID(r.uid), Flags: iflags[i], InternalDate: m.InternalDate, Size: m.Size}
+			meta := imapmsg.Meta{SeqNum: r.seq, UID: imap.UID(r.uid), Flags: iflags[i], InternalDate: m.InternalDate, Size: m.Size, ModSeq: m.ModSeq}
+			r.modSeq = m.ModSeq
 			if imapmsg.Match(raw, meta, c) {
 				out = append(out, r)
 			}

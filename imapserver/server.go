@@ -113,6 +113,8 @@ func caps() imap.CapSet {
 		imap.CapChildren:     {}, // RFC 3348
 		imap.CapSpecialUse:   {}, // RFC 6154
 		imap.CapBinary:       {}, // RFC 3516
+		imap.CapCondStore:    {}, // RFC 7162
+		imap.CapQResync:      {}, // RFC 7162
 	}
 }
 

@@ -22,6 +22,7 @@ var (
 	_ imapserver.SessionNamespace   = (*session)(nil)
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.SessionQResync     = (*session)(nil)
 )
 
 // maxLoginFailures is how many failed logins one connection may make before

@@ -133,14 +133,30 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 // with their flags as they are: clients store \Seen on every read, which
 // must not fail. origin is copied into the published changes.
 func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, origin any) ([]store.Message, error) {
+	out, _, err := r.storeFlags(ctx, a, mbox, uids, op, flags, nil, origin)
+	return out, err
+}
+
+// StoreFlagsUnchangedSince is StoreFlags for a conditional STORE (RFC
+// 7162 3.1.3, UNCHANGEDSINCE): the messages whose mod-sequence is above
+// since keep their flags and are returned in modified, decided in the
+// transaction that changes the others.
+func (r *Router) StoreFlagsUnchangedSince(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, since uint64, origin any) (msgs []store.Message, modified []store.UID, err error) {
+	return r.storeFlags(ctx, a, mbox, uids, op, flags, &since, origin)
+}
+
+func (r *Router) storeFlags(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, unchangedSince *uint64, origin any) ([]store.Message, []store.UID, error) {
 	flags, err := cleanFlags(flags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	flags = slices.DeleteFunc(flags, IsStatusKeyword)
-	var out []store.Message
+	var (
+		out      []store.Message
+		modified []store.UID
+	)
 	err = r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
-		out = out[:0]
+		out, modified = out[:0], modified[:0]
 		m, err := r.mailboxByID(tx, a, mbox)
 		if err != nil {
 			return err
@@ -163,6 +179,10 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 			if err != nil {
 				return err
 			}
+			if unchangedSince != nil && msg.ModSeq > *unchangedSince {
+				modified = append(modified, uid)
+				continue
+			}
 			next := applyFlags(msg.Flags, op, flags)
 			next = withStatus(next, "")
 			for _, f := range msg.Flags {
@@ -178,7 +198,10 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 				if msg.Session != "" && !slices.Contains(msg.Flags, `\Seen`) && slices.Contains(next, `\Seen`) {
 					read = append(read, msg)
 				}
-				msg.Flags = next
+				// The stored flags and the mod-sequence SetFlags gave them.
+				if msg, err = tx.Message(mbox, uid); err != nil {
+					return err
+				}
 			}
 			out = append(out, msg)
 		}
@@ -194,13 +217,13 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 			// Opening changed the status keyword of these messages too.
 			for i := range out {
 				if cur, err := tx.Message(mbox, out[i].UID); err == nil {
-					out[i].Flags = cur.Flags
+					out[i].Flags, out[i].ModSeq = cur.Flags, cur.ModSeq
 				}
 			}
 		}
 		return nil
 	})
-	return out, err
+	return out, modified, err
 }
 
 // existingMessages returns the messages of mbox among uids that exist.

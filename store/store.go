@@ -50,6 +50,16 @@ type Mailbox struct {
 	// seen by any SELECT, so the next one reports them as \Recent.
 	RecentUID UID
 	Created   time.Time
+	// HighestModSeq is the mod-sequence of the mailbox's latest change
+	// (RFC 7162 CONDSTORE): each append, copy or move in, flag change and
+	// expunge takes the next one, in the transaction that makes it.
+	HighestModSeq uint64 `json:",omitempty"`
+	// ExpungedKept counts the expunged UIDs remembered with their
+	// mod-sequence (QRESYNC's VANISHED); ExpungedFloor is the highest
+	// mod-sequence of those forgotten to keep them bounded: Expunged
+	// can't tell what vanished at or before it.
+	ExpungedKept  int    `json:",omitempty"`
+	ExpungedFloor uint64 `json:",omitempty"`
 }
 
 // Message is one message in one mailbox. Several Messages (copies) may share
@@ -62,6 +72,9 @@ type Message struct {
 	Flags        []string // sorted, system flags with their backslash
 	InternalDate time.Time
 	Session      string // session ID, or "" for mail outside any session
+	// ModSeq is the mod-sequence of the message's latest change in its
+	// mailbox (RFC 7162): set by AddMessage and SetFlags.
+	ModSeq uint64 `json:",omitempty"`
 }
 
 // Session is one customer conversation (SPEC §1).
@@ -308,6 +321,9 @@ type Change struct {
 	Mailbox MailboxID
 	UID     UID      // MessageAdded, MessageRemoved, FlagsChanged
 	Flags   []string // MessageAdded, FlagsChanged: the new flags
+	// ModSeq is the mailbox's mod-sequence the change took
+	// (MessageAdded, MessageRemoved, FlagsChanged).
+	ModSeq uint64
 	// Outbound is the ID of the queued message (OutboundQueued).
 	Outbound uint64
 	// Origin is the opaque value the writer passed in UpdateOptions, so a
@@ -399,6 +415,10 @@ type Reader interface {
 	// SentCopies lists up to limit copies still to append for account,
 	// oldest first.
 	SentCopies(account string, limit int) ([]SentCopy, error)
+	// Expunged lists, ascending, the UIDs of mbox expunged with a
+	// mod-sequence above since, among those remembered (see
+	// Mailbox.ExpungedFloor).
+	Expunged(mbox MailboxID, since uint64) ([]UID, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together

@@ -112,7 +112,7 @@ func (c *checker) used(counter string, id uint64) {
 
 func (c *checker) run() error {
 	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.archivedRecords, c.messageRecords, c.outboundRecords,
-		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
+		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.modSeqRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -203,6 +203,7 @@ func (c *checker) messageRecords() error {
 			c.problem(k, "UID %d is not below the mailbox's UIDNEXT %d", m.UID, uidNext)
 		}
 		c.refs[m.Blob]++
+		c.checkMessageModSeq(k, m)
 		if m.Session != "" {
 			if !c.sessions[m.Session] {
 				c.problem(k, "message of missing session %q", m.Session)
@@ -429,6 +430,8 @@ func readableKey(k []byte) string {
 		parts = numbers(rest, 8)
 	case pMessage:
 		parts = numbers(rest, 8, 4)
+	case pExpunged:
+		parts = numbers(rest, 8, 8, 4)
 	case pSessionMsg:
 		parts = nulThen(rest, func(b []byte) []string { return numbers(b, 8, 4) })
 	case pEvent, pHookLine:

@@ -94,6 +94,8 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
 		})
+		// mxdesk: RFC 7162 (condstore.go)
+		addAvailableCaps(&caps, available, []imap.Cap{imap.CapCondStore, imap.CapQResync})
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
