@@ -113,6 +113,7 @@ func caps() imap.CapSet {
 		imap.CapChildren:     {}, // RFC 3348
 		imap.CapSpecialUse:   {}, // RFC 6154
 		imap.CapBinary:       {}, // RFC 3516
+		imap.CapID:           {}, // RFC 2971
 	}
 }
 

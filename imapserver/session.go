@@ -22,6 +22,7 @@ var (
 	_ imapserver.SessionNamespace   = (*session)(nil)
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.SessionID          = (*session)(nil)
 )
 
 // maxLoginFailures is how many failed logins one connection may make before
@@ -38,6 +39,7 @@ type session struct {
 
 	agent    *router.Agent // nil until Login
 	failures int
+	clientID string // the client's "name/version" from its first ID, sanitized
 	// presence makes the agent count as logged in for auto-assignment
 	// (SPEC §6) from Login until Close; each command renews it.
 	presence *router.Presence
