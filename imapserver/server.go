@@ -114,6 +114,7 @@ func caps() imap.CapSet {
 		imap.CapSpecialUse:   {}, // RFC 6154
 		imap.CapBinary:       {}, // RFC 3516
 		imap.CapID:           {}, // RFC 2971
+		imap.CapMultiAppend:  {}, // RFC 3502
 	}
 }
 

@@ -23,6 +23,7 @@ var (
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 	_ imapserver.SessionID          = (*session)(nil)
+	_ imapserver.SessionMultiAppend = (*session)(nil)
 )
 
 // maxLoginFailures is how many failed logins one connection may make before

@@ -97,6 +97,10 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
 		})
+		// mxdesk: RFC 3502, when the session implements SessionMultiAppend.
+		if _, ok := c.session.(SessionMultiAppend); ok {
+			addAvailableCaps(&caps, available, []imap.Cap{imap.CapMultiAppend})
+		}
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()
