@@ -20,19 +20,30 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if opts.ReturnSave {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "SEARCHRES is not supported"}
 	}
+	matches, err := s.matching(sel, criteria)
+	if err != nil {
+		return nil, err
+	}
+	return searchData(kind, matches), nil
+}
+
+// matching lists the messages of sel that match criteria (SEARCH, SORT),
+// ascending.
+func (s *session) matching(sel *selection, criteria *imap.SearchCriteria) ([]msgRef, error) {
 	if criteriaSize(criteria) > maxSearchKeys {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit, Text: "Search too complex"}
 	}
 	refs, iflags := sel.knownWithFlags()
-	var matches []msgRef
-	if len(refs) > 0 {
-		last := refs[len(refs)-1]
-		c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), nil)
-		if matches, err = s.match(sel.mailbox, refs, iflags, c); err != nil {
-			return nil, s.routerErr(err, srcFolder)
-		}
+	if len(refs) == 0 {
+		return nil, nil
 	}
-	return searchData(kind, matches), nil
+	last := refs[len(refs)-1]
+	c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), nil)
+	matches, err := s.match(sel.mailbox, refs, iflags, c)
+	if err != nil {
+		return nil, s.routerErr(err, srcFolder)
+	}
+	return matches, nil
 }
 
 // knownWithFlags is known plus each message's flags as this session sees

@@ -115,6 +115,8 @@ func caps() imap.CapSet {
 		imap.CapBinary:       {}, // RFC 3516
 		imap.CapID:           {}, // RFC 2971
 		imap.CapMultiAppend:  {}, // RFC 3502
+		imap.CapSort:         {}, // RFC 5256
+		imap.CapESort:        {}, // RFC 5267 (SORT RETURN; CONTEXT=SORT left out)
 	}
 }
 

@@ -24,6 +24,7 @@ var (
 	_ imapserver.SessionAppendLimit = (*session)(nil)
 	_ imapserver.SessionID          = (*session)(nil)
 	_ imapserver.SessionMultiAppend = (*session)(nil)
+	_ imapserver.SessionSort        = (*session)(nil)
 )
 
 // maxLoginFailures is how many failed logins one connection may make before

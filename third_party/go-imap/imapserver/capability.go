@@ -97,6 +97,10 @@ func (c *Conn) availableCaps() []imap.Cap {
 			imap.CapLiteralPlus,
 			imap.CapUnauthenticate,
 		})
+		// mxdesk: RFC 5256 and RFC 5267, when the session implements them.
+		if _, ok := c.session.(SessionSort); ok {
+			addAvailableCaps(&caps, available, []imap.Cap{imap.CapSort, imap.CapESort})
+		}
 		// mxdesk: RFC 3502, when the session implements SessionMultiAppend.
 		if _, ok := c.session.(SessionMultiAppend); ok {
 			addAvailableCaps(&caps, available, []imap.Cap{imap.CapMultiAppend})

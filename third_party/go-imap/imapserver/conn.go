@@ -279,6 +279,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleSearch(tag, dec, numKind)
 	case "ID": // mxdesk: RFC 2971
 		err = c.handleID(dec)
+	case "SORT", "UID SORT": // mxdesk: RFC 5256
+		err = c.handleSort(tag, dec, numKind)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
