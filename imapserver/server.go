@@ -102,21 +102,23 @@ func New(r *router.Router, opts Options) *Server {
 // SessionAppendLimit.
 func caps() imap.CapSet {
 	return imap.CapSet{
-		imap.CapIMAP4rev1:    {},
-		imap.CapNamespace:    {}, // RFC 2342
-		imap.CapUIDPlus:      {}, // RFC 4315
-		imap.CapESearch:      {}, // RFC 4731
-		imap.CapListExtended: {}, // RFC 5258
-		imap.CapListStatus:   {}, // RFC 5819
-		imap.CapMove:         {}, // RFC 6851
-		imap.CapStatusSize:   {}, // RFC 8438
-		imap.CapChildren:     {}, // RFC 3348
-		imap.CapSpecialUse:   {}, // RFC 6154
-		imap.CapBinary:       {}, // RFC 3516
-		imap.CapID:           {}, // RFC 2971
-		imap.CapMultiAppend:  {}, // RFC 3502
-		imap.CapSort:         {}, // RFC 5256
-		imap.CapESort:        {}, // RFC 5267 (SORT RETURN; CONTEXT=SORT left out)
+		imap.CapIMAP4rev1:       {},
+		imap.CapNamespace:       {}, // RFC 2342
+		imap.CapUIDPlus:         {}, // RFC 4315
+		imap.CapESearch:         {}, // RFC 4731
+		imap.CapListExtended:    {}, // RFC 5258
+		imap.CapListStatus:      {}, // RFC 5819
+		imap.CapMove:            {}, // RFC 6851
+		imap.CapStatusSize:      {}, // RFC 8438
+		imap.CapChildren:        {}, // RFC 3348
+		imap.CapSpecialUse:      {}, // RFC 6154
+		imap.CapBinary:          {}, // RFC 3516
+		imap.CapID:              {}, // RFC 2971
+		imap.CapMultiAppend:     {}, // RFC 3502
+		imap.CapSort:            {}, // RFC 5256
+		imap.CapESort:           {}, // RFC 5267 (SORT RETURN; CONTEXT=SORT left out)
+		"THREAD=ORDEREDSUBJECT": {}, // RFC 5256
+		"THREAD=REFERENCES":     {}, // RFC 5256
 	}
 }
 

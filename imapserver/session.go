@@ -25,6 +25,7 @@ var (
 	_ imapserver.SessionID          = (*session)(nil)
 	_ imapserver.SessionMultiAppend = (*session)(nil)
 	_ imapserver.SessionSort        = (*session)(nil)
+	_ imapserver.SessionThread      = (*session)(nil)
 )
 
 // maxLoginFailures is how many failed logins one connection may make before

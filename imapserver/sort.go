@@ -26,6 +26,7 @@ type sortData struct {
 	// THREAD only:
 	replyOrFwd bool
 	messageID  string
+	references []string // References, or In-Reply-To's first id without it
 }
 
 // Sort answers SORT and UID SORT (RFC 5256): the messages matching search
@@ -128,7 +129,12 @@ func (s *session) sortData(mbox store.MailboxID, refs []msgRef, withHeader bool)
 				if err != nil {
 					return err
 				}
-				d.fromEnvelope(imapmsg.Envelope(raw))
+				env := imapmsg.Envelope(raw)
+				d.fromEnvelope(env)
+				d.references = imapmsg.References(raw)
+				if len(d.references) == 0 && len(env.InReplyTo) > 0 {
+					d.references = env.InReplyTo[:1]
+				}
 			}
 			out = append(out, d)
 		}

@@ -101,6 +101,11 @@ func (c *Conn) availableCaps() []imap.Cap {
 		if _, ok := c.session.(SessionSort); ok {
 			addAvailableCaps(&caps, available, []imap.Cap{imap.CapSort, imap.CapESort})
 		}
+		if _, ok := c.session.(SessionThread); ok {
+			for _, alg := range []imap.ThreadAlgorithm{imap.ThreadOrderedSubject, imap.ThreadReferences} {
+				addAvailableCaps(&caps, available, []imap.Cap{imap.Cap("THREAD=" + string(alg))})
+			}
+		}
 		// mxdesk: RFC 3502, when the session implements SessionMultiAppend.
 		if _, ok := c.session.(SessionMultiAppend); ok {
 			addAvailableCaps(&caps, available, []imap.Cap{imap.CapMultiAppend})

@@ -281,6 +281,8 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) error {
 		err = c.handleID(dec)
 	case "SORT", "UID SORT": // mxdesk: RFC 5256
 		err = c.handleSort(tag, dec, numKind)
+	case "THREAD", "UID THREAD": // mxdesk: RFC 5256
+		err = c.handleThread(dec, numKind)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
