@@ -40,10 +40,14 @@ func (c *Conn) availableCaps() []imap.Cap {
 	}
 
 	if available.Has(imap.CapIMAP4rev1) {
-		caps = append(caps, []imap.Cap{
-			imap.CapSASLIR,
-			imap.CapLiteralMinus,
-		}...)
+		caps = append(caps, imap.CapSASLIR)
+		// mxdesk: LITERAL+ includes LITERAL-, and is advertised before
+		// login too (for LOGIN's arguments).
+		if available.Has(imap.CapLiteralPlus) {
+			caps = append(caps, imap.CapLiteralPlus)
+		} else {
+			caps = append(caps, imap.CapLiteralMinus)
+		}
 	}
 	// mxdesk: ID is answered in every state (Outlook and iOS send it
 	// before logging in).
@@ -94,8 +98,7 @@ func (c *Conn) availableCaps() []imap.Cap {
 		addAvailableCaps(&caps, available, []imap.Cap{
 			imap.CapSpecialUse,
 			imap.CapCreateSpecialUse,
-			imap.CapLiteralPlus,
-			imap.CapUnauthenticate,
+			imap.CapUnauthenticate, // mxdesk: LITERAL+ is above
 		})
 		// mxdesk: RFC 5256 and RFC 5267, when the session implements them.
 		if _, ok := c.session.(SessionSort); ok {
