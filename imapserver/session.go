@@ -119,8 +119,9 @@ func (s *session) Login(username, password string) (err error) {
 	s.agent = a
 	s.log = s.log.With("login", a.Login)
 	s.log.Info("logged in")
+	log := s.log // the callback runs on the router's goroutine, and ID may change s.log
 	s.presence = s.srv.r.Connect(a, func() {
-		s.log.Info("logged out: the agent's entry changed in the configuration")
+		log.Info("logged out: the agent's entry changed in the configuration")
 		s.conn.Bye("Your account was changed by an administrator; log in again")
 	})
 	return nil
