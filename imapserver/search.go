@@ -20,23 +20,34 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if opts.ReturnSave {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "SEARCHRES is not supported"}
 	}
-	if criteriaSize(criteria) > maxSearchKeys {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit, Text: "Search too complex"}
-	}
-	refs, iflags := sel.knownWithFlags()
-	var matches []msgRef
-	if len(refs) > 0 {
-		last := refs[len(refs)-1]
-		c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), nil)
-		if matches, err = s.match(sel.mailbox, refs, iflags, c); err != nil {
-			return nil, s.routerErr(err, srcFolder)
-		}
+	matches, err := s.matching(sel, criteria)
+	if err != nil {
+		return nil, err
 	}
 	data = searchData(kind, matches)
 	if imapserver.HasModSeq(criteria) {
 		data.ModSeq = highestModSeq(matches)
 	}
 	return data, nil
+}
+
+// matching lists the messages of sel that match criteria (SEARCH, SORT),
+// ascending.
+func (s *session) matching(sel *selection, criteria *imap.SearchCriteria) ([]msgRef, error) {
+	if criteriaSize(criteria) > maxSearchKeys {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit, Text: "Search too complex"}
+	}
+	refs, iflags := sel.knownWithFlags()
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	last := refs[len(refs)-1]
+	c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), nil)
+	matches, err := s.match(sel.mailbox, refs, iflags, c)
+	if err != nil {
+		return nil, s.routerErr(err, srcFolder)
+	}
+	return matches, nil
 }
 
 // highestModSeq is the highest mod-sequence among the messages a SEARCH

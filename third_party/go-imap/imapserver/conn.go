@@ -290,6 +290,12 @@ func (c *Conn) readCommand(dec *imapwire.Decoder) (retErr error) {
 		err = c.handleMove(dec, numKind)
 	case "SEARCH", "UID SEARCH":
 		err = c.handleSearch(tag, dec, numKind)
+	case "ID": // mxdesk: RFC 2971
+		err = c.handleID(dec)
+	case "SORT", "UID SORT": // mxdesk: RFC 5256
+		err = c.handleSort(tag, dec, numKind)
+	case "THREAD", "UID THREAD": // mxdesk: RFC 5256
+		err = c.handleThread(dec, numKind)
 	default:
 		if c.state == imap.ConnStateNotAuthenticated {
 			// Don't allow a single unknown command before authentication to
