@@ -162,8 +162,11 @@ func (r *Router) toQueue(tx store.Tx, a *Agent, old store.Session, s *store.Sess
 	case q != nil && !q.AllowTransferToQueue && !config.IsSupervisor(a.Role):
 		return errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
 	default:
+		if err := r.needWrapup(*s, config.WrapupOnTransfer); err != nil {
+			return err
+		}
 		err = r.event(tx, s.ID, "transferred", a.Login, "from queue "+s.Queue+" to queue "+target+how)
-		s.Queue = target
+		s.Queue, s.Wrapup = target, nil // the codes are the old queue's
 	}
 	if err != nil {
 		return err
@@ -202,7 +205,7 @@ func (r *Router) mayTransferToAgent(a *Agent, s store.Session) error {
 	if q := r.config().QueueByName(s.Queue); q != nil && !q.AllowTransferToAgent && !config.IsSupervisor(a.Role) {
 		return errorf(KindForbidden, "queue %s does not allow transfers to another agent (allow_transfer_to_agent)", s.Queue)
 	}
-	return nil
+	return r.needWrapup(s, config.WrapupOnTransfer)
 }
 
 // claim makes a the agent of s, if they are not already: a session
@@ -223,8 +226,12 @@ func (r *Router) claim(tx store.Tx, a *Agent, s *store.Session, how string) erro
 	return r.event(tx, s.ID, "assigned", a.Login, how)
 }
 
-// resolve marks s resolved (Resolved folder).
+// resolve marks s resolved (Resolved folder), with a wrap-up code if
+// its queue requires one.
 func (r *Router) resolve(tx store.Tx, a *Agent, s *store.Session, why string) error {
+	if err := r.needWrapup(*s, config.WrapupOnResolve); err != nil {
+		return err
+	}
 	s.Parked = false
 	return r.setStatus(tx, s, StatusResolved, a.Login, why)
 }

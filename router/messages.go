@@ -137,10 +137,11 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 	if err != nil {
 		return nil, err
 	}
-	flags = slices.DeleteFunc(flags, IsStatusKeyword)
+	flags = canonicalWrapups(slices.DeleteFunc(flags, IsStatusKeyword))
 	var out []store.Message
 	err = r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
 		out = out[:0]
+		var tagged []string // sessions whose messages got wrap-up keywords
 		m, err := r.mailboxByID(tx, a, mbox)
 		if err != nil {
 			return err
@@ -178,9 +179,15 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 				if msg.Session != "" && !slices.Contains(msg.Flags, `\Seen`) && slices.Contains(next, `\Seen`) {
 					read = append(read, msg)
 				}
+				if msg.Session != "" && op != FlagsRemove && roleOf(m) == roleWorking && !slices.Contains(tagged, msg.Session) {
+					tagged = append(tagged, msg.Session)
+				}
 				msg.Flags = next
 			}
 			out = append(out, msg)
+		}
+		if err := r.wrapupsByFlags(tx, a, tagged, flags); err != nil {
+			return err
 		}
 		opened := false
 		for _, msg := range read {

@@ -274,8 +274,3 @@ func (r *Router) parseCc(list string) ([]string, error) {
 	}
 	return out, nil
 }
-
-// wrapup records a wrap-up code on s.
-func (r *Router) wrapup(tx store.Tx, a *Agent, s store.Session, code string) error {
-	return errorf(KindInvalid, "queue %s has no wrap-up codes ([[queue.wrapup]])", s.Queue)
-}

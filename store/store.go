@@ -137,6 +137,11 @@ type Session struct {
 	// TicketID is the ID the CRM gave the session's ticket (SPEC §11),
 	// "" until the CRM answered with one.
 	TicketID string `json:",omitempty"`
+
+	// Wrapup are the wrap-up codes recorded on the session in its
+	// current queue ([[queue.wrapup]]), as configured; a transfer to
+	// another queue clears them (its events keep them).
+	Wrapup []string `json:",omitempty"`
 }
 
 // Quarantined is the original of a message from which mxdesk removed
