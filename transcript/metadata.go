@@ -17,7 +17,7 @@ type SessionMeta struct {
 	Statuses      []StatusChange   `json:"statuses"`
 	Agents        []Assignment     `json:"agents"`
 	Transfers     []Transfer       `json:"transfers"`
-	Wrapups       []WrapupEntry    `json:"wrapups"` // wrap-up codes recorded, in order
+	Wrapups       []WrapupEntry    `json:"wrapups"`        // wrap-up codes recorded, in order
 	FirstResponse *Duration        `json:"first_response"` // null: no agent reply yet
 	Handling      *Duration        `json:"handling"`       // null: never resolved
 	Messages      []MessageSummary `json:"messages"`
