@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -111,5 +112,16 @@ func TestWrapupEmailCommand(t *testing.T) {
 	}
 	if v := scrapeMetrics(t, g).value("mxdesk_wrapups_total", "queue", "Support", "code", "info"); v != 1 {
 		t.Errorf("mxdesk_wrapups_total{Support,info} = %v, want 1", v)
+	}
+	// The supervisor page counts today's codes per queue.
+	resp := supervisorGet(t, t.Context(), g, "/supervisor/snapshot", "carol@example.test", testutil.Password)
+	var v gateway.SupervisorView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := []gateway.SupervisorWrapup{{Code: "refund", Name: "Refund granted", Count: 0}, {Code: "info", Name: "info", Count: 1}}
+	if len(v.Queues) != 2 || !slices.Equal(v.Queues[0].Wrapups, want) || len(v.Queues[1].Wrapups) != 0 {
+		t.Errorf("supervisor queues %+v, want Support's wrap-ups %+v", v.Queues, want)
 	}
 }

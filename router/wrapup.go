@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"mxdesk/config"
 	"mxdesk/store"
@@ -88,6 +89,9 @@ func (r *Router) wrapup(tx store.Tx, a *Agent, s store.Session, code string) err
 		return err
 	}
 	if err := tagSession(tx, s.ID, WrapupKeyword(w.Code)); err != nil {
+		return err
+	}
+	if err := r.countWrapup(tx, a.Login, s.Queue, w.Code); err != nil {
 		return err
 	}
 	note(tx, s.ID, func(o *observation) {
@@ -199,4 +203,51 @@ func canonicalWrapups(flags []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// today is the local date by the top-level timezone.
+func (r *Router) today() string {
+	return r.now().In(r.config().Location()).Format(time.DateOnly)
+}
+
+// countWrapup counts a code recorded by login today, in their agent
+// state (store.AgentState.Wrapups).
+func (r *Router) countWrapup(tx store.Tx, login, queue, code string) error {
+	st, err := tx.AgentState(login)
+	if err != nil {
+		return err
+	}
+	if day := r.today(); st.WrapupDay != day || st.Wrapups == nil {
+		st.WrapupDay, st.Wrapups = day, map[string]int{}
+	}
+	st.Wrapups[queue+"/"+code]++
+	return tx.PutAgentState(st)
+}
+
+// WrapupsToday counts the wrap-up codes recorded today (top-level
+// timezone) by the configured agents, per queue and code.
+func (r *Router) WrapupsToday() (map[string]map[string]int, error) {
+	cfg, day := r.config(), r.today()
+	out := map[string]map[string]int{}
+	err := r.st.View(func(rd store.Reader) error {
+		for _, ac := range cfg.Agent {
+			st, err := rd.AgentState(strings.ToLower(ac.Login))
+			if err != nil {
+				return err
+			}
+			if st.WrapupDay != day {
+				continue
+			}
+			for key, n := range st.Wrapups {
+				i := strings.LastIndexByte(key, '/')
+				q, code := key[:i], key[i+1:]
+				if out[q] == nil {
+					out[q] = map[string]int{}
+				}
+				out[q][code] += n
+			}
+		}
+		return nil
+	})
+	return out, err
 }

@@ -198,6 +198,11 @@ type AgentState struct {
 	// queue: auto-assignments today, for daily caps.
 	Day      map[string]string `json:",omitempty"`
 	Assigned map[string]int    `json:",omitempty"`
+	// WrapupDay is the local date ("2006-01-02", top-level timezone)
+	// Wrapups counts for: the wrap-up codes the agent recorded that day,
+	// per "<queue>/<code>" (the supervisor page's counts of today).
+	WrapupDay string         `json:",omitempty"`
+	Wrapups   map[string]int `json:",omitempty"`
 }
 
 // AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
