@@ -166,6 +166,11 @@ type Queue struct {
 	Hours        Hours    `toml:"hours"`
 	// AutoReply is the queue's automatic answer (SPEC §8), off by default.
 	AutoReply AutoReply `toml:"auto_reply"`
+
+	// Wrapup are the queue's wrap-up codes ([[queue.wrapup]], wrapup.go)
+	// and WrapupRequired the moves that need one ("resolve", "transfer").
+	Wrapup         []Wrapup `toml:"wrapup"`
+	WrapupRequired []string `toml:"wrapup_required"`
 }
 
 // SendOnly is a send-only address (SPEC §1).

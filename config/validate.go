@@ -35,6 +35,7 @@ func (p *parser) validate() {
 	p.checkReplies()
 	p.checkDelivery()
 	p.checkAutoReplies()
+	p.checkWrapups() // wrapup.go
 	p.checkArchive()
 	p.checkCRM()
 	p.checkAccounts()

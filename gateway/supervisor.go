@@ -87,6 +87,17 @@ type SupervisorQueue struct {
 	Alarms        int    `json:"alarms"`         // waiting, or transferred and unopened, longer than AlarmSeconds
 	AlarmSeconds  int64  `json:"alarm_seconds"`  // kpi_wait_alarm; 0: no alarm
 	Counts        []int  `json:"counts"`         // sessions per status, in Statuses order
+	// Wrapups are the wrap-up codes recorded today, with their counts,
+	// in the queue's order of codes ("" code: none today).
+	Wrapups []SupervisorWrapup `json:"wrapups"`
+}
+
+// SupervisorWrapup is one wrap-up code of a queue and how often it was
+// recorded today.
+type SupervisorWrapup struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
 }
 
 // SupervisorAgent is one agent's line.
@@ -490,11 +501,19 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 	if err != nil {
 		return nil, err
 	}
+	wrapups, err := r.WrapupsToday()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]SupervisorQueue, len(stats))
 	for i, q := range stats {
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
+		out[i].Wrapups = []SupervisorWrapup{}
 		if qc := f.g.config().QueueByName(q.Queue); qc != nil {
 			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)
+			for _, w := range qc.Wrapup {
+				out[i].Wrapups = append(out[i].Wrapups, SupervisorWrapup{Code: w.Code, Name: w.Name, Count: wrapups[q.Queue][w.Code]})
+			}
 		}
 		for _, st := range router.Statuses {
 			out[i].Counts = append(out[i].Counts, counts[q.Queue][st])

@@ -73,6 +73,7 @@ type Set struct {
 	commitSeconds   prometheus.Histogram
 	commitUpdates   prometheus.Histogram
 	commitErrors    prometheus.Counter
+	wrapups         *prometheus.CounterVec // wrapup.go
 }
 
 // New builds a Set and registers it on reg.
@@ -134,13 +135,14 @@ func New(reg prometheus.Registerer) *Set {
 			Namespace: Namespace, Name: "store_commit_errors_total",
 			Help: "Store commits that failed.",
 		}),
+		wrapups: newWrapups(),
 	}
 	for _, action := range []string{"reply", "new", "note", "transfer", "held"} {
 		s.submitted.WithLabelValues(action)
 	}
 	reg.MustRegister(s.connections, s.connectionsOpen, s.connsRefused, s.authFailures,
 		s.received, s.rejected, s.submitted, s.assignLatency, s.firstResponse,
-		s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors, panicCounts)
+		s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors, panicCounts, s.wrapups)
 	return s
 }
 

@@ -112,7 +112,7 @@ func (r *Router) ensureDesk() error {
 				return err
 			}
 		}
-		return nil
+		return r.noteDeskWrapups(tx, cfg)
 	})
 }
 

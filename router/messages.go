@@ -185,13 +185,14 @@ func (r *Router) storeFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 	if err != nil {
 		return nil, nil, err
 	}
-	flags = slices.DeleteFunc(flags, IsStatusKeyword)
+	flags = canonicalWrapups(slices.DeleteFunc(flags, IsStatusKeyword))
 	var (
 		out      []store.Message
 		modified []store.UID
 	)
 	err = r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
 		out, modified = out[:0], modified[:0]
+		var tagged []string // sessions whose messages got wrap-up keywords
 		m, err := r.mailboxByID(tx, a, mbox)
 		if err != nil {
 			return err
@@ -233,12 +234,18 @@ func (r *Router) storeFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 				if msg.Session != "" && !slices.Contains(msg.Flags, `\Seen`) && slices.Contains(next, `\Seen`) {
 					read = append(read, msg)
 				}
+				if msg.Session != "" && op != FlagsRemove && roleOf(m) == roleWorking && !slices.Contains(tagged, msg.Session) {
+					tagged = append(tagged, msg.Session)
+				}
 				// The stored flags and the mod-sequence SetFlags gave them.
 				if msg, err = tx.Message(mbox, uid); err != nil {
 					return err
 				}
 			}
 			out = append(out, msg)
+		}
+		if err := r.wrapupsByFlags(tx, a, tagged, flags); err != nil {
+			return err
 		}
 		opened := false
 		for _, msg := range read {

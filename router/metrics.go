@@ -34,6 +34,7 @@ type observation struct {
 	waited        time.Duration
 	firstResponse bool
 	took          time.Duration
+	wrapups       []string // codes recorded
 }
 
 func (ms meteredStore) Update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
@@ -51,6 +52,9 @@ func (ms meteredStore) Update(ctx context.Context, opts store.UpdateOptions, fn 
 		}
 		if o.firstResponse {
 			ms.m.FirstResponse(o.queue, o.took)
+		}
+		for _, code := range o.wrapups {
+			ms.m.Wrapup(o.queue, code)
 		}
 	}
 	return nil

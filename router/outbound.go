@@ -71,13 +71,22 @@ func (r *Router) Submit(ctx context.Context, a *Agent, env Envelope, raw []byte)
 	}
 	defer release()
 	in := parseInbound(raw, env, r.config().Hostname)
+	cmds, in, err := takeCommands(in)
+	if err != nil {
+		return Submitted{}, err
+	}
 	var res Submitted
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		sub, err := r.classify(tx, a, env.To, in)
 		if err != nil {
 			return err
 		}
-		if res, err = r.submit(tx, a, in, sub); err != nil || res.Session == "" {
+		if len(cmds) > 0 {
+			res, err = r.submitWithCommands(tx, a, in, sub, slices.Clone(cmds))
+		} else {
+			res, err = r.submit(tx, a, in, sub)
+		}
+		if err != nil || res.Session == "" {
 			return err
 		}
 		s, err := tx.Session(res.Session) // for the log: the queue after a transfer

@@ -150,6 +150,11 @@ type Session struct {
 	// TicketID is the ID the CRM gave the session's ticket (SPEC §11),
 	// "" until the CRM answered with one.
 	TicketID string `json:",omitempty"`
+
+	// Wrapup are the wrap-up codes recorded on the session in its
+	// current queue ([[queue.wrapup]]), as configured; a transfer to
+	// another queue clears them (its events keep them).
+	Wrapup []string `json:",omitempty"`
 }
 
 // Quarantined is the original of a message from which mxdesk removed
@@ -206,6 +211,11 @@ type AgentState struct {
 	// queue: auto-assignments today, for daily caps.
 	Day      map[string]string `json:",omitempty"`
 	Assigned map[string]int    `json:",omitempty"`
+	// WrapupDay is the local date ("2006-01-02", top-level timezone)
+	// Wrapups counts for: the wrap-up codes the agent recorded that day,
+	// per "<queue>/<code>" (the supervisor page's counts of today).
+	WrapupDay string         `json:",omitempty"`
+	Wrapups   map[string]int `json:",omitempty"`
 }
 
 // AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
