@@ -93,9 +93,17 @@ type SupervisorQueue struct {
 type SupervisorAgent struct {
 	Login   string `json:"login"`
 	Name    string `json:"name"`
-	State   string `json:"state"` // available, away, offline
+	State   string `json:"state"` // available, in_session, rona, away, offline
 	Present bool   `json:"present"`
 	Active  int    `json:"active"`
+	// StateSeconds is how long the agent has been in State; StateTotals
+	// the seconds spent in each state since the server started.
+	StateSeconds int64            `json:"state_seconds"`
+	StateTotals  map[string]int64 `json:"state_totals"`
+	// Handled sessions (picked up and resolved) and their total
+	// handling time.
+	Handled         int   `json:"handled"`
+	HandlingSeconds int64 `json:"handling_seconds"`
 }
 
 // SupervisorWaiting is a session waiting unassigned in its queue, or
@@ -460,7 +468,7 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 	if v.Queues, err = f.queues(stats); err != nil {
 		return v, err
 	}
-	if v.Agents, err = f.agents(); err != nil {
+	if v.Agents, err = f.agents(v.Generated); err != nil {
 		return v, err
 	}
 	v.Waiting, v.More, err = f.waiting(v.Generated)
@@ -503,14 +511,19 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 	return out, nil
 }
 
-func (f *supervisorFeed) agents() ([]SupervisorAgent, error) {
+func (f *supervisorFeed) agents(now time.Time) ([]SupervisorAgent, error) {
 	statuses, err := f.g.router.AgentStatuses()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]SupervisorAgent, len(statuses))
 	for i, st := range statuses {
-		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active}
+		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active,
+			StateSeconds: seconds(now.Sub(st.Since)), StateTotals: map[string]int64{},
+			Handled: st.Handled, HandlingSeconds: seconds(st.HandlingTime)}
+		for state, d := range st.Spent {
+			out[i].StateTotals[state] = seconds(d)
+		}
 		if ac, ok := f.g.config().AgentByLogin(st.Login); ok {
 			out[i].Name = ac.Name
 		}

@@ -34,6 +34,8 @@ type observation struct {
 	waited        time.Duration
 	firstResponse bool
 	took          time.Duration
+	handled       bool // a handling period ended (handling.go)
+	handling      time.Duration
 }
 
 func (ms meteredStore) Update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
@@ -51,6 +53,9 @@ func (ms meteredStore) Update(ctx context.Context, opts store.UpdateOptions, fn 
 		}
 		if o.firstResponse {
 			ms.m.FirstResponse(o.queue, o.took)
+		}
+		if o.handled {
+			ms.m.Handled(o.queue, o.handling)
 		}
 	}
 	return nil

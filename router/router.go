@@ -104,6 +104,7 @@ type Router struct {
 	next int
 
 	presence presence
+	clock    stateClock // time per agent state
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
 
@@ -131,6 +132,9 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	}
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
+	}
+	if err := r.loadRona(); err != nil {
+		return nil, fmt.Errorf("reading the agents in RONA: %w", err)
 	}
 	// The configuration may have been edited while the server was down.
 	if n, err := r.reconcile(context.Background()); err != nil {

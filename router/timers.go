@@ -168,6 +168,7 @@ func (r *Router) Run(ctx context.Context) {
 		} else if n > 0 {
 			r.log.Info("assigned waiting sessions", "sessions", n)
 		}
+		r.noteStates()
 		select {
 		case <-ctx.Done():
 			return

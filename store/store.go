@@ -137,6 +137,16 @@ type Session struct {
 	// TicketID is the ID the CRM gave the session's ticket (SPEC §11),
 	// "" until the CRM answered with one.
 	TicketID string `json:",omitempty"`
+
+	// PickedUpAt is when an agent opened the session and began working
+	// it (zero: not being worked); resolving it adds the time since to
+	// HandlingTime and clears it, so a reopened session picked up again
+	// counts a second period.
+	PickedUpAt   time.Time     `json:",omitempty"`
+	HandlingTime time.Duration `json:",omitempty"`
+	// FirstReplyAt is when the first agent reply to the customer was
+	// sent (zero: none yet): the service level counts it.
+	FirstReplyAt time.Time `json:",omitempty"`
 }
 
 // Quarantined is the original of a message from which mxdesk removed
@@ -193,6 +203,14 @@ type AgentState struct {
 	// queue: auto-assignments today, for daily caps.
 	Day      map[string]string `json:",omitempty"`
 	Assigned map[string]int    `json:",omitempty"`
+	// RonaSince is when an offer to the agent timed out (RONA, "redirect
+	// on no answer"): no more offers until they come back (zero: not in
+	// RONA).
+	RonaSince time.Time `json:",omitempty"`
+	// Handled and HandlingTime total the agent's sessions resolved and
+	// the pick-up-to-resolve time they took.
+	Handled      int           `json:",omitempty"`
+	HandlingTime time.Duration `json:",omitempty"`
 }
 
 // AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
