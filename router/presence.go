@@ -17,7 +17,7 @@ import (
 type presence struct {
 	mu    sync.Mutex
 	conns map[string]map[*Presence]time.Time // login -> connection -> last seen
-	rona  map[string]bool                     // logins that may be in RONA (rona.go)
+	rona  map[string]bool                    // logins that may be in RONA (rona.go)
 }
 
 // Presence is one IMAP connection's claim that its agent is here.

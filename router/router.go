@@ -104,7 +104,7 @@ type Router struct {
 	next int
 
 	presence presence
-	clock    stateClock // time per agent state
+	clock    stateClock    // time per agent state
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
 
