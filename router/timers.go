@@ -45,6 +45,9 @@ func (r *Router) RunDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		if changed > 0 {
+			r.noteStates() // an offer may have timed out: RONA
+		}
 		total += changed
 		if len(ids) < dueBatch {
 			return total, nil
