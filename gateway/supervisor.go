@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -36,7 +37,8 @@ import (
 var supervisorHTML string
 
 var supervisorPage = template.Must(template.New("supervisor").Funcs(template.FuncMap{
-	"age": formatAge,
+	"age":     formatAge,
+	"percent": func(r float64) string { return fmt.Sprintf("%d%%", int(math.Round(r*100))) },
 }).Parse(supervisorHTML))
 
 const (
@@ -87,6 +89,28 @@ type SupervisorQueue struct {
 	Alarms        int    `json:"alarms"`         // waiting, or transferred and unopened, longer than AlarmSeconds
 	AlarmSeconds  int64  `json:"alarm_seconds"`  // kpi_wait_alarm; 0: no alarm
 	Counts        []int  `json:"counts"`         // sessions per status, in Statuses order
+	// ServiceLevel is the queue's service level, nil without one.
+	ServiceLevel *SupervisorServiceLevel `json:"service_level,omitempty"`
+	// QueueAlarms are the real-time thresholds crossed now: "waiting"
+	// (alarm_waiting), "oldest" (alarm_oldest), "service_level" (the last
+	// hour below the target).
+	QueueAlarms []string `json:"queue_alarms"`
+}
+
+// SupervisorServiceLevel is a queue's target and its level per window.
+type SupervisorServiceLevel struct {
+	Target        float64                 `json:"target"`
+	WithinSeconds int64                   `json:"within_seconds"`
+	Windows       []SupervisorLevelWindow `json:"windows"` // 1h, today
+}
+
+// SupervisorLevelWindow is the service level over one window.
+type SupervisorLevelWindow struct {
+	Window   string   `json:"window"`
+	Answered int      `json:"answered"` // counted sessions answered in time
+	Counted  int      `json:"counted"`
+	Ratio    *float64 `json:"ratio"` // null with nothing counted
+	Below    bool     `json:"below"` // under the target
 }
 
 // SupervisorAgent is one agent's line.
@@ -442,7 +466,9 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	f.mu.Unlock()
 	f.snapMu.Lock()
 	defer f.snapMu.Unlock()
-	if f.snapJSON != nil && f.snapGen == gen && time.Since(f.snapAt) < time.Second {
+	// Ages are by the router's clock (injected in tests): a second of it.
+	now := f.g.router.Now()
+	if f.snapJSON != nil && f.snapGen == gen && !now.Before(f.snapAt) && now.Sub(f.snapAt) < time.Second {
 		return f.snapJSON, nil
 	}
 	view, err := f.view()
@@ -453,7 +479,7 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.snapGen, f.snapAt, f.snapJSON = gen, time.Now(), data
+	f.snapGen, f.snapAt, f.snapJSON = gen, now, data
 	return data, nil
 }
 
@@ -498,17 +524,51 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 	if err != nil {
 		return nil, err
 	}
+	levels := r.ServiceLevels()
 	out := make([]SupervisorQueue, len(stats))
 	for i, q := range stats {
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
 		if qc := f.g.config().QueueByName(q.Queue); qc != nil {
 			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)
+			out[i].ServiceLevel = supervisorLevel(qc, levels)
+			out[i].QueueAlarms = crossedAlarms(qc, q, levels)
 		}
 		for _, st := range router.Statuses {
 			out[i].Counts = append(out[i].Counts, counts[q.Queue][st])
 		}
 	}
 	return out, nil
+}
+
+// supervisorLevel is q's service level for the page (nil without one).
+func supervisorLevel(q *config.Queue, levels []router.ServiceLevel) *SupervisorServiceLevel {
+	if !q.HasServiceLevel() {
+		return nil
+	}
+	sl := &SupervisorServiceLevel{Target: q.ServiceLevel, WithinSeconds: seconds(q.ServiceLevelWithin.Duration), Windows: []SupervisorLevelWindow{}}
+	for _, l := range levels {
+		if l.Queue != q.Name {
+			continue
+		}
+		w := SupervisorLevelWindow{Window: l.Window, Answered: l.Answered, Counted: l.Counted, Below: l.Below()}
+		if ratio, ok := l.Ratio(); ok {
+			w.Ratio = &ratio
+		}
+		sl.Windows = append(sl.Windows, w)
+	}
+	return sl
+}
+
+// crossedAlarms lists the real-time thresholds of q crossed now.
+func crossedAlarms(q *config.Queue, w router.QueueWaiting, levels []router.ServiceLevel) []string {
+	on := router.QueueAlarms(q, w, levels)
+	out := []string{}
+	for _, kind := range router.AlarmKinds {
+		if on[kind] {
+			out = append(out, kind)
+		}
+	}
+	return out
 }
 
 func (f *supervisorFeed) agents(now time.Time) ([]SupervisorAgent, error) {

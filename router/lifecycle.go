@@ -147,6 +147,7 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		return placed{}, err
 	}
 	noteAssignment(tx, old, *s, now)
+	noteServiceLevel(tx, *s)
 	if err := noteLastAssigned(tx, old, *s, now); err != nil {
 		return placed{}, err
 	}

@@ -105,6 +105,7 @@ type Router struct {
 
 	presence presence
 	clock    stateClock    // time per agent state
+	sl       slBook        // service level (servicelevel.go)
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
 
@@ -127,11 +128,12 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
 	r.cur.Store(newLive(cfg))
 	st.SetObserver(r.publish)
-	if opts.Metrics != nil {
-		r.st = meteredStore{Store: st, m: opts.Metrics}
-	}
+	r.st = meteredStore{Store: st, m: opts.Metrics, sl: &r.sl}
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
+	}
+	if err := r.rebuildServiceLevel(); err != nil {
+		return nil, fmt.Errorf("reading the service level: %w", err)
 	}
 	if err := r.loadRona(); err != nil {
 		return nil, fmt.Errorf("reading the agents in RONA: %w", err)

@@ -147,6 +147,10 @@ type Session struct {
 	// FirstReplyAt is when the first agent reply to the customer was
 	// sent (zero: none yet): the service level counts it.
 	FirstReplyAt time.Time `json:",omitempty"`
+	// ServiceFrom is when the customer's first message started the
+	// session and its service-level clock (zero: an agent started it,
+	// or it predates the service level; it is not counted).
+	ServiceFrom time.Time `json:",omitempty"`
 }
 
 // Quarantined is the original of a message from which mxdesk removed
