@@ -158,7 +158,8 @@ type supervisorFeed struct {
 
 	snapMu   sync.Mutex // one snapshot computed at a time
 	snapGen  uint64
-	snapAt   time.Time
+	snapAt   time.Time // by the router's clock
+	snapWall time.Time
 	snapJSON []byte
 }
 
@@ -466,9 +467,10 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	f.mu.Unlock()
 	f.snapMu.Lock()
 	defer f.snapMu.Unlock()
-	// Ages are by the router's clock (injected in tests): a second of it.
+	// Ages are by the router's clock (injected in tests): the snapshot
+	// is a second old by it or by the wall clock at most.
 	now := f.g.router.Now()
-	if f.snapJSON != nil && f.snapGen == gen && !now.Before(f.snapAt) && now.Sub(f.snapAt) < time.Second {
+	if f.snapJSON != nil && f.snapGen == gen && time.Since(f.snapWall) < time.Second && !now.Before(f.snapAt) && now.Sub(f.snapAt) < time.Second {
 		return f.snapJSON, nil
 	}
 	view, err := f.view()
@@ -479,7 +481,7 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.snapGen, f.snapAt, f.snapJSON = gen, now, data
+	f.snapGen, f.snapAt, f.snapWall, f.snapJSON = gen, now, time.Now(), data
 	return data, nil
 }
 
