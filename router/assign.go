@@ -14,7 +14,7 @@ import (
 
 // pickAgent chooses who gets an auto-assigned session of queue q now
 // (SPEC §6): among the agents of q who take auto-assignments, are not
-// away or in RONA (offerable), are present when the queue wants it, and are under their
+// away, are present when the queue wants it, and are under their
 // max_active and the queue's daily_cap, the one with the fewest active
 // sessions; ties go to the one whose last assignment is oldest, then by
 // login. exclude (the agent whose offer just timed out) is skipped. ok is
@@ -37,6 +37,7 @@ func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, excl
 		if err != nil {
 			return "", false, err
 		}
+		// Not away nor in RONA (offerable), under the daily cap.
 		if !offerable(st) || (q.DailyCap > 0 && st.Day[q.Name] == day && st.Assigned[q.Name] >= q.DailyCap) {
 			continue
 		}
