@@ -163,7 +163,12 @@ type Queue struct {
 	// KPIWaitAlarm: sessions waiting unassigned longer than this are
 	// counted as alarms (0 = off).
 	KPIWaitAlarm Duration `toml:"kpi_wait_alarm"`
-	Hours        Hours    `toml:"hours"`
+	// Service level and real-time thresholds (config/servicelevel.go).
+	ServiceLevel       float64  `toml:"service_level"`
+	ServiceLevelWithin Duration `toml:"service_level_within"`
+	AlarmWaiting       int      `toml:"alarm_waiting"`
+	AlarmOldest        Duration `toml:"alarm_oldest"`
+	Hours              Hours    `toml:"hours"`
 	// AutoReply is the queue's automatic answer (SPEC §8), off by default.
 	AutoReply AutoReply `toml:"auto_reply"`
 

@@ -241,6 +241,7 @@ func (p *parser) checkAssignment() {
 			}
 		}
 		p.checkHours(key, q, top)
+		p.checkServiceLevel(i, key, q)
 	}
 	for i, a := range c.Agent {
 		if a.MaxActive < 0 {

@@ -73,7 +73,7 @@ type AdminSession struct {
 // /v1/agents/{login}/state.
 type AdminAgent struct {
 	Login   string `json:"login"`
-	State   string `json:"state"`   // available, away or offline
+	State   string `json:"state"`   // available, in_session, rona, away or offline
 	Present bool   `json:"present"` // has an IMAP connection seen within presence_timeout
 	Active  int    `json:"active"`  // sessions counting towards the agent's load
 	// PresenceKnown is false when no server runs and the store was read

@@ -137,6 +137,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, crm: feed, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
 	obs.reg.MustRegister(deskCollector{g})
+	obs.reg.MustRegister(ccCollector{g})
 	if err := g.newArchiver(now); err != nil {
 		st.Close()
 		return nil, err

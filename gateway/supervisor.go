@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -36,7 +37,8 @@ import (
 var supervisorHTML string
 
 var supervisorPage = template.Must(template.New("supervisor").Funcs(template.FuncMap{
-	"age": formatAge,
+	"age":     formatAge,
+	"percent": func(r float64) string { return fmt.Sprintf("%d%%", int(math.Round(r*100))) },
 }).Parse(supervisorHTML))
 
 const (
@@ -90,6 +92,12 @@ type SupervisorQueue struct {
 	// Wrapups are the wrap-up codes recorded today, with their counts,
 	// in the queue's order of codes ("" code: none today).
 	Wrapups []SupervisorWrapup `json:"wrapups"`
+	// ServiceLevel is the queue's service level, nil without one.
+	ServiceLevel *SupervisorServiceLevel `json:"service_level,omitempty"`
+	// QueueAlarms are the real-time thresholds crossed now: "waiting"
+	// (alarm_waiting), "oldest" (alarm_oldest), "service_level" (the last
+	// hour below the target).
+	QueueAlarms []string `json:"queue_alarms"`
 }
 
 // SupervisorWrapup is one wrap-up code of a queue and how often it was
@@ -100,13 +108,37 @@ type SupervisorWrapup struct {
 	Count int    `json:"count"`
 }
 
+// SupervisorServiceLevel is a queue's target and its level per window.
+type SupervisorServiceLevel struct {
+	Target        float64                 `json:"target"`
+	WithinSeconds int64                   `json:"within_seconds"`
+	Windows       []SupervisorLevelWindow `json:"windows"` // 1h, today
+}
+
+// SupervisorLevelWindow is the service level over one window.
+type SupervisorLevelWindow struct {
+	Window   string   `json:"window"`
+	Answered int      `json:"answered"` // counted sessions answered in time
+	Counted  int      `json:"counted"`
+	Ratio    *float64 `json:"ratio"` // null with nothing counted
+	Below    bool     `json:"below"` // under the target
+}
+
 // SupervisorAgent is one agent's line.
 type SupervisorAgent struct {
 	Login   string `json:"login"`
 	Name    string `json:"name"`
-	State   string `json:"state"` // available, away, offline
+	State   string `json:"state"` // available, in_session, rona, away, offline
 	Present bool   `json:"present"`
 	Active  int    `json:"active"`
+	// StateSeconds is how long the agent has been in State; StateTotals
+	// the seconds spent in each state since the server started.
+	StateSeconds int64            `json:"state_seconds"`
+	StateTotals  map[string]int64 `json:"state_totals"`
+	// Handled sessions (picked up and resolved) and their total
+	// handling time.
+	Handled         int   `json:"handled"`
+	HandlingSeconds int64 `json:"handling_seconds"`
 }
 
 // SupervisorWaiting is a session waiting unassigned in its queue, or
@@ -137,7 +169,8 @@ type supervisorFeed struct {
 
 	snapMu   sync.Mutex // one snapshot computed at a time
 	snapGen  uint64
-	snapAt   time.Time
+	snapAt   time.Time // by the router's clock
+	snapWall time.Time
 	snapJSON []byte
 }
 
@@ -445,7 +478,10 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	f.mu.Unlock()
 	f.snapMu.Lock()
 	defer f.snapMu.Unlock()
-	if f.snapJSON != nil && f.snapGen == gen && time.Since(f.snapAt) < time.Second {
+	// Ages are by the router's clock (injected in tests): the snapshot
+	// is a second old by it or by the wall clock at most.
+	now := f.g.router.Now()
+	if f.snapJSON != nil && f.snapGen == gen && time.Since(f.snapWall) < time.Second && !now.Before(f.snapAt) && now.Sub(f.snapAt) < time.Second {
 		return f.snapJSON, nil
 	}
 	view, err := f.view()
@@ -456,7 +492,7 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.snapGen, f.snapAt, f.snapJSON = gen, time.Now(), data
+	f.snapGen, f.snapAt, f.snapWall, f.snapJSON = gen, now, time.Now(), data
 	return data, nil
 }
 
@@ -471,7 +507,7 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 	if v.Queues, err = f.queues(stats); err != nil {
 		return v, err
 	}
-	if v.Agents, err = f.agents(); err != nil {
+	if v.Agents, err = f.agents(v.Generated); err != nil {
 		return v, err
 	}
 	v.Waiting, v.More, err = f.waiting(v.Generated)
@@ -505,6 +541,7 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 	if err != nil {
 		return nil, err
 	}
+	levels := r.ServiceLevels()
 	out := make([]SupervisorQueue, len(stats))
 	for i, q := range stats {
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
@@ -514,6 +551,8 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 			for _, w := range qc.Wrapup {
 				out[i].Wrapups = append(out[i].Wrapups, SupervisorWrapup{Code: w.Code, Name: w.Name, Count: wrapups[q.Queue][w.Code]})
 			}
+			out[i].ServiceLevel = supervisorLevel(qc, levels)
+			out[i].QueueAlarms = crossedAlarms(qc, q, levels)
 		}
 		for _, st := range router.Statuses {
 			out[i].Counts = append(out[i].Counts, counts[q.Queue][st])
@@ -522,14 +561,50 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 	return out, nil
 }
 
-func (f *supervisorFeed) agents() ([]SupervisorAgent, error) {
+// supervisorLevel is q's service level for the page (nil without one).
+func supervisorLevel(q *config.Queue, levels []router.ServiceLevel) *SupervisorServiceLevel {
+	if !q.HasServiceLevel() {
+		return nil
+	}
+	sl := &SupervisorServiceLevel{Target: q.ServiceLevel, WithinSeconds: seconds(q.ServiceLevelWithin.Duration), Windows: []SupervisorLevelWindow{}}
+	for _, l := range levels {
+		if l.Queue != q.Name {
+			continue
+		}
+		w := SupervisorLevelWindow{Window: l.Window, Answered: l.Answered, Counted: l.Counted, Below: l.Below()}
+		if ratio, ok := l.Ratio(); ok {
+			w.Ratio = &ratio
+		}
+		sl.Windows = append(sl.Windows, w)
+	}
+	return sl
+}
+
+// crossedAlarms lists the real-time thresholds of q crossed now.
+func crossedAlarms(q *config.Queue, w router.QueueWaiting, levels []router.ServiceLevel) []string {
+	on := router.QueueAlarms(q, w, levels)
+	out := []string{}
+	for _, kind := range router.AlarmKinds {
+		if on[kind] {
+			out = append(out, kind)
+		}
+	}
+	return out
+}
+
+func (f *supervisorFeed) agents(now time.Time) ([]SupervisorAgent, error) {
 	statuses, err := f.g.router.AgentStatuses()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]SupervisorAgent, len(statuses))
 	for i, st := range statuses {
-		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active}
+		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active,
+			StateSeconds: seconds(now.Sub(st.Since)), StateTotals: map[string]int64{},
+			Handled: st.Handled, HandlingSeconds: seconds(st.HandlingTime)}
+		for state, d := range st.Spent {
+			out[i].StateTotals[state] = seconds(d)
+		}
 		if ac, ok := f.g.config().AgentByLogin(st.Login); ok {
 			out[i].Name = ac.Name
 		}

@@ -69,6 +69,7 @@ type Set struct {
 	submitted       *prometheus.CounterVec
 	assignLatency   *prometheus.HistogramVec
 	firstResponse   *prometheus.HistogramVec
+	handling        *prometheus.HistogramVec
 	autoReplies     *prometheus.CounterVec
 	commitSeconds   prometheus.Histogram
 	commitUpdates   prometheus.Histogram
@@ -117,6 +118,11 @@ func New(reg prometheus.Registerer) *Set {
 			Help:    "Time from a session's first customer message to the first agent reply sent, per queue.",
 			Buckets: WaitBuckets,
 		}, []string{"queue"}),
+		handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "session_handling_seconds",
+			Help:    "Handling time of a session, from its agent's pick-up (opening it) to its resolution, per queue.",
+			Buckets: WaitBuckets,
+		}, []string{"queue"}),
 		autoReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "autoreplies_total",
 			Help: "Automatic replies to customers, per queue and result (sent, or why not).",
@@ -142,7 +148,7 @@ func New(reg prometheus.Registerer) *Set {
 	}
 	reg.MustRegister(s.connections, s.connectionsOpen, s.connsRefused, s.authFailures,
 		s.received, s.rejected, s.submitted, s.assignLatency, s.firstResponse,
-		s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors, panicCounts, s.wrapups)
+		s.handling, s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors, panicCounts, s.wrapups)
 	return s
 }
 
@@ -271,6 +277,14 @@ func (s *Set) FirstResponse(queue string, took time.Duration) {
 		return
 	}
 	s.firstResponse.WithLabelValues(queue).Observe(max(took, 0).Seconds())
+}
+
+// Handled observes the handling time of a session (pick-up to resolve).
+func (s *Set) Handled(queue string, took time.Duration) {
+	if s == nil {
+		return
+	}
+	s.handling.WithLabelValues(queue).Observe(max(took, 0).Seconds())
 }
 
 // AutoReply counts an automatic reply of queue: sent, or not and why

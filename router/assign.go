@@ -37,7 +37,8 @@ func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, excl
 		if err != nil {
 			return "", false, err
 		}
-		if st.Away || (q.DailyCap > 0 && st.Day[q.Name] == day && st.Assigned[q.Name] >= q.DailyCap) {
+		// Not away nor in RONA (offerable), under the daily cap.
+		if !offerable(st) || (q.DailyCap > 0 && st.Day[q.Name] == day && st.Assigned[q.Name] >= q.DailyCap) {
 			continue
 		}
 		active, err := rd.ActiveCount(login)
@@ -188,7 +189,8 @@ func (r *Router) hasWaiting(queue string) bool {
 // expireOffer takes back an auto-assigned session its agent did not open
 // within the queue's offer_timeout and offers it to the next eligible
 // agent (never the same one twice in a row); without one it waits in the
-// queue. It reports whether the offer had expired.
+// queue. The agent goes to RONA (putRona). It reports whether the offer
+// had expired.
 func (r *Router) expireOffer(tx store.Tx, s *store.Session, now time.Time) (bool, error) {
 	q := r.config().QueueByName(s.Queue)
 	if s.OfferedAt.IsZero() || q == nil || q.OfferTimeout.Duration <= 0 || now.Before(s.OfferedAt.Add(q.OfferTimeout.Duration)) {
@@ -197,6 +199,9 @@ func (r *Router) expireOffer(tx store.Tx, s *store.Session, now time.Time) (bool
 	prev := s.Agent
 	s.Agent, s.PrevOffer, s.OfferedAt = "", prev, time.Time{}
 	if err := r.event(tx, s.ID, "offer-expired", "system", fmt.Sprintf("%s did not open it within %s", prev, q.OfferTimeout.Duration)); err != nil {
+		return true, err
+	}
+	if err := r.putRona(tx, prev, now); err != nil {
 		return true, err
 	}
 	_, err := r.autoAssign(tx, s, "offer of "+prev+" expired")

@@ -477,6 +477,7 @@ func (r *Router) newSession(tx store.Tx, in inbound, queue, previous string) (st
 		// new session's replies must not carry it.
 		ID: id, Queue: queue, Customer: in.sender, Subject: withoutSessionTags(in.subject),
 		Created: r.now(), Token: token, Previous: previous,
+		ServiceFrom: r.now(), // the customer started it: the service level counts it
 	}
 	detail := "new session in queue " + queue
 	if previous != "" {

@@ -482,6 +482,9 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 	if err == nil && dm.Owner == a.Login && dm.Name == AvailableFolder {
 		r.kickAssign()
 	}
+	if err == nil && dm.Owner == a.Login && (dm.Name == AwayFolder || dm.Name == AvailableFolder) {
+		r.noteStates()
+	}
 	return dm, srcUIDs, destUIDs, err
 }
 

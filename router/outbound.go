@@ -346,6 +346,9 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 		return Submitted{}, err
 	}
 	s.LastActivity, s.Held = r.now(), nil
+	if !sub.forward && old.ID != "" && s.FirstReplyAt.IsZero() {
+		s.FirstReplyAt = r.now() // the service level counts the first reply
+	}
 	blob, err := r.fileInSession(tx, old, &s, out, []string{`\Seen`})
 	if err != nil {
 		return Submitted{}, err

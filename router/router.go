@@ -104,6 +104,8 @@ type Router struct {
 	next int
 
 	presence presence
+	clock    stateClock    // time per agent state
+	sl       slBook        // service level (servicelevel.go)
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
 
@@ -126,11 +128,15 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
 	r.cur.Store(newLive(cfg))
 	st.SetObserver(r.publish)
-	if opts.Metrics != nil {
-		r.st = meteredStore{Store: st, m: opts.Metrics}
-	}
+	r.st = meteredStore{Store: st, m: opts.Metrics, sl: &r.sl}
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
+	}
+	if err := r.rebuildServiceLevel(); err != nil {
+		return nil, fmt.Errorf("reading the service level: %w", err)
+	}
+	if err := r.loadRona(); err != nil {
+		return nil, fmt.Errorf("reading the agents in RONA: %w", err)
 	}
 	// The configuration may have been edited while the server was down.
 	if n, err := r.reconcile(context.Background()); err != nil {

@@ -45,6 +45,9 @@ func (r *Router) RunDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		if changed > 0 {
+			r.noteStates() // an offer may have timed out: RONA
+		}
 		total += changed
 		if len(ids) < dueBatch {
 			return total, nil
@@ -170,6 +173,7 @@ func (r *Router) Run(ctx context.Context) {
 		} else if n > 0 {
 			r.log.Info("assigned waiting sessions", "sessions", n)
 		}
+		r.noteStates()
 		select {
 		case <-ctx.Done():
 			return

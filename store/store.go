@@ -155,6 +155,19 @@ type Session struct {
 	// current queue ([[queue.wrapup]]), as configured; a transfer to
 	// another queue clears them (its events keep them).
 	Wrapup []string `json:",omitempty"`
+	// PickedUpAt is when an agent opened the session and began working
+	// it (zero: not being worked); resolving it adds the time since to
+	// HandlingTime and clears it, so a reopened session picked up again
+	// counts a second period.
+	PickedUpAt   time.Time     `json:",omitempty"`
+	HandlingTime time.Duration `json:",omitempty"`
+	// FirstReplyAt is when the first agent reply to the customer was
+	// sent (zero: none yet): the service level counts it.
+	FirstReplyAt time.Time `json:",omitempty"`
+	// ServiceFrom is when the customer's first message started the
+	// session and its service-level clock (zero: an agent started it,
+	// or it predates the service level; it is not counted).
+	ServiceFrom time.Time `json:",omitempty"`
 }
 
 // Quarantined is the original of a message from which mxdesk removed
@@ -216,6 +229,14 @@ type AgentState struct {
 	// per "<queue>/<code>" (the supervisor page's counts of today).
 	WrapupDay string         `json:",omitempty"`
 	Wrapups   map[string]int `json:",omitempty"`
+	// RonaSince is when an offer to the agent timed out (RONA, "redirect
+	// on no answer"): no more offers until they come back (zero: not in
+	// RONA).
+	RonaSince time.Time `json:",omitempty"`
+	// Handled and HandlingTime total the agent's sessions resolved and
+	// the pick-up-to-resolve time they took.
+	Handled      int           `json:",omitempty"`
+	HandlingTime time.Duration `json:",omitempty"`
 }
 
 // AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
