@@ -38,7 +38,7 @@ type observation struct {
 	firstResponse bool
 	took          time.Duration
 	wrapups       []string // codes recorded
-	handled       bool // a handling period ended (handling.go)
+	handled       bool     // a handling period ended (handling.go)
 	handling      time.Duration
 	sl            *slNote // the session's service-level state (servicelevel.go)
 }
