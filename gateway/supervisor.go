@@ -36,7 +36,8 @@ import (
 var supervisorHTML string
 
 var supervisorPage = template.Must(template.New("supervisor").Funcs(template.FuncMap{
-	"age": formatAge,
+	"age":  formatAge,
+	"join": func(list []string) string { return strings.Join(list, ", ") },
 }).Parse(supervisorHTML))
 
 const (
@@ -87,6 +88,12 @@ type SupervisorQueue struct {
 	Alarms        int    `json:"alarms"`         // waiting, or transferred and unopened, longer than AlarmSeconds
 	AlarmSeconds  int64  `json:"alarm_seconds"`  // kpi_wait_alarm; 0: no alarm
 	Counts        []int  `json:"counts"`         // sessions per status, in Statuses order
+
+	// Routing: who serves the queue and how it takes mail (supervisor_routing.go).
+	Teams    []string `json:"teams"`    // queue.teams
+	Strategy string   `json:"strategy"` // queue.strategy
+	Enabled  bool     `json:"enabled"`  // queue.enabled
+	Receive  bool     `json:"receive"`  // queue.receive
 }
 
 // SupervisorAgent is one agent's line.
@@ -495,6 +502,7 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
 		if qc := f.g.config().QueueByName(q.Queue); qc != nil {
 			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)
+			out[i].setRouting(qc)
 		}
 		for _, st := range router.Statuses {
 			out[i].Counts = append(out[i].Counts, counts[q.Queue][st])

@@ -69,8 +69,9 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 		}
 	case isAgentsMailbox(dm):
 		login := strings.TrimPrefix(dm.Name, AgentsFolder+"/")
-		ac, ok := r.config().AgentByLogin(login)
-		if !ok || !slices.Contains(ac.Queues, s.Queue) {
+		cfg := r.config()
+		ac, ok := cfg.AgentByLogin(login)
+		if !ok || !slices.Contains(cfg.AgentQueues(ac), s.Queue) {
 			return placed{}, errorf(KindForbidden, "%s does not serve queue %s", login, s.Queue)
 		}
 		if s.Agent == login {

@@ -25,9 +25,10 @@ func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, excl
 	}
 	day := now.In(q.Hours.Location()).Format(time.DateOnly)
 	best, bestActive, bestLast := "", 0, time.Time{}
-	for _, ac := range r.config().Agent {
+	cfg := r.config()
+	for _, ac := range cfg.Agent {
 		login := strings.ToLower(ac.Login)
-		if !ac.AutoAssign || login == exclude || !containsFold(ac.Queues, q.Name) {
+		if !ac.AutoAssign || login == exclude || !cfg.Serves(&ac, q.Name) {
 			continue
 		}
 		if q.LoggedInOnly && !r.Present(login) {

@@ -172,8 +172,9 @@ func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submis
 		if q != nil && !q.AllowTransferToAgent && !supervisor {
 			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to another agent (allow_transfer_to_agent)", s.Queue)
 		}
-		ac, _ := r.config().AgentByLogin(sub.toAgent)
-		if !slices.Contains(ac.Queues, s.Queue) {
+		cfg := r.config()
+		ac, _ := cfg.AgentByLogin(sub.toAgent)
+		if !slices.Contains(cfg.AgentQueues(ac), s.Queue) {
 			return Submitted{}, errorf(KindForbidden, "%s does not serve queue %s", sub.toAgent, s.Queue)
 		}
 		detail = "to " + sub.toAgent + " by forward"
