@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mxdesk/config"
@@ -140,4 +141,74 @@ func TestSupervisorPageRoutingInBrowser(t *testing.T) {
 	sendToQueue(t, g, "support@example.test", "<routing-1@customer.test>", "drawn again")
 	poll(t, ctx, `document.querySelector('tr[data-queue="Support"] td.waiting').textContent === "1"`, "the pushed update")
 	check("script-drawn")
+}
+
+// roundRobinDesk is a round-robin Desk for ann, ben and cid, and a Solo
+// queue of ann's own that gives her load first.
+const roundRobinDesk = `
+[[queue]]
+name = "Desk"
+addresses = ["desk@example.test"]
+auto_assign = true
+strategy = "round_robin"
+[[queue]]
+name = "Solo"
+addresses = ["solo@example.test"]
+auto_assign = true
+[[agent]]
+login = "ann@example.test"
+password_hash = %[1]q
+queues = ["Desk", "Solo"]
+[[agent]]
+login = "ben@example.test"
+password_hash = %[1]q
+queues = ["Desk"]
+[[agent]]
+login = "cid@example.test"
+password_hash = %[1]q
+queues = ["Desk"]
+`
+
+// inboxSubjects lists the subjects in c's INBOX, by UID.
+func inboxSubjects(t *testing.T, c *imapclient.Client) []string {
+	t.Helper()
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2, 3, 4, 5, 6, 7, 8, 9), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Envelope.Subject)
+	}
+	return out
+}
+
+// TestRoundRobinThroughIMAP: agents logged in over IMAP get a
+// round-robin queue's sessions in turn, in their INBOX, whatever else
+// they carry (least_active would have kept ann out until the others
+// caught up).
+func TestRoundRobinThroughIMAP(t *testing.T) {
+	g := startGateway(t, fmt.Sprintf(roundRobinDesk, testutil.PasswordHash()))
+	clients := map[string]*imapclient.Client{}
+	for _, who := range []string{"ann", "ben", "cid"} {
+		clients[who] = loginIMAP(t, g.Addr("imap"), who+"@example.test")
+	}
+	sendToQueue(t, g, "solo@example.test", "<solo-1@customer.test>", "solo 1")
+	sendToQueue(t, g, "solo@example.test", "<solo-2@customer.test>", "solo 2")
+	for i := 1; i <= 6; i++ {
+		sendToQueue(t, g, "desk@example.test", fmt.Sprintf("<rr-%d@customer.test>", i), fmt.Sprintf("desk %d", i))
+	}
+	want := map[string][]string{
+		"ann": {"solo 1", "solo 2", "desk 1", "desk 4"},
+		"ben": {"desk 2", "desk 5"},
+		"cid": {"desk 3", "desk 6"},
+	}
+	for who, c := range clients {
+		if got := inboxSubjects(t, c); !slices.Equal(got, want[who]) {
+			t.Errorf("%s's INBOX: %q, want %q", who, got, want[who])
+		}
+	}
 }

@@ -13,20 +13,31 @@ import (
 )
 
 // pickAgent chooses who gets an auto-assigned session of queue q now
-// (SPEC §6): among the agents of q who take auto-assignments, are not
-// away, are present when the queue wants it, and are under their
-// max_active and the queue's daily_cap, the one with the fewest active
-// sessions; ties go to the one whose last assignment is oldest, then by
-// login. exclude (the agent whose offer just timed out) is skipped. ok is
-// false when nobody can take it, or the queue is closed.
+// (SPEC §6): among the eligible agents (eligibleAgents), the first by the
+// queue's strategy (strategy.go). ok is false when nobody can take it, or
+// the queue is closed.
 func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, exclude string) (string, bool, error) {
+	cands, err := r.eligibleAgents(rd, q, now, exclude)
+	if err != nil || len(cands) == 0 {
+		return "", false, err
+	}
+	login, err := r.byStrategy(rd, q, cands)
+	return login, login != "", err
+}
+
+// eligibleAgents lists the agents of q who may be auto-assigned one of its
+// sessions now: they take auto-assignments, are not away, are present
+// when the queue wants it, and are under their max_active and the queue's
+// daily_cap. exclude (the agent whose offer just timed out) is skipped.
+// None when the queue is closed.
+func (r *Router) eligibleAgents(rd store.Reader, q *config.Queue, now time.Time, exclude string) ([]candidate, error) {
 	if q.BusinessHoursOnly && !q.Hours.Open(now) {
-		return "", false, nil
+		return nil, nil
 	}
 	day := now.In(q.Hours.Location()).Format(time.DateOnly)
-	best, bestActive, bestLast := "", 0, time.Time{}
+	var out []candidate
 	cfg := r.config()
-	for _, ac := range cfg.Agent {
+	for i, ac := range cfg.Agent {
 		login := strings.ToLower(ac.Login)
 		if !ac.AutoAssign || login == exclude || !cfg.Serves(&ac, q.Name) {
 			continue
@@ -36,25 +47,21 @@ func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, excl
 		}
 		st, err := rd.AgentState(login)
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
 		if st.Away || (q.DailyCap > 0 && st.Day[q.Name] == day && st.Assigned[q.Name] >= q.DailyCap) {
 			continue
 		}
 		active, err := rd.ActiveCount(login)
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
 		if ac.MaxActive > 0 && active >= ac.MaxActive {
 			continue
 		}
-		better := best == "" || active < bestActive ||
-			(active == bestActive && (st.LastAssigned.Before(bestLast) || (st.LastAssigned.Equal(bestLast) && login < best)))
-		if better {
-			best, bestActive, bestLast = login, active, st.LastAssigned
-		}
+		out = append(out, candidate{login: login, active: active, last: st.LastAssigned, agent: &cfg.Agent[i]})
 	}
-	return best, best != "", nil
+	return out, nil
 }
 
 // noteLastAssigned records that s reached a new agent now, however it
@@ -71,15 +78,6 @@ func noteLastAssigned(tx store.Tx, old, s store.Session, now time.Time) error {
 	}
 	st.LastAssigned = now
 	return tx.PutAgentState(st)
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // autoAssign offers s, which waits without an agent, to the agent
@@ -107,6 +105,9 @@ func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, er
 		st.Day[q.Name], st.Assigned[q.Name] = day, 0
 	}
 	st.Assigned[q.Name]++ // LastAssigned: commit notes it, as for every assignment
+	if err := r.takeTurn(tx, q, &st); err != nil {
+		return false, err
+	}
 	if err := tx.PutAgentState(st); err != nil {
 		return false, err
 	}

@@ -193,6 +193,10 @@ type AgentState struct {
 	// queue: auto-assignments today, for daily caps.
 	Day      map[string]string `json:",omitempty"`
 	Assigned map[string]int    `json:",omitempty"`
+	// Turn is, per round-robin queue, the number of the rotation's turn
+	// that last gave the agent a session (router/strategy.go): the
+	// highest over the queue's members is where the rotation stands.
+	Turn map[string]uint64 `json:",omitempty"`
 }
 
 // AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
