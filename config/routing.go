@@ -124,6 +124,22 @@ func (p *parser) checkRouting() {
 	for i := range p.cfg.Agent {
 		p.checkSkills(fmt.Sprintf("agent[%d].skills", i), &p.cfg.Agent[i])
 	}
+	p.checkPostmasterTakesMail()
+}
+
+// checkPostmasterTakesMail refuses a postmaster address whose queue is
+// switched off: RFC 5321 4.5.1 wants postmaster mail accepted.
+func (p *parser) checkPostmasterTakesMail() {
+	q, ok := p.cfg.QueueByAddress(p.cfg.Postmaster)
+	if !ok || (q.Enabled && q.Receive) {
+		return
+	}
+	i := slices.IndexFunc(p.cfg.Queue, func(x Queue) bool { return x.Name == q.Name })
+	key := fmt.Sprintf("queue[%d].enabled", i)
+	if q.Enabled {
+		key = fmt.Sprintf("queue[%d].receive", i)
+	}
+	p.errorf(key, "queue %q takes postmaster mail (%s), which must be accepted (RFC 5321 4.5.1): set postmaster to an address of a queue that receives mail", q.Name, p.cfg.Postmaster)
 }
 
 func (p *parser) checkTeams() {

@@ -29,6 +29,10 @@ func TestRoutingValidation(t *testing.T) {
 			"agent[0].skills.Sales", 30, `unknown queue "Sales"`},
 		{"skill of a queue not served", edit(t, `queues = ["Support"]`, "queues = [\"Support\"]\nskills = { Billing = 3 }"),
 			"agent[0].skills.Billing", 30, `does not serve queue "Billing"`},
+		{"postmaster in a disabled queue", edit(t, `auto_assign = true`, "auto_assign = true\nenabled = false"),
+			"queue[0].enabled", 20, `queue "Support" takes postmaster mail (support@example.test)`},
+		{"postmaster in a replies-only queue", edit(t, `company =`, "postmaster = \"billing@example.test\"\ncompany =", `addresses = ["billing@example.test"]`, "addresses = [\"billing@example.test\"]\nreceive = false"),
+			"queue[1].receive", 25, "must be accepted (RFC 5321 4.5.1)"},
 		{"skill level too high", edit(t, `queues = ["Support"]`, "queues = [\"Support\"]\nskills = { support = 11 }"),
 			"agent[0].skills.support", 30, "level 11: want 0 (never auto-assigned) to 10"},
 	}
@@ -74,7 +78,8 @@ func TestTeamMembership(t *testing.T) {
 }
 
 func TestRoutingDefaults(t *testing.T) {
-	c, errs := parse(t, edit(t, `auto_assign = true`, "auto_assign = true\nenabled = false\nreceive = false\nstrategy = \"round_robin\""))
+	c, errs := parse(t, edit(t, `company =`, "postmaster = \"billing@example.test\"\ncompany =",
+		`auto_assign = true`, "auto_assign = true\nenabled = false\nreceive = false\nstrategy = \"round_robin\""))
 	if errs != nil {
 		t.Fatal(errs)
 	}

@@ -59,6 +59,8 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 			err = r.event(tx, id, "returned", a.Login, "returned to queue "+target)
 		case q != nil && !q.AllowTransferToQueue && !supervisor:
 			return placed{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
+		case isDisabled(r.config(), target):
+			return placed{}, refuseTransferInto(r.config(), target)
 		default:
 			err = r.event(tx, id, "transferred", a.Login, "from queue "+s.Queue+" to queue "+target)
 			s.Queue = target

@@ -85,7 +85,7 @@ func noteLastAssigned(tx store.Tx, old, s store.Session, now time.Time) error {
 // It only changes s and the agent's state; the caller commits s.
 func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, error) {
 	q := r.config().QueueByName(s.Queue)
-	if q == nil || !q.AutoAssign || s.Agent != "" || s.Spam || s.Status == StatusClosed {
+	if q == nil || !q.AutoAssign || !q.Enabled || s.Agent != "" || s.Spam || s.Status == StatusClosed {
 		return false, nil
 	}
 	now := r.now()
@@ -129,7 +129,7 @@ func (r *Router) AssignWaiting(ctx context.Context) (int, error) {
 	cfg := r.config() // one version throughout, even if a reload swaps it
 	for i := range cfg.Queue {
 		q := &cfg.Queue[i]
-		if !q.AutoAssign || !r.hasWaiting(q.Name) {
+		if !q.AutoAssign || !q.Enabled || !r.hasWaiting(q.Name) {
 			continue // nothing to write: no transaction
 		}
 		for {

@@ -166,6 +166,11 @@ func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submis
 		if q != nil && !q.AllowTransferToQueue && !supervisor && sub.toQueue != s.Queue {
 			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
 		}
+		if sub.toQueue != s.Queue {
+			if err := refuseTransferInto(r.config(), sub.toQueue); err != nil {
+				return Submitted{}, err
+			}
+		}
 		detail = "from queue " + s.Queue + " to queue " + sub.toQueue + " by forward"
 		s.Queue, s.Agent, s.TransferredAt = sub.toQueue, "", time.Time{}
 	} else {

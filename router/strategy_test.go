@@ -175,3 +175,45 @@ func TestStrategySkillsTiesAndZero(t *testing.T) {
 		t.Errorf("every member at level 0: sessions went to %s, want them all waiting", got)
 	}
 }
+
+// A disabled queue assigns nothing, also when someone becomes eligible
+// (AssignWaiting, what Run calls on kicks and every minute); enabled
+// again by a reload, its waiting sessions go.
+func TestDisabledQueueAssignsNothing(t *testing.T) {
+	s := &strategyRun{t: t, clock: testutil.NewClock(), dir: t.TempDir()}
+	nobody := [3]string{"auto_assign = false", "auto_assign = false", "auto_assign = false"}
+	s.open("least_active", nobody)
+	if got := s.desk(2); got != "- -" {
+		t.Fatalf("with nobody eligible sessions went to %s", got)
+	}
+	reload := func(enabled string) {
+		t.Helper()
+		cfg := testutil.Config(t, strings.Replace(strategyDesk("least_active", [3]string{}), "strategy =", enabled+"\nstrategy =", 1))
+		if err := s.r.Reload(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload("enabled = false")
+	if n, err := s.r.AssignWaiting(ctx); err != nil || n != 0 {
+		t.Errorf("AssignWaiting in a disabled queue = %d, %v; want 0", n, err)
+	}
+	reload("enabled = true")
+	if n, err := s.r.AssignWaiting(ctx); err != nil || n != 2 {
+		t.Errorf("AssignWaiting once enabled = %d, %v; want 2", n, err)
+	}
+}
+
+// A reload changes a queue's strategy for the next assignment.
+func TestStrategyChangedByReload(t *testing.T) {
+	s := newStrategyRun(t, "least_active", [3]string{})
+	if got, want := s.desk(6), repeat("ben cid", 3); got != want {
+		t.Fatalf("least_active before the reload: got %s, want %s", got, want)
+	}
+	skills := [3]string{"", "", "skills = { Desk = 9 }"}
+	if err := s.r.Reload(ctx, testutil.Config(t, strategyDesk("skills", skills))); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.desk(3), "cid cid cid"; got != want {
+		t.Errorf("skills after the reload: got %s, want %s", got, want)
+	}
+}

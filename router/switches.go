@@ -1,0 +1,50 @@
+package router
+
+import (
+	"fmt"
+
+	"mxdesk/config"
+)
+
+// The queue switches (issue 19): enabled = false keeps a queue readable
+// but takes no mail and assigns nothing into it; receive = false takes
+// replies to its conversations only.
+var (
+	// ErrQueueDisabled: the address is a disabled queue's; refused at RCPT.
+	ErrQueueDisabled = errorf(KindForbidden, "this address is disabled and accepts no mail")
+	// ErrNoNewMail: a message that would start a session in a queue
+	// with receive = false; refused after DATA, when threading is known.
+	ErrNoNewMail = errorf(KindForbidden, "this address accepts only replies to existing conversations, no new mail")
+)
+
+// disabledError says which queue's enabled switch refused addr.
+func disabledError(q *config.Queue) error {
+	return fmt.Errorf("queue %s is disabled (queue.enabled = false): %w", q.Name, ErrQueueDisabled)
+}
+
+// noNewMailError says which queue's receive switch refused a new session.
+func noNewMailError(queue string) error {
+	return fmt.Errorf("queue %s takes no new mail (queue.receive = false): %w", queue, ErrNoNewMail)
+}
+
+// takesNewMail reports whether queue may start sessions from inbound
+// mail: enabled and receiving (an unknown queue is the caller's to judge).
+func takesNewMail(cfg *config.Config, queue string) bool {
+	q := cfg.QueueByName(queue)
+	return q == nil || (q.Enabled && q.Receive)
+}
+
+// isDisabled reports whether queue is configured and disabled.
+func isDisabled(cfg *config.Config, queue string) bool {
+	q := cfg.QueueByName(queue)
+	return q != nil && !q.Enabled
+}
+
+// refuseTransferInto refuses moving a session into a disabled queue
+// (NO [CANNOT] over IMAP, 550 on submission).
+func refuseTransferInto(cfg *config.Config, target string) error {
+	if isDisabled(cfg, target) {
+		return errorf(KindForbidden, "queue %s is disabled (queue.enabled = false): nothing can be transferred into it", target)
+	}
+	return nil
+}
