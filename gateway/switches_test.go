@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,4 +174,26 @@ func TestAccountOfDisabledQueue(t *testing.T) {
 	}
 	a.waitImport(t, "held") // not skipped while the queue was off: imported now
 	waitAccount(t, a.g, "valid", "")
+}
+
+// TestForwardIntoDisabledQueue: mutt's inline forward of a session to a
+// disabled queue's address is refused at DATA, naming the switch; the
+// session stays in its queue.
+func TestForwardIntoDisabledQueue(t *testing.T) {
+	g, _ := gestureDesk(t, false)
+	s := customerWrites(t, g, "support@example.test", carlaWrites)
+	cfg := *g.Router().Config()
+	cfg.Queue = slices.Clone(cfg.Queue)
+	cfg.QueueByName("Billing").Enabled = false
+	if err := g.Router().Reload(t.Context(), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	raw := strings.Replace(muttForward, "To: TO", "To: billing@example.test", 1)
+	_, err := submitAs(t, g, "alice@example.test", []string{"billing@example.test"}, crlf(raw))
+	if code, msg := smtpCode(err); code != 550 || !strings.Contains(msg, "queue Billing is disabled (queue.enabled = false)") {
+		t.Errorf("forward into the disabled Billing: %v, want 550 naming queue.enabled", err)
+	}
+	if q := report(t, g, s.ID).Session.Queue; q != "Support" {
+		t.Errorf("the session moved to %s, want it still in Support", q)
+	}
 }

@@ -19,12 +19,31 @@ var (
 
 // disabledError says which queue's enabled switch refused addr.
 func disabledError(q *config.Queue) error {
-	return fmt.Errorf("queue %s is disabled (queue.enabled = false): %w", q.Name, ErrQueueDisabled)
+	return switchErrorf(ErrQueueDisabled, "queue %s is disabled (queue.enabled = false): it accepts no mail", q.Name)
 }
 
 // noNewMailError says which queue's receive switch refused a new session.
 func noNewMailError(queue string) error {
-	return fmt.Errorf("queue %s takes no new mail (queue.receive = false): %w", queue, ErrNoNewMail)
+	return switchErrorf(ErrNoNewMail, "queue %s takes no new mail (queue.receive = false), only replies to existing conversations", queue)
+}
+
+// switchError is a refusal by a queue switch: a router Error of
+// KindForbidden whose message names the queue and key (what agents and
+// logs see), that is also its sentinel for errors.Is (what the MX
+// answers customers by).
+type switchError struct {
+	msg      string
+	sentinel error
+}
+
+func switchErrorf(sentinel error, format string, args ...any) error {
+	return &switchError{msg: fmt.Sprintf(format, args...), sentinel: sentinel}
+}
+
+func (e *switchError) Error() string { return e.msg }
+
+func (e *switchError) Unwrap() []error {
+	return []error{&Error{Kind: KindForbidden, Msg: e.msg}, e.sentinel}
 }
 
 // takesNewMail reports whether queue may start sessions from inbound
