@@ -176,18 +176,26 @@ func TestAccountOfDisabledQueue(t *testing.T) {
 	waitAccount(t, a.g, "valid", "")
 }
 
-// TestForwardIntoDisabledQueue: mutt's inline forward of a session to a
-// disabled queue's address is refused at DATA, naming the switch; the
-// session stays in its queue.
-func TestForwardIntoDisabledQueue(t *testing.T) {
+// TestSubmissionAndDisabledQueue: mutt's inline forward of a session to
+// a disabled queue's address is refused, naming the switch, and the
+// session stays in its queue; a message bob writes first, whose only
+// queue is disabled, starts no session (its customer's answer would be
+// refused), while carol's goes to the first of her queues that is
+// enabled.
+func TestSubmissionAndDisabledQueue(t *testing.T) {
 	g, _ := gestureDesk(t, false)
 	s := customerWrites(t, g, "support@example.test", carlaWrites)
-	cfg := *g.Router().Config()
-	cfg.Queue = slices.Clone(cfg.Queue)
-	cfg.QueueByName("Billing").Enabled = false
-	if err := g.Router().Reload(t.Context(), &cfg); err != nil {
-		t.Fatal(err)
+	base := g.Router().Config()
+	disable := func(queue string) {
+		t.Helper()
+		cfg := *base
+		cfg.Queue = slices.Clone(cfg.Queue)
+		cfg.QueueByName(queue).Enabled = false
+		if err := g.Router().Reload(t.Context(), &cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
+	disable("Billing")
 	raw := strings.Replace(muttForward, "To: TO", "To: billing@example.test", 1)
 	_, err := submitAs(t, g, "alice@example.test", []string{"billing@example.test"}, crlf(raw))
 	if code, msg := smtpCode(err); code != 550 || !strings.Contains(msg, "queue Billing is disabled (queue.enabled = false)") {
@@ -195,5 +203,21 @@ func TestForwardIntoDisabledQueue(t *testing.T) {
 	}
 	if q := report(t, g, s.ID).Session.Queue; q != "Support" {
 		t.Errorf("the session moved to %s, want it still in Support", q)
+	}
+	first := "From: %s\r\nTo: new@customer.test\r\nSubject: Our offer\r\nMessage-ID: <first-%[2]s@example.test>\r\n\r\nhello\r\n"
+	_, err = submitAs(t, g, "bob@example.test", []string{"new@customer.test"}, fmt.Sprintf(first, "billing@example.test", "bob"))
+	if code, msg := smtpCode(err); code != 550 || !strings.Contains(msg, "queue Billing is disabled (queue.enabled = false)") {
+		t.Errorf("bob writing first from the disabled Billing: %v, want 550 naming queue.enabled", err)
+	}
+	_, err = submitAs(t, g, "bob@example.test", []string{"new@customer.test"}, fmt.Sprintf(first, "bob@example.test", "bob2"))
+	if code, msg := smtpCode(err); code != 550 || !strings.Contains(msg, "your queues are disabled (queue.enabled = false)") {
+		t.Errorf("bob writing first from his own address, his only queue disabled: %v, want 550 naming queue.enabled", err)
+	}
+	disable("Support")
+	if _, err := submitAs(t, g, "carol@example.test", []string{"new@customer.test"}, fmt.Sprintf(first, "carol@example.test", "carol")); err != nil {
+		t.Fatalf("carol writing first: %v", err)
+	}
+	if q := sessionOf(t, g, "first-carol@example.test").Queue; q != "Billing" {
+		t.Errorf("carol's new session is in %s, want Billing, her first queue that is enabled", q)
 	}
 }

@@ -59,6 +59,29 @@ func isDisabled(cfg *config.Config, queue string) bool {
 	return q != nil && !q.Enabled
 }
 
+// outboundQueue is the queue a session an agent writes first starts in
+// (newOutboundSession): From's queue, else the agent's first enabled
+// queue. A disabled queue starts nothing: its customers' answers would
+// be refused.
+func (r *Router) outboundQueue(a *Agent, from string) (string, error) {
+	cfg := r.config()
+	if q, ok := cfg.QueueByAddress(from); ok && a.servesQueue(q.Name) {
+		if !q.Enabled {
+			return "", errorf(KindForbidden, "queue %s is disabled (queue.enabled = false): write from the address of an enabled queue", q.Name)
+		}
+		return q.Name, nil
+	}
+	for _, q := range a.Queues {
+		if !isDisabled(cfg, q) {
+			return q, nil
+		}
+	}
+	if len(a.Queues) > 0 {
+		return "", errorf(KindForbidden, "your queues are disabled (queue.enabled = false), so mail you write can't start a session")
+	}
+	return "", errorf(KindForbidden, "you serve no queue, so mail you write can't start a session")
+}
+
 // refuseTransferInto refuses moving a session into a disabled queue
 // (NO [CANNOT] over IMAP, 550 on submission).
 func refuseTransferInto(cfg *config.Config, target string) error {
