@@ -61,6 +61,9 @@ type Config struct {
 	// Account lists the upstream mailboxes that feed queues (issue 17,
 	// account.go).
 	Account []Account `toml:"account"`
+	// Team lists the named groups of agents a queue can take whole
+	// (issue 19, routing.go).
+	Team []Team `toml:"team"`
 
 	// path is the file this was loaded from, for messages.
 	path string
@@ -176,6 +179,12 @@ type Queue struct {
 	// and WrapupRequired the moves that need one ("resolve", "transfer").
 	Wrapup         []Wrapup `toml:"wrapup"`
 	WrapupRequired []string `toml:"wrapup_required"`
+
+	// Teams, strategy and switches (issue 19, routing.go).
+	Teams    []string `toml:"teams"`    // every member of these [[team]]s serves the queue
+	Strategy string   `toml:"strategy"` // who auto-assignment picks: least_active (default), round_robin, longest_idle, skills
+	Enabled  bool     `toml:"enabled"`  // default true; false: readable, no mail in, no assignment
+	Receive  bool     `toml:"receive"`  // default true; false: replies to its sessions only
 }
 
 // SendOnly is a send-only address (SPEC §1).
@@ -362,6 +371,9 @@ type Agent struct {
 	// AutoAssign: the agent takes auto-assigned sessions of their queues
 	// (default true for agents, false for supervisors and admins).
 	AutoAssign bool `toml:"auto_assign"`
+	// Skills is the agent's level per queue (0..10) for queues with
+	// strategy "skills" (routing.go).
+	Skills map[string]int `toml:"skills"`
 }
 
 // Duration is a time.Duration written as "10m", "30s" in TOML.

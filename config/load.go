@@ -256,6 +256,7 @@ func (p *parser) applyDefaults() {
 	p.defaultArchive()
 	p.defaultCRM()
 	p.defaultAccounts()
+	p.defaultRouting()
 	days := []struct {
 		dst *int
 		def int

@@ -40,6 +40,7 @@ func (p *parser) validate() {
 	p.checkCRM()
 	p.checkAccounts()
 	p.checkExpungedKept()
+	p.checkRouting() // teams, strategies, skills (routing.go)
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.

@@ -39,6 +39,7 @@ var supervisorHTML string
 var supervisorPage = template.Must(template.New("supervisor").Funcs(template.FuncMap{
 	"age":     formatAge,
 	"percent": func(r float64) string { return fmt.Sprintf("%d%%", int(math.Round(r*100))) },
+	"join":    func(list []string) string { return strings.Join(list, ", ") },
 }).Parse(supervisorHTML))
 
 const (
@@ -98,6 +99,12 @@ type SupervisorQueue struct {
 	// (alarm_waiting), "oldest" (alarm_oldest), "service_level" (the last
 	// hour below the target).
 	QueueAlarms []string `json:"queue_alarms"`
+
+	// Routing: who serves the queue and how it takes mail (supervisor_routing.go).
+	Teams    []string `json:"teams"`    // queue.teams
+	Strategy string   `json:"strategy"` // queue.strategy
+	Enabled  bool     `json:"enabled"`  // queue.enabled
+	Receive  bool     `json:"receive"`  // queue.receive
 }
 
 // SupervisorWrapup is one wrap-up code of a queue and how often it was
@@ -553,6 +560,7 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 			}
 			out[i].ServiceLevel = supervisorLevel(qc, levels)
 			out[i].QueueAlarms = crossedAlarms(qc, q, levels)
+			out[i].setRouting(qc)
 		}
 		for _, st := range router.Statuses {
 			out[i].Counts = append(out[i].Counts, counts[q.Queue][st])

@@ -56,6 +56,7 @@ const (
 	ReasonStore            = "store_error"       // the store failed (4xx)
 	ReasonNoSpace          = "no_space"          // the disk is below store.min_free_space (4xx)
 	ReasonInTransit        = "in_transit"        // limits.inflight_message_bytes reached (4xx)
+	ReasonQueueSwitch      = "queue_switch"      // a queue with enabled or receive off (issue 19)
 )
 
 // Set is every push-style collector of one gateway.

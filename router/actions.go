@@ -161,6 +161,8 @@ func (r *Router) toQueue(tx store.Tx, a *Agent, old store.Session, s *store.Sess
 		err = r.event(tx, s.ID, "returned", a.Login, "returned to queue "+target+how)
 	case q != nil && !q.AllowTransferToQueue && !config.IsSupervisor(a.Role):
 		return errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
+	case isDisabled(r.config(), target):
+		return refuseTransferInto(r.config(), target)
 	default:
 		if err := r.needWrapup(*s, config.WrapupOnTransfer); err != nil {
 			return err
@@ -178,7 +180,7 @@ func (r *Router) toQueue(tx store.Tx, a *Agent, old store.Session, s *store.Sess
 // checkServes refuses login as the agent of a session of queue q unless
 // the configuration has them serving it.
 func checkServes(cfg *config.Config, login, q string) error {
-	if ac, ok := cfg.AgentByLogin(login); !ok || !slices.Contains(ac.Queues, q) {
+	if ac, ok := cfg.AgentByLogin(login); !ok || !slices.Contains(cfg.AgentQueues(ac), q) {
 		return errorf(KindForbidden, "%s does not serve queue %s", login, q)
 	}
 	return nil

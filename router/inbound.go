@@ -3,6 +3,7 @@ package router
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -84,6 +85,15 @@ const maxTokenLen = 64
 // resolveRecipient returns the queue addr delivers to and, for a reply
 // token address, its session.
 func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session string, err error) {
+	queue, session, err = r.resolveAddress(rd, addr)
+	if err == nil && isDisabled(r.config(), queue) {
+		return "", "", disabledError(r.config().QueueByName(queue))
+	}
+	return queue, session, err
+}
+
+// resolveAddress is resolveRecipient before the queue switches.
+func (r *Router) resolveAddress(rd store.Reader, addr string) (queue, session string, err error) {
 	cfg := r.config()
 	addr = config.Canonical(strings.TrimSpace(addr))
 	if cfg.IsSendOnly(addr) {
@@ -302,6 +312,9 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		}
 		var s store.Session
 		var how string
+		if env.Spam && !takesNewMail(r.config(), queue) {
+			return noNewMailError(queue) // spam starts a session: none here
+		}
 		if env.Spam {
 			s, err = r.newSession(tx, in, queue, "")
 			s.Spam, how = true, "failed DMARC: spam"
@@ -357,8 +370,12 @@ func runInTx(tx store.Tx, env Envelope) error {
 func (r *Router) recipientQueue(rd store.Reader, rcpts []string, in inbound) (queue, tokenSession string, err error) {
 	queues := map[string]string{} // address -> queue
 	var envOrder []string
+	var disabled error // a recipient's queue was disabled since its RCPT
 	for _, rcpt := range rcpts {
 		q, id, err := r.resolveRecipient(rd, rcpt)
+		if errors.Is(err, ErrQueueDisabled) && disabled == nil {
+			disabled = err
+		}
 		if KindOf(err) != 0 {
 			continue // refused at RCPT, or the token's session is gone
 		}
@@ -372,14 +389,28 @@ func (r *Router) recipientQueue(rd store.Reader, rcpts []string, in inbound) (qu
 		envOrder = append(envOrder, q)
 	}
 	if len(envOrder) == 0 {
-		return "", "", ErrUnknownRecipient
+		return "", "", cmp.Or(disabled, ErrUnknownRecipient)
 	}
+	var order []string // To, then Cc, then the envelope
 	for _, a := range append(slices.Clone(in.to), in.cc...) {
 		if q, ok := queues[a]; ok {
-			return q, tokenSession, nil
+			order = append(order, q)
 		}
 	}
-	return envOrder[0], tokenSession, nil
+	order = append(order, envOrder...)
+	return r.firstTakingNewMail(order), tokenSession, nil
+}
+
+// firstTakingNewMail is the first of queues (never empty) that takes new
+// mail (receive = true), else the first: a message to a receiving and a
+// replies-only queue starts its session in the receiving one.
+func (r *Router) firstTakingNewMail(queues []string) string {
+	for _, q := range queues {
+		if takesNewMail(r.config(), q) {
+			return q
+		}
+	}
+	return queues[0]
 }
 
 // sessionTag finds [S-XXXXX] subject tags, of IDs drawn from either
@@ -394,6 +425,9 @@ var sessionTag = regexp.MustCompile(`(?i)\[(S-[` + legacySessionAlphabet + `]{5,
 // It also says how the session was found, for the event log.
 func (r *Router) thread(tx store.Tx, in inbound, queue, tokenSession string) (store.Session, string, error) {
 	found, how, err := r.match(tx, in, tokenSession)
+	if err == nil && found.ID == "" && !takesNewMail(r.config(), queue) {
+		return store.Session{}, "", noNewMailError(queue)
+	}
 	if err != nil || found.ID == "" {
 		s, nerr := r.newSession(tx, in, queue, "")
 		return s, "new session", errors.Join(err, nerr)
@@ -508,8 +542,8 @@ func (r *Router) route(in inbound, queue string) (string, bool, string) {
 		if !rt.Match(in.sender, in.subject, in.header.Get) {
 			continue
 		}
-		if rt.Queue != "" {
-			queue = rt.Queue
+		if rt.Queue != "" && !isDisabled(cfg, rt.Queue) {
+			queue = rt.Queue // a disabled target: the addressed queue keeps it
 		}
 		return queue, rt.Spam, fmt.Sprintf("route[%d]", i)
 	}

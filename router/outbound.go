@@ -254,16 +254,12 @@ func (r *Router) submit(tx store.Tx, a *Agent, in inbound, sub submission) (Subm
 
 // newOutboundSession opens a session for a message an agent writes first:
 // in the queue whose address is the message's From (when the agent serves
-// it), else the agent's first queue, assigned to the agent.
+// it), else the agent's first queue that is enabled, assigned to the
+// agent.
 func (r *Router) newOutboundSession(tx store.Tx, a *Agent, in inbound, external []string) (store.Session, error) {
-	queue := ""
-	if q, ok := r.config().QueueByAddress(in.sender); ok && a.servesQueue(q.Name) {
-		queue = q.Name
-	} else if len(a.Queues) > 0 {
-		queue = a.Queues[0]
-	}
-	if queue == "" {
-		return store.Session{}, errorf(KindForbidden, "you serve no queue, so mail you write can't start a session")
+	queue, err := r.outboundQueue(a, in.sender)
+	if err != nil {
+		return store.Session{}, err
 	}
 	id, token, err := newSessionIdentity(tx)
 	if err != nil {

@@ -166,7 +166,7 @@ func (r *Router) noteDeskWrapups(tx store.Tx, cfg *config.Config) error {
 		}
 	}
 	for _, ac := range cfg.Agent {
-		kws := wrapupKeywords(cfg, ac.Queues...)
+		kws := wrapupKeywords(cfg, cfg.AgentQueues(&ac)...)
 		for _, name := range []string{Inbox, LaterFolder, ResolvedFolder} {
 			if err := noteMailboxKeywords(tx, strings.ToLower(ac.Login), name, kws); err != nil {
 				return err

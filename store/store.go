@@ -237,6 +237,10 @@ type AgentState struct {
 	// the pick-up-to-resolve time they took.
 	Handled      int           `json:",omitempty"`
 	HandlingTime time.Duration `json:",omitempty"`
+	// Turn is, per round-robin queue, the number of the rotation's turn
+	// that last gave the agent a session (router/strategy.go): the
+	// highest over the queue's members is where the rotation stands.
+	Turn map[string]uint64 `json:",omitempty"`
 }
 
 // AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
