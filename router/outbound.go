@@ -45,6 +45,9 @@ func (r *Router) CheckSubmitRecipient(addr string) error {
 	if !r.config().IsLocalDomain(addr[at+1:]) {
 		return nil
 	}
+	if r.isRequestNoReply(addr) {
+		return errNoEmailCustomer(addr)
+	}
 	if _, ok := r.config().AgentByLogin(addr); ok {
 		return nil
 	}
