@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
 
 	"mxdesk/config"
@@ -41,12 +42,9 @@ type RequestAdded struct {
 	Created   bool   `json:"created"`
 }
 
-// RequestURIHeader marks the generated mail of a request with its URI.
-const RequestURIHeader = "X-Mxdesk-Request-URI"
-
 // Bounds of a request's fields.
 const (
-	maxURI     = 2048
+	maxURI     = 900 // with the field name, a header line within RFC 5322's 998
 	maxSubject = 500
 	maxFrom    = 320
 	maxText    = 64 << 10
@@ -66,30 +64,12 @@ func (a *API) requestAdd(w http.ResponseWriter, req *http.Request, c *call) {
 	if !ok {
 		return
 	}
-	if known, ok := a.knownRequest(w, req, body.URI); ok || known != nil {
-		if known != nil {
-			writeJSON(w, http.StatusOK, *known)
-		}
+	d, known, err := a.fileRequest(req, body, q)
+	switch {
+	case known != nil:
+		writeJSON(w, http.StatusOK, *known)
 		return
-	}
-	msg := a.requestMail(body, q)
-	env := router.Envelope{From: msg.sender, To: []string{q.Addresses[0]}, RemoteAddr: req.RemoteAddr, Helo: "api",
-		InTx: func(tx store.Tx) error {
-			if _, err := tx.RequestMessage(body.URI); err == nil {
-				return errRequestKnown
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			return tx.PutRequest(body.URI, msg.id)
-		}}
-	d, err := a.r.Deliver(req.Context(), env, msg.raw)
-	if errors.Is(err, errRequestKnown) {
-		if known, _ := a.knownRequest(w, req, body.URI); known != nil {
-			writeJSON(w, http.StatusOK, *known)
-		}
-		return
-	}
-	if err != nil {
+	case err != nil:
 		a.routerError(w, req, err)
 		return
 	}
@@ -98,9 +78,43 @@ func (a *API) requestAdd(w http.ResponseWriter, req *http.Request, c *call) {
 	writeJSON(w, http.StatusCreated, RequestAdded{Session: d.Session, Queue: d.Queue, MessageID: d.MessageID, Created: true})
 }
 
+// maxRequestTries bounds the deliveries of one request: a delivery is
+// tried again when another request with the same URI was filed in the
+// same store batch, not yet committed when its own failed.
+const maxRequestTries = 3
+
+// fileRequest delivers the request's mail, unless a request with its URI
+// made a session already: known is then that session.
+func (a *API) fileRequest(req *http.Request, body RequestAdd, q *config.Queue) (d router.Delivered, known *RequestAdded, err error) {
+	for range maxRequestTries {
+		if known, err = a.knownRequest(body.URI); known != nil || err != nil {
+			return d, known, err
+		}
+		msg := a.requestMail(body, q)
+		env := router.Envelope{From: msg.sender, To: []string{q.Addresses[0]}, RemoteAddr: req.RemoteAddr, Helo: "api", RequestURI: body.URI,
+			InTx: func(tx store.Tx) error { return recordRequest(tx, body.URI, msg.id) }}
+		d, err = a.r.Deliver(req.Context(), env, msg.raw)
+		if !errors.Is(err, errRequestKnown) {
+			return d, nil, err
+		}
+	}
+	return d, nil, fmt.Errorf("request %s: filed by another request that did not commit", body.URI)
+}
+
+// recordRequest indexes the request's URI in its delivery's transaction,
+// or aborts it when another request has the URI.
+func recordRequest(tx store.Tx, uri, messageID string) error {
+	if _, err := tx.RequestMessage(uri); err == nil {
+		return errRequestKnown
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return tx.PutRequest(uri, messageID)
+}
+
 // knownRequest finds the session an earlier request with uri made: the
-// answer to give, or nil. It answers errors itself (failed true).
-func (a *API) knownRequest(w http.ResponseWriter, req *http.Request, uri string) (known *RequestAdded, failed bool) {
+// answer to give, or nil.
+func (a *API) knownRequest(uri string) (*RequestAdded, error) {
 	var out RequestAdded
 	err := a.r.View(func(rd store.Reader) error {
 		mid, err := rd.RequestMessage(uri)
@@ -120,12 +134,11 @@ func (a *API) knownRequest(w http.ResponseWriter, req *http.Request, uri string)
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, false
+		return nil, nil
 	case err != nil:
-		a.internalError(w, req, err)
-		return nil, true
+		return nil, err
 	}
-	return &out, false
+	return &out, nil
 }
 
 // checkRequest validates the fields, answering 422 naming the first bad
@@ -185,30 +198,28 @@ func (a *API) requestMail(b RequestAdd, q *config.Queue) requestMessage {
 	h.SetSubject(b.Subject)
 	h.SetDate(a.r.Now())
 	h.SetMessageID(id)
-	h.Set(RequestURIHeader, b.URI)
 	h.Set("MIME-Version", "1.0")
+	h.Set("Content-Type", "multipart/alternative; boundary="+randomHex(16))
 	var buf bytes.Buffer
-	mw, err := gomail.CreateWriter(&buf, h)
-	if err == nil {
-		err = writeRequestParts(mw, b)
-	}
-	if err != nil {
+	if err := writeRequestBody(&buf, h.Header, b); err != nil {
 		panic(err) // writing to a bytes.Buffer with valid headers does not fail
 	}
 	return requestMessage{raw: buf.Bytes(), id: id, sender: from.Address}
 }
 
-func writeRequestParts(mw *gomail.Writer, b RequestAdd) error {
-	iw, err := mw.CreateInline()
+// writeRequestBody writes the message: header h, a text and an HTML
+// alternative.
+func writeRequestBody(buf *bytes.Buffer, h message.Header, b RequestAdd) error {
+	mw, err := message.CreateWriter(buf, h)
 	if err != nil {
 		return err
 	}
 	parts := []struct{ typ, body string }{{"text/plain", requestText(b)}, {"text/html", requestHTML(b)}}
 	for _, p := range parts {
-		var ph gomail.InlineHeader
+		var ph message.Header
 		ph.Set("Content-Type", p.typ+"; charset=utf-8")
 		ph.Set("Content-Transfer-Encoding", "quoted-printable")
-		pw, err := iw.CreatePart(ph)
+		pw, err := mw.CreatePart(ph)
 		if err != nil {
 			return err
 		}
@@ -218,9 +229,6 @@ func writeRequestParts(mw *gomail.Writer, b RequestAdd) error {
 		if err := pw.Close(); err != nil {
 			return err
 		}
-	}
-	if err := iw.Close(); err != nil {
-		return err
 	}
 	return mw.Close()
 }

@@ -28,7 +28,3 @@ func (g *Gateway) apiQueues() (any, error) {
 	}
 	return g.supervisor.queues(stats)
 }
-
-// APIRoutes lists the routes of the public API ("METHOD /api/v1/path"),
-// for the test that holds them to the OpenAPI document.
-func (g *Gateway) APIRoutes() []string { return g.api.Routes() }

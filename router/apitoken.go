@@ -147,6 +147,10 @@ func (r *Router) APIAgent(tok store.APIToken) *Agent {
 // <RequestNoReplyLocal>@<the queue's domain>. Agents can't reply to it.
 const RequestNoReplyLocal = "request-noreply"
 
+// RequestURIHeader carries the URI of a queued request on its message
+// (Envelope.RequestURI).
+const RequestURIHeader = "X-Mxdesk-Request-URI"
+
 // errNoEmailCustomer refuses a reply to a queued request that has no
 // email customer.
 func errNoEmailCustomer(addr string) error {

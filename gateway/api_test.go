@@ -1,0 +1,255 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mxdesk/api"
+	"mxdesk/gateway"
+	"mxdesk/router"
+	"mxdesk/testutil"
+)
+
+// requestsQueue adds the auto-assigning queue Requests (requests@),
+// served by dora whether or not she is logged in.
+const requestsQueue = `
+[[queue]]
+name = "Requests"
+addresses = ["requests@example.test"]
+auto_assign = true
+logged_in_only = false
+[[agent]]
+login = "dora@example.test"
+name = "Dora Lind"
+password_hash = %q
+queues = ["Requests"]
+`
+
+// apiDesk starts a gateway with the Requests queue and submission, on
+// clock (nil: the real one).
+func apiDesk(t *testing.T, clock *testutil.Clock, extra string) *gateway.Gateway {
+	t.Helper()
+	cfg := testutil.Config(t, fmt.Sprintf(requestsQueue, testutil.PasswordHash())+extra)
+	cfg.Listen.Submission = "127.0.0.1:0"
+	return startGatewayClock(t, cfg, clock)
+}
+
+// apiClient calls the public API of a gateway with one token.
+type apiClient struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+// newAPIClient makes a token with role and a client using it.
+func newAPIClient(t *testing.T, g *gateway.Gateway, name, role string) apiClient {
+	t.Helper()
+	secret, _, err := g.Router().CreateAPIToken(context.Background(), name, role, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiClient{t: t, base: "http://" + g.Addr("http"), token: secret}
+}
+
+// do sends one request (body: JSON-encoded unless a string or nil).
+func (c apiClient) do(method, path string, body any) (*http.Response, []byte) {
+	c.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp, data
+}
+
+// call sends a request that must answer want, and decodes the JSON answer
+// into out (if not nil).
+func (c apiClient) call(method, path string, body any, want int, out any) *http.Response {
+	c.t.Helper()
+	resp, data := c.do(method, path, body)
+	if resp.StatusCode != want {
+		c.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, data)
+		}
+	}
+	return resp
+}
+
+// wantProblem checks a problem+json answer: status, and field for 422.
+func (c apiClient) wantProblem(method, path string, body any, status int, field string) api.Problem {
+	c.t.Helper()
+	resp, data := c.do(method, path, body)
+	var p api.Problem
+	if resp.StatusCode != status || resp.Header.Get("Content-Type") != "application/problem+json" || json.Unmarshal(data, &p) != nil ||
+		p.Status != status || p.Detail == "" || p.Field != field {
+		c.t.Fatalf("%s %s %v: %d %s %s, want a problem %d with field %q", method, path, body, resp.StatusCode, resp.Header.Get("Content-Type"), data, status, field)
+	}
+	return p
+}
+
+var printerCase = api.RequestAdd{From: "Carla Rossi <carla@customer.test>", To: "requests@example.test", Subject: "Case 4711: printer jammed",
+	URI: "https://crm.example.test/case/4711", Text: "The printer in room 3 is jammed.\nSince Monday."}
+
+// TestAPIRequestAdd (seed 003, RequestAdd): a posted item becomes a
+// session in its queue, auto-assigned to dora, whose INBOX shows the
+// generated mail (the URI as a link and in X-Mxdesk-Request-URI); posting
+// the same URI again answers 200 with the same session and files nothing.
+func TestAPIRequestAdd(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	c := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	var added api.RequestAdded
+	resp := c.call("POST", "/api/v1/requests", printerCase, http.StatusCreated, &added)
+	if !strings.HasPrefix(added.Session, "S-") || added.Queue != "Requests" || !added.Created ||
+		resp.Header.Get("Location") != "/api/v1/sessions/"+added.Session {
+		t.Fatalf("RequestAdd = %+v, Location %q", added, resp.Header.Get("Location"))
+	}
+
+	dora := loginIMAP(t, g.Addr("imap"), "dora@example.test")
+	if n := countIn(t, dora, "INBOX"); n != 1 {
+		t.Fatalf("dora's INBOX holds %d, want the request's mail", n)
+	}
+	raw := string(fetchRaw(t, dora, "INBOX", added.MessageID))
+	for _, want := range []string{"X-Mxdesk-Request-URI: https://crm.example.test/case/4711", "Subject: Case 4711: printer jammed",
+		"From: \"Carla Rossi\" <carla@customer.test>", "Content-Type: multipart/alternative", `<a href=3D"https://crm.example.test/case/4711">`,
+		"The printer in room 3 is jammed."} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("the request's mail lacks %q:\n%s", want, raw)
+		}
+	}
+	var detail api.SessionDetail
+	c.call("GET", "/api/v1/sessions/"+added.Session, nil, http.StatusOK, &detail)
+	if detail.Session.Agent != "dora@example.test" || detail.Session.Customer != "carla@customer.test" || len(detail.Messages) != 1 {
+		t.Errorf("the session: %+v", detail)
+	}
+
+	var again api.RequestAdded
+	c.call("POST", "/api/v1/requests", printerCase, http.StatusOK, &again)
+	if again.Session != added.Session || again.Created {
+		t.Errorf("the same URI again: %+v, want session %s, not created", again, added.Session)
+	}
+	if n := countIn(t, dora, "INBOX"); n != 1 {
+		t.Errorf("dora's INBOX holds %d after the second post, want 1", n)
+	}
+}
+
+// Two posts of one URI at once make one session: the second one's
+// delivery finds the URI recorded and answers it.
+func TestAPIRequestAddConcurrent(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	c := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	const n = 4
+	got := make([]api.RequestAdded, n)
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			resp, data := c.do("POST", "/api/v1/requests", printerCase)
+			codes[i] = resp.StatusCode
+			json.Unmarshal(data, &got[i])
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i := range n {
+		if codes[i] == http.StatusCreated {
+			created++
+		}
+		if got[i].Session == "" || got[i].Session != got[0].Session {
+			t.Errorf("answers %v %+v: want one session", codes, got)
+		}
+	}
+	if created != 1 {
+		t.Errorf("statuses %v: want one 201", codes)
+	}
+	list, err := g.Router().ListSessions(router.SessionFilter{Queue: "Requests"})
+	if err != nil || len(list) != 1 {
+		t.Errorf("Requests holds %d sessions (%v), want 1", len(list), err)
+	}
+}
+
+// A request from a name (no email customer) comes from the queue's
+// no-reply placeholder; dora's reply to it is refused at RCPT with a 550
+// saying so.
+func TestAPIRequestWithoutEmailCustomer(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	c := newAPIClient(t, g, "forms", router.RoleIntegrator)
+	form := api.RequestAdd{From: "Website contact form", To: "Requests", Subject: "Call me back", URI: "urn:form:981"}
+	var added api.RequestAdded
+	c.call("POST", "/api/v1/requests", form, http.StatusCreated, &added)
+	dora := loginIMAP(t, g.Addr("imap"), "dora@example.test")
+	raw := string(fetchRaw(t, dora, "INBOX", added.MessageID))
+	if !strings.Contains(raw, `From: "Website contact form" <request-noreply@example.test>`) || strings.Contains(raw, "<a href") {
+		t.Errorf("the request's mail:\n%s", raw)
+	}
+	reply := crlf("From: Dora Lind <dora@example.test>\nTo: \"Website contact form\" <request-noreply@example.test>\nSubject: Re: Call me back\n" +
+		"In-Reply-To: <" + added.MessageID + ">\nMessage-ID: <r1@laptop.example.test>\n\nI'll call.\n")
+	_, err := submitAs(t, g, "dora@example.test", []string{"request-noreply@example.test"}, reply)
+	if err == nil || !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "no email customer") {
+		t.Errorf("reply to the placeholder: %v, want 550 saying the request has no email customer", err)
+	}
+}
+
+// Every field is checked, each named in a 422; a body that is not one
+// JSON object of the fields is a 400.
+func TestAPIRequestAddInvalid(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	c := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	edit := func(f func(*api.RequestAdd)) api.RequestAdd { r := printerCase; f(&r); return r }
+	for _, tc := range []struct {
+		field string
+		body  api.RequestAdd
+	}{
+		{"from", edit(func(r *api.RequestAdd) { r.From = "" })},
+		{"from", edit(func(r *api.RequestAdd) { r.From = "a\r\nBcc: x@evil.test" })},
+		{"to", edit(func(r *api.RequestAdd) { r.To = "Nowhere" })},
+		{"subject", edit(func(r *api.RequestAdd) { r.Subject = " " })},
+		{"uri", edit(func(r *api.RequestAdd) { r.URI = "" })},
+		{"uri", edit(func(r *api.RequestAdd) { r.URI = "case 4711" })},
+		{"text", edit(func(r *api.RequestAdd) { r.Text = strings.Repeat("x", 70000) })},
+	} {
+		c.wantProblem("POST", "/api/v1/requests", tc.body, http.StatusUnprocessableEntity, tc.field)
+	}
+	c.wantProblem("POST", "/api/v1/requests", `{"from": "a@b.test",`, http.StatusBadRequest, "")
+	c.wantProblem("POST", "/api/v1/requests", `{"from": "a@b.test", "queue": "Support"}`, http.StatusBadRequest, "")
+	c.wantProblem("POST", "/api/v1/requests", "", http.StatusBadRequest, "")
+	if list, _ := g.Router().ListSessions(router.SessionFilter{}); len(list) != 0 {
+		t.Errorf("refused requests made %d sessions", len(list))
+	}
+}
