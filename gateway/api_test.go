@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -252,4 +254,122 @@ func TestAPIRequestAddInvalid(t *testing.T) {
 	if list, _ := g.Router().ListSessions(router.SessionFilter{}); len(list) != 0 {
 		t.Errorf("refused requests made %d sessions", len(list))
 	}
+}
+
+// TestAPIAuthentication: no token, a wrong one, an expired and a revoked
+// one are 401 problems with a Bearer challenge; an integrator is refused
+// the supervisor's routes (403); an unknown route is a 404 problem. Each
+// call is logged with the token's name, never its secret.
+func TestAPIAuthentication(t *testing.T) {
+	clock := testutil.NewClock()
+	cfg := testutil.Config(t, fmt.Sprintf(requestsQueue, testutil.PasswordHash()))
+	logged := &testutil.SyncBuffer{}
+	g, err := gateway.NewClocked(cfg, slog.New(slog.NewTextHandler(logged, nil)), clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+
+	crm := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	anon := apiClient{t: t, base: crm.base}
+	for _, token := range []string{"", "mxd_not-a-token", crm.token + "x", "Basic " + crm.token} {
+		anon.token = token
+		anon.wantProblem("GET", "/api/v1/sessions", nil, http.StatusUnauthorized, "")
+	}
+	resp, _ := anon.do("GET", "/api/v1/sessions", nil)
+	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("401 without a Bearer challenge: %q", resp.Header.Get("WWW-Authenticate"))
+	}
+	crm.call("GET", "/api/v1/sessions", nil, http.StatusOK, nil)
+	crm.wantProblem("GET", "/api/v1/agents", nil, http.StatusForbidden, "")
+	crm.wantProblem("GET", "/api/v1/nothing", nil, http.StatusNotFound, "")
+	boss := newAPIClient(t, g, "boss", router.RoleSupervisor)
+	boss.call("GET", "/api/v1/agents", nil, http.StatusOK, nil)
+
+	secret, _, err := g.Router().CreateAPIToken(context.Background(), "temp", router.RoleIntegrator, clock.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp := apiClient{t: t, base: crm.base, token: secret}
+	temp.call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
+	clock.Advance(time.Hour)
+	temp.wantProblem("GET", "/api/v1/queues", nil, http.StatusUnauthorized, "")
+
+	if err := g.Router().RevokeAPIToken(context.Background(), "crm"); err != nil {
+		t.Fatal(err)
+	}
+	crm.wantProblem("GET", "/api/v1/sessions", nil, http.StatusUnauthorized, "")
+
+	log := logged.String()
+	if !strings.Contains(log, `msg="api call" token=boss role=supervisor method=GET path=/api/v1/agents status=200`) ||
+		!strings.Contains(log, `token=crm role=integrator method=GET path=/api/v1/agents status=403`) {
+		t.Errorf("no audit line naming the token:\n%s", log)
+	}
+	if strings.Contains(log, crm.token) || strings.Contains(log, boss.token) {
+		t.Errorf("a token's secret is in the log:\n%s", log)
+	}
+}
+
+// TestAPIRateLimit: over api.requests_per_minute a token gets 429 with
+// Retry-After, another token does not; a minute later it is served again.
+func TestAPIRateLimit(t *testing.T) {
+	clock := testutil.NewClock()
+	g := apiDesk(t, clock, "[api]\nrequests_per_minute = 2\n")
+	crm := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	crm.call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
+	clock.Advance(20 * time.Second)
+	crm.call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
+	resp, _ := crm.do("GET", "/api/v1/queues", nil)
+	crm.wantProblem("GET", "/api/v1/queues", nil, http.StatusTooManyRequests, "")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "40" {
+		t.Errorf("third call: %d, Retry-After %q; want 429 and 40", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	newAPIClient(t, g, "other", router.RoleIntegrator).call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
+	clock.Advance(40 * time.Second)
+	crm.call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
+}
+
+// TestAPIRefusesPlainHTTPFromAfar: over plain HTTP from another host the
+// API answers 403 (tokens would cross the network in clear), unless the
+// peer is a proxy of listen.http_trusted_proxies. The peer is this
+// host's own non-loopback address.
+func TestAPIRefusesPlainHTTPFromAfar(t *testing.T) {
+	ip := nonLoopbackIP(t)
+	for _, trusted := range []bool{false, true} {
+		cfg := testutil.Config(t, "")
+		cfg.Listen.HTTP = net.JoinHostPort(ip, "0")
+		if trusted {
+			cfg.Listen.HTTPTrustedProxies = []string{ip}
+		}
+		g := startGatewayCfg(t, cfg)
+		c := newAPIClient(t, g, "crm", router.RoleIntegrator)
+		if trusted {
+			c.call("GET", "/api/v1/sessions", nil, http.StatusOK, nil)
+		} else {
+			p := c.wantProblem("GET", "/api/v1/sessions", nil, http.StatusForbidden, "")
+			if !strings.Contains(p.Detail, "TLS") {
+				t.Errorf("403 says %q", p.Detail)
+			}
+		}
+	}
+}
+
+// nonLoopbackIP is an address of this host that is not loopback (the
+// test is skipped on a host without one).
+func nonLoopbackIP(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	t.Skip("no non-loopback IPv4 address on this host")
+	return ""
 }
