@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"mxdesk/api"
 	"mxdesk/gateway"
 	"mxdesk/router"
+	"mxdesk/store"
 	"mxdesk/testutil"
 )
 
@@ -372,4 +374,125 @@ func nonLoopbackIP(t *testing.T) string {
 	}
 	t.Skip("no non-loopback IPv4 address on this host")
 	return ""
+}
+
+// TestAPISessions: the list filters by queue, customer, text, status and
+// date, newest first, a page at a time by cursor; one session shows its
+// messages decoded and its events, and no response carries the session's
+// reply token (nor its note address).
+func TestAPISessions(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	for i, from := range []string{"carla@customer.test", "dan@customer.test", "eve@customer.test"} {
+		sendRawMX(t, g, from, "support@example.test", fmt.Sprintf("From: <%s>\r\nTo: support@example.test\r\n"+
+			"Subject: =?utf-8?q?Caf=C3=A9_order_%d?=\r\nMessage-ID: <m%d@customer.test>\r\n\r\nMy order %d is late.\r\n", from, i, i, i))
+	}
+	c := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	var page api.SessionPage
+	c.call("GET", "/api/v1/sessions?queue=Support&limit=2", nil, http.StatusOK, &page)
+	if len(page.Sessions) != 2 || page.Next == "" || page.Sessions[0].Customer != "eve@customer.test" || page.Sessions[1].Customer != "dan@customer.test" {
+		t.Fatalf("first page: %+v", page)
+	}
+	var rest api.SessionPage
+	c.call("GET", "/api/v1/sessions?queue=Support&limit=2&cursor="+page.Next, nil, http.StatusOK, &rest)
+	if len(rest.Sessions) != 1 || rest.Next != "" || rest.Sessions[0].Customer != "carla@customer.test" {
+		t.Fatalf("second page: %+v", rest)
+	}
+	for query, want := range map[string]int{
+		"customer=CARLA": 1, "text=order+1": 1, "text=café": 3, "status=Unopened": 3, "status=Closed": 0, "queue=Billing": 0,
+		"since=2000-01-01T00:00:00Z": 3, "until=2000-01-01T00:00:00Z": 0,
+	} {
+		var p api.SessionPage
+		c.call("GET", "/api/v1/sessions?"+query, nil, http.StatusOK, &p)
+		if len(p.Sessions) != want {
+			t.Errorf("?%s: %d sessions, want %d", query, len(p.Sessions), want)
+		}
+	}
+	for param, query := range map[string]string{"status": "status=Lost", "since": "since=yesterday", "limit": "limit=0", "cursor": "cursor=%21"} {
+		c.wantProblem("GET", "/api/v1/sessions?"+query, nil, http.StatusUnprocessableEntity, param)
+	}
+
+	id := rest.Sessions[0].ID
+	resp, data := c.do("GET", "/api/v1/sessions/"+id, nil)
+	var d api.SessionDetail
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &d) != nil {
+		t.Fatalf("GET session: %d %s", resp.StatusCode, data)
+	}
+	if len(d.Messages) != 1 || d.Messages[0].Subject != "Café order 0" || !strings.Contains(d.Messages[0].Text, "My order 0 is late.") ||
+		d.Messages[0].Direction != "inbound" || !slices.ContainsFunc(d.Events, func(e api.Event) bool { return e.Kind == "received" && e.Actor == "customer" }) {
+		t.Errorf("session %s: %+v", id, d)
+	}
+	var token string
+	g.Router().View(func(rd store.Reader) error {
+		s, err := rd.Session(id)
+		token = s.Token
+		return err
+	})
+	for _, body := range [][]byte{data, mustGet(t, c, "/api/v1/sessions")} {
+		if token == "" || bytes.Contains(body, []byte(token)) {
+			t.Errorf("the reply token %q is in an answer: %s", token, body)
+		}
+	}
+	c.wantProblem("GET", "/api/v1/sessions/S-NONE0", nil, http.StatusNotFound, "")
+}
+
+func mustGet(t *testing.T, c apiClient, path string) []byte {
+	t.Helper()
+	resp, data := c.do("GET", path, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, data)
+	}
+	return data
+}
+
+// TestAPIQueuesAndAgents: the queues show the supervisor page's lines
+// (waiting counts, sessions per status); a supervisor sets dora away, so
+// a new request waits in Queues/Requests, and available again, so it
+// reaches her INBOX, as her IMAP client sees.
+func TestAPIQueuesAndAgents(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", "From: <carla@customer.test>\r\nTo: support@example.test\r\nSubject: hi\r\nMessage-ID: <q1@customer.test>\r\n\r\nhi\r\n")
+	boss := newAPIClient(t, g, "boss", router.RoleSupervisor)
+	var queues struct {
+		Statuses []string
+		Queues   []gateway.SupervisorQueue
+	}
+	boss.call("GET", "/api/v1/queues", nil, http.StatusOK, &queues)
+	var support *gateway.SupervisorQueue
+	for i, q := range queues.Queues {
+		if q.Name == "Support" {
+			support = &queues.Queues[i]
+		}
+	}
+	if support == nil || support.Waiting != 1 || len(support.Counts) != len(queues.Statuses) || support.Counts[0] != 1 {
+		t.Fatalf("queues: %+v", queues)
+	}
+
+	var agent api.Agent
+	boss.call("PUT", "/api/v1/agents/DORA@example.test/state", api.AgentState{State: "away"}, http.StatusOK, &agent)
+	if agent.Login != "dora@example.test" || agent.State != "away" || agent.Name != "Dora Lind" {
+		t.Fatalf("after away: %+v", agent)
+	}
+	boss.call("GET", "/api/v1/agents/dora@example.test", nil, http.StatusOK, &agent)
+	if agent.State != "away" {
+		t.Errorf("GET agent: %+v", agent)
+	}
+	var added api.RequestAdded
+	boss.call("POST", "/api/v1/requests", printerCase, http.StatusCreated, &added)
+	dora := loginIMAP(t, g.Addr("imap"), "dora@example.test")
+	if n := countIn(t, dora, "Queues/Requests"); n != 1 {
+		t.Errorf("with dora away, Queues/Requests holds %d, want the request waiting", n)
+	}
+	boss.call("PUT", "/api/v1/agents/dora@example.test/state", api.AgentState{State: "available"}, http.StatusOK, &agent)
+	waitFor(t, "the request assigned to dora", func() bool { return countIn(t, dora, "INBOX") == 1 }, g)
+
+	boss.wantProblem("PUT", "/api/v1/agents/dora@example.test/state", api.AgentState{State: "asleep"}, http.StatusUnprocessableEntity, "state")
+	boss.wantProblem("PUT", "/api/v1/agents/nobody@example.test/state", api.AgentState{State: "away"}, http.StatusNotFound, "")
+	boss.wantProblem("GET", "/api/v1/agents/nobody@example.test", nil, http.StatusNotFound, "")
+	crm := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	crm.wantProblem("PUT", "/api/v1/agents/dora@example.test/state", api.AgentState{State: "away"}, http.StatusForbidden, "")
+	var list []api.Agent
+	boss.call("GET", "/api/v1/agents", nil, http.StatusOK, &list)
+	if len(list) != 4 || list[3].Login != "dora@example.test" || list[3].State != "available" {
+		t.Errorf("agents: %+v", list)
+	}
 }
