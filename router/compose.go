@@ -155,40 +155,17 @@ func (r *Router) note(tx store.Tx, a *Agent, in inbound, s store.Session, kind, 
 // becomes an internal note for the next agent. Nothing reaches the
 // customer.
 func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submission) (Submitted, error) {
-	s := sub.session
-	if s.Status == StatusClosed {
-		return Submitted{}, errorf(KindForbidden, "session %s is closed", s.ID)
+	s, err := openSession(tx, sub.session.ID)
+	if err != nil {
+		return Submitted{}, err
 	}
-	q := r.config().QueueByName(s.Queue)
-	supervisor := config.IsSupervisor(a.Role)
-	var detail string
+	old := s
+	personDecides(&s)
 	if sub.toQueue != "" {
-		if q != nil && !q.AllowTransferToQueue && !supervisor && sub.toQueue != s.Queue {
-			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
-		}
-		detail = "from queue " + s.Queue + " to queue " + sub.toQueue + " by forward"
-		s.Queue, s.Agent, s.TransferredAt = sub.toQueue, "", time.Time{}
-	} else {
-		if q != nil && !q.AllowTransferToAgent && !supervisor {
-			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to another agent (allow_transfer_to_agent)", s.Queue)
-		}
-		ac, _ := r.config().AgentByLogin(sub.toAgent)
-		if !slices.Contains(ac.Queues, s.Queue) {
-			return Submitted{}, errorf(KindForbidden, "%s does not serve queue %s", sub.toAgent, s.Queue)
-		}
-		detail = "to " + sub.toAgent + " by forward"
-		s.Agent = sub.toAgent
-		s.TransferredAt = r.now() // unopened past kpi_wait_alarm, it is an alarm
+		err = r.toQueue(tx, a, old, &s, sub.toQueue, " by forward")
+	} else if err = r.mayTransferToAgent(a, s); err == nil {
+		err = r.handTo(tx, a, &s, sub.toAgent, "transferred", "to "+sub.toAgent+" by forward")
 	}
-	s.Parked = false
-	if err := r.setStatus(tx, &s, StatusUnopened, a.Login, "transferred"); err != nil {
-		return Submitted{}, err
-	}
-	if err := r.event(tx, s.ID, "transferred", a.Login, detail); err != nil {
-		return Submitted{}, err
-	}
-	sub.session = s
-	old, err := tx.Session(s.ID)
 	if err != nil {
 		return Submitted{}, err
 	}

@@ -82,11 +82,13 @@ func (r *Router) fire(tx store.Tx, id string, now time.Time) (bool, error) {
 	case StatusResolved:
 		next, why = StatusClosed, fmt.Sprintf("resolved %d days ago", c.ResolvedToClosedDays)
 	}
-	if err := r.setStatus(tx, &s, next, "system", why); err != nil {
-		return false, err
-	}
 	if next == StatusClosed {
-		s.Parked = false
+		err = r.closeSession(tx, "system", &s, why)
+	} else {
+		err = r.setStatus(tx, &s, next, "system", why)
+	}
+	if err != nil {
+		return false, err
 	}
 	_, err = r.commit(tx, old, &s)
 	return true, err
