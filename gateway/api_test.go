@@ -496,3 +496,84 @@ func TestAPIQueuesAndAgents(t *testing.T) {
 		t.Errorf("agents: %+v", list)
 	}
 }
+
+// TestAPISessionActions: assign, a note, a transfer with a note, a status
+// change and a reply through the API, each seen by the agents' IMAP
+// clients and recorded as events of api:<token>; the router's rules
+// refuse what they refuse for a person (422 naming the field, 409 for a
+// desk rule, 403 for an integrator's token).
+func TestAPISessionActions(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", "From: Carla <carla@customer.test>\r\nTo: support@example.test\r\n"+
+		"Subject: Invoice twice\r\nMessage-ID: <a1@customer.test>\r\n\r\nI was billed twice.\r\n")
+	boss := newAPIClient(t, g, "boss", router.RoleSupervisor)
+	crm := newAPIClient(t, g, "crm", router.RoleIntegrator)
+	var page api.SessionPage
+	boss.call("GET", "/api/v1/sessions", nil, http.StatusOK, &page)
+	id := page.Sessions[0].ID
+	path := "/api/v1/sessions/" + id
+	alice := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	bob := loginIMAP(t, g.Addr("imap"), "bob@example.test")
+
+	crm.wantProblem("POST", path+"/assign", api.Assign{Agent: "alice@example.test"}, http.StatusForbidden, "")
+	boss.wantProblem("POST", path+"/assign", api.Assign{Agent: "zed@example.test"}, http.StatusUnprocessableEntity, "agent")
+	var s api.Session
+	boss.call("POST", path+"/assign", api.Assign{Agent: "alice@example.test"}, http.StatusOK, &s)
+	if s.Agent != "alice@example.test" || countIn(t, alice, "INBOX") != 1 {
+		t.Fatalf("after assign: %+v, alice's INBOX holds %d", s, countIn(t, alice, "INBOX"))
+	}
+
+	crm.call("POST", path+"/notes", api.Note{Text: "Customer is a key account."}, http.StatusOK, &s)
+	crm.wantProblem("POST", path+"/notes", api.Note{Text: ""}, http.StatusUnprocessableEntity, "text")
+	if n := countIn(t, alice, "INBOX"); n != 2 {
+		t.Errorf("after the note alice's INBOX holds %d, want the mail and the note", n)
+	}
+
+	boss.wantProblem("POST", path+"/status", api.StatusChange{Status: "paused"}, http.StatusConflict, "")
+	boss.wantProblem("POST", path+"/status", api.StatusChange{Status: "gone"}, http.StatusUnprocessableEntity, "status")
+	boss.call("POST", path+"/transfer", api.Transfer{To: "Billing", Note: "Billing question."}, http.StatusOK, &s)
+	if s.Queue != "Billing" || s.Agent != "" || countIn(t, alice, "INBOX") != 0 || countIn(t, bob, "Queues/Billing") == 0 {
+		t.Fatalf("after transfer: %+v", s)
+	}
+	boss.call("POST", path+"/assign", api.Assign{Agent: "bob@example.test"}, http.StatusOK, nil)
+	var sent api.ReplySent
+	boss.call("POST", path+"/replies", api.Reply{Text: "Refunded, sorry.\nBilling"}, http.StatusOK, &sent)
+	if sent.Queued != 1 || sent.Session != id {
+		t.Errorf("reply: %+v", sent)
+	}
+	raw := string(fetchRaw(t, bob, "INBOX", sent.MessageID))
+	if !strings.Contains(raw, "From: ") || !strings.Contains(raw, "billing@example.test") || !strings.Contains(raw, "Refunded, sorry.") {
+		t.Errorf("the reply as filed:\n%s", raw)
+	}
+	boss.call("POST", path+"/status", api.StatusChange{Status: "resolved"}, http.StatusOK, &s)
+	if s.Status != router.StatusResolved || s.Agent != "bob@example.test" || countIn(t, bob, "Resolved") == 0 {
+		t.Errorf("after resolve: %+v", s)
+	}
+	var d api.SessionDetail
+	boss.call("GET", path, nil, http.StatusOK, &d)
+	actors := map[string]bool{}
+	for _, e := range d.Events {
+		if strings.HasPrefix(e.Actor, "api:") {
+			actors[e.Kind+" "+e.Actor] = true
+		}
+	}
+	for _, want := range []string{"assigned api:boss", "note api:crm", "transferred api:boss", "replied api:boss", "status api:boss"} {
+		if !actors[want] {
+			t.Errorf("no event %q among %v", want, actors)
+		}
+	}
+	boss.wantProblem("POST", "/api/v1/sessions/S-NONE0/status", api.StatusChange{Status: "closed"}, http.StatusNotFound, "")
+}
+
+// A reply through the API to a request without an email customer is
+// refused, as the agent's is at RCPT.
+func TestAPIReplyToRequestWithoutEmailCustomer(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	boss := newAPIClient(t, g, "boss", router.RoleSupervisor)
+	var added api.RequestAdded
+	boss.call("POST", "/api/v1/requests", api.RequestAdd{From: "Kiosk 7", To: "Requests", Subject: "Paper", URI: "urn:kiosk:7"}, http.StatusCreated, &added)
+	p := boss.wantProblem("POST", "/api/v1/sessions/"+added.Session+"/replies", api.Reply{Text: "On its way"}, http.StatusConflict, "")
+	if !strings.Contains(p.Detail, "no email customer") {
+		t.Errorf("refusal: %q", p.Detail)
+	}
+}

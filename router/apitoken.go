@@ -139,7 +139,7 @@ func (r *Router) APIAgent(tok store.APIToken) *Agent {
 	for i, q := range cfg.Queue {
 		queues[i] = q.Name
 	}
-	return &Agent{Login: "api:" + tok.Name, Name: tok.Name, Role: RoleSupervisor, Queues: queues}
+	return &Agent{Login: "api:" + tok.Name, Name: tok.Name, Role: RoleSupervisor, Queues: queues, api: true}
 }
 
 // RequestNoReplyLocal is the local part of the From of a queued request
