@@ -158,4 +158,3 @@ func runTokenRevoke(args []string, std stdio) int {
 		return err
 	})
 }
-
