@@ -39,7 +39,7 @@ queues = ["Requests"]
 
 // apiDesk starts a gateway with the Requests queue and submission, on
 // clock (nil: the real one).
-func apiDesk(t *testing.T, clock *testutil.Clock, extra string) *gateway.Gateway {
+func apiDesk(t testing.TB, clock *testutil.Clock, extra string) *gateway.Gateway {
 	t.Helper()
 	cfg := testutil.Config(t, fmt.Sprintf(requestsQueue, testutil.PasswordHash())+extra)
 	cfg.Listen.Submission = "127.0.0.1:0"
@@ -48,13 +48,13 @@ func apiDesk(t *testing.T, clock *testutil.Clock, extra string) *gateway.Gateway
 
 // apiClient calls the public API of a gateway with one token.
 type apiClient struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }
 
 // newAPIClient makes a token with role and a client using it.
-func newAPIClient(t *testing.T, g *gateway.Gateway, name, role string) apiClient {
+func newAPIClient(t testing.TB, g *gateway.Gateway, name, role string) apiClient {
 	t.Helper()
 	secret, _, err := g.Router().CreateAPIToken(context.Background(), name, role, time.Time{})
 	if err != nil {
