@@ -86,6 +86,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.handle(mux, "GET /agents/{login}", router.RoleSupervisor, a.showAgent)
 	a.handle(mux, "PUT /agents/{login}/state", router.RoleSupervisor, a.setAgentState)
 	a.actionRoutes(mux)
+	a.tokenRoutes(mux)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, req *http.Request) {
 		problem(w, http.StatusNotFound, "no route "+req.Method+" "+req.URL.Path+" (see "+Prefix+"openapi.json)")
 	})

@@ -577,3 +577,35 @@ func TestAPIReplyToRequestWithoutEmailCustomer(t *testing.T) {
 		t.Errorf("refusal: %q", p.Detail)
 	}
 }
+
+// TestAPITokens: an admin token manages tokens over the API (the secret
+// only in the creation's answer, a taken name 409, a bad role 422); a
+// supervisor's may not; a revoked token is refused at once.
+func TestAPITokens(t *testing.T) {
+	g := apiDesk(t, nil, "")
+	admin := newAPIClient(t, g, "root", router.RoleAdmin)
+	boss := newAPIClient(t, g, "boss", router.RoleSupervisor)
+	boss.wantProblem("GET", "/api/v1/tokens", nil, http.StatusForbidden, "")
+	admin.call("GET", "/api/v1/sessions", nil, http.StatusOK, nil)
+
+	var made api.Token
+	admin.call("POST", "/api/v1/tokens", api.NewToken{Name: "forms", Role: "integrator"}, http.StatusCreated, &made)
+	if made.Name != "forms" || !strings.HasPrefix(made.Token, "mxd_") {
+		t.Fatalf("created: %+v", made)
+	}
+	forms := apiClient{t: t, base: admin.base, token: made.Token}
+	forms.call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
+	admin.wantProblem("POST", "/api/v1/tokens", api.NewToken{Name: "forms", Role: "integrator"}, http.StatusConflict, "")
+	admin.wantProblem("POST", "/api/v1/tokens", api.NewToken{Name: "x", Role: "god"}, http.StatusUnprocessableEntity, "role")
+	admin.wantProblem("POST", "/api/v1/tokens", api.NewToken{Name: "bad name", Role: "admin"}, http.StatusUnprocessableEntity, "name")
+
+	var list []api.Token
+	resp := admin.call("GET", "/api/v1/tokens", nil, http.StatusOK, &list)
+	_, raw := admin.do("GET", "/api/v1/tokens", nil)
+	if len(list) != 3 || bytes.Contains(raw, []byte("mxd_")) || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("token list: %s", raw)
+	}
+	admin.call("DELETE", "/api/v1/tokens/forms", nil, http.StatusNoContent, nil)
+	forms.wantProblem("GET", "/api/v1/queues", nil, http.StatusUnauthorized, "")
+	admin.wantProblem("DELETE", "/api/v1/tokens/forms", nil, http.StatusNotFound, "")
+}
