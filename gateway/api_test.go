@@ -412,21 +412,27 @@ func TestAPISessions(t *testing.T) {
 	}
 
 	id := rest.Sessions[0].ID
-	resp, data := c.do("GET", "/api/v1/sessions/"+id, nil)
-	var d api.SessionDetail
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &d) != nil {
-		t.Fatalf("GET session: %d %s", resp.StatusCode, data)
-	}
-	if len(d.Messages) != 1 || d.Messages[0].Subject != "Café order 0" || !strings.Contains(d.Messages[0].Text, "My order 0 is late.") ||
-		d.Messages[0].Direction != "inbound" || !slices.ContainsFunc(d.Events, func(e api.Event) bool { return e.Kind == "received" && e.Actor == "customer" }) {
-		t.Errorf("session %s: %+v", id, d)
-	}
 	var token string
 	g.Router().View(func(rd store.Reader) error {
 		s, err := rd.Session(id)
 		token = s.Token
 		return err
 	})
+	// Alice's note to the session's note address, as Thunderbird sends it.
+	noteAddr := "support+note-" + token + "@example.test"
+	if _, err := submitAs(t, g, "alice@example.test", []string{noteAddr}, crlf("From: Alice Rossi <alice@example.test>\nTo: "+noteAddr+
+		"\nSubject: Re: Café order 0\nIn-Reply-To: <m0@customer.test>\nMessage-ID: <n1@laptop.example.test>\n\nChecked: "+noteAddr+"\n")); err != nil {
+		t.Fatalf("note: %v", err)
+	}
+	resp, data := c.do("GET", "/api/v1/sessions/"+id, nil)
+	var d api.SessionDetail
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &d) != nil {
+		t.Fatalf("GET session: %d %s", resp.StatusCode, data)
+	}
+	if len(d.Messages) != 2 || d.Messages[1].Direction != "internal" || d.Messages[1].To != "support+note-[token]@example.test" || d.Messages[0].Subject != "Café order 0" || !strings.Contains(d.Messages[0].Text, "My order 0 is late.") ||
+		d.Messages[0].Direction != "inbound" || !slices.ContainsFunc(d.Events, func(e api.Event) bool { return e.Kind == "received" && e.Actor == "customer" }) {
+		t.Errorf("session %s: %+v", id, d)
+	}
 	for _, body := range [][]byte{data, mustGet(t, c, "/api/v1/sessions")} {
 		if token == "" || bytes.Contains(body, []byte(token)) {
 			t.Errorf("the reply token %q is in an answer: %s", token, body)
