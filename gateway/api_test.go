@@ -557,6 +557,11 @@ func TestAPISessionActions(t *testing.T) {
 	}
 	var d api.SessionDetail
 	boss.call("GET", path, nil, http.StatusOK, &d)
+	if !slices.ContainsFunc(d.Messages, func(m api.Message) bool {
+		return m.Direction == "internal" && strings.Contains(m.Text, "Billing question.")
+	}) {
+		t.Errorf("the transfer's note is not in the session: %+v", d.Messages)
+	}
 	actors := map[string]bool{}
 	for _, e := range d.Events {
 		if strings.HasPrefix(e.Actor, "api:") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("token create offline: status %d, stderr %q", status, errOut)
 	}
 	offline := lastLine(out)
-	if !strings.HasPrefix(offline, "mxd_") || len(offline) < 40 {
+	if !tokenLine.MatchString(offline) {
 		t.Fatalf("token create printed %q", out)
 	}
 
@@ -32,6 +33,9 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("token create online: status %d, stderr %q, out %q", status, errOut, out)
 	}
 	online := lastLine(out)
+	if !tokenLine.MatchString(online) {
+		t.Fatalf("token create online printed %q", out)
+	}
 	for token, want := range map[string]int{offline: http.StatusOK, online: http.StatusOK, "mxd_wrong": http.StatusUnauthorized} {
 		if got := apiStatus(t, g.Addr("http"), token); got != want {
 			t.Errorf("GET /api/v1/sessions with %.8s…: %d, want %d", token, got, want)
@@ -69,6 +73,11 @@ func TestTokenCommands(t *testing.T) {
 	}
 }
 
+// tokenLine is the last line of token create: the token alone, mxd_ and
+// 32 random bytes in unpadded base64url.
+var tokenLine = regexp.MustCompile(`^mxd_[A-Za-z0-9_-]{43}$`)
+
+// lastLine is the last line of s, its newline removed.
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]
