@@ -92,6 +92,14 @@ func (a *API) Register(mux *http.ServeMux) {
 	})
 }
 
+// SetRate changes api.requests_per_minute (a configuration reload); the
+// requests counted so far stay.
+func (a *API) SetRate(perMinute int) {
+	if a.limit != nil {
+		a.limit.SetLimit(perMinute)
+	}
+}
+
 // Routes lists "METHOD /api/v1/path" of every route Register mounts.
 func (a *API) Routes() []string { return slices.Clone(a.routes) }
 

@@ -334,6 +334,18 @@ func TestAPIRateLimit(t *testing.T) {
 	crm.call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
 }
 
+// A reload applies a new api.requests_per_minute at once.
+func TestAPIRateLimitReload(t *testing.T) {
+	e := startFromFile(t)
+	crm := newAPIClient(t, e.g, "crm", router.RoleIntegrator)
+	crm.call("GET", "/api/v1/queues", nil, http.StatusOK, nil)
+	e.write(t, "[api]\nrequests_per_minute = 1\n")
+	if res, err := e.g.Reload(""); err != nil || len(res.Restart) != 0 {
+		t.Fatalf("Reload: %+v %v", res, err)
+	}
+	crm.wantProblem("GET", "/api/v1/queues", nil, http.StatusTooManyRequests, "")
+}
+
 // TestAPIRefusesPlainHTTPFromAfar: over plain HTTP from another host the
 // API answers 403 (tokens would cross the network in clear), unless the
 // peer is a proxy of listen.http_trusted_proxies. The peer is this
