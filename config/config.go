@@ -55,6 +55,8 @@ type Config struct {
 	Postmaster string `toml:"postmaster"`
 	// CRM is the CRM feed (SPEC §11, crm.go).
 	CRM CRM `toml:"crm"`
+	// API is the public HTTP API (api.go).
+	API API `toml:"api"`
 	// Archive is retention and the archive to object storage (SPEC §12,
 	// archive.go).
 	Archive Archive `toml:"archive"`

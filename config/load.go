@@ -255,6 +255,7 @@ func (p *parser) applyDefaults() {
 	p.defaultDelivery()
 	p.defaultArchive()
 	p.defaultCRM()
+	p.defaultAPI()
 	p.defaultAccounts()
 	p.defaultRouting()
 	days := []struct {

@@ -38,6 +38,7 @@ func (p *parser) validate() {
 	p.checkWrapups() // wrapup.go
 	p.checkArchive()
 	p.checkCRM()
+	p.checkAPI()
 	p.checkAccounts()
 	p.checkExpungedKept()
 	p.checkRouting() // teams, strategies, skills (routing.go)

@@ -235,6 +235,7 @@ func newAdminHandler(r *router.Router, log *slog.Logger, online bool) http.Handl
 	mux.HandleFunc("POST /v1/quarantine/{id}/release", a.releaseQuarantined)
 	mux.HandleFunc("DELETE /v1/quarantine/{id}", a.deleteQuarantined)
 	a.crmRoutes(mux)
+	a.tokenRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeAdminError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
 	})

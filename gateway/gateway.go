@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mxdesk/api"
 	"mxdesk/archive"
 	"mxdesk/config"
 	"mxdesk/connector"
@@ -59,6 +60,7 @@ type Gateway struct {
 	adminPath string
 
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
+	api        *api.API        // the public HTTP API on the HTTP listener (api.go)
 	links      *msglink.Signer // the CRM feed's message links; nil: feed off (msglink.go)
 
 	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)

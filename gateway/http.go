@@ -47,6 +47,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", g.ready)
 	mux.Handle("GET /metrics", g.obs.handler())
 	g.registerSupervisor(mux)
+	g.registerAPI(mux)
 	registerAutoconfig(mux, g)
 	g.registerMessageLinks(mux)
 	return mux

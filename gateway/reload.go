@@ -53,6 +53,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
 	g.listenerConns.SetMax(cfg.Limits.ConnectionsPerListener)
 	g.agentRcpts.SetLimit(cfg.Limits.SubmissionRecipientsPerHour)
+	g.api.SetRate(cfg.API.RequestsPerMinute)
 	g.connector.Apply(cfg)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more

@@ -214,7 +214,7 @@ func (r *Router) mayTransferToAgent(a *Agent, s store.Session) error {
 // waiting in one of a's queues, or any for a supervisor. Another agent's
 // session is theirs (a supervisor may take it). how is the event's text.
 func (r *Router) claim(tx store.Tx, a *Agent, s *store.Session, how string) error {
-	if s.Agent == a.Login {
+	if s.Agent == a.Login || a.api { // an API token acts on a session where it is
 		return nil
 	}
 	supervisor := config.IsSupervisor(a.Role)

@@ -45,6 +45,9 @@ type Envelope struct {
 	// (or finds it known), so that the caller's own record commits with
 	// it: the connector's import position. It may run more than once.
 	InTx func(tx store.Tx) error
+	// RequestURI is set by the public API's RequestAdd: the message
+	// shows that item, and is stamped X-Mxdesk-Request-URI with it.
+	RequestURI string
 
 	// infected: the antivirus found a virus in the message (set by
 	// Deliver); it gets no auto-reply.
@@ -168,6 +171,9 @@ type inbound struct {
 	subject      string
 	// ownID: the sender gave no Message-ID; messageID is ours.
 	ownID bool
+
+	// requestURI is Envelope.RequestURI.
+	requestURI string
 }
 
 // Header limits: every size a sender controls has one.
@@ -180,7 +186,7 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 	src := bytes.NewReader(raw)
 	br := bufio.NewReader(src)
 	h, err := textproto.ReadHeader(br)
-	var in inbound
+	in := inbound{requestURI: env.RequestURI}
 	if err != nil {
 		// A header that can't be parsed is kept whole as the body: the
 		// agent sees what arrived rather than nothing.
@@ -264,6 +270,9 @@ func (in *inbound) stamp(s store.Session, cfgQueue *config.Queue) []byte {
 		h.Add("X-Mxdesk-Note-Address", tokenAddress(q, s.Token, notePrefix))
 	}
 	h.Add("X-Mxdesk-Session", s.ID)
+	if in.requestURI != "" { // as written: Add would spell it X-Mxdesk-Request-Uri
+		h.AddRaw([]byte(RequestURIHeader + ": " + in.requestURI + "\r\n"))
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(in.body) + 1024)
 	if err := textproto.WriteHeader(&buf, h); err != nil {

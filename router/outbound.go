@@ -45,6 +45,9 @@ func (r *Router) CheckSubmitRecipient(addr string) error {
 	if !r.config().IsLocalDomain(addr[at+1:]) {
 		return nil
 	}
+	if r.isRequestNoReply(addr) {
+		return errNoEmailCustomer(addr)
+	}
 	if _, ok := r.config().AgentByLogin(addr); ok {
 		return nil
 	}
@@ -326,9 +329,10 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 			s.Participants = append(s.Participants, x)
 		}
 	}
-	if s.Agent == "" {
+	if s.Agent == "" && !a.api {
 		// Answering a waiting session takes it: it moves to the
-		// agent's INBOX like a claim.
+		// agent's INBOX like a claim (an API token's reply leaves it
+		// waiting).
 		s.Agent = a.Login
 		if err := r.event(tx, s.ID, "assigned", a.Login, "claimed by replying"); err != nil {
 			return Submitted{}, err

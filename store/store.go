@@ -209,6 +209,16 @@ type SentCopy struct {
 	Blob     BlobID
 }
 
+// APIToken is a token of the public HTTP API (package api). Only the
+// SHA-256 of the secret is kept; Name is unique and is what audits show.
+type APIToken struct {
+	Name    string
+	Role    string // integrator, supervisor or admin
+	Hash    string // hex SHA-256 of the secret
+	Created time.Time
+	Expires time.Time // zero: never
+}
+
 // Waiting is one session waiting in a queue.
 type Waiting struct {
 	Session string
@@ -454,6 +464,18 @@ type Reader interface {
 	// mod-sequence above since, among those remembered (see
 	// Mailbox.ExpungedFloor).
 	Expunged(mbox MailboxID, since uint64) ([]UID, error)
+
+	// The public API's tokens and queued requests (package api).
+
+	// APIToken returns the token called name.
+	APIToken(name string) (APIToken, error)
+	// APITokenByHash returns the token whose secret hashes to hash.
+	APITokenByHash(hash string) (APIToken, error)
+	// APITokens lists every token, by name.
+	APITokens() ([]APIToken, error)
+	// RequestMessage returns the Message-ID of the mail that queued the
+	// request identified by uri (RequestAdd).
+	RequestMessage(uri string) (string, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -525,6 +547,14 @@ type Tx interface {
 	// RemoveSentCopy drops a copy and its blob reference; a missing one
 	// is not an error.
 	RemoveSentCopy(account string, outbound uint64) error
+
+	// PutAPIToken stores t (a new one or a replacement of the same name).
+	PutAPIToken(t APIToken) error
+	// DeleteAPIToken forgets the token called name (ErrNotFound: none).
+	DeleteAPIToken(name string) error
+	// PutRequest records that the mail with messageID queued the request
+	// identified by uri.
+	PutRequest(uri, messageID string) error
 }
 
 // UpdateOptions travel with an Update.
