@@ -16,7 +16,7 @@ import (
 // runs it with the background work.
 func (g *Gateway) newConnector() *connector.Connector {
 	c := connector.New(connector.Options{Router: g.router, Store: g.store, Logger: g.log, OnImport: g.onImport,
-		MaxMessageBytes: g.cfg.SMTP.MaxMessageBytes})
+		MaxMessageBytes: g.cfg.SMTP.MaxMessageBytes, DMARCReject: g.cfg.Inbound.DMARCReject, DMARCQuarantine: g.cfg.Inbound.DMARCQuarantine})
 	wake := c.SentCopyQueued
 	g.obs.sentCopyQueued.Store(&wake)
 	return c

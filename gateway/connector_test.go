@@ -533,3 +533,56 @@ func TestAccountAutoReplyLeavesThroughUpstreamSMTP(t *testing.T) {
 		t.Errorf("auto-reply: MAIL FROM %q, From %q, Auto-Submitted %q, Reply-To %q", got.from, h.Get("From"), h.Get("Auto-Submitted"), h.Get("Reply-To"))
 	}
 }
+
+// TestAccountFilesUpstreamDMARCFailureAsSpam: a DMARC failure the
+// trusted upstream recorded is filed as [inbound] files the MX's own:
+// under the sender domain's p=reject or p=quarantine as spam (the
+// queue's Spam folder, resolved), under p=none (or no policy written) in
+// the queue as usual. Each provider writes the policy its own way; only
+// the topmost field with the trusted authserv-id counts.
+func TestAccountFilesUpstreamDMARCFailureAsSpam(t *testing.T) {
+	cases := []struct {
+		name, trusted string
+		spam, notSpam string // Authentication-Results fields, topmost first
+	}{{
+		name: "google", trusted: "mx.google.com",
+		spam: "Authentication-Results: mx.google.com;\n       dkim=fail header.i=@bank.test header.s=s1 header.b=Ab12Cd34;\n" +
+			"       spf=softfail (google.com: domain of transitioning ceo@bank.test does not designate 192.0.2.7 as permitted sender) smtp.mailfrom=ceo@bank.test;\n" +
+			"       dmarc=fail (p=REJECT sp=REJECT dis=NONE) header.from=bank.test\n" +
+			"Authentication-Results: mx.google.com; dmarc=pass header.from=bank.test\n", // forged below: ignored
+		notSpam: "Authentication-Results: elsewhere.test; dmarc=fail (p=REJECT sp=REJECT dis=NONE) header.from=shop.test\n" + // forged above: ignored
+			"Authentication-Results: mx.google.com;\n       spf=none (google.com: shop.test does not designate permitted sender hosts) smtp.mailfrom=ann@shop.test;\n" +
+			"       dmarc=fail (p=NONE sp=NONE dis=NONE) header.from=shop.test\n",
+	}, {
+		name: "microsoft", trusted: "mx.microsoft.com",
+		spam: "Authentication-Results: spf=fail (sender IP is 192.0.2.7)\n smtp.mailfrom=bank.test; dkim=none (message not signed)\n" +
+			" header.d=none;dmarc=fail action=quarantine header.from=bank.test;compauth=fail\n reason=000\n" +
+			"Authentication-Results: spf=pass smtp.mailfrom=bank.test; dmarc=pass action=none header.from=bank.test\n",
+		notSpam: "Authentication-Results: spf=fail (sender IP is 192.0.2.8)\n smtp.mailfrom=shop.test; dkim=none (message not signed)\n" +
+			" header.d=none;dmarc=fail action=none header.from=shop.test;compauth=fail\n reason=001\n",
+	}, {
+		name: "opendmarc", trusted: "mail.upstream.test",
+		spam:    "Authentication-Results: mail.upstream.test;\n\tdmarc=fail reason=\"No valid SPF, No valid DKIM\" header.from=bank.test policy.dmarc=reject\n",
+		notSpam: "Authentication-Results: mail.upstream.test; dmarc=fail (p=none dis=none) header.from=shop.test\n",
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := startAccount(t, "INBOX", fmt.Sprintf("authentication_results = %q", c.trusted),
+				"[queue.auto_reply]\nenabled = true\nbody = \"Hello @{consumer}, your ticket is @{ticket_id}.\"")
+			a.u.Append(t, a.upstream, "INBOX", c.spam+upstreamMail("phish-"+c.name, "ceo@bank.test", "wire money"))
+			d := a.waitImport(t, "phish-"+c.name)
+			if s := session(t, a.g, d.Session); !s.Spam || s.Status != router.StatusResolved || d.Folder != "Queues/Support/Spam" {
+				t.Errorf("p=reject/quarantine failure: spam %v, status %s, folder %q; want spam, Resolved, Queues/Support/Spam", s.Spam, s.Status, d.Folder)
+			}
+			a.u.Append(t, a.upstream, "INBOX", c.notSpam+upstreamMail("order-"+c.name, "ann@shop.test", "my order"))
+			d = a.waitImport(t, "order-"+c.name)
+			if s := session(t, a.g, d.Session); s.Spam || d.Folder != "Queues/Support" {
+				t.Errorf("p=none failure: spam %v, folder %q; want the queue", s.Spam, d.Folder)
+			}
+			m := scrapeMetrics(t, a.g)
+			if dmarc, sent := m.value("mxdesk_autoreplies_total", "queue", "Support", "result", "dmarc"), m.value("mxdesk_autoreplies_total", "queue", "Support", "result", "sent"); sent != 0 {
+				t.Errorf("auto-replies: %v skipped for DMARC, %v sent; want none sent", dmarc, sent)
+			}
+		})
+	}
+}
