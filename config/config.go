@@ -162,6 +162,9 @@ type Queue struct {
 	Hours        Hours    `toml:"hours"`
 	// AutoReply is the queue's automatic answer (SPEC §8), off by default.
 	AutoReply AutoReply `toml:"auto_reply"`
+	// Rating is the queue's satisfaction rating links (rating.go), off
+	// by default.
+	Rating Rating `toml:"rating"`
 }
 
 // SendOnly is a send-only address (SPEC §1).

@@ -38,6 +38,7 @@ func (p *parser) validate() {
 	p.checkArchive()
 	p.checkCRM()
 	p.checkAccounts()
+	p.checkRatings() // [queue.rating] (rating.go)
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.

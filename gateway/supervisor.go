@@ -87,6 +87,8 @@ type SupervisorQueue struct {
 	Alarms        int    `json:"alarms"`         // waiting, or transferred and unopened, longer than AlarmSeconds
 	AlarmSeconds  int64  `json:"alarm_seconds"`  // kpi_wait_alarm; 0: no alarm
 	Counts        []int  `json:"counts"`         // sessions per status, in Statuses order
+	Ratings       int    `json:"ratings"`        // satisfaction ratings of its sessions
+	CSAT          int    `json:"csat"`           // percent of them satisfied ([queue.rating])
 }
 
 // SupervisorAgent is one agent's line.
@@ -96,6 +98,8 @@ type SupervisorAgent struct {
 	State   string `json:"state"` // available, away, offline
 	Present bool   `json:"present"`
 	Active  int    `json:"active"`
+	Ratings int    `json:"ratings"` // ratings of sessions that were theirs when rated
+	CSAT    int    `json:"csat"`    // percent of them satisfied
 }
 
 // SupervisorWaiting is a session waiting unassigned in its queue, or
@@ -463,6 +467,9 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 	if v.Agents, err = f.agents(); err != nil {
 		return v, err
 	}
+	if err := f.csat(&v); err != nil {
+		return v, err
+	}
 	v.Waiting, v.More, err = f.waiting(v.Generated)
 	v.Accounts = f.accounts()
 	return v, err
@@ -482,6 +489,23 @@ func (f *supervisorFeed) accounts() []SupervisorAccount {
 		out = append(out, a)
 	}
 	return out
+}
+
+// csat fills in each queue's and agent's satisfaction ratings.
+func (f *supervisorFeed) csat(v *SupervisorView) error {
+	queues, agents, err := f.g.router.CSAT()
+	if err != nil {
+		return err
+	}
+	for i := range v.Queues {
+		c := queues[v.Queues[i].Name]
+		v.Queues[i].Ratings, v.Queues[i].CSAT = c.Ratings, c.Percent()
+	}
+	for i := range v.Agents {
+		c := agents[v.Agents[i].Login]
+		v.Agents[i].Ratings, v.Agents[i].CSAT = c.Ratings, c.Percent()
+	}
+	return nil
 }
 
 func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue, error) {

@@ -85,6 +85,9 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 		sig = expandTags(q.Signature, map[string]string{"agent": a.displayName(), "company": cfg.Company, "alias": a.Login})
 	}
 	rw := bodyRewrite{sigText: sig, maxCount: cfg.Policy.MaxAttachments, maxBytes: cfg.Policy.MaxAttachmentBytes}
+	if !forward {
+		rw.ratingText, rw.ratingHTML = r.ratingBlock(q, s.ID)
+	}
 	nh, body, err := rw.rewrite(h, in.body)
 	if err != nil {
 		return nil, nil, err

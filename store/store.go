@@ -137,6 +137,18 @@ type Session struct {
 	// TicketID is the ID the CRM gave the session's ticket (SPEC §11),
 	// "" until the CRM answered with one.
 	TicketID string `json:",omitempty"`
+
+	// Rating is the customer's latest satisfaction rating (nil: none).
+	Rating *Rating `json:",omitempty"`
+}
+
+// Rating is a customer's satisfaction rating of a session ([queue.rating]).
+type Rating struct {
+	Score int
+	Scale int    // the queue's scale when rated
+	Queue string // the session's queue when rated
+	Agent string // the session's agent when rated ("" while waiting)
+	At    time.Time
 }
 
 // Quarantined is the original of a message from which mxdesk removed
