@@ -16,6 +16,7 @@ import (
 
 	"mxdesk/config"
 	"mxdesk/gateway"
+	"mxdesk/store"
 	"mxdesk/testutil"
 )
 
@@ -239,5 +240,57 @@ func TestRatingPageInBrowser(t *testing.T) {
 	}
 	if r := session(t, g, id).Rating; r == nil || r.Score != 5 {
 		t.Errorf("rating after the click: %+v, want 5", r)
+	}
+}
+
+// storedText is the decoded text/plain part of the message msgID as the
+// store keeps it in its session.
+func storedText(t *testing.T, g *gateway.Gateway, session, msgID string) string {
+	t.Helper()
+	var plain string
+	g.Router().View(func(rd store.Reader) error {
+		msgs, err := rd.SessionMessages(session)
+		for _, m := range msgs {
+			raw, _ := rd.Blob(m.Blob)
+			if strings.Trim(header(t, string(raw)).Get("Message-Id"), "<>") == msgID {
+				plain, _ = textParts(t, string(raw))
+			}
+		}
+		return err
+	})
+	return plain
+}
+
+// TestRatingReachesTheCRM: with the CRM feed on, a rating is posted to
+// the session's ticket as ticket.rated.
+func TestRatingReachesTheCRM(t *testing.T) {
+	c := testutil.StartCRM(t)
+	cfg := testutil.Config(t, c.TOML(""))
+	cfg.Listen.Submission = "127.0.0.1:0"
+	cfg.QueueByName("Support").Rating = config.Rating{Enabled: true, Title: "Rate our service", Scale: 5, Thanks: "Thanks.", BaseURL: "https://desk.example.test"}
+	g := startGatewayCfg(t, cfg)
+	s := customerWrites(t, g, "support@example.test", carlaWrites)
+	if _, err := submitAs(t, g, "alice@example.test", []string{"carla@customer.test"}, crlf(thunderbirdReplyAll)); err != nil {
+		t.Fatal(err)
+	}
+	links := ratingLinkPattern.FindAllString(storedText(t, g, s.ID, "4b8e2f4c-1d3a-4f55-9a6e-3c2f1e7d9b10@example.test"), -1)
+	if len(links) != 5 {
+		t.Fatalf("rating links in the stored reply: %v", links)
+	}
+	if code, _ := rate(t, http.MethodPost, onDesk(t, g, links[3])); code != 200 {
+		t.Fatalf("POST: %d", code)
+	}
+	var rated testutil.CRMEvent
+	c.WaitFor(t, 20*time.Second, "ticket.rated", func(ev []testutil.CRMEvent) bool {
+		for _, e := range ev {
+			if e.Type == "ticket.rated" {
+				rated = e
+				return true
+			}
+		}
+		return false
+	})
+	if rated.Session() != s.ID || rated.Data["score"] != 4.0 || rated.Data["scale"] != 5.0 || rated.Str("agent") != "alice@example.test" || rated.Str("queue") != "Support" || rated.Str("ticket_id") == "" {
+		t.Errorf("ticket.rated: %+v", rated.Data)
 	}
 }
