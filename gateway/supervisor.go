@@ -2,7 +2,7 @@ package gateway
 
 // The supervisor page (SPEC §13): /supervisor on the HTTP listener shows
 // per queue the waiting count, the oldest wait, the sessions by status and
-// the KPI alarms; per agent state, presence and load; the sessions
+// the KPI alarms and CSAT; per agent state, presence, load and CSAT; the sessions
 // waiting longest; and whether each upstream [[account]] works. /supervisor/events streams the same view as
 // server-sent events whenever the store changes (and every few seconds,
 // for the ages and for presence, which lives outside the store), and
