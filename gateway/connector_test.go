@@ -745,3 +745,32 @@ func TestAccountBounceOfReplyGoesToItsSession(t *testing.T) {
 		t.Errorf("%d bounced events of %s after the restart, want 1", len(evs), s1)
 	}
 }
+
+// TestAccountSMTPAppliesAtReload: a reload that points the account's smtp
+// at another server sends the next reply there, and is not reported as
+// waiting for a restart.
+func TestAccountSMTPAppliesAtReload(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	first, second := startUpstreamSMTP(t, u.Login, u.Password), startUpstreamSMTP(t, u.Login, u.Password)
+	a := startAccountUser(t, u, "INBOX", fmt.Sprintf("smtp = %q\nsmtp_tls = \"none\"", first.addr))
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("q1", "carla@customer.test", "where is my order"))
+	a.waitImport(t, "q1")
+	aliceReplies(t, a.g, first, "q1@customer.test", "r1@desk.test")
+
+	a.write(t, accountTable(u, "INBOX", u.PasswordFile, fmt.Sprintf("smtp = %q\nsmtp_tls = \"none\"", second.addr)))
+	res, err := a.g.Reload("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(res.Restart, "account[0].smtp") {
+		t.Errorf("reload reports account[0].smtp as a restart key: %v", res.Restart)
+	}
+	if got := aliceReplies(t, a.g, second, "q1@customer.test", "r2@desk.test"); got.from != "help@upstream.test" {
+		t.Errorf("the reply after the reload: MAIL FROM %q", got.from)
+	}
+	select {
+	case got := <-first.got:
+		t.Errorf("the old server got a message after the reload: %q", got.data)
+	default:
+	}
+}
