@@ -93,17 +93,18 @@ type Stats struct {
 // host in clear text rather than not at all. The log line of each
 // delivery says tls=none|unverified|verified.
 type Worker struct {
-	r   *router.Router
-	cfg *config.Config
+	r    *router.Router
+	cfg  *config.Config
+	now  func() time.Time
+	log  *slog.Logger
+	tls  *tls.Config
+	keys map[string]dkimKey // lower-case domain -> DKIM key
+	auth func() sasl.Client // smarthost AUTH PLAIN, nil without a user
+	dns  *net.Resolver
+
 	// accounts holds the [[account]] SMTP settings in force: SetAccounts
 	// swaps them at a reload.
 	accounts atomic.Pointer[config.Config]
-	now      func() time.Time
-	log      *slog.Logger
-	tls      *tls.Config
-	keys     map[string]dkimKey // lower-case domain -> DKIM key
-	auth     func() sasl.Client // smarthost AUTH PLAIN, nil without a user
-	dns      *net.Resolver
 
 	timeout  time.Duration
 	retryFor time.Duration
