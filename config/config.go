@@ -187,6 +187,10 @@ type Queue struct {
 	Strategy string   `toml:"strategy"` // who auto-assignment picks: least_active (default), round_robin, longest_idle, skills
 	Enabled  bool     `toml:"enabled"`  // default true; false: readable, no mail in, no assignment
 	Receive  bool     `toml:"receive"`  // default true; false: replies to its sessions only
+
+	// Rating is the queue's satisfaction rating links (rating.go), off
+	// by default.
+	Rating Rating `toml:"rating"`
 }
 
 // SendOnly is a send-only address (SPEC §1).

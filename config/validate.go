@@ -42,6 +42,7 @@ func (p *parser) validate() {
 	p.checkAccounts()
 	p.checkExpungedKept()
 	p.checkRouting() // teams, strategies, skills (routing.go)
+	p.checkRatings() // [queue.rating] (rating.go)
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.

@@ -43,6 +43,10 @@ type Options struct {
 	// MaxMessageBytes is the MX's smtp.max_message_bytes: a bigger
 	// upstream message is left there (and logged), as the MX refuses it.
 	MaxMessageBytes int64
+	// DMARCReject and DMARCQuarantine are inbound.dmarc_reject and
+	// inbound.dmarc_quarantine, applied to the DMARC result an account's
+	// trusted upstream recorded (authentication_results).
+	DMARCReject, DMARCQuarantine bool
 }
 
 // Status is how one account is doing.

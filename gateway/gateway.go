@@ -62,6 +62,7 @@ type Gateway struct {
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
 	api        *api.API        // the public HTTP API on the HTTP listener (api.go)
 	links      *msglink.Signer // the CRM feed's message links; nil: feed off (msglink.go)
+	ratings    *ratings        // the satisfaction rating links (rating.go)
 
 	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)
 	// archivedAtStart is closed when the run at start has ended.
@@ -118,6 +119,12 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		return nil, err
 	}
 	ropts := router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st}
+	rates, err := newRatings(cfg, obs.reg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ropts.RatingLink = rates.links.URL
 	if feed != nil {
 		ropts.OnEvent = feed.OnEvent
 	}
@@ -138,6 +145,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	}
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, crm: feed, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
+	g.ratings = rates
 	obs.reg.MustRegister(deskCollector{g})
 	obs.reg.MustRegister(ccCollector{g})
 	if err := g.newArchiver(now); err != nil {

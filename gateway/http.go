@@ -50,6 +50,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	g.registerAPI(mux)
 	registerAutoconfig(mux, g)
 	g.registerMessageLinks(mux)
+	g.registerRatings(mux)
 	return mux
 }
 

@@ -55,6 +55,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	g.agentRcpts.SetLimit(cfg.Limits.SubmissionRecipientsPerHour)
 	g.api.SetRate(cfg.API.RequestsPerMinute)
 	g.connector.Apply(cfg)
+	g.delivery.SetAccounts(cfg)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}
@@ -113,7 +114,6 @@ func restartKeys(old, cfg *config.Config) []string {
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		keys = append(keys, "tls.cert")
 	}
-	keys = append(keys, accountSMTPKeys(old, cfg)...)
 	return append(keys, dkimKeys(old, cfg)...)
 }
 
@@ -186,7 +186,6 @@ func keepRestartKeys(old, cfg *config.Config) {
 	live.RetentionDays, live.AddressRetentionDays = cfg.Archive.RetentionDays, cfg.Archive.AddressRetentionDays
 	live.Prefix, live.MaxSessionsPerRun = cfg.Archive.Prefix, cfg.Archive.MaxSessionsPerRun
 	cfg.Archive = live
-	keepAccountSMTP(old, cfg)
 	limits := cfg.Limits
 	cfg.Limits = old.Limits
 	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = limits.LoginLockAfter, limits.LoginLockFor

@@ -2,7 +2,7 @@ package gateway
 
 // The supervisor page (SPEC §13): /supervisor on the HTTP listener shows
 // per queue the waiting count, the oldest wait, the sessions by status and
-// the KPI alarms; per agent state, presence and load; the sessions
+// the KPI alarms and CSAT; per agent state, presence, load and CSAT; the sessions
 // waiting longest; and whether each upstream [[account]] works. /supervisor/events streams the same view as
 // server-sent events whenever the store changes (and every few seconds,
 // for the ages and for presence, which lives outside the store), and
@@ -105,6 +105,8 @@ type SupervisorQueue struct {
 	Strategy string   `json:"strategy"` // queue.strategy
 	Enabled  bool     `json:"enabled"`  // queue.enabled
 	Receive  bool     `json:"receive"`  // queue.receive
+	Ratings       int    `json:"ratings"`        // satisfaction ratings of its sessions
+	CSAT          int    `json:"csat"`           // percent of them satisfied ([queue.rating])
 }
 
 // SupervisorWrapup is one wrap-up code of a queue and how often it was
@@ -146,6 +148,8 @@ type SupervisorAgent struct {
 	// handling time.
 	Handled         int   `json:"handled"`
 	HandlingSeconds int64 `json:"handling_seconds"`
+	Ratings int    `json:"ratings"` // ratings of sessions that were theirs when rated
+	CSAT    int    `json:"csat"`    // percent of them satisfied
 }
 
 // SupervisorWaiting is a session waiting unassigned in its queue, or
@@ -517,6 +521,9 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 	if v.Agents, err = f.agents(v.Generated); err != nil {
 		return v, err
 	}
+	if err := f.csat(&v); err != nil {
+		return v, err
+	}
 	v.Waiting, v.More, err = f.waiting(v.Generated)
 	v.Accounts = f.accounts()
 	return v, err
@@ -536,6 +543,23 @@ func (f *supervisorFeed) accounts() []SupervisorAccount {
 		out = append(out, a)
 	}
 	return out
+}
+
+// csat fills in each queue's and agent's satisfaction ratings.
+func (f *supervisorFeed) csat(v *SupervisorView) error {
+	queues, agents, err := f.g.router.CSAT()
+	if err != nil {
+		return err
+	}
+	for i := range v.Queues {
+		c := queues[v.Queues[i].Name]
+		v.Queues[i].Ratings, v.Queues[i].CSAT = c.Ratings, c.Percent()
+	}
+	for i := range v.Agents {
+		c := agents[v.Agents[i].Login]
+		v.Agents[i].Ratings, v.Agents[i].CSAT = c.Ratings, c.Percent()
+	}
+	return nil
 }
 
 func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue, error) {

@@ -85,6 +85,9 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 		sig = expandTags(q.Signature, map[string]string{"agent": a.displayName(), "company": cfg.Company, "alias": a.Login})
 	}
 	rw := bodyRewrite{sigText: sig, maxCount: cfg.Policy.MaxAttachments, maxBytes: cfg.Policy.MaxAttachmentBytes}
+	if !forward {
+		rw.ratingText, rw.ratingHTML = r.ratingBlock(q, s.ID)
+	}
 	nh, body, err := rw.rewrite(h, in.body)
 	if err != nil {
 		return nil, nil, err
@@ -260,34 +263,36 @@ func quoteText(raw []byte) string {
 // the session records it as an event.
 func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) (queued bool, err error) {
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
-		s, err := tx.Session(ob.Session)
-		if err != nil {
-			return fmt.Errorf("router: bounce for session %s: %w", ob.Session, err)
-		}
-		if err := r.suppressAutoMail(tx, failed); err != nil {
-			return err
-		}
-		if ob.Agent == "" {
-			if err := r.event(tx, s.ID, "auto-reply-bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason); err != nil {
-				return err
-			}
-			queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
-			return err
-		}
-		old := s
-		if s.Status == StatusClosed {
-			if err := r.setStatus(tx, &s, StatusReopened, "system", "a reply could not be delivered"); err != nil {
-				return err
-			}
-		}
-		if _, err := r.fileInSession(tx, old, &s, dsn, nil); err != nil {
-			return err
-		}
-		if err := r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason); err != nil {
+		if err := r.bounceInSession(tx, ob.Session, ob.Agent == "", dsn, failed, reason); err != nil {
 			return err
 		}
 		queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
 		return err
 	})
 	return queued, err
+}
+
+// bounceInSession is Bounce's filing in session, inside tx: automatic
+// says the message that failed was automatic mail (an auto-reply).
+func (r *Router) bounceInSession(tx store.Tx, session string, automatic bool, dsn []byte, failed []string, reason string) error {
+	s, err := tx.Session(session)
+	if err != nil {
+		return fmt.Errorf("router: bounce for session %s: %w", session, err)
+	}
+	if err := r.suppressAutoMail(tx, failed); err != nil {
+		return err
+	}
+	if automatic {
+		return r.event(tx, s.ID, "auto-reply-bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason)
+	}
+	old := s
+	if s.Status == StatusClosed {
+		if err := r.setStatus(tx, &s, StatusReopened, "system", "a reply could not be delivered"); err != nil {
+			return err
+		}
+	}
+	if _, err := r.fileInSession(tx, old, &s, dsn, nil); err != nil {
+		return err
+	}
+	return r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason)
 }

@@ -63,6 +63,9 @@ type Delivered struct {
 	// Known: an imported message whose Message-ID was already in the
 	// store; it was not filed again.
 	Known bool
+	// Bounced: an imported delivery status notification about a message
+	// mxdesk sent, filed as its bounce (Router.Bounce), not as mail.
+	Bounced bool
 }
 
 var (
@@ -286,7 +289,9 @@ func (in *inbound) stamp(s store.Session, cfgQueue *config.Queue) []byte {
 // Deliver threads raw into a session (SPEC §3), stamps it (X-Mxdesk-*
 // headers, a Message-ID when it has none) and commits it durably, with the
 // session and its events, to the session's home folder and its queue's
-// archive. When it returns nil the message is on disk.
+// archive. When it returns nil the message is on disk. An imported
+// delivery status notification about a message mxdesk sent is filed as
+// that message's bounce instead (importedBounce).
 func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Delivered, error) {
 	if len(env.To) == 0 {
 		return Delivered{}, errorf(KindInvalid, "no recipients")
@@ -304,6 +309,10 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 	for _, rm := range content.Removed {
 		env.infected = env.infected || rm.Virus != ""
 	}
+	dsn, isDSN := dsnReport{}, false
+	if env.Imported && len(content.Removed) == 0 {
+		dsn, isDSN = parseDSN(content.Clean)
+	}
 	var d Delivered
 	var ar autoReplyOutcome
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
@@ -314,6 +323,12 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		}
 		if err := runInTx(tx, env); err != nil {
 			return err
+		}
+		if isDSN {
+			if b, bounced, err := r.importedBounce(tx, dsn, content.Clean); bounced || err != nil {
+				d = b
+				return err
+			}
 		}
 		queue, token, err := r.recipientQueue(tx, env.To, in)
 		if err != nil {

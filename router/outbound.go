@@ -437,9 +437,16 @@ func answeredMessageID(h textproto.Header) string {
 
 // messageDate finds when the message with messageID arrived in session.
 func (r *Router) messageDate(rd store.Reader, session, messageID string) (time.Time, bool, error) {
+	m, _, ok, err := sessionMessage(rd, session, messageID)
+	return m.InternalDate, ok, err
+}
+
+// sessionMessage finds the message with messageID in session, and its
+// body.
+func sessionMessage(rd store.Reader, session, messageID string) (store.Message, []byte, bool, error) {
 	msgs, err := rd.SessionMessages(session)
 	if err != nil {
-		return time.Time{}, false, err
+		return store.Message{}, nil, false, err
 	}
 	seen := map[store.BlobID]bool{}
 	for _, m := range msgs {
@@ -449,13 +456,13 @@ func (r *Router) messageDate(rd store.Reader, session, messageID string) (time.T
 		seen[m.Blob] = true
 		raw, err := rd.Blob(m.Blob)
 		if err != nil {
-			return time.Time{}, false, err
+			return store.Message{}, nil, false, err
 		}
 		if headerMessageID(raw) == messageID {
-			return m.InternalDate, true, nil
+			return m, raw, true, nil
 		}
 	}
-	return time.Time{}, false, nil
+	return store.Message{}, nil, false, nil
 }
 
 // sendingAccount is the upstream [[account]] whose SMTP sends the replies

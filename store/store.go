@@ -168,6 +168,17 @@ type Session struct {
 	// session and its service-level clock (zero: an agent started it,
 	// or it predates the service level; it is not counted).
 	ServiceFrom time.Time `json:",omitempty"`
+	// Rating is the customer's latest satisfaction rating (nil: none).
+	Rating *Rating `json:",omitempty"`
+}
+
+// Rating is a customer's satisfaction rating of a session ([queue.rating]).
+type Rating struct {
+	Score int
+	Scale int    // the queue's scale when rated
+	Queue string // the session's queue when rated
+	Agent string // the session's agent when rated ("" while waiting)
+	At    time.Time
 }
 
 // Quarantined is the original of a message from which mxdesk removed
