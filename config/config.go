@@ -55,6 +55,8 @@ type Config struct {
 	Postmaster string `toml:"postmaster"`
 	// CRM is the CRM feed (SPEC §11, crm.go).
 	CRM CRM `toml:"crm"`
+	// Campaign holds the outbound campaigns' settings (campaign.go).
+	Campaign Campaign `toml:"campaign"`
 	// Archive is retention and the archive to object storage (SPEC §12,
 	// archive.go).
 	Archive Archive `toml:"archive"`
@@ -333,6 +335,9 @@ type Template struct {
 	Queue   string `toml:"queue"` // "" = every queue
 	Subject string `toml:"subject"`
 	Body    string `toml:"body"`
+	// BodyHTML is the formatted version of Body, used by campaigns
+	// (campaign.go): their messages carry both.
+	BodyHTML string `toml:"body_html"`
 }
 
 // Agent is a person who logs in to IMAP and submission.

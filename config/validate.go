@@ -37,6 +37,7 @@ func (p *parser) validate() {
 	p.checkAutoReplies()
 	p.checkArchive()
 	p.checkCRM()
+	p.checkCampaign() // campaign.go
 	p.checkAccounts()
 }
 

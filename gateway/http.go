@@ -49,6 +49,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	g.registerSupervisor(mux)
 	registerAutoconfig(mux, g)
 	g.registerMessageLinks(mux)
+	g.registerUnsubscribe(mux)
 	return mux
 }
 

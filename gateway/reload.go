@@ -54,6 +54,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	g.listenerConns.SetMax(cfg.Limits.ConnectionsPerListener)
 	g.agentRcpts.SetLimit(cfg.Limits.SubmissionRecipientsPerHour)
 	g.connector.Apply(cfg)
+	g.campaigns.SetConfig(cfg)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}

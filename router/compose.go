@@ -291,6 +291,13 @@ func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, fail
 			return err
 		}
 		if ob.Agent == "" {
+			if campaign, err := r.campaignBounced(tx, ob, failed, reason); err != nil || campaign {
+				if err != nil {
+					return err
+				}
+				queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
+				return err
+			}
 			if err := r.event(tx, s.ID, "auto-reply-bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason); err != nil {
 				return err
 			}

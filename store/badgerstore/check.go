@@ -71,7 +71,7 @@ func (s *Store) Check() (Report, error) {
 // indexed lists the prefixes of the indexes (key -> value) rebuilt from
 // the primary records. ss/ is left out of stores that never built it
 // (migrate.go builds it at the next read-write open), sst/ likewise.
-var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt, pHookLine, pHookDue}
+var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt, pHookLine, pHookDue, pCampaignSes}
 
 // builtBy names the migrate.go index of the prefixes older stores lack.
 var builtBy = map[string]string{pStatus: "session-status", pStatusAt: "session-status-since"}
@@ -112,7 +112,7 @@ func (c *checker) used(counter string, id uint64) {
 
 func (c *checker) run() error {
 	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.archivedRecords, c.messageRecords, c.outboundRecords,
-		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
+		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.campaignRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
