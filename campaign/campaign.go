@@ -44,6 +44,7 @@ type Service struct {
 	log    *slog.Logger
 	signer *msglink.Signer // nil: campaign.link_base_url unset, no campaign can be created
 	kick   func()
+	passes atomic.Int64 // Dispatch calls finished (Passes)
 }
 
 // Options configure a Service.

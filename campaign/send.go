@@ -19,6 +19,11 @@ import (
 // or resumed one kicks it).
 const idleWait = time.Hour
 
+// maxCatchUp bounds how far behind its schedule a campaign may send to
+// catch up (a restart, a slow store): one second's worth of messages at
+// once at most, never the backlog of a long stop.
+const maxCatchUp = time.Second
+
 // maxPerDispatch bounds the messages one look sends, so that a fast rate
 // leaves room for the loop to notice a pause or the end.
 const maxPerDispatch = 200
@@ -33,6 +38,7 @@ func (s *Service) Outbox(loop *outboxloop.Loop, subscribe func(store.Observer) f
 // Dispatch sends what is due of every running campaign and returns how
 // long to wait before looking again (by the service's clock).
 func (s *Service) Dispatch(ctx context.Context) time.Duration {
+	defer s.passes.Add(1)
 	cs, err := s.List()
 	if err != nil {
 		s.log.Error("campaign: reading the campaigns", "err", err)
@@ -53,8 +59,16 @@ func (s *Service) Dispatch(ctx context.Context) time.Duration {
 	return max(wait, 0)
 }
 
+// Passes counts the looks Dispatch has finished: a test that moved the
+// clock waits for the next one to see what it did (or did not) send.
+func (s *Service) Passes() int64 { return s.passes.Load() }
+
 // sendDue sends the messages of c that the window and the rate allow now.
 func (s *Service) sendDue(ctx context.Context, c store.Campaign) (time.Duration, error) {
+	if c.Counts[store.RecipientQueued] == 0 {
+		_, err := s.setState(ctx, c.ID, store.CampaignDone, store.CampaignRunning)
+		return idleWait, err
+	}
 	cfg := s.cfg.Load()
 	q := cfg.QueueByName(c.Queue)
 	if q == nil {
@@ -70,8 +84,11 @@ func (s *Service) sendDue(ctx context.Context, c store.Campaign) (time.Duration,
 	}
 	now := s.now()
 	next := c.NextSend
-	if next.Before(now.Add(-c.Interval)) {
-		next = now // no catching up on time the window was closed
+	if floor := now.Add(-maxCatchUp); next.Before(floor) {
+		next = floor // after a stall, at most maxCatchUp's worth at once
+	}
+	if c.NextSend.IsZero() || !window.Open(next) {
+		next = now // the first message, or the window was closed at the planned time: start afresh
 	}
 	for sent := 0; sent < maxPerDispatch && ctx.Err() == nil; {
 		if !window.Open(now) {
@@ -84,71 +101,73 @@ func (s *Service) sendDue(ctx context.Context, c store.Campaign) (time.Duration,
 		if next.After(now) {
 			return next.Sub(now), nil
 		}
-		res, err := s.sendNext(ctx, c.ID, tpl, next.Add(c.Interval))
-		if err != nil || res == rowsDone {
+		slots := min(int(now.Sub(next)/c.Interval)+1, maxBatch)
+		n, more, err := s.sendBatch(ctx, c.ID, tpl, next, slots)
+		if err != nil || !more {
 			return idleWait, err
 		}
-		if res == rowSent {
-			sent++
-			next = next.Add(c.Interval)
-		}
+		sent += n
+		next = next.Add(time.Duration(n) * c.Interval)
 		now = s.now()
 	}
 	return 0, nil
 }
 
-type sendResult int
+// maxBatch bounds the messages one transaction sends.
+const maxBatch = 50
 
-const (
-	rowSent    sendResult = iota
-	rowSkipped            // suppressed, or no longer queued
-	rowsDone              // no queued row left, or the campaign stopped
-)
-
-// sendNext sends the next queued row of campaign id, if any: its session,
-// message and delivery are queued in the transaction that marks the row
-// sent and moves the campaign's cursor and NextSend on.
-func (s *Service) sendNext(ctx context.Context, id uint64, tpl config.Template, nextSend time.Time) (sendResult, error) {
-	row, c, ok, err := s.nextQueued(id)
-	if err != nil || !ok {
-		return rowsDone, err
+// sendBatch sends up to slots queued rows of campaign id, the first in
+// the slot at next, in one transaction: each one's session, message and
+// delivery are queued with the row marked sent and the campaign's cursor
+// and NextSend moved on. It returns how many went, and more false when
+// no queued row is left or the campaign stopped.
+func (s *Service) sendBatch(ctx context.Context, id uint64, tpl config.Template, next time.Time, slots int) (int, bool, error) {
+	rows, c, err := s.nextQueued(id, slots)
+	if err != nil || len(rows) == 0 {
+		return 0, false, err
 	}
-	l := letter{c: c, tpl: tpl, row: row, now: s.now()}
-	res := rowSkipped
-	_, err = s.r.SendCampaign(ctx, routerSend(s, &l, &res, nextSend))
-	return res, err
+	sends := make([]router.CampaignSend, len(rows))
+	for i, row := range rows {
+		sends[i] = routerSend(s, &letter{c: c, tpl: tpl, row: row, now: s.now()}, next)
+	}
+	ids, err := s.r.SendCampaign(ctx, sends)
+	n := 0
+	for _, id := range ids {
+		if id != "" {
+			n++
+		}
+	}
+	return n, true, err
 }
 
-// nextQueued finds the first queued row at or after the campaign's
+// nextQueued finds up to n queued rows at or after the campaign's
 // cursor; none left finishes the campaign.
-func (s *Service) nextQueued(id uint64) (store.CampaignRecipient, store.Campaign, bool, error) {
-	var row store.CampaignRecipient
+func (s *Service) nextQueued(id uint64, n int) ([]store.CampaignRecipient, store.Campaign, error) {
+	var found []store.CampaignRecipient
 	var c store.Campaign
-	found := false
 	err := s.st.View(func(rd store.Reader) error {
 		var err error
 		if c, err = rd.Campaign(id); err != nil || c.State != store.CampaignRunning {
 			return err
 		}
-		for from := c.Cursor; !found; {
+		for from := c.Cursor; len(found) < n; {
 			rows, err := rd.CampaignRecipients(id, from, 64)
 			if err != nil || len(rows) == 0 {
 				return err
 			}
 			for _, r := range rows {
-				if r.State == store.RecipientQueued {
-					row, found = r, true
-					break
+				if r.State == store.RecipientQueued && len(found) < n {
+					found = append(found, r)
 				}
 			}
 			from = rows[len(rows)-1].Row + 1
 		}
 		return nil
 	})
-	if err == nil && !found && c.State == store.CampaignRunning {
+	if err == nil && len(found) == 0 && c.State == store.CampaignRunning {
 		_, err = s.setState(context.Background(), id, store.CampaignDone, store.CampaignRunning)
 	}
-	return row, c, found, err
+	return found, c, err
 }
 
 // unsubscribePurpose is the signer purpose of unsubscribe links.
@@ -174,22 +193,17 @@ func (s *Service) checkUnsubscribe(path string) (string, bool) {
 	return session, s.signer.CheckToken(unsubscribePurpose, session, token)
 }
 
-// routerSend is the router's transaction for l's row: Prepare checks
-// (again, inside the transaction) that the campaign runs, the row is
-// queued and its address not suppressed; Sent marks the row sent and
-// moves the campaign on. res says what happened.
-func routerSend(s *Service, l *letter, res *sendResult, nextSend time.Time) router.CampaignSend {
+// routerSend is the router's work for l's row: Prepare checks (again,
+// inside the transaction) that the campaign runs, the row is queued and
+// its address not suppressed; Sent marks the row sent and takes the
+// campaign's next slot, at or after next.
+func routerSend(s *Service, l *letter, next time.Time) router.CampaignSend {
 	return router.CampaignSend{
 		Queue: l.c.Queue, Customer: l.row.Email, Subject: l.fill(l.tpl.Subject),
 		Prepare: func(tx store.Tx) (bool, error) {
-			*res = rowSkipped
 			c, err := tx.Campaign(l.c.ID)
-			if err != nil {
+			if err != nil || c.State != store.CampaignRunning {
 				return false, err
-			}
-			if c.State != store.CampaignRunning {
-				*res = rowsDone
-				return false, nil
 			}
 			row, err := tx.CampaignRecipient(c.ID, l.row.Row)
 			if err != nil || row.State != store.RecipientQueued {
@@ -206,7 +220,7 @@ func routerSend(s *Service, l *letter, res *sendResult, nextSend time.Time) rout
 			if err := tx.PutCampaignRecipient(row); err != nil {
 				return false, err
 			}
-			c.Cursor = row.Row + 1
+			c.Cursor = max(c.Cursor, row.Row+1)
 			_, err = tx.PutCampaign(c)
 			return false, err
 		},
@@ -227,12 +241,17 @@ func routerSend(s *Service, l *letter, res *sendResult, nextSend time.Time) rout
 			if err != nil {
 				return err
 			}
-			c.Cursor, c.NextSend = row.Row+1, nextSend
-			if _, err := tx.PutCampaign(c); err != nil {
-				return err
-			}
-			*res = rowSent
-			return nil
+			c.Cursor = max(c.Cursor, row.Row+1)
+			c.NextSend = maxTime(c.NextSend, next).Add(c.Interval)
+			_, err = tx.PutCampaign(c)
+			return err
 		},
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

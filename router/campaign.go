@@ -40,29 +40,37 @@ type CampaignSend struct {
 	Sent func(tx store.Tx, s store.Session) error
 }
 
-// SendCampaign starts a campaign message's session in its queue and
-// queues the message for delivery, in one durable transaction with
-// m.Prepare and m.Sent: the recipient's row advances with it, so a
-// crash never sends it twice nor loses it. The session is Closed and
-// unassigned, its message filed in the queue's All folder: a reply
+// SendCampaign starts the sessions of campaign messages in their queue
+// and queues the messages for delivery, in one durable transaction with
+// each one's Prepare and Sent: the recipients' rows advance with them,
+// so a crash never sends one twice nor loses one. Each session is Closed
+// and unassigned, its message filed in the queue's All folder: a reply
 // reopens it and routes it to the queue's agents like any reply. It
-// returns the session ID ("" when Prepare said no).
-func (r *Router) SendCampaign(ctx context.Context, m CampaignSend) (string, error) {
-	var id string
+// returns the session IDs ("" where Prepare said no).
+func (r *Router) SendCampaign(ctx context.Context, msgs []CampaignSend) ([]string, error) {
+	ids := make([]string, len(msgs))
 	err := r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
-		id = ""
-		ok, err := m.Prepare(tx)
-		if err != nil || !ok {
-			return err
+		clear(ids)
+		for i, m := range msgs {
+			ok, err := m.Prepare(tx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			s, err := r.campaignSession(tx, m)
+			if err != nil {
+				return err
+			}
+			ids[i] = s.ID
+			if err := m.Sent(tx, s); err != nil {
+				return err
+			}
 		}
-		s, err := r.campaignSession(tx, m)
-		if err != nil {
-			return err
-		}
-		id = s.ID
-		return m.Sent(tx, s)
+		return nil
 	})
-	return id, err
+	return ids, err
 }
 
 func (r *Router) campaignSession(tx store.Tx, m CampaignSend) (store.Session, error) {

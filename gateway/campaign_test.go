@@ -1,0 +1,268 @@
+package gateway_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-smtp"
+
+	"mxdesk/config"
+	"mxdesk/gateway"
+	"mxdesk/store"
+	"mxdesk/testutil"
+)
+
+// campaignSink is a smarthost that keeps every message by recipient and
+// counts what each recipient got.
+type campaignSink struct {
+	addr string
+	mu   sync.Mutex
+	got  map[string][]string // recipient -> messages
+}
+
+func startCampaignSink(t *testing.T) *campaignSink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &campaignSink{addr: ln.Addr().String(), got: map[string][]string{}}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &campaignSinkSession{s: s}, nil }))
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return s
+}
+
+// counts returns how many recipients got a message and the most any got.
+func (s *campaignSink) counts() (rcpts, most int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, msgs := range s.got {
+		most = max(most, len(msgs))
+	}
+	return len(s.got), most
+}
+
+func (s *campaignSink) message(rcpt string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.got[rcpt]; len(m) > 0 {
+		return m[0]
+	}
+	return ""
+}
+
+type campaignSinkSession struct {
+	s     *campaignSink
+	rcpts []string
+}
+
+func (*campaignSinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (ss *campaignSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.rcpts = append(ss.rcpts, to)
+	return nil
+}
+func (ss *campaignSinkSession) Reset()     { ss.rcpts = nil }
+func (*campaignSinkSession) Logout() error { return nil }
+func (ss *campaignSinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	for _, rc := range ss.rcpts {
+		ss.s.got[rc] = append(ss.s.got[rc], string(b))
+	}
+	return nil
+}
+
+// campaignConfig is testutil.Config with the delivery going to sink, the
+// campaign keys and a welcome template.
+func campaignConfig(t *testing.T, sink string) *config.Config {
+	t.Helper()
+	secret := filepath.Join(t.TempDir(), "campaign.secret")
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	if err := os.WriteFile(secret, []byte("whsec_"+key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return testutil.Config(t, fmt.Sprintf(`
+[delivery]
+smarthost = %q
+smarthost_tls = "none"
+concurrency = 16
+
+[campaign]
+link_base_url = "https://desk.example.test"
+secret_file = %q
+
+[[template]]
+name = "welcome"
+subject = "Welcome ${name}"
+body = "Hello ${name}, welcome to ${plan}."
+`, sink, secret))
+}
+
+// campaignList is a list of n rows: c1@customer.test ... cN@customer.test.
+func campaignList(n int) string {
+	var b strings.Builder
+	b.WriteString("email,name,plan\r\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "c%d@customer.test,Customer %d,Gold\r\n", i, i)
+	}
+	return b.String()
+}
+
+// adminSend sends method path with body on the admin socket.
+func adminSend(t *testing.T, sock, method, path, body string) (int, []byte) {
+	t.Helper()
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	req, err := http.NewRequest(method, "http://mxdesk"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// createCampaign creates a campaign of the welcome template in Support
+// over the admin socket.
+func createCampaign(t *testing.T, g *gateway.Gateway, window, rate, list string) gateway.AdminCampaign {
+	t.Helper()
+	q := url.Values{"queue": {"Support"}, "template": {"welcome"}, "window": {window}, "rate": {rate}}
+	status, body := adminSend(t, gateway.AdminSocket(g.Router().Config()), "POST", "/v1/campaigns?"+q.Encode(), list)
+	var c gateway.AdminCampaign
+	if status != http.StatusCreated || json.Unmarshal(body, &c) != nil {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	return c
+}
+
+func campaignCounts(t *testing.T, g *gateway.Gateway, id uint64) map[string]int {
+	t.Helper()
+	var c store.Campaign
+	err := g.Router().View(func(rd store.Reader) (err error) {
+		c, err = rd.Campaign(id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Counts
+}
+
+// moveAndLook advances clock by d and waits for a look of the campaign
+// sender that began after it.
+func moveAndLook(t *testing.T, g *gateway.Gateway, clock *testutil.Clock, d time.Duration) {
+	t.Helper()
+	clock.Advance(d)
+	p := g.CampaignPasses()
+	g.KickCampaigns()
+	waitFor(t, "a look of the campaign sender", func() bool {
+		if g.CampaignPasses() < p+2 {
+			g.KickCampaigns()
+			return false
+		}
+		return true
+	}, g)
+}
+
+// TestCampaignWindowAndRate sends a 1,000-row campaign with window
+// "Mon-Fri 13:00-18:00" at 100/s on the injected clock: nothing before
+// 13:00, a hundred messages per second of the clock, nothing from 18:00
+// until the next day's 13:00, then the rest; each recipient gets exactly one
+// message in the sink, each message a session of its own.
+func TestCampaignWindowAndRate(t *testing.T) {
+	sink := startCampaignSink(t)
+	clock := testutil.NewClock() // Monday 2026-03-02 09:00 UTC
+	g := startGatewayClock(t, campaignConfig(t, sink.addr), clock)
+	c := createCampaign(t, g, "Mon-Fri 13:00-18:00", "100/s", campaignList(1000))
+	if c.Rows != 1000 || c.State != store.CampaignRunning || c.Counts["queued"] != 1000 {
+		t.Fatalf("created: %+v", c)
+	}
+	sent := func(want int) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("%d sent", want), func() bool { return campaignCounts(t, g, c.ID)["sent"] >= want }, g)
+		if got := campaignCounts(t, g, c.ID)["sent"]; got != want {
+			t.Fatalf("at %s: %d sent, want %d", clock.Now().Format("Mon 15:04:05.0"), got, want)
+		}
+	}
+	moveAndLook(t, g, clock, 0)
+	if n := campaignCounts(t, g, c.ID)["sent"]; n != 0 {
+		t.Fatalf("%d sent at 09:00, before the window opens", n)
+	}
+	moveAndLook(t, g, clock, 8*time.Hour+59*time.Minute+58*time.Second) // 17:59:58
+	sent(1)
+	moveAndLook(t, g, clock, time.Second) // 17:59:59
+	sent(101)
+	moveAndLook(t, g, clock, time.Second) // 18:00:00: closed; 17:59:59.01 to .99 never went
+	sent(101)
+	moveAndLook(t, g, clock, 12*time.Hour) // Tuesday 06:00
+	sent(101)
+	moveAndLook(t, g, clock, 7*time.Hour) // Tuesday 13:00:00: afresh, no burst of the slots missed
+	sent(102)
+	for i := 1; i <= 8; i++ { // 13:00:01 ... 13:00:08
+		moveAndLook(t, g, clock, time.Second)
+		sent(102 + 100*i)
+	}
+	moveAndLook(t, g, clock, 970*time.Millisecond) // 13:00:08.97
+	sent(999)
+	moveAndLook(t, g, clock, time.Second) // 13:00:09.97: the last one
+	sent(1000)
+	waitFor(t, "the campaign done", func() bool {
+		var cur store.Campaign
+		g.Router().View(func(rd store.Reader) (err error) { cur, err = rd.Campaign(c.ID); return err })
+		return cur.State == store.CampaignDone
+	}, g)
+	waitFor(t, "1000 recipients in the sink", func() bool { n, _ := sink.counts(); return n == 1000 }, g)
+	if n, most := sink.counts(); n != 1000 || most != 1 {
+		t.Errorf("sink: %d recipients, at most %d messages each", n, most)
+	}
+	sessions := map[string]bool{}
+	g.Router().View(func(rd store.Reader) error {
+		rows, err := rd.CampaignRecipients(c.ID, 0, 0)
+		for _, r := range rows {
+			sessions[r.Session] = true
+		}
+		return err
+	})
+	if len(sessions) != 1000 {
+		t.Errorf("%d sessions for 1000 rows", len(sessions))
+	}
+	msg := sink.message("c17@customer.test")
+	h, err := textproto.ReadHeader(bufio.NewReader(strings.NewReader(msg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Get("Subject") != "Welcome Customer 17" || !strings.Contains(msg, "Hello Customer 17, welcome to Gold.") {
+		t.Errorf("message to c17:\n%s", msg)
+	}
+}
