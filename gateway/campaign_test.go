@@ -266,3 +266,150 @@ func TestCampaignWindowAndRate(t *testing.T) {
 		t.Errorf("message to c17:\n%s", msg)
 	}
 }
+
+// TestCampaignUnsubscribeReplyAndSuppression: the one-click link of a
+// campaign message works over real HTTP (GET shows a button, POST
+// unsubscribes, a changed link is refused), a customer's reply threads
+// into the campaign's session where the queue's agent sees it over IMAP,
+// and a later campaign skips the unsubscribed address.
+func TestCampaignUnsubscribeReplyAndSuppression(t *testing.T) {
+	sink := startCampaignSink(t)
+	clock := testutil.NewClock()
+	g := startGatewayClock(t, campaignConfig(t, sink.addr), clock)
+	c := createCampaign(t, g, "Mon-Sun 00:00-24:00", "1000/s", "email,name,plan\nann@customer.test,Ann,Gold\nbob@customer.test,Bob,Silver\n")
+	moveAndLook(t, g, clock, 0) // the first at once, the second a slot later
+	moveAndLook(t, g, clock, time.Second)
+	waitFor(t, "both messages in the sink", func() bool { n, _ := sink.counts(); return n == 2 }, g)
+
+	ann, _ := textproto.ReadHeader(bufio.NewReader(strings.NewReader(sink.message("ann@customer.test"))))
+	link := unsubscribeLink(t, ann.Get("List-Unsubscribe"))
+	base := "http://" + g.Addr("http")
+	status, page := formDo(t, "GET", base+link.Path, "")
+	if status != http.StatusOK || !strings.Contains(page, `<form method="post">`) {
+		t.Fatalf("GET the link: %d\n%s", status, page)
+	}
+	if n := campaignCounts(t, g, c.ID)["unsubscribed"]; n != 0 {
+		t.Fatalf("GET unsubscribed (%d): a link scanner would unsubscribe people", n)
+	}
+	if status, _ := formDo(t, "POST", base+link.Path+"x", "List-Unsubscribe=One-Click"); status != http.StatusForbidden {
+		t.Errorf("POST a changed link: %d, want 403", status)
+	}
+	status, page = formDo(t, "POST", base+link.Path, "List-Unsubscribe=One-Click")
+	if status != http.StatusOK || !strings.Contains(page, "ann@customer.test will receive no more") {
+		t.Fatalf("POST the link: %d\n%s", status, page)
+	}
+	if n := campaignCounts(t, g, c.ID)["unsubscribed"]; n != 1 {
+		t.Errorf("%d unsubscribed, want 1", n)
+	}
+
+	bob, _ := textproto.ReadHeader(bufio.NewReader(strings.NewReader(sink.message("bob@customer.test"))))
+	reply := "From: Bob <bob@customer.test>\r\nTo: " + bob.Get("Reply-To") + "\r\nSubject: Re: Welcome Bob\r\n" +
+		"Message-ID: <bob-reply@customer.test>\r\nIn-Reply-To: " + bob.Get("Message-Id") + "\r\nReferences: " + bob.Get("Message-Id") + "\r\n\r\nYes, call me.\r\n"
+	mx, err := smtp.Dial(g.Addr("smtp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mx.Close()
+	if err := mx.SendMail("bob@customer.test", []string{bob.Get("Reply-To")}, strings.NewReader(reply)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reply counted", func() bool { return campaignCounts(t, g, c.ID)["replied"] == 1 }, g)
+	var folder string
+	g.Router().View(func(rd store.Reader) error {
+		id, err := rd.SessionByMessageID("bob-reply@customer.test")
+		if err != nil || id != bob.Get("X-Mxdesk-Session") {
+			t.Errorf("the reply is in session %q (%v), the campaign's is %s", id, err, bob.Get("X-Mxdesk-Session"))
+		}
+		ms, _ := rd.SessionMessages(id)
+		for _, m := range ms {
+			mb, _ := rd.Mailbox(m.Mailbox)
+			if mb.Owner == "alice@example.test" || strings.HasPrefix(mb.Name, "Queues/") {
+				folder = mb.Name
+			}
+		}
+		return nil
+	})
+	imapc := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	if raw := fetchRaw(t, imapc, folder, "bob-reply@customer.test"); !bytes.Contains(raw, []byte("Yes, call me.")) {
+		t.Errorf("alice's %s:\n%s", folder, raw)
+	}
+
+	c2 := createCampaign(t, g, "Mon-Sun 00:00-24:00", "1000/s", "email,name,plan\nAnn@customer.test,Ann,Gold\ncid@customer.test,Cid,Gold\n")
+	moveAndLook(t, g, clock, time.Second)
+	waitFor(t, "the second campaign done", func() bool { return campaignCounts(t, g, c2.ID)["queued"] == 0 }, g)
+	if got := campaignCounts(t, g, c2.ID); got["suppressed"] != 1 || got["sent"] != 1 {
+		t.Errorf("second campaign: %v, want Ann suppressed and Cid sent", got)
+	}
+}
+
+// TestCampaignBadListByLine: a list with bad rows is refused with 422
+// naming each by line, and nothing of it is stored.
+func TestCampaignBadListByLine(t *testing.T) {
+	g := startGatewayCfg(t, campaignConfig(t, "127.0.0.1:1"))
+	sock := gateway.AdminSocket(g.Router().Config())
+	q := url.Values{"queue": {"Support"}, "template": {"welcome"}, "window": {"Mon-Fri 13:00-18:00"}, "rate": {"10/s"}}
+	list := campaignList(600) + "bad,Bad,Gold\r\nc5@customer.test,Again,Gold\r\n"
+	status, body := adminSend(t, sock, "POST", "/v1/campaigns?"+q.Encode(), list)
+	var e gateway.AdminListError
+	if status != http.StatusUnprocessableEntity || json.Unmarshal(body, &e) != nil {
+		t.Fatalf("%d %s", status, body)
+	}
+	want := []string{`line 602: email "bad" is not an address (want name@domain)`, "line 603: email c5@customer.test is already on line 6"}
+	if strings.Join(e.Problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems %q, want %q", e.Problems, want)
+	}
+	g.Router().View(func(rd store.Reader) error {
+		cs, _ := rd.Campaigns()
+		rows, _ := rd.CampaignRecipients(1, 0, 0)
+		if len(cs) != 0 || len(rows) != 0 {
+			t.Errorf("stored: %d campaigns, %d rows", len(cs), len(rows))
+		}
+		return nil
+	})
+	q.Set("template", "nope")
+	status, body = adminSend(t, sock, "POST", "/v1/campaigns?"+q.Encode(), campaignList(1))
+	if status != http.StatusBadRequest || !strings.Contains(string(body), `--template \"nope\": no [[template]]`) {
+		t.Errorf("unknown template: %d %s", status, body)
+	}
+	q.Set("template", "welcome")
+	status, body = adminSend(t, sock, "POST", "/v1/campaigns?"+q.Encode(), "email,name\na@b.test,A\n")
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "${plan} in the template's body") {
+		t.Errorf("unknown variable: %d %s", status, body)
+	}
+}
+
+// unsubscribeLink is the https URL of a List-Unsubscribe header.
+func unsubscribeLink(t *testing.T, header string) *url.URL {
+	t.Helper()
+	for _, part := range strings.Split(header, ",") {
+		part = strings.Trim(strings.TrimSpace(part), "<>")
+		if strings.HasPrefix(part, "https://desk.example.test/u/") {
+			u, err := url.Parse(part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+	}
+	t.Fatalf("no unsubscribe URL in List-Unsubscribe %q", header)
+	return nil
+}
+
+// formDo sends a form body (POST) or nothing (GET) to u.
+func formDo(t *testing.T, method, u, form string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
