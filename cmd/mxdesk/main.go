@@ -48,6 +48,7 @@ var commands = []command{
 	{"agent", "list agents and their state (agent list), set one away or available (agent state)", runAgent},
 	{"quarantine", "list, show, release or delete originals whose attachments were removed", runQuarantine},
 	{"crm", "list the CRM outbox and its dead letters, retry or drop an event", runCRM},
+	{"campaign", "send a CSV list a template within a window at a rate (create); list, show, pause, resume, cancel campaigns", runCampaign},
 	{"account", "list the upstream [[account]] mailboxes: valid or invalid, and why (account list); check both directions now (account test)", runAccount},
 	{"reload", "make the running server read its configuration file again", runReload},
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},
