@@ -307,6 +307,9 @@ func (s *Service) setState(ctx context.Context, id uint64, to string, from ...st
 		for _, f := range from {
 			if c.State == f {
 				c.State = to
+				if to == store.CampaignRunning {
+					c.NextSend = time.Time{} // resumed: afresh, no catching up on the pause
+				}
 				c, err = tx.PutCampaign(c)
 				return err
 			}

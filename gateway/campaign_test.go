@@ -74,6 +74,9 @@ type campaignSinkSession struct {
 
 func (*campaignSinkSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (ss *campaignSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(to, "nobody") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
 	ss.rcpts = append(ss.rcpts, to)
 	return nil
 }
@@ -412,4 +415,63 @@ func formDo(t *testing.T, method, u, form string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestCampaignBouncePauseCancel: a permanent bounce marks the row bounced
+// and suppresses the address; pause stops the sending until resume,
+// cancel stops it for good; the metrics show each campaign's counts.
+func TestCampaignBouncePauseCancel(t *testing.T) {
+	sink := startCampaignSink(t)
+	clock := testutil.NewClock()
+	g := startGatewayClock(t, campaignConfig(t, sink.addr), clock)
+	sock := gateway.AdminSocket(g.Router().Config())
+	c := createCampaign(t, g, "Mon-Sun 00:00-24:00", "1/s", "email,name,plan\nnobody@customer.test,N,Gold\nann@customer.test,Ann,Gold\nbob@customer.test,Bob,Gold\n")
+	moveAndLook(t, g, clock, 0)
+	waitFor(t, "the bounce", func() bool { return campaignCounts(t, g, c.ID)["bounced"] == 1 }, g)
+	g.Router().View(func(rd store.Reader) error {
+		if sup, err := rd.Suppressed("nobody@customer.test"); err != nil || !strings.HasPrefix(sup.Reason, "bounced: ") {
+			t.Errorf("suppression of the bounced address: %+v %v", sup, err)
+		}
+		return nil
+	})
+
+	if status, body := adminSend(t, sock, "POST", fmt.Sprintf("/v1/campaigns/%d/pause", c.ID), ""); status != http.StatusOK {
+		t.Fatalf("pause: %d %s", status, body)
+	}
+	moveAndLook(t, g, clock, time.Minute)
+	if n := campaignCounts(t, g, c.ID)["queued"]; n != 2 {
+		t.Fatalf("paused, yet %d of 2 left queued", n)
+	}
+	if status, body := adminSend(t, sock, "POST", fmt.Sprintf("/v1/campaigns/%d/resume", c.ID), ""); status != http.StatusOK {
+		t.Fatalf("resume: %d %s", status, body)
+	}
+	moveAndLook(t, g, clock, 0)
+	if got := campaignCounts(t, g, c.ID); got["queued"] != 1 || got["sent"] != 1 {
+		t.Fatalf("resumed at 1/s: %v, want one more sent", got)
+	}
+	status, body := adminSend(t, sock, "POST", fmt.Sprintf("/v1/campaigns/%d/cancel", c.ID), "")
+	var ac gateway.AdminCampaign
+	if status != http.StatusOK || json.Unmarshal(body, &ac) != nil || ac.State != store.CampaignCancelled || ac.Counts["cancelled"] != 1 {
+		t.Fatalf("cancel: %d %s", status, body)
+	}
+	moveAndLook(t, g, clock, time.Minute)
+	if n := campaignCounts(t, g, c.ID)["sent"]; n != 1 {
+		t.Errorf("cancelled, yet %d sent", n)
+	}
+	if status, body := adminSend(t, sock, "POST", fmt.Sprintf("/v1/campaigns/%d/resume", c.ID), ""); status != http.StatusConflict {
+		t.Errorf("resume a cancelled campaign: %d %s, want 409", status, body)
+	}
+	if status, _ := adminSend(t, sock, "GET", "/v1/campaigns/99", ""); status != http.StatusNotFound {
+		t.Errorf("an unknown campaign: %d, want 404", status)
+	}
+	_, metrics := formDo(t, "GET", "http://"+g.Addr("http")+"/metrics", "")
+	for _, want := range []string{
+		fmt.Sprintf(`mxdesk_campaign_messages_total{campaign="%d",state="bounced"} 1`, c.ID),
+		fmt.Sprintf(`mxdesk_campaign_messages_total{campaign="%d",state="cancelled"} 1`, c.ID),
+		fmt.Sprintf(`mxdesk_campaign_messages_total{campaign="%d",state="sent"} 1`, c.ID),
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
