@@ -338,8 +338,9 @@ func TestCampaignUnsubscribeReplyAndSuppression(t *testing.T) {
 	}
 
 	c2 := createCampaign(t, g, "Mon-Sun 00:00-24:00", "1000/s", "email,name,plan\nAnn@customer.test,Ann,Gold\ncid@customer.test,Cid,Gold\n")
+	moveAndLook(t, g, clock, 0)
 	moveAndLook(t, g, clock, time.Second)
-	waitFor(t, "the second campaign done", func() bool { return campaignCounts(t, g, c2.ID)["queued"] == 0 }, g)
+	waitFor(t, "the second campaign sent", func() bool { return campaignCounts(t, g, c2.ID)["queued"] == 0 }, g)
 	if got := campaignCounts(t, g, c2.ID); got["suppressed"] != 1 || got["sent"] != 1 {
 		t.Errorf("second campaign: %v, want Ann suppressed and Cid sent", got)
 	}

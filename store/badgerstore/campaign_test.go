@@ -77,4 +77,3 @@ func TestCampaignCountsAndIndex(t *testing.T) {
 	})
 	checkClean(t, s)
 }
-

@@ -425,9 +425,9 @@ func readableKey(k []byte) string {
 	prefix, rest := string(k[:i+1]), k[i+1:]
 	var parts []string
 	switch prefix {
-	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound, pHook:
+	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound, pHook, pCampaign:
 		parts = numbers(rest, 8)
-	case pMessage:
+	case pMessage, pCampaignRow:
 		parts = numbers(rest, 8, 4)
 	case pSessionMsg:
 		parts = nulThen(rest, func(b []byte) []string { return numbers(b, 8, 4) })
