@@ -62,16 +62,18 @@ func (g *Gateway) newCampaigns(now func() time.Time) error {
 	if err != nil {
 		return err
 	}
+	// Before the admin socket opens: an upload in progress is never
+	// taken for one a stop cut short.
+	if err := svc.DropLoading(context.Background()); err != nil {
+		return fmt.Errorf("campaigns: dropping the uploads a stop cut short: %w", err)
+	}
 	g.campaigns, g.campaignLoop = svc, outboxloop.New()
 	g.obs.reg.MustRegister(campaignCollector{g})
 	return nil
 }
 
-// runCampaigns drops the uploads a stop cut short and sends until ctx ends.
+// runCampaigns sends until ctx ends.
 func (g *Gateway) runCampaigns(ctx context.Context) {
-	if err := g.campaigns.DropLoading(ctx); err != nil {
-		g.log.Error("campaign: dropping unfinished uploads", "err", err)
-	}
 	g.campaignLoop.Run(ctx, g.campaigns.Outbox(g.campaignLoop, g.router.Subscribe))
 }
 
