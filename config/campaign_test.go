@@ -18,7 +18,7 @@ func TestCampaignValidation(t *testing.T) {
 		{"secret alone", "secret_file = \"" + secret + "\"", "campaign.link_base_url", "is required with campaign.secret_file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, errs := parse(t, edit(t, "[listen]", "[campaign]\n"+tt.keys+"\n[listen]"))
+			_, errs := parse(t, edit(t, "[listen]", "[campaign]\n"+tt.keys+"\n[listen]\nhttp = \"\""))
 			for _, e := range errs {
 				if e.Key == tt.key && strings.Contains(e.Msg, tt.msg) && e.Line > 0 {
 					return
