@@ -57,6 +57,8 @@ type Config struct {
 	CRM CRM `toml:"crm"`
 	// API is the public HTTP API (api.go).
 	API API `toml:"api"`
+	// Campaign holds the outbound campaigns' settings (campaign.go).
+	Campaign Campaign `toml:"campaign"`
 	// Archive is retention and the archive to object storage (SPEC §12,
 	// archive.go).
 	Archive Archive `toml:"archive"`
@@ -362,6 +364,9 @@ type Template struct {
 	Queue   string `toml:"queue"` // "" = every queue
 	Subject string `toml:"subject"`
 	Body    string `toml:"body"`
+	// BodyHTML is the formatted version of Body, used by campaigns
+	// (campaign.go): their messages carry both.
+	BodyHTML string `toml:"body_html"`
 }
 
 // Agent is a person who logs in to IMAP and submission.

@@ -39,6 +39,7 @@ func (p *parser) validate() {
 	p.checkArchive()
 	p.checkCRM()
 	p.checkAPI()
+	p.checkCampaign() // campaign.go
 	p.checkAccounts()
 	p.checkExpungedKept()
 	p.checkRouting() // teams, strategies, skills (routing.go)

@@ -20,6 +20,7 @@ import (
 
 	"mxdesk/api"
 	"mxdesk/archive"
+	"mxdesk/campaign"
 	"mxdesk/config"
 	"mxdesk/connector"
 	"mxdesk/crm"
@@ -27,6 +28,7 @@ import (
 	"mxdesk/imapserver"
 	"mxdesk/msgauth"
 	"mxdesk/msglink"
+	"mxdesk/outboxloop"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
@@ -79,6 +81,10 @@ type Gateway struct {
 	// importHook, if set, is told of each import (tests).
 	connector  *connector.Connector
 	importHook atomic.Pointer[func(account string, d router.Delivered)]
+
+	// campaigns sends the outbound campaigns on campaignLoop (campaign.go).
+	campaigns    *campaign.Service
+	campaignLoop *outboxloop.Loop
 
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
@@ -155,6 +161,10 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	*crmMetrics = *newCRMMetrics(g)
 	obs.reg.MustRegister(crmMetrics)
 	g.connector = g.newConnector()
+	if err := g.newCampaigns(now); err != nil {
+		st.Close()
+		return nil, err
+	}
 	obs.reg.MustRegister(accountCollector{g})
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
@@ -309,6 +319,7 @@ func (g *Gateway) Start() error {
 		g.wg.Go(func() { g.crm.Run(work, g.router) })
 	}
 	g.connector.Start(work, g.cfg)
+	g.wg.Go(func() { g.runCampaigns(work) })
 	return nil
 }
 

@@ -51,6 +51,7 @@ func (g *Gateway) httpHandler() http.Handler {
 	registerAutoconfig(mux, g)
 	g.registerMessageLinks(mux)
 	g.registerRatings(mux)
+	g.registerUnsubscribe(mux)
 	return mux
 }
 

@@ -56,6 +56,7 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	g.api.SetRate(cfg.API.RequestsPerMinute)
 	g.connector.Apply(cfg)
 	g.delivery.SetAccounts(cfg)
+	g.campaigns.SetConfig(cfg)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}

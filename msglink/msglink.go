@@ -108,3 +108,21 @@ func (s *Signer) Verify(u *url.URL) (session string, blob store.BlobID, err erro
 func (s *Signer) sign(session string, blob store.BlobID, exp int64) string {
 	return MAC(s.key, "mxdesk-msglink-v1", session, strconv.FormatUint(uint64(blob), 10), strconv.FormatInt(exp, 10))
 }
+
+// Token signs subject for purpose, without expiry: a link that must keep
+// working as long as the key does, such as a campaign message's
+// unsubscribe link (RFC 8058). Another purpose never accepts it, nor
+// does Verify.
+func (s *Signer) Token(purpose, subject string) string {
+	m := hmac.New(sha256.New, s.key)
+	fmt.Fprintf(m, "mxdesk-token-v1\n%s\n%s", purpose, subject)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// CheckToken reports whether token is Token(purpose, subject).
+func (s *Signer) CheckToken(purpose, subject, token string) bool {
+	return hmac.Equal([]byte(token), []byte(s.Token(purpose, subject)))
+}
+
+// Base is the base URL links start with, without its trailing slash.
+func (s *Signer) Base() string { return s.base }

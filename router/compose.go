@@ -263,6 +263,19 @@ func quoteText(raw []byte) string {
 // the session records it as an event.
 func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) (queued bool, err error) {
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		if ob.Agent == "" {
+			campaign, err := r.campaignBounced(tx, ob, failed, reason)
+			if err != nil {
+				return err
+			}
+			if campaign {
+				if err := r.suppressAutoMail(tx, failed); err != nil {
+					return err
+				}
+				queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
+				return err
+			}
+		}
 		if err := r.bounceInSession(tx, ob.Session, ob.Agent == "", dsn, failed, reason); err != nil {
 			return err
 		}

@@ -657,6 +657,9 @@ func (r *Router) fileInbound(tx store.Tx, in inbound, s store.Session, how strin
 	if err := tx.IndexMessageID(in.messageID, s.ID); err != nil {
 		return Delivered{}, old, s, err
 	}
+	if err := r.campaignReplied(tx, s, in.subject); err != nil {
+		return Delivered{}, old, s, err
+	}
 	d := Delivered{Session: s.ID, MessageID: in.messageID, Folder: p.home.Name, Queue: s.Queue}
 	return d, old, s, r.event(tx, s.ID, "received", "customer", fmt.Sprintf("from %s (%s), filed in %s", in.sender, how, p.home.Name))
 }

@@ -487,6 +487,20 @@ type Reader interface {
 	// RequestMessage returns the Message-ID of the mail that queued the
 	// request identified by uri (RequestAdd).
 	RequestMessage(uri string) (string, error)
+
+	// Campaigns (campaign.go).
+	Campaign(id uint64) (Campaign, error)
+	// Campaigns lists every campaign, in ID order.
+	Campaigns() ([]Campaign, error)
+	// CampaignRecipients lists up to limit rows of campaign id from row
+	// from on, in row order.
+	CampaignRecipients(id uint64, from, limit int) ([]CampaignRecipient, error)
+	// CampaignRecipient returns one row.
+	CampaignRecipient(id uint64, row int) (CampaignRecipient, error)
+	// CampaignRecipientBySession finds the row that started a session.
+	CampaignRecipientBySession(session string) (CampaignRecipient, error)
+	// Suppressed returns the suppression of address (ErrNotFound: none).
+	Suppressed(address string) (Suppression, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -566,6 +580,21 @@ type Tx interface {
 	// PutRequest records that the mail with messageID queued the request
 	// identified by uri.
 	PutRequest(uri, messageID string) error
+	// Campaigns (campaign.go).
+	// PutCampaign stores c, assigning c.ID when it is 0; the stored
+	// Counts are kept (PutCampaignRecipient keeps them).
+	PutCampaign(c Campaign) (Campaign, error)
+	// PutCampaignRecipient stores a row, keeps its session index and
+	// its campaign's Counts current.
+	PutCampaignRecipient(r CampaignRecipient) error
+	// DeleteCampaignRows removes up to limit rows of campaign id and
+	// returns how many it removed (a large list takes several
+	// transactions); DeleteCampaign removes the campaign itself.
+	DeleteCampaignRows(id uint64, limit int) (int, error)
+	DeleteCampaign(id uint64) error
+	// Suppress adds s to the suppression list (an address already on it
+	// keeps its first reason).
+	Suppress(s Suppression) error
 }
 
 // UpdateOptions travel with an Update.

@@ -49,6 +49,7 @@ var commands = []command{
 	{"quarantine", "list, show, release or delete originals whose attachments were removed", runQuarantine},
 	{"crm", "list the CRM outbox and its dead letters, retry or drop an event", runCRM},
 	{"token", "create, list or revoke the public HTTP API's tokens", runToken},
+	{"campaign", "send a CSV list a template within a window at a rate (create); list, show, pause, resume, cancel campaigns", runCampaign},
 	{"account", "list the upstream [[account]] mailboxes: valid or invalid, and why (account list); check both directions now (account test)", runAccount},
 	{"reload", "make the running server read its configuration file again", runReload},
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},

@@ -72,7 +72,7 @@ func (s *Store) Check() (Report, error) {
 // the primary records. ss/ is left out of stores that never built it
 // (migrate.go builds it at the next read-write open), sst/ likewise.
 var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt, pHookLine, pHookDue,
-	pAPITokenHash}
+	pAPITokenHash, pCampaignSes}
 
 // builtBy names the migrate.go index of the prefixes older stores lack.
 var builtBy = map[string]string{pStatus: "session-status", pStatusAt: "session-status-since"}
@@ -114,7 +114,7 @@ func (c *checker) used(counter string, id uint64) {
 func (c *checker) run() error {
 	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.archivedRecords, c.messageRecords, c.outboundRecords,
 		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.modSeqRecords,
-		c.apiRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
+		c.apiRecords, c.campaignRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -428,9 +428,9 @@ func readableKey(k []byte) string {
 	prefix, rest := string(k[:i+1]), k[i+1:]
 	var parts []string
 	switch prefix {
-	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound, pHook:
+	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound, pHook, pCampaign:
 		parts = numbers(rest, 8)
-	case pMessage:
+	case pMessage, pCampaignRow:
 		parts = numbers(rest, 8, 4)
 	case pExpunged:
 		parts = numbers(rest, 8, 8, 4)
