@@ -30,6 +30,9 @@ type selection struct {
 	archive bool
 	// withRecent: report \Recent (IMAP4rev1 only; IMAP4rev2 dropped it).
 	withRecent bool
+	// saved is the result of the last SEARCH RETURN (SAVE), "$" (RFC
+	// 5182); guarded by h.mu.
+	saved imap.UIDSet
 
 	// Each selection has its own MailboxTracker, so that updates can
 	// differ per session (\Recent, no echo of a session's own STORE).

@@ -122,7 +122,7 @@ func caps() imap.CapSet {
 }
 
 // moreCaps are the extensions of issue 21 (ID, MULTIAPPEND, SORT, THREAD,
-// LITERAL+), each advertised only with its session method.
+// LITERAL+, SEARCHRES), each advertised only with its session method.
 func moreCaps() imap.CapSet {
 	return imap.CapSet{
 		imap.CapID:              {}, // RFC 2971
@@ -132,6 +132,7 @@ func moreCaps() imap.CapSet {
 		"THREAD=ORDEREDSUBJECT": {}, // RFC 5256
 		"THREAD=REFERENCES":     {}, // RFC 5256
 		imap.CapLiteralPlus:     {}, // RFC 7888: a refused {n+} is read and thrown away, as under LITERAL-
+		imap.CapSearchRes:       {}, // RFC 5182 (searchres.go)
 	}
 }
 
