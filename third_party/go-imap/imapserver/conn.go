@@ -550,7 +550,7 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
 
-	conn.encMutex.Lock() // released by responseEncoder.end
+	conn.encMutex.Lock()                 // released by responseEncoder.end
 	wireEnc.Batch = conn.batching.Load() // mxdesk
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{
