@@ -1,8 +1,13 @@
 package gateway_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"mxdesk/gateway"
 	"mxdesk/store"
@@ -55,4 +60,62 @@ func TestSupervisorCampaignProgress(t *testing.T) {
 		line := supervisorCampaign(v, c.ID)
 		return line != nil && line.Counts["sent"] == 2 && line.Counts["queued"] == 1
 	})
+}
+
+// TestSupervisorCampaignsInBrowser: in a real browser the Campaigns panel
+// shows a campaign's line as the server rendered it, and its sent count
+// follows the sender without a reload.
+func TestSupervisorCampaignsInBrowser(t *testing.T) {
+	exe := chromium(t)
+	sink := startCampaignSink(t)
+	clock := testutil.NewClock()
+	g := startGatewayClock(t, campaignConfig(t, sink.addr), clock)
+	c := createCampaign(t, g, "Mon-Sun 00:00-24:00", "1/s", campaignList(3))
+	moveAndLook(t, g, clock, 0) // the first row goes
+	row := fmt.Sprintf(`tr[data-campaign="%d"]`, c.ID)
+	ctx := openSupervisorPage(t, exe, g, "carol@example.test", chromedp.CSS(row+" td.sent"))
+	if got := text(t, ctx, chromedp.CSS(row+" td.sent")); got != "1" {
+		t.Errorf("sent %q as rendered, want 1", got)
+	}
+	if got := text(t, ctx, chromedp.CSS(row+" .pill")); got != "running" {
+		t.Errorf("state %q, want running", got)
+	}
+	poll(t, ctx, `document.getElementById("live-text").textContent === "live"`, "the event stream to open")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+
+	moveAndLook(t, g, clock, time.Second)
+	poll(t, ctx, fmt.Sprintf(`(document.querySelector('%s td.sent') || {}).textContent === "2" && document.querySelector('%s td.queued').textContent === "1"`, row, row),
+		"the campaign's sent count to become 2")
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded === true`)); err != nil || !ok {
+		t.Errorf("the page reloaded instead of updating in place (%v)", err)
+	}
+	if got := text(t, ctx, chromedp.CSS(row+" td:nth-child(5)")); got != "Mon-Sun 00:00-24:00" {
+		t.Errorf("window %q after the update", got)
+	}
+}
+
+// TestSupervisorCampaignsNewestTwenty: past 20 campaigns the snapshot and
+// the page list the newest 20 and say how many more there are.
+func TestSupervisorCampaignsNewestTwenty(t *testing.T) {
+	sink := startCampaignSink(t)
+	g := startGatewayClock(t, campaignConfig(t, sink.addr), testutil.NewClock()) // Monday: the window is closed
+	var newest uint64
+	for range 21 {
+		newest = createCampaign(t, g, "Sat-Sun 10:00-11:00", "1/m", campaignList(1)).ID
+	}
+	resp := supervisorGet(t, t.Context(), g, "/supervisor/snapshot", "carol@example.test", testutil.Password)
+	var v gateway.SupervisorView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(v.Campaigns) != 20 || v.Campaigns[0].ID != newest || v.Campaigns[19].ID != newest-19 || v.CampaignsMore != 1 {
+		t.Errorf("%d campaigns listed from %d, %d more; want 20 from %d, 1 more", len(v.Campaigns), v.Campaigns[0].ID, v.CampaignsMore, newest)
+	}
+	page := readAll(t, supervisorGet(t, t.Context(), g, "/supervisor", "carol@example.test", testutil.Password))
+	if !strings.Contains(page, `<div id="campaigns-more" class="empty">and 1 more</div>`) || strings.Count(page, "<tr data-campaign=") != 20 {
+		t.Errorf("the page does not list 20 campaigns and say 1 more:\n%s", page)
+	}
 }
