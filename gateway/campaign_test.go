@@ -99,11 +99,7 @@ func (ss *campaignSinkSession) Data(r io.Reader) error {
 // campaign keys and a welcome template.
 func campaignConfig(t *testing.T, sink string) *config.Config {
 	t.Helper()
-	secret := filepath.Join(t.TempDir(), "campaign.secret")
-	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	if err := os.WriteFile(secret, []byte("whsec_"+key+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secret := campaignSecretFile(t)
 	return testutil.Config(t, fmt.Sprintf(`
 [delivery]
 smarthost = %q
@@ -119,6 +115,17 @@ name = "welcome"
 subject = "Welcome ${name}"
 body = "Hello ${name}, welcome to ${plan}."
 `, sink, secret))
+}
+
+// campaignSecretFile writes a campaign.secret_file and returns its path.
+func campaignSecretFile(t *testing.T) string {
+	t.Helper()
+	secret := filepath.Join(t.TempDir(), "campaign.secret")
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	if err := os.WriteFile(secret, []byte("whsec_"+key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 // campaignList is a list of n rows: c1@customer.test ... cN@customer.test.

@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"mxdesk/config"
 	"mxdesk/delivery"
+	"mxdesk/outboxloop"
+	"mxdesk/panics"
 	"mxdesk/router"
 )
 
@@ -34,3 +38,13 @@ func (g *Gateway) ArchivedAtStart() <-chan struct{} { return g.archivedAtStart }
 
 // CampaignPasses counts the campaign sender's finished looks.
 func (g *Gateway) CampaignPasses() int64 { return g.campaigns.Passes() }
+
+// CrashCampaignSender stops the campaign sender's loop on a panic, as a
+// bug in a look would: its Run returns with Err set.
+func (g *Gateway) CrashCampaignSender() {
+	g.campaignLoop.Run(context.Background(), outboxloop.Outbox{Name: "campaign sender", Where: panics.CampaignSender, Log: g.log,
+		Subscribe: g.router.Subscribe,
+		Dispatch: func(context.Context, *sync.WaitGroup) time.Duration {
+			panic(panics.Deliberate("bug in the campaign sender"))
+		}})
+}

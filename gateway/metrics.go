@@ -113,7 +113,7 @@ func (o *observability) isUp(name string) bool {
 
 // readiness is nil when the gateway can do its job: the store answers
 // reads, every configured listener is bound and served, the delivery
-// worker runs. Otherwise the error says what is down.
+// worker, the CRM feed and the campaign sender run. Otherwise the error says what is down.
 func (g *Gateway) readiness() error {
 	if err := g.router.Ready(); err != nil {
 		return fmt.Errorf("store not ready: %w", err)
@@ -131,6 +131,9 @@ func (g *Gateway) readiness() error {
 		if err := g.crm.Err(); err != nil {
 			return err
 		}
+	}
+	if err := g.campaignLoop.Err(); err != nil {
+		return err // names the campaign sender
 	}
 	return nil
 }

@@ -313,16 +313,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 // 200 and /metrics still answers (mxdesk_ready 0).
 func TestReadinessFlipsWhenStoreCloses(t *testing.T) {
 	g, _ := metricsGateway(t)
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := http.Get("http://" + g.Addr("http") + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return httpGet(t, g, path) }
 	if code, body := get("/readyz"); code != 200 {
 		t.Fatalf("/readyz before: %d %s", code, body)
 	}
@@ -338,6 +329,36 @@ func TestReadinessFlipsWhenStoreCloses(t *testing.T) {
 	}
 	if got := scrapeMetrics(t, g).value("mxdesk_ready"); got != 0 {
 		t.Errorf("mxdesk_ready with the store closed: %v", got)
+	}
+}
+
+// httpGet answers GET path on g's [listen] http: status and body.
+func httpGet(t *testing.T, g *gateway.Gateway, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + g.Addr("http") + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestReadinessFailsWhenCampaignSenderCrashed: a campaign sender that
+// stopped on a panic makes /readyz 503 naming it, as the delivery worker
+// and the CRM feed do.
+func TestReadinessFailsWhenCampaignSenderCrashed(t *testing.T) {
+	g, _ := metricsGateway(t)
+	if code, body := httpGet(t, g, "/readyz"); code != 200 {
+		t.Fatalf("/readyz before: %d %s", code, body)
+	}
+	g.CrashCampaignSender()
+	code, body := httpGet(t, g, "/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "campaign sender stopped") {
+		t.Errorf("/readyz with the campaign sender stopped: %d %q, want 503 naming the campaign sender", code, body)
+	}
+	if got := scrapeMetrics(t, g).value("mxdesk_ready"); got != 0 {
+		t.Errorf("mxdesk_ready with the campaign sender stopped: %v", got)
 	}
 }
 

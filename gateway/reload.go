@@ -105,6 +105,7 @@ func restartKeys(old, cfg *config.Config) []string {
 		{"log", old.Log, cfg.Log},
 		{"limits", restartLimits(old.Limits), restartLimits(cfg.Limits)},
 		{"crm", old.CRM, cfg.CRM},
+		{"campaign", old.Campaign, cfg.Campaign}, // the unsubscribe links' signer is made at start
 		{"archive", archiveConnection(old.Archive), archiveConnection(cfg.Archive)},
 	} {
 		keys = append(keys, diffFields(s.name, reflect.ValueOf(s.old), reflect.ValueOf(s.new))...)
@@ -183,6 +184,7 @@ func keepRestartKeys(old, cfg *config.Config) {
 	cfg.Hostname, cfg.DataDir = old.Hostname, old.DataDir
 	cfg.Listen, cfg.SMTP, cfg.IMAP, cfg.Store = old.Listen, old.SMTP, old.IMAP, old.Store
 	cfg.Delivery, cfg.Inbound, cfg.Log, cfg.CRM = old.Delivery, old.Inbound, old.Log, old.CRM
+	cfg.Campaign = old.Campaign
 	live := archiveConnection(old.Archive)
 	live.RetentionDays, live.AddressRetentionDays = cfg.Archive.RetentionDays, cfg.Archive.AddressRetentionDays
 	live.Prefix, live.MaxSessionsPerRun = cfg.Archive.Prefix, cfg.Archive.MaxSessionsPerRun

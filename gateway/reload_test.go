@@ -383,7 +383,8 @@ func TestReloadRestartKeys(t *testing.T) {
 	changed := strings.NewReplacer(`hostname = "mx.example.test"`, `hostname = "mx2.example.test"`,
 		`http = "127.0.0.1:0"`, `http = "127.0.0.1:1"`).Replace(string(text)) +
 		"[smtp]\nmax_recipients = 7\n[limits]\nlogin_lock_after = 3\nconnections_per_ip = 1\n[sessions]\nactive_to_paused_days = 3\n" +
-		"[crm]\nworkers = 2\n[archive]\ninterval = \"2h\"\nmax_sessions_per_run = 9\n"
+		"[crm]\nworkers = 2\n[archive]\ninterval = \"2h\"\nmax_sessions_per_run = 9\n" +
+		fmt.Sprintf("[campaign]\nlink_base_url = \"https://desk2.example.test\"\nsecret_file = %q\n", campaignSecretFile(t))
 	if err := os.WriteFile(e.path, []byte(changed), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +392,7 @@ func TestReloadRestartKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "hostname listen.http smtp.max_recipients crm.workers archive.interval"
+	want := "hostname listen.http smtp.max_recipients crm.workers campaign.link_base_url campaign.secret_file archive.interval"
 	if got := strings.Join(res.Restart, " "); got != want {
 		t.Errorf("restart keys %q, want %q", got, want)
 	}
@@ -406,6 +407,9 @@ func TestReloadRestartKeys(t *testing.T) {
 	if cfg.CRM.Workers == 2 || cfg.Archive.Interval.Duration == 2*time.Hour || cfg.Archive.MaxSessionsPerRun != 9 {
 		t.Errorf("crm.workers %d archive.interval %s archive.max_sessions_per_run %d: want the running workers and interval, the new bound",
 			cfg.CRM.Workers, cfg.Archive.Interval.Duration, cfg.Archive.MaxSessionsPerRun)
+	}
+	if cfg.Campaign.LinkBaseURL == "https://desk2.example.test" {
+		t.Errorf("campaign.link_base_url %q in force before a restart", cfg.Campaign.LinkBaseURL)
 	}
 	// connections_per_ip = 1 is in force: a second connection is refused.
 	dialSMTP(t, e.g.Addr("smtp"))

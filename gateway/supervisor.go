@@ -3,7 +3,8 @@ package gateway
 // The supervisor page (SPEC §13): /supervisor on the HTTP listener shows
 // per queue the waiting count, the oldest wait, the sessions by status and
 // the KPI alarms and CSAT; per agent state, presence, load and CSAT; the sessions
-// waiting longest; and whether each upstream [[account]] works. /supervisor/events streams the same view as
+// waiting longest; whether each upstream [[account]] works; and the
+// newest campaigns' progress (supervisor_campaigns.go). /supervisor/events streams the same view as
 // server-sent events whenever the store changes (and every few seconds,
 // for the ages and for presence, which lives outside the store), and
 // /supervisor/snapshot answers it once as JSON.
@@ -71,6 +72,12 @@ type SupervisorView struct {
 	Waiting   []SupervisorWaiting `json:"waiting"`      // longest waiting first
 	More      int                 `json:"waiting_more"` // waiting sessions not in Waiting
 	Accounts  []SupervisorAccount `json:"accounts"`     // the upstream [[account]] mailboxes
+	// Campaigns are the newest supervisorCampaigns campaigns, newest
+	// first (supervisor_campaigns.go); CampaignsMore the older ones not
+	// listed; CampaignCounts the order of the count columns.
+	Campaigns      []AdminCampaign `json:"campaigns"`
+	CampaignsMore  int             `json:"campaigns_more"`
+	CampaignCounts []string        `json:"campaign_counts"`
 }
 
 // SupervisorAccount is one upstream mailbox's line: whether the
@@ -522,6 +529,9 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 		return v, err
 	}
 	if err := f.csat(&v); err != nil {
+		return v, err
+	}
+	if err := f.campaigns(&v); err != nil {
 		return v, err
 	}
 	v.Waiting, v.More, err = f.waiting(v.Generated)

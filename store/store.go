@@ -369,6 +369,9 @@ const (
 	MailboxDeleted
 	OutboundQueued // a message was queued for delivery (Change.Outbound)
 	HookQueued     // a CRM event became first in its session's line (due)
+	// CampaignChanged: a campaign or its counts changed (Change.Campaign),
+	// once per commit and campaign (the supervisor page's panel).
+	CampaignChanged
 )
 
 // Change is one committed modification, published to the Observer.
@@ -382,6 +385,8 @@ type Change struct {
 	ModSeq uint64
 	// Outbound is the ID of the queued message (OutboundQueued).
 	Outbound uint64
+	// Campaign is the ID of the changed campaign (CampaignChanged).
+	Campaign uint64
 	// Origin is the opaque value the writer passed in UpdateOptions, so a
 	// listener can tell its own changes from others' (IMAP sessions skip
 	// FETCH echoes of their own STORE).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -108,7 +109,16 @@ func (t *tx) PutCampaign(c store.Campaign) (store.Campaign, error) {
 		}
 		c.Counts = old.Counts
 	}
+	t.campaignChanged(c.ID)
 	return c, t.setJSON(campaignKey(c.ID), c)
+}
+
+// campaignChanged publishes CampaignChanged for id once per commit: a
+// batch of rows makes one change, not one per row.
+func (t *tx) campaignChanged(id uint64) {
+	if !slices.ContainsFunc(t.changes, func(c store.Change) bool { return c.Kind == store.CampaignChanged && c.Campaign == id }) {
+		t.emit(store.Change{Kind: store.CampaignChanged, Campaign: id})
+	}
 }
 
 func (t *tx) PutCampaignRecipient(r store.CampaignRecipient) error {
@@ -141,6 +151,7 @@ func (t *tx) PutCampaignRecipient(r store.CampaignRecipient) error {
 	if err := t.setJSON(campaignKey(c.ID), c); err != nil {
 		return err
 	}
+	t.campaignChanged(c.ID)
 	return t.setJSON(campaignRowKey(r.Campaign, r.Row), r)
 }
 

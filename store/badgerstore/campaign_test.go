@@ -77,3 +77,40 @@ func TestCampaignCountsAndIndex(t *testing.T) {
 	})
 	checkClean(t, s)
 }
+
+// TestCampaignChangedOncePerCommit: a commit that changes a campaign or
+// its rows publishes CampaignChanged once for that campaign, however
+// many rows it wrote.
+func TestCampaignChangedOncePerCommit(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	var c store.Campaign
+	update(t, s, func(tx store.Tx) (err error) {
+		c, err = tx.PutCampaign(store.Campaign{Queue: "Support", State: store.CampaignRunning})
+		return err
+	})
+	var changed []uint64
+	s.SetObserver(func(cs []store.Change) {
+		for _, ch := range cs {
+			if ch.Kind == store.CampaignChanged {
+				changed = append(changed, ch.Campaign)
+			}
+		}
+	})
+	update(t, s, func(tx store.Tx) error {
+		for row := 1; row <= 3; row++ {
+			if err := tx.PutCampaignRecipient(store.CampaignRecipient{Campaign: c.ID, Row: row, Email: "c@x.test", State: store.RecipientQueued}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if len(changed) != 1 || changed[0] != c.ID {
+		t.Errorf("CampaignChanged for %v after a commit of 3 rows, want once for %d", changed, c.ID)
+	}
+	c.State = store.CampaignPaused
+	update(t, s, func(tx store.Tx) error { _, err := tx.PutCampaign(c); return err })
+	if len(changed) != 2 {
+		t.Errorf("CampaignChanged for %v after a pause, want a second one", changed)
+	}
+}
