@@ -122,7 +122,8 @@ func (r *Router) fileTransferView(tx store.Tx, s store.Session) error {
 	if !want || kept || source == nil {
 		return nil
 	}
-	flags := r.transferFlags(s, nil)
+	// The copy carries the session's tags (wrap-up codes), unread.
+	flags := r.transferFlags(s, slices.DeleteFunc(slices.Clone(source.Flags), func(f string) bool { return f == `\Seen` }))
 	if err := noteKeywords(tx, &view, flags); err != nil {
 		return err
 	}
