@@ -99,14 +99,17 @@ type SupervisorQueue struct {
 	// (alarm_waiting), "oldest" (alarm_oldest), "service_level" (the last
 	// hour below the target).
 	QueueAlarms []string `json:"queue_alarms"`
+	// Transfers counts the sessions in Queues/<queue>/Transfers:
+	// transferred to an agent, unopened, for any agent to take.
+	Transfers int `json:"transfers"`
 
 	// Routing: who serves the queue and how it takes mail (supervisor_routing.go).
 	Teams    []string `json:"teams"`    // queue.teams
 	Strategy string   `json:"strategy"` // queue.strategy
 	Enabled  bool     `json:"enabled"`  // queue.enabled
 	Receive  bool     `json:"receive"`  // queue.receive
-	Ratings       int    `json:"ratings"`        // satisfaction ratings of its sessions
-	CSAT          int    `json:"csat"`           // percent of them satisfied ([queue.rating])
+	Ratings  int      `json:"ratings"`  // satisfaction ratings of its sessions
+	CSAT     int      `json:"csat"`     // percent of them satisfied ([queue.rating])
 }
 
 // SupervisorWrapup is one wrap-up code of a queue and how often it was
@@ -148,8 +151,8 @@ type SupervisorAgent struct {
 	// handling time.
 	Handled         int   `json:"handled"`
 	HandlingSeconds int64 `json:"handling_seconds"`
-	Ratings int    `json:"ratings"` // ratings of sessions that were theirs when rated
-	CSAT    int    `json:"csat"`    // percent of them satisfied
+	Ratings         int   `json:"ratings"` // ratings of sessions that were theirs when rated
+	CSAT            int   `json:"csat"`    // percent of them satisfied
 }
 
 // SupervisorWaiting is a session waiting unassigned in its queue, or
@@ -573,9 +576,14 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 		return nil, err
 	}
 	levels := r.ServiceLevels()
+	transfers, err := r.TransferViewCounts()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]SupervisorQueue, len(stats))
 	for i, q := range stats {
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
+		out[i].Transfers = transfers[q.Queue]
 		out[i].Wrapups = []SupervisorWrapup{}
 		if qc := f.g.config().QueueByName(q.Queue); qc != nil {
 			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)

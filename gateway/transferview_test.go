@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
@@ -82,6 +83,9 @@ func TestTransferViewTakeByMove(t *testing.T) {
 	if n := inboxCount(t, bob); n != 1 {
 		t.Fatalf("bob's INBOX holds %d, want the transfer", n)
 	}
+	if q := supervisorSnapshot(t, g).Queues[0]; q.Name != "Support" || q.Transfers != 1 {
+		t.Errorf("supervisor snapshot %s: %d in the transfer view, want 1", q.Name, q.Transfers)
+	}
 
 	clock.Advance(11 * time.Minute)
 	if _, err := g.Router().RunDue(context.Background()); err != nil {
@@ -107,6 +111,29 @@ func TestTransferViewTakeByMove(t *testing.T) {
 	if n := inboxCount(t, alice); n != 1 {
 		t.Errorf("alice's INBOX holds %d, want the session", n)
 	}
+	if q := supervisorSnapshot(t, g).Queues[0]; q.Transfers != 0 {
+		t.Errorf("supervisor snapshot: %d in Support's transfer view after alice took it, want 0", q.Transfers)
+	}
+}
+
+// TestTransferViewCountInBrowser: the supervisor page's Support row
+// counts the sessions in its transfer view, pushed as they come and go.
+func TestTransferViewCountInBrowser(t *testing.T) {
+	exe := chromium(t)
+	g, _ := startTransferDesk(t)
+	cell := chromedp.CSS(`tr[data-queue="Support"] td.transfers`)
+	ctx := openSupervisorPage(t, exe, g, "carol@example.test", cell)
+	if got := text(t, ctx, cell); got != "0" {
+		t.Errorf("Support's transfers %q, want 0", got)
+	}
+	poll(t, ctx, `document.getElementById("live-text").textContent === "live"`, "the event stream to open")
+	sendToQueue(t, g, "support@example.test", "<tv-3@customer.test>", "for bob")
+	carol := loginIMAP(t, g.Addr("imap"), "carol@example.test")
+	moveByMessageID(t, carol, "Queues/Support", "tv-3@customer.test", "Agents/bob@example.test")
+	poll(t, ctx, `document.querySelector('tr[data-queue="Support"] td.transfers').textContent === "1"`, "Support's transfers to become 1")
+	alice := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	moveByMessageID(t, alice, transferView, "tv-3@customer.test", "INBOX")
+	poll(t, ctx, `document.querySelector('tr[data-queue="Support"] td.transfers').textContent === "0"`, "Support's transfers to go back to 0")
 }
 
 // TestTransferViewLeavesWhenOpened: bob opening the session he was

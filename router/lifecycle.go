@@ -229,10 +229,10 @@ func (r *Router) homeMailbox(rd store.Reader, s store.Session) (store.Mailbox, b
 type mailboxRole int
 
 const (
-	roleOther   mailboxRole = iota
-	roleWorking             // INBOX, Later, Resolved, Queues/<q>: where a session is worked
-	roleArchive             // All/<q>: every message of every session of the queue
-	roleTransfers           // Queues/<q>/Transfers: a copy of each transfer's latest inbound (fileTransferView)
+	roleOther     mailboxRole = iota
+	roleWorking               // INBOX, Later, Resolved, Queues/<q>: where a session is worked
+	roleArchive               // All/<q>: every message of every session of the queue
+	roleTransfers             // Queues/<q>/Transfers: a copy of each transfer's latest inbound (fileTransferView)
 )
 
 func roleOf(m store.Mailbox) mailboxRole {
