@@ -166,3 +166,26 @@ func TestTransferViewLeavesWhenOpened(t *testing.T) {
 		t.Errorf("after bob read it the session is %q's, %s", s.Agent, s.Status)
 	}
 }
+
+// TestTransferViewLatestInboundOnly: the customer writes again while the
+// transfer waits: the view lists the new message, once; resolved, the
+// session leaves the view.
+func TestTransferViewLatestInboundOnly(t *testing.T) {
+	g, _ := startTransferDesk(t)
+	sendToQueue(t, g, "support@example.test", "<tv-4@customer.test>", "first")
+	carol := loginIMAP(t, g.Addr("imap"), "carol@example.test")
+	moveByMessageID(t, carol, "Queues/Support", "tv-4@customer.test", "Agents/bob@example.test")
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", "From: Carla <carla@customer.test>\r\nTo: support@example.test\r\n"+
+		"Subject: Re: first\r\nMessage-ID: <tv-5@customer.test>\r\nIn-Reply-To: <tv-4@customer.test>\r\nReferences: <tv-4@customer.test>\r\n\r\nAny news?\r\n")
+	alice := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	v := viewFlags(t, alice)
+	if _, ok := v["tv-5@customer.test"]; !ok || len(v) != 1 {
+		t.Fatalf("%s lists %v, want the customer's latest message only", transferView, v)
+	}
+
+	bob := loginIMAP(t, g.Addr("imap"), "bob@example.test")
+	moveByMessageID(t, bob, "INBOX", "tv-5@customer.test", "Resolved")
+	if v := viewFlags(t, alice); len(v) != 0 {
+		t.Errorf("%s still lists %v after bob resolved it", transferView, v)
+	}
+}
