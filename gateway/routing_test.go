@@ -76,7 +76,7 @@ func TestTeamMembershipByReload(t *testing.T) {
 	}
 	waitClosed(t, erin, "erin joined Tier2: her queues changed")
 	erin = loginIMAP(t, e.g.Addr("imap"), "erin@example.test")
-	want := []string{"Queues/Returns"}
+	want := []string{"Queues/Returns", "Queues/Returns/Transfers"}
 	if got := queueFolders(t, erin); !slices.Equal(got, want) {
 		t.Fatalf("erin in Tier2 sees %v, want %v", got, want)
 	}

@@ -106,6 +106,9 @@ type SupervisorQueue struct {
 	// (alarm_waiting), "oldest" (alarm_oldest), "service_level" (the last
 	// hour below the target).
 	QueueAlarms []string `json:"queue_alarms"`
+	// Transfers counts the sessions in Queues/<queue>/Transfers:
+	// transferred to an agent, unopened, for any agent to take.
+	Transfers int `json:"transfers"`
 
 	// Routing: who serves the queue and how it takes mail (supervisor_routing.go).
 	Teams    []string `json:"teams"`    // queue.teams
@@ -583,9 +586,14 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 		return nil, err
 	}
 	levels := r.ServiceLevels()
+	transfers, err := r.TransferViewCounts()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]SupervisorQueue, len(stats))
 	for i, q := range stats {
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
+		out[i].Transfers = transfers[q.Queue]
 		out[i].Wrapups = []SupervisorWrapup{}
 		if qc := f.g.config().QueueByName(q.Queue); qc != nil {
 			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)

@@ -38,10 +38,10 @@ func TestFolderIsolation(t *testing.T) {
 	h.deliverRaw("billing@example.test", "From: dan@customer.test\r\nSubject: for billing\r\n\r\nhi\r\n")
 
 	a, b := h.login(alice), h.login(bob)
-	if got, want := listNames(t, a, "", "*", nil), []string{"Drafts", "INBOX", "Junk", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
+	if got, want := listNames(t, a, "", "*", nil), []string{"Drafts", "INBOX", "Junk", "Queues", "Queues/Support", "Queues/Support/Transfers", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("alice sees %q, want %q", got, want)
 	}
-	if got, want := listNames(t, b, "", "*", nil), []string{"Drafts", "INBOX", "Junk", "Queues", "Queues/Billing", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
+	if got, want := listNames(t, b, "", "*", nil), []string{"Drafts", "INBOX", "Junk", "Queues", "Queues/Billing", "Queues/Billing/Transfers", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("bob sees %q, want %q", got, want)
 	}
 	_, err := a.Select("Queues/Billing", nil).Wait()
@@ -106,7 +106,7 @@ func TestListPatterns(t *testing.T) {
 			t.Fatalf("CREATE %q: %v", n, err)
 		}
 	}
-	all := []string{"Drafts", "INBOX", "Junk", "Projects", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}
+	all := []string{"Drafts", "INBOX", "Junk", "Projects", "Queues", "Queues/Support", "Queues/Support/Transfers", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}
 	for _, n := range odd {
 		all = append(all, "Projects/"+n)
 	}
@@ -131,10 +131,10 @@ func TestListPatterns(t *testing.T) {
 		{"", "i*", []string{"INBOX"}},
 		{"", "Queues/%", []string{"Queues/Support"}},
 		{"Queues", "%", []string{"Queues/Support"}},
-		{"Queues/", "*", []string{"Queues/Support"}},
+		{"Queues/", "*", []string{"Queues/Support", "Queues/Support/Transfers"}},
 		{"", "Q*t", []string{"Queues/Support"}},
 		{"", "Q%t", nil},
-		{"", "%/Sup*", []string{"Queues/Support"}},
+		{"", "%/Sup*", []string{"Queues/Support", "Queues/Support/Transfers"}},
 		{"", "Projects/a[b]", projects("a[b]")},
 		{"", "Projects/a[*", projects("a[b]")},
 		{"", "*]", projects("a[b]")},
@@ -152,7 +152,7 @@ func TestListPatterns(t *testing.T) {
 		{"Projects", "日本*", projects("日本語")},
 		{"", "*{1}", projects("braces{1}")},
 		{"", `*"*`, projects(`quo"te`)},
-		{"", "*/*/*", nil},
+		{"", "*/*/*", []string{"Queues/Support/Transfers"}},
 		{"", "nothing*", nil},
 		{"", "/%", nil}, // absolute: no folder name starts with the delimiter
 	} {
@@ -190,7 +190,7 @@ func TestListSubscribed(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := listNames(t, c, "", "*", &imap.ListOptions{SelectSubscribed: true})
-	if want := []string{"Drafts", "INBOX", "Junk", "Proj/one", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
+	if want := []string{"Drafts", "INBOX", "Junk", "Proj/one", "Queues", "Queues/Support", "Queues/Support/Transfers", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"}; !slices.Equal(got, want) {
 		t.Errorf("LIST (SUBSCRIBED) = %q, want %q", got, want)
 	}
 	if d := listData(t, c, "Proj/one", &imap.ListOptions{ReturnSubscribed: true}); !slices.Contains(d.Attrs, imap.MailboxAttrSubscribed) {

@@ -1007,10 +1007,10 @@ func TestTemplatesFolder(t *testing.T) {
 func TestSessionFolders(t *testing.T) {
 	h := newSessionHarness(t)
 	want := map[string][]string{
-		alice: {"Drafts", "INBOX", "Junk", "Queues", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
-		dave:  {"Drafts", "INBOX", "Junk", "Later", "Queues", "Queues/Billing", "Queues/Sales", "Queues/Support", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
+		alice: {"Drafts", "INBOX", "Junk", "Queues", "Queues/Support", "Queues/Support/Transfers", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
+		dave:  {"Drafts", "INBOX", "Junk", "Later", "Queues", "Queues/Billing", "Queues/Billing/Transfers", "Queues/Sales", "Queues/Sales/Transfers", "Queues/Support", "Queues/Support/Transfers", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
 		carol: {"Agents", "Agents/" + alice, "Agents/" + bob, "Agents/" + carol, "Agents/" + dave, "All", "All/Billing", "All/Sales", "All/Support",
-			"Drafts", "INBOX", "Junk", "Queues", "Queues/Billing", "Queues/Billing/Spam", "Queues/Support", "Queues/Support/Spam", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
+			"Drafts", "INBOX", "Junk", "Queues", "Queues/Billing", "Queues/Billing/Spam", "Queues/Billing/Transfers", "Queues/Support", "Queues/Support/Spam", "Queues/Support/Transfers", "Resolved", "Sent", "Status", "Status/Available", "Status/Away", "Templates", "Trash"},
 	}
 	for who, w := range want {
 		if got := listNames(t, h.login(who), "", "*", nil); !slices.Equal(got, w) {

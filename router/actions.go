@@ -31,6 +31,9 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 	personDecides(&s)
 	supervisor := config.IsSupervisor(a.Role)
 	unread := false // someone else now owns it: its latest message shows unread
+	if roleOf(sm) == roleTransfers && !supervisor && old.Agent != a.Login && dm.Owner != a.Login {
+		return placed{}, errorf(KindForbidden, "%s is %s's: from %s you take it by moving it to your INBOX", id, old.Agent, sm.Name)
+	}
 	switch {
 	case dm.Owner == "" && strings.HasSuffix(dm.Name, spamSuffix):
 		// A supervisor files the session as spam in that queue.
@@ -62,6 +65,11 @@ func (r *Router) moveSession(tx store.Tx, a *Agent, sm, dm store.Mailbox, id str
 		err = r.handTo(tx, a, &s, login, "assigned", "assigned to "+login)
 	default: // a's INBOX, Resolved or Later
 		opened := s.Agent != a.Login && lastInboundSeen(tx, s, sm.ID) // a claims it having read its latest message
+		if roleOf(sm) == roleTransfers {
+			if err := r.takeTransfer(tx, a, old, &s, sm); err != nil {
+				return placed{}, err
+			}
+		}
 		if err := r.claim(tx, a, &s, "claimed from "+sm.Name); err != nil {
 			return placed{}, err
 		}
@@ -226,6 +234,24 @@ func (r *Router) claim(tx store.Tx, a *Agent, s *store.Session, how string) erro
 	}
 	s.Agent = a.Login
 	return r.event(tx, s.ID, "assigned", a.Login, how)
+}
+
+// takeTransfer gives a the session s (old before the action), which
+// another agent of its queue left unopened in the transfer view view:
+// any agent of the queue may take it, as they claim a waiting one; the
+// event names whom it was taken from.
+func (r *Router) takeTransfer(tx store.Tx, a *Agent, old store.Session, s *store.Session, view store.Mailbox) error {
+	if old.Agent == a.Login || a.api {
+		return nil
+	}
+	if !inTransferView(old) {
+		return errorf(KindForbidden, "session %s is no longer in %s: %s opened it or someone took it", s.ID, view.Name, old.Agent)
+	}
+	if !a.servesQueue(s.Queue) && !config.IsSupervisor(a.Role) {
+		return errorf(KindForbidden, "you do not serve queue %s", s.Queue)
+	}
+	s.Agent = a.Login
+	return r.event(tx, s.ID, "assigned", a.Login, "taken from "+view.Name+": transferred to "+old.Agent+", unopened")
 }
 
 // resolve marks s resolved (Resolved folder), with a wrap-up code if

@@ -64,6 +64,14 @@ func queueMailboxName(queue string) string { return QueuesFolder + "/" + queue }
 // spamMailboxName is where a queue's spam waits for supervisors.
 func spamMailboxName(queue string) string { return queueMailboxName(queue) + spamSuffix }
 
+// transfersSuffix names Queues/<queue>/Transfers, seen by the queue's agents.
+const transfersSuffix = "/Transfers"
+
+// transferViewName is the shared view of a queue's sessions transferred
+// to an agent and still unopened, from which any agent of the queue may
+// take one (fileTransferView).
+func transferViewName(queue string) string { return queueMailboxName(queue) + transfersSuffix }
+
 // archiveMailboxName is the shared mailbox with every message of a queue.
 func archiveMailboxName(queue string) string { return AllFolder + "/" + queue }
 
@@ -87,7 +95,7 @@ func (r *Router) ensureDesk() error {
 	cfg := r.config()
 	return r.st.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {
 		for _, q := range cfg.Queue {
-			for _, name := range []string{queueMailboxName(q.Name), spamMailboxName(q.Name), archiveMailboxName(q.Name)} {
+			for _, name := range []string{queueMailboxName(q.Name), spamMailboxName(q.Name), transferViewName(q.Name), archiveMailboxName(q.Name)} {
 				if err := ensureMailbox(tx, "", name, ""); err != nil {
 					return err
 				}
@@ -253,6 +261,9 @@ func (a *Agent) mayOpen(m store.Mailbox) bool {
 	case QueuesFolder:
 		if q, ok := strings.CutSuffix(rest, spamSuffix); ok {
 			return config.IsSupervisor(a.Role) && a.servesQueue(q)
+		}
+		if q, ok := strings.CutSuffix(rest, transfersSuffix); ok {
+			return a.servesQueue(q) // as Queues/<q>: every agent of the queue
 		}
 		return a.servesQueue(rest)
 	case AllFolder, AgentsFolder:

@@ -654,6 +654,12 @@ func (r *Router) fileInbound(tx store.Tx, in inbound, s store.Session, how strin
 			return Delivered{}, old, s, err
 		}
 	}
+	if inTransferView(s) {
+		// Still transferred and unopened: the view shows this message now.
+		if err := r.fileTransferView(tx, s); err != nil {
+			return Delivered{}, old, s, err
+		}
+	}
 	if err := tx.IndexMessageID(in.messageID, s.ID); err != nil {
 		return Delivered{}, old, s, err
 	}

@@ -82,6 +82,9 @@ func (r *Router) due(s store.Session) time.Time {
 			due = offer
 		}
 	}
+	if alarm, ok := r.transferAlarmAt(s); ok && !r.overTransferAlarm(s, s.Updated) && (due.IsZero() || alarm.Before(due)) {
+		due = alarm // fire re-places it: the view's copy gets the alarm keyword
+	}
 	return due
 }
 
@@ -153,7 +156,8 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 	}
 	var p placed
 	// A new session has no messages to move yet.
-	if old.ID != "" && (old.Status != s.Status || old.Agent != s.Agent || old.Queue != s.Queue || old.Parked != s.Parked) {
+	if old.ID != "" && (old.Status != s.Status || old.Agent != s.Agent || old.Queue != s.Queue || old.Parked != s.Parked ||
+		!old.TransferredAt.Equal(s.TransferredAt) || r.transferAlarmCrossed(old, *s, now)) {
 		var err error
 		if p, err = r.place(tx, *s); err != nil {
 			return p, err
@@ -225,14 +229,17 @@ func (r *Router) homeMailbox(rd store.Reader, s store.Session) (store.Mailbox, b
 type mailboxRole int
 
 const (
-	roleOther   mailboxRole = iota
-	roleWorking             // INBOX, Later, Resolved, Queues/<q>: where a session is worked
-	roleArchive             // All/<q>: every message of every session of the queue
+	roleOther     mailboxRole = iota
+	roleWorking               // INBOX, Later, Resolved, Queues/<q>: where a session is worked
+	roleArchive               // All/<q>: every message of every session of the queue
+	roleTransfers             // Queues/<q>/Transfers: a copy of each transfer's latest inbound (fileTransferView)
 )
 
 func roleOf(m store.Mailbox) mailboxRole {
 	if m.Owner == "" {
 		switch {
+		case isTransferView(m.Name):
+			return roleTransfers
 		case strings.HasPrefix(m.Name, QueuesFolder+"/"):
 			return roleWorking
 		case strings.HasPrefix(m.Name, AllFolder+"/"):
@@ -290,6 +297,8 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 			} else {
 				elsewhere = append(elsewhere, m)
 			}
+		case roleTransfers:
+			continue // fileTransferView keeps it
 		case roleWorking:
 			working = true
 			switch {
@@ -334,7 +343,7 @@ func (r *Router) place(tx store.Tx, s store.Session) (placed, error) {
 			p.uids[m.Blob] = added.UID
 		}
 	}
-	return p, nil
+	return p, r.fileTransferView(tx, s)
 }
 
 // copyMessage files a copy of m in dest with flags.

@@ -175,7 +175,7 @@ func TestFolderRules(t *testing.T) {
 	for _, f := range fs {
 		names = append(names, f.Name)
 	}
-	want := "Drafts INBOX Junk Queues Queues/Support Resolved Sent Status Status/Available Status/Away Templates Trash Trash/A Trash/A/B"
+	want := "Drafts INBOX Junk Queues Queues/Support Queues/Support/Transfers Resolved Sent Status Status/Available Status/Away Templates Trash Trash/A Trash/A/B"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("folders = %s, want %s", got, want)
 	}

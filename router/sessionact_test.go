@@ -132,7 +132,8 @@ func TestActAssignAndTransfer(t *testing.T) {
 	if err := d.act(t, "carol@example.test", id, router.Action{Kind: router.ActAssign, Arg: "ALICE@example.test"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := d.where(t, id); got != "All/Support $Unopened, alice:INBOX $Unopened" {
+	// Unopened, it also shows in Support's transfer view.
+	if got := d.where(t, id); got != "All/Support $Unopened, Queues/Support/Transfers $Unopened, alice:INBOX $Unopened" {
 		t.Fatalf("assigned: %s", got)
 	}
 	if s := session(t, d.r, id); s.TransferredAt.IsZero() {

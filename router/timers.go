@@ -84,6 +84,11 @@ func (r *Router) fire(tx store.Tx, id string, now time.Time) (bool, error) {
 		next, why = StatusClosed, fmt.Sprintf("paused for %d days", c.PausedToClosedDays)
 	case StatusResolved:
 		next, why = StatusClosed, fmt.Sprintf("resolved %d days ago", c.ResolvedToClosedDays)
+	default:
+		// A transfer went over kpi_wait_alarm: commit re-places it, so
+		// its copy in the transfer view gets the alarm keyword.
+		_, err = r.commit(tx, old, &s)
+		return true, err
 	}
 	if next == StatusClosed {
 		err = r.closeSession(tx, "system", &s, why)

@@ -40,7 +40,7 @@ func TestCheckStore(t *testing.T) {
 	deliverBlockedOffline(t, cfg, "a-1@customer.test", "a-2@customer.test")
 
 	status, out, errOut := runCmd(t, "", "check-store", "--config", path)
-	want := "store consistent: 2 sessions, 13 mailboxes, 4 messages, 4 bodies, 0 queued outbound, 2 quarantined\n"
+	want := "store consistent: 2 sessions, 14 mailboxes, 4 messages, 4 bodies, 0 queued outbound, 2 quarantined\n"
 	if status != 0 || out != want || errOut != "" {
 		t.Errorf("consistent store: status %d, stdout %q, stderr %q; want 0, %q", status, out, errOut, want)
 	}
