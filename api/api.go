@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"mxdesk/campaign"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/store"
@@ -43,15 +44,18 @@ type Options struct {
 	// Queues answers GET /api/v1/queues: the supervisor page's queue
 	// lines, so that what the page shows the API shows.
 	Queues func() (any, error)
+	// Campaigns creates and steers the outbound campaigns.
+	Campaigns *campaign.Service
 }
 
 // API is the HTTP API. Register mounts it on a mux.
 type API struct {
-	r      *router.Router
-	log    *slog.Logger
-	limit  *ratelimit.Window
-	queues func() (any, error)
-	routes []string // "METHOD /path" of every route, for the OpenAPI test
+	r         *router.Router
+	log       *slog.Logger
+	limit     *ratelimit.Window
+	queues    func() (any, error)
+	campaigns *campaign.Service
+	routes    []string // "METHOD /path" of every route, for the OpenAPI test
 }
 
 // New builds the API.
@@ -60,7 +64,7 @@ func New(o Options) *API {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &API{r: o.Router, log: log, limit: o.Limit, queues: o.Queues}
+	return &API{r: o.Router, log: log, limit: o.Limit, queues: o.Queues, campaigns: o.Campaigns}
 }
 
 // call is one authenticated request: who makes it.
@@ -87,6 +91,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.handle(mux, "PUT /agents/{login}/state", router.RoleSupervisor, a.setAgentState)
 	a.actionRoutes(mux)
 	a.tokenRoutes(mux)
+	a.campaignRoutes(mux)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, req *http.Request) {
 		problem(w, http.StatusNotFound, "no route "+req.Method+" "+req.URL.Path+" (see "+Prefix+"openapi.json)")
 	})

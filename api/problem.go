@@ -18,6 +18,8 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Field  string `json:"field,omitempty"`
+	// Errors are the problems of a refused list, one per bad row.
+	Errors []string `json:"errors,omitempty"`
 }
 
 func problem(w http.ResponseWriter, status int, detail string) {

@@ -12,10 +12,11 @@ import (
 // supervisor page: its queues are the page's queue lines.
 func (g *Gateway) registerAPI(mux *http.ServeMux) {
 	g.api = api.New(api.Options{
-		Router: g.router,
-		Log:    g.log,
-		Limit:  ratelimit.NewWindow(g.cfg.API.RequestsPerMinute, config.APIRateWindow, g.router.Now),
-		Queues: g.apiQueues,
+		Router:    g.router,
+		Log:       g.log,
+		Limit:     ratelimit.NewWindow(g.cfg.API.RequestsPerMinute, config.APIRateWindow, g.router.Now),
+		Queues:    g.apiQueues,
+		Campaigns: g.campaigns,
 	})
 	g.api.Register(mux)
 }

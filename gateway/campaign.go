@@ -23,19 +23,7 @@ import (
 
 // AdminCampaign is a campaign as GET /v1/campaigns and the answers of
 // the others show it.
-type AdminCampaign struct {
-	ID       uint64         `json:"id"`
-	Queue    string         `json:"queue"`
-	Template string         `json:"template"`
-	Window   string         `json:"window"`
-	Rate     string         `json:"rate"`
-	State    string         `json:"state"`
-	Rows     int            `json:"rows"`
-	Counts   map[string]int `json:"counts"` // queued, sent, deferred, bounced, suppressed, cancelled, replied, unsubscribed
-	ICS      bool           `json:"ics"`
-	Created  time.Time      `json:"created"`
-	NextSend time.Time      `json:"next_send,omitzero"`
-}
+type AdminCampaign = campaign.Summary
 
 // AdminListError is the body of a refused list (422): every bad row by
 // its line.
@@ -45,17 +33,9 @@ type AdminListError struct {
 }
 
 // CampaignCounts are the counts every campaign shows, zero or not.
-var CampaignCounts = []string{store.RecipientQueued, store.RecipientSent, store.RecipientDeferred, store.RecipientBounced,
-	store.CountReplied, store.CountUnsubscribed, store.RecipientSuppressed, store.RecipientCancelled}
+var CampaignCounts = campaign.Counts
 
-func adminCampaign(c store.Campaign) AdminCampaign {
-	counts := map[string]int{}
-	for _, k := range CampaignCounts {
-		counts[k] = c.Counts[k]
-	}
-	return AdminCampaign{ID: c.ID, Queue: c.Queue, Template: c.Template, Window: c.Window, Rate: c.Rate, State: c.State,
-		Rows: c.Rows, Counts: counts, ICS: c.ICS != nil, Created: c.Created, NextSend: c.NextSend}
-}
+func adminCampaign(c store.Campaign) AdminCampaign { return campaign.Summarize(c) }
 
 func (g *Gateway) newCampaigns(now func() time.Time) error {
 	svc, err := campaign.New(g.cfg, g.store, g.router, campaign.Options{Now: now, Logger: g.log})
