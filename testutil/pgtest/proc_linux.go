@@ -1,0 +1,16 @@
+package pgtest
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// prepare has the command killed if the test binary dies without cleaning
+// up, and run as uid/gid when they are not the current ones (initdb and
+// postgres refuse to run as root).
+func prepare(cmd *exec.Cmd, uid, gid int) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if uid >= 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+}
