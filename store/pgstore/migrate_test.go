@@ -1,0 +1,130 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mxdesk/store"
+	"mxdesk/testutil/pgtest"
+)
+
+func pool(t *testing.T, dsn string) *pgxpool.Pool {
+	t.Helper()
+	p, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Migrations run once each, in order; an unmigrated database is refused
+// by Open, and so is one whose schema is newer than this mxdesk.
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Shared(t).NewDB(t)
+	if _, err := Open(ctx, dsn, Options{}); !errors.Is(err, ErrSchemaOld) {
+		t.Fatalf("Open of an empty database: %v, want ErrSchemaOld", err)
+	}
+	p := pool(t, dsn)
+	applied, err := Migrate(ctx, p)
+	if want := []int{1}; err != nil || !slices.Equal(applied, want) || Latest() != 1 {
+		t.Fatalf("first Migrate applied %v, %v; want %v", applied, err, want)
+	}
+	if again, err := Migrate(ctx, p); err != nil || len(again) != 0 {
+		t.Fatalf("second Migrate applied %v, %v; want nothing", again, err)
+	}
+	s, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatalf("Open of a migrated database: %v", err)
+	}
+	s.Close()
+	if _, err := p.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (99, '0099_future.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Migrate(ctx, p); err == nil || !strings.Contains(err.Error(), "newer than this mxdesk") {
+		t.Fatalf("Migrate of a newer schema: %v, want refused", err)
+	}
+}
+
+// Every commit that changes something is numbered in the changes table,
+// in commit order, and announced by NOTIFY mxdesk_changes with its
+// number: what another node's feed will read.
+func TestChangeFeedNumberedAndNotified(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Shared(t).NewDB(t)
+	s, err := Open(ctx, dsn, Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	listener, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close(ctx)
+	if _, err := listener.Exec(ctx, "LISTEN mxdesk_changes"); err != nil {
+		t.Fatal(err)
+	}
+	var mb store.Mailbox
+	if err := s.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) (err error) {
+		mb, err = tx.CreateMailbox(store.Mailbox{Name: "Queues/Support"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		err := s.Update(ctx, store.UpdateOptions{Origin: "local"}, func(tx store.Tx) error {
+			blob, err := tx.PutBlob([]byte("x"))
+			if err != nil {
+				return err
+			}
+			_, err = tx.AddMessage(store.Message{Mailbox: mb.ID, Blob: blob})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for want := 1; want <= 4; want++ {
+		n, err := listener.WaitForNotification(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Channel != "mxdesk_changes" || n.Payload != strconv.Itoa(want) {
+			t.Fatalf("notification %d: %s %q, want mxdesk_changes %q", want, n.Channel, n.Payload, strconv.Itoa(want))
+		}
+	}
+	rows, err := listener.Query(ctx, "SELECT data FROM changes ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []store.UID
+	for _, b := range batches[1:] {
+		var cs []store.Change
+		if err := json.Unmarshal(b, &cs); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.Origin != nil {
+				t.Errorf("change %+v carries its node's origin", c)
+			}
+			uids = append(uids, c.UID)
+		}
+	}
+	if !slices.Equal(uids, []store.UID{1, 2, 3}) {
+		t.Errorf("changes table: UIDs %v, want [1 2 3]", uids)
+	}
+}

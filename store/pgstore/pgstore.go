@@ -1,0 +1,195 @@
+// Package pgstore is store.Store on PostgreSQL, for several mxdesk nodes
+// sharing one database (issue 22; in progress: see docs/scale-out.md).
+//
+// Each Update is one PostgreSQL transaction at READ COMMITTED whose
+// writes are single statements or take the row locks they need: a
+// mailbox's UIDs come from its row (UPDATE … SET uid_next = uid_next + 1),
+// so concurrent deliveries to one mailbox take turns and a rolled-back
+// one leaves no gap. The commit itself happens under an advisory lock
+// that also numbers the batch of changes in the changes table, so the
+// change feed's sequence is the commit order; this node's Observer gets
+// the batch before Update returns. Commits are durable when the server
+// runs with synchronous_commit = on (the default).
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mxdesk/panics"
+	"mxdesk/store"
+)
+
+// feedLock is the advisory lock held from numbering a batch of changes to
+// its commit: commits that change something take turns there.
+const feedLock = 0x6d78_6665 // "mxfe"
+
+// maxRetries bounds the re-runs of an update that lost a deadlock or
+// serialization conflict.
+const maxRetries = 10
+
+// Options tune the store.
+type Options struct {
+	// Migrate applies missing schema migrations on Open; without it Open
+	// refuses a database whose schema is behind (ErrSchemaOld).
+	Migrate bool
+	Logger  *slog.Logger
+}
+
+// Store is a PostgreSQL-backed store.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	// commitMu makes this node's commits and their publication one step,
+	// so the Observer sees them in commit order.
+	commitMu sync.Mutex
+	obsMu    sync.RWMutex
+	observer store.Observer
+}
+
+// Open connects to the database at dsn (a postgres:// URL or a libpq
+// key=value string) and checks its schema.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	if err := checkSchema(ctx, pool, opts.Migrate); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, log: opts.Logger}, nil
+}
+
+func checkSchema(ctx context.Context, pool *pgxpool.Pool, migrate bool) error {
+	if migrate {
+		_, err := Migrate(ctx, pool)
+		return err
+	}
+	v, err := schemaVersion(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	if v < Latest() {
+		return fmt.Errorf("pgstore: schema version %d, want %d: %w", v, Latest(), ErrSchemaOld)
+	}
+	return nil
+}
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// SetObserver installs the one observer of committed changes.
+func (s *Store) SetObserver(o store.Observer) {
+	s.obsMu.Lock()
+	s.observer = o
+	s.obsMu.Unlock()
+}
+
+// View runs fn in a read-only snapshot (REPEATABLE READ).
+func (s *Store) View(fn func(r store.Reader) error) error {
+	ctx := context.Background()
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(q pgx.Tx) error { return fn(&tx{ctx: ctx, q: q}) })
+}
+
+// Update runs fn in one transaction, re-running it after a deadlock or
+// serialization failure, and returns once it is committed and observed.
+func (s *Store) Update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.update(ctx, opts, fn)
+		if attempt >= maxRetries || !retryable(err) {
+			return err
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+func (s *Store) update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
+	q, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("pgstore: begin: %w", err)
+	}
+	defer q.Rollback(context.WithoutCancel(ctx))
+	t := &tx{ctx: ctx, q: q, origin: opts.Origin, write: true}
+	if err := s.run(t, fn); err != nil {
+		return err
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if len(t.changes) > 0 {
+		if err := recordChanges(ctx, q, t.changes); err != nil {
+			return err
+		}
+	}
+	if err := q.Commit(ctx); err != nil {
+		return fmt.Errorf("pgstore: commit: %w", err)
+	}
+	s.publish(t.changes)
+	return nil
+}
+
+// run calls fn, turning a panic into its Update's error.
+func (s *Store) run(t *tx, fn func(store.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: panic in update: %v", p)
+			panics.Recovered(s.log, panics.StoreWriter, "store writer recovered", p, "updates", 1)
+		}
+	}()
+	return fn(t)
+}
+
+// recordChanges numbers the batch in the changes table under the feed
+// lock (held to the commit) and notifies the other nodes of its seq.
+func recordChanges(ctx context.Context, q pgx.Tx, changes []store.Change) error {
+	if _, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", feedLock); err != nil {
+		return fmt.Errorf("pgstore: feed lock: %w", err)
+	}
+	wire := make([]store.Change, len(changes))
+	for i, c := range changes {
+		c.Origin = nil // this node's own value, meaningless elsewhere
+		wire[i] = c
+	}
+	b, err := json.Marshal(wire)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	if err := q.QueryRow(ctx, "INSERT INTO changes (data) VALUES ($1) RETURNING seq", b).Scan(&seq); err != nil {
+		return fmt.Errorf("pgstore: change feed: %w", err)
+	}
+	_, err = q.Exec(ctx, "SELECT pg_notify('mxdesk_changes', $1)", fmt.Sprint(seq))
+	return err
+}
+
+func (s *Store) publish(changes []store.Change) {
+	if len(changes) == 0 {
+		return
+	}
+	s.obsMu.RLock()
+	o := s.observer
+	s.obsMu.RUnlock()
+	if o != nil {
+		o(changes)
+	}
+}
