@@ -41,7 +41,10 @@ type Options struct {
 	// Migrate applies missing schema migrations on Open; without it Open
 	// refuses a database whose schema is behind (ErrSchemaOld).
 	Migrate bool
-	Logger  *slog.Logger
+	// Password, when set, is used instead of the DSN's
+	// (store.password_file).
+	Password string
+	Logger   *slog.Logger
 }
 
 // Store is a PostgreSQL-backed store.Store.
@@ -62,15 +65,32 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	pool, err := pgxpool.New(ctx, dsn)
+	pool, err := Connect(ctx, dsn, opts.Password)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: %w", err)
+		return nil, err
 	}
 	if err := checkSchema(ctx, pool, opts.Migrate); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return &Store{pool: pool, log: opts.Logger}, nil
+}
+
+// Connect opens a pool of connections to dsn, with password instead of
+// the DSN's when set. Errors never quote the DSN (it may hold a password).
+func Connect(ctx context.Context, dsn, password string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("pgstore: store.dsn is not a PostgreSQL URL or key=value string")
+	}
+	if password != "" {
+		cfg.ConnConfig.Password = password
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	return pool, nil
 }
 
 func checkSchema(ctx context.Context, pool *pgxpool.Pool, migrate bool) error {
