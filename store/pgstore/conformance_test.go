@@ -13,7 +13,15 @@ import (
 // migrated; it is closed when the test ends.
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), pgtest.Shared(t).NewDB(t), Options{Migrate: true})
+	pg := pgtest.Shared(t)
+	pg.Template(t, "pgstore_schema", func(dsn string) error {
+		s, err := Open(context.Background(), dsn, Options{Migrate: true})
+		if err == nil {
+			s.Close()
+		}
+		return err
+	})
+	s, err := Open(context.Background(), pg.NewDBFrom(t, "pgstore_schema"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

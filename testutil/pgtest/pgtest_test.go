@@ -99,3 +99,34 @@ func TestNotRoot(t *testing.T) {
 	}
 	t.Fatal("no Uid line in /proc status")
 }
+
+// A template is filled once; each copy starts with what it holds and
+// goes its own way.
+func TestTemplate(t *testing.T) {
+	s := Shared(t)
+	fills := 0
+	fill := func(dsn string) error {
+		fills++
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(context.Background(), "CREATE TABLE schema_table (x int)")
+		return err
+	}
+	s.Template(t, "tmpl_test", fill)
+	s.Template(t, "tmpl_test", fill)
+	if fills != 1 {
+		t.Fatalf("template filled %d times, want once", fills)
+	}
+	ctx := context.Background()
+	a, b := connect(t, s.NewDBFrom(t, "tmpl_test")), connect(t, s.NewDBFrom(t, "tmpl_test"))
+	if _, err := a.Exec(ctx, "INSERT INTO schema_table VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := b.QueryRow(ctx, "SELECT count(*) FROM schema_table").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the other copy: %d rows, %v; want its own empty table", n, err)
+	}
+}
