@@ -115,13 +115,14 @@ func TestTemplate(t *testing.T) {
 		_, err = conn.Exec(context.Background(), "CREATE TABLE schema_table (x int)")
 		return err
 	}
-	s.Template(t, "tmpl_test", fill)
-	s.Template(t, "tmpl_test", fill)
+	name := "tmpl_test_" + strconv.FormatInt(s.dbs.Add(1), 10) // a new one on each -count
+	s.Template(t, name, fill)
+	s.Template(t, name, fill)
 	if fills != 1 {
 		t.Fatalf("template filled %d times, want once", fills)
 	}
 	ctx := context.Background()
-	a, b := connect(t, s.NewDBFrom(t, "tmpl_test")), connect(t, s.NewDBFrom(t, "tmpl_test"))
+	a, b := connect(t, s.NewDBFrom(t, name)), connect(t, s.NewDBFrom(t, name))
 	if _, err := a.Exec(ctx, "INSERT INTO schema_table VALUES (1)"); err != nil {
 		t.Fatal(err)
 	}
