@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -126,5 +127,76 @@ func TestChangeFeedNumberedAndNotified(t *testing.T) {
 	}
 	if !slices.Equal(uids, []store.UID{1, 2, 3}) {
 		t.Errorf("changes table: UIDs %v, want [1 2 3]", uids)
+	}
+}
+
+// The Observer sees this node's commits in the order of their feed
+// numbers (the commit order every node reads), also when nothing else
+// orders them: concurrent deliveries to different mailboxes.
+func TestObserverOrderIsFeedOrder(t *testing.T) {
+	s := openTest(t)
+	const n = 40
+	mbs := make([]store.Mailbox, n)
+	if err := s.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) (err error) {
+		for i := range mbs {
+			if mbs[i], err = tx.CreateMailbox(store.Mailbox{Name: "Box" + strconv.Itoa(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var observed []store.MailboxID
+	s.SetObserver(func(cs []store.Change) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range cs {
+			observed = append(observed, c.Mailbox)
+		}
+	})
+	var wg sync.WaitGroup
+	for _, mb := range mbs {
+		wg.Go(func() {
+			err := s.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {
+				blob, err := tx.PutBlob([]byte("x"))
+				if err != nil {
+					return err
+				}
+				_, err = tx.AddMessage(store.Message{Mailbox: mb.ID, Blob: blob})
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var fed []store.MailboxID
+	err := s.View(func(r store.Reader) error {
+		rows, err := r.(*tx).q.Query(context.Background(), "SELECT data FROM changes ORDER BY seq OFFSET 1")
+		if err != nil {
+			return err
+		}
+		batches, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		for _, b := range batches {
+			var cs []store.Change
+			if err := json.Unmarshal(b, &cs); err != nil {
+				return err
+			}
+			for _, c := range cs {
+				fed = append(fed, c.Mailbox)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(observed, fed) {
+		t.Fatalf("observer order %v\nfeed order     %v", observed, fed)
 	}
 }
