@@ -11,7 +11,10 @@ import (
 
 // openTest opens a store on a fresh database of the package's postgres,
 // migrated; it is closed when the test ends.
-func openTest(t *testing.T) *Store {
+func openTest(t *testing.T) *Store { return openBench(t) }
+
+// openBench is openTest for tests and benchmarks alike.
+func openBench(t testing.TB) *Store {
 	t.Helper()
 	pg := pgtest.Shared(t)
 	pg.Template(t, "pgstore_schema", func(dsn string) error {
