@@ -1,8 +1,10 @@
 // Package pgstore is store.Store on PostgreSQL, for several mxdesk nodes
 // sharing one database (issue 22; in progress: see docs/scale-out.md).
 //
-// Each Update is one PostgreSQL transaction at READ COMMITTED whose
-// writes are single statements or take the row locks they need: a
+// A node's Updates are committed in groups, as badger's are: its writer
+// runs the Updates waiting in one PostgreSQL transaction at READ
+// COMMITTED, each in a savepoint (a failing one is rolled back alone),
+// whose writes are single statements or take the row locks they need: a
 // mailbox's UIDs come from its row (UPDATE … SET uid_next = uid_next + 1),
 // so concurrent deliveries to one mailbox take turns and a rolled-back
 // one leaves no gap. The commit itself happens under an advisory lock
@@ -52,9 +54,13 @@ type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
-	// commitMu makes this node's commits and their publication one step,
-	// so the Observer sees them in commit order.
-	commitMu sync.Mutex
+	// reqs feed the writer (writer.go), which commits them in groups and
+	// publishes each group before the next: the Observer sees this node's
+	// commits in commit order.
+	reqs     chan *request
+	quit     chan struct{}
+	done     chan struct{}
+	once     sync.Once
 	obsMu    sync.RWMutex
 	observer store.Observer
 }
@@ -73,7 +79,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, log: opts.Logger}, nil
+	s := &Store{pool: pool, log: opts.Logger, reqs: make(chan *request, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	go s.writer()
+	return s, nil
 }
 
 // Connect opens a pool of connections to dsn, with password instead of
@@ -108,9 +116,14 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool, migrate bool) error {
 	return nil
 }
 
-// Close closes the store's connections.
+// Close stops the writer, once the updates already queued are committed,
+// and closes the store's connections.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.once.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.pool.Close()
+	})
 	return nil
 }
 
@@ -128,44 +141,9 @@ func (s *Store) View(fn func(r store.Reader) error) error {
 		func(q pgx.Tx) error { return fn(&tx{ctx: ctx, q: q}) })
 }
 
-// Update runs fn in one transaction, re-running it after a deadlock or
-// serialization failure, and returns once it is committed and observed.
-func (s *Store) Update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := s.update(ctx, opts, fn)
-		if attempt >= maxRetries || !retryable(err) {
-			return err
-		}
-	}
-}
-
 func retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
-}
-
-func (s *Store) update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
-	q, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-	if err != nil {
-		return fmt.Errorf("pgstore: begin: %w", err)
-	}
-	defer q.Rollback(context.WithoutCancel(ctx))
-	t := &tx{ctx: ctx, q: q, origin: opts.Origin, write: true}
-	if err := s.run(t, fn); err != nil {
-		return err
-	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	if len(t.changes) > 0 {
-		if err := recordChanges(ctx, q, t.changes); err != nil {
-			return err
-		}
-	}
-	if err := q.Commit(ctx); err != nil {
-		return fmt.Errorf("pgstore: commit: %w", err)
-	}
-	s.publish(t.changes)
-	return nil
 }
 
 // run calls fn, turning a panic into its Update's error.
