@@ -178,7 +178,7 @@ func start() (*Server, error) {
 func (s *Server) initdb(bin string, uid, gid int) error {
 	cmd := exec.Command(filepath.Join(bin, "initdb"), "-D", s.dataDir(), "-U", "postgres",
 		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
-	prepare(cmd, uid, gid)
+	prepare(cmd, s.dir, uid, gid)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
@@ -201,7 +201,7 @@ func (s *Server) run(bin string, port, uid, gid int) error {
 		"-c", "synchronous_commit=on",
 		"-c", "max_connections=200")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	prepare(s.cmd, uid, gid)
+	prepare(s.cmd, s.dir, uid, gid)
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
