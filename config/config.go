@@ -55,12 +55,19 @@ type Config struct {
 	Postmaster string `toml:"postmaster"`
 	// CRM is the CRM feed (SPEC §11, crm.go).
 	CRM CRM `toml:"crm"`
+	// API is the public HTTP API (api.go).
+	API API `toml:"api"`
+	// Campaign holds the outbound campaigns' settings (campaign.go).
+	Campaign Campaign `toml:"campaign"`
 	// Archive is retention and the archive to object storage (SPEC §12,
 	// archive.go).
 	Archive Archive `toml:"archive"`
 	// Account lists the upstream mailboxes that feed queues (issue 17,
 	// account.go).
 	Account []Account `toml:"account"`
+	// Team lists the named groups of agents a queue can take whole
+	// (issue 19, routing.go).
+	Team []Team `toml:"team"`
 
 	// path is the file this was loaded from, for messages.
 	path string
@@ -101,6 +108,10 @@ type SMTP struct {
 // IMAP holds the limits of the agents' IMAP server.
 type IMAP struct {
 	MaxAppendBytes int64 `toml:"max_append_bytes"` // default: smtp.max_message_bytes
+
+	// ExpungedKept is how many expunged UIDs each mailbox remembers for
+	// QRESYNC (condstore.go; default 10000).
+	ExpungedKept int `toml:"expunged_kept"`
 }
 
 // Store tunes the embedded database.
@@ -166,9 +177,29 @@ type Queue struct {
 	// KPIWaitAlarm: sessions waiting unassigned longer than this are
 	// counted as alarms (0 = off).
 	KPIWaitAlarm Duration `toml:"kpi_wait_alarm"`
-	Hours        Hours    `toml:"hours"`
+	// Service level and real-time thresholds (config/servicelevel.go).
+	ServiceLevel       float64  `toml:"service_level"`
+	ServiceLevelWithin Duration `toml:"service_level_within"`
+	AlarmWaiting       int      `toml:"alarm_waiting"`
+	AlarmOldest        Duration `toml:"alarm_oldest"`
+	Hours              Hours    `toml:"hours"`
 	// AutoReply is the queue's automatic answer (SPEC §8), off by default.
 	AutoReply AutoReply `toml:"auto_reply"`
+
+	// Wrapup are the queue's wrap-up codes ([[queue.wrapup]], wrapup.go)
+	// and WrapupRequired the moves that need one ("resolve", "transfer").
+	Wrapup         []Wrapup `toml:"wrapup"`
+	WrapupRequired []string `toml:"wrapup_required"`
+
+	// Teams, strategy and switches (issue 19, routing.go).
+	Teams    []string `toml:"teams"`    // every member of these [[team]]s serves the queue
+	Strategy string   `toml:"strategy"` // who auto-assignment picks: least_active (default), round_robin, longest_idle, skills
+	Enabled  bool     `toml:"enabled"`  // default true; false: readable, no mail in, no assignment
+	Receive  bool     `toml:"receive"`  // default true; false: replies to its sessions only
+
+	// Rating is the queue's satisfaction rating links (rating.go), off
+	// by default.
+	Rating Rating `toml:"rating"`
 }
 
 // SendOnly is a send-only address (SPEC §1).
@@ -340,6 +371,9 @@ type Template struct {
 	Queue   string `toml:"queue"` // "" = every queue
 	Subject string `toml:"subject"`
 	Body    string `toml:"body"`
+	// BodyHTML is the formatted version of Body, used by campaigns
+	// (campaign.go): their messages carry both.
+	BodyHTML string `toml:"body_html"`
 }
 
 // Agent is a person who logs in to IMAP and submission.
@@ -355,6 +389,9 @@ type Agent struct {
 	// AutoAssign: the agent takes auto-assigned sessions of their queues
 	// (default true for agents, false for supervisors and admins).
 	AutoAssign bool `toml:"auto_assign"`
+	// Skills is the agent's level per queue (0..10) for queues with
+	// strategy "skills" (routing.go).
+	Skills map[string]int `toml:"skills"`
 }
 
 // Duration is a time.Duration written as "10m", "30s" in TOML.

@@ -258,7 +258,9 @@ func (p *parser) applyDefaults() {
 	p.defaultDelivery()
 	p.defaultArchive()
 	p.defaultCRM()
+	p.defaultAPI()
 	p.defaultAccounts()
+	p.defaultRouting()
 	days := []struct {
 		dst *int
 		def int
@@ -303,6 +305,9 @@ func (p *parser) defaultLimits() {
 	}
 	if !p.md.IsDefined("imap", "max_append_bytes") {
 		c.IMAP.MaxAppendBytes = c.SMTP.MaxMessageBytes
+	}
+	if !p.md.IsDefined("imap", "expunged_kept") {
+		c.IMAP.ExpungedKept = DefaultExpungedKept
 	}
 	if !p.md.IsDefined("limits", "inflight_message_bytes") {
 		c.Limits.InflightMessageBytes = DefaultInflightMessageBytes

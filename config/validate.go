@@ -36,9 +36,15 @@ func (p *parser) validate() {
 	p.checkReplies()
 	p.checkDelivery()
 	p.checkAutoReplies()
+	p.checkWrapups() // wrapup.go
 	p.checkArchive()
 	p.checkCRM()
+	p.checkAPI()
+	p.checkCampaign() // campaign.go
 	p.checkAccounts()
+	p.checkExpungedKept()
+	p.checkRouting() // teams, strategies, skills (routing.go)
+	p.checkRatings() // [queue.rating] (rating.go)
 }
 
 // checkTags reports @{name} tags of text that are not in allowed.
@@ -240,6 +246,7 @@ func (p *parser) checkAssignment() {
 			}
 		}
 		p.checkHours(key, q, top)
+		p.checkServiceLevel(i, key, q)
 	}
 	for i, a := range c.Agent {
 		if a.MaxActive < 0 {

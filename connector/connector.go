@@ -43,6 +43,10 @@ type Options struct {
 	// MaxMessageBytes is the MX's smtp.max_message_bytes: a bigger
 	// upstream message is left there (and logged), as the MX refuses it.
 	MaxMessageBytes int64
+	// DMARCReject and DMARCQuarantine are inbound.dmarc_reject and
+	// inbound.dmarc_quarantine, applied to the DMARC result an account's
+	// trusted upstream recorded (authentication_results).
+	DMARCReject, DMARCQuarantine bool
 }
 
 // Status is how one account is doing.
@@ -60,7 +64,10 @@ type Connector struct {
 	mu      sync.Mutex
 	ctx     context.Context // Start's, for the workers Apply starts
 	workers map[string]*worker
-	wg      sync.WaitGroup
+	// paused holds the accounts of disabled queues, which run no worker
+	// (switches.go), with the status that says why.
+	paused map[string]Status
+	wg     sync.WaitGroup
 }
 
 // New builds a connector; Start runs it.
@@ -102,14 +109,15 @@ func (c *Connector) Apply(cfg *config.Config) {
 	for _, a := range cfg.Account {
 		want[a.Address] = a
 	}
+	c.paused = pausedAccounts(cfg)
 	for addr, w := range c.workers {
-		if a, ok := want[addr]; !ok || a != w.acct || !w.status().Valid {
+		if a, ok := want[addr]; !ok || a != w.acct || !w.status().Valid || c.isPaused(addr) {
 			w.stop()
 			delete(c.workers, addr)
 		}
 	}
 	for _, a := range cfg.Account {
-		if _, running := c.workers[a.Address]; running {
+		if _, running := c.workers[a.Address]; running || c.isPaused(a.Address) {
 			continue
 		}
 		ctx, cancel := context.WithCancel(c.ctx)
@@ -134,6 +142,9 @@ func (c *Connector) Status() []Status {
 	out := make([]Status, 0, len(c.workers))
 	for _, w := range c.workers {
 		out = append(out, w.status())
+	}
+	for _, st := range c.paused {
+		out = append(out, st)
 	}
 	c.mu.Unlock()
 	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Address, b.Address) })

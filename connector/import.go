@@ -13,10 +13,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-message/textproto"
-	"github.com/emersion/go-msgauth/authres"
-
 	"mxdesk/config"
+	"mxdesk/msgauth"
 	"mxdesk/router"
 	"mxdesk/store"
 )
@@ -203,9 +201,10 @@ func (w *worker) importOne(ctx context.Context, st *store.ImportState, m fetched
 	}
 	env := router.Envelope{
 		From: envelopeSender(m.body), To: []string{w.queueAddr}, RemoteAddr: w.acct.IMAP, Helo: "imap " + w.acct.Address,
-		TLS: w.acct.IMAPTLS != config.AccountTLSNone, Imported: true, DMARCFail: dmarcFailed(m.body, w.acct.AuthenticationResults),
+		TLS: w.acct.IMAPTLS != config.AccountTLSNone, Imported: true,
 		InTx: func(tx store.Tx) error { return tx.PutImportState(next) },
 	}
+	env.Spam, env.DMARCFail = w.upstreamDMARC(m)
 	d, err := w.c.opts.Router.Deliver(ctx, env, m.body)
 	switch k := router.KindOf(err); {
 	case err == nil:
@@ -256,31 +255,22 @@ func (w *worker) afterImport(cl *imapclient.Client, uids []imap.UID) error {
 	return nil
 }
 
-// dmarcFailed tells whether the upstream server (authserv-id trusted)
-// recorded a DMARC failure: in the topmost Authentication-Results field
-// with its id, as a server adds its own on top (RFC 8601). Such mail gets
-// no auto-reply, as from the MX.
-func dmarcFailed(raw []byte, trusted string) bool {
-	if trusted == "" {
-		return false
+// upstreamDMARC applies [inbound]'s DMARC rules to the verdict the
+// trusted upstream server recorded (authentication_results), as the MX
+// does to its own: a failure gets no auto-reply, and under p=quarantine
+// is filed as spam. A p=reject that the MX would refuse is filed as spam
+// too: the upstream accepted it already, and nothing can refuse it now.
+func (w *worker) upstreamDMARC(m fetched) (spam, failed bool) {
+	d, ok := msgauth.UpstreamDMARC(m.body, w.acct.AuthenticationResults)
+	if !ok {
+		return false, false
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return false
+	disp := d.Disposition(w.c.opts.DMARCReject, w.c.opts.DMARCQuarantine)
+	if disp >= msgauth.Quarantine {
+		w.c.opts.Logger.Info("upstream message failed DMARC: filed as spam", "account", w.acct.Address, "uid", m.uid,
+			"domain", d.Domain, "detail", d.Reason)
 	}
-	for _, v := range h.Values("Authentication-Results") {
-		id, results, err := authres.Parse(v)
-		if err != nil || !strings.EqualFold(id, trusted) {
-			continue
-		}
-		for _, r := range results {
-			if d, ok := r.(*authres.DMARCResult); ok && d.Value == authres.ResultFail {
-				return true
-			}
-		}
-		return false
-	}
-	return false
+	return disp >= msgauth.Quarantine, disp != msgauth.Accept
 }
 
 // envelopeSender is the Return-Path the upstream server recorded, else

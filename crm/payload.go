@@ -64,6 +64,16 @@ type Attachment struct {
 	Content     []byte `json:"content"` // base64 in JSON
 }
 
+// Rated is the data of ticket.rated: the session's rating as it is when
+// sent (a later rating replaces it).
+type Rated struct {
+	Common
+	Score int    `json:"score"`
+	Scale int    `json:"scale"`
+	Queue string `json:"queue"`
+	Agent string `json:"agent"` // the session's agent when rated
+}
+
 // render builds the body of h from the store as it is now: the ticket ID
 // known by then, the thread up to now for content, PDF and metadata. A
 // retry sends the same webhook-id with a body rendered again.
@@ -84,6 +94,9 @@ func (f *Feed) data(rd store.Reader, h store.Hook) (any, error) {
 			return nil, err
 		}
 		return f.link(rd, Common{Session: h.Session, TicketID: s.TicketID}, h)
+	}
+	if h.Type == TypeRated {
+		return rated(rd, h.Session)
 	}
 	t, err := transcript.Load(rd, h.Session)
 	if err != nil {
@@ -162,4 +175,17 @@ func decoded(v string) string {
 		v = d
 	}
 	return strings.TrimSpace(v)
+}
+
+// rated is the data of ticket.rated for session.
+func rated(rd store.Reader, session string) (Rated, error) {
+	s, err := rd.Session(session)
+	if err != nil {
+		return Rated{}, err
+	}
+	if s.Rating == nil {
+		return Rated{}, fmt.Errorf("session %s has no rating", session)
+	}
+	r := s.Rating
+	return Rated{Common: Common{Session: session, TicketID: s.TicketID}, Score: r.Score, Scale: r.Scale, Queue: r.Queue, Agent: r.Agent}, nil
 }

@@ -15,6 +15,7 @@ const (
 	TypeCreated    = "ticket.created"
 	TypeComment    = "ticket.comment"
 	TypeAttachment = "ticket.attachment"
+	TypeRated      = "ticket.rated" // the customer rated the session ([queue.rating])
 )
 
 // What a comment or an attachment carries (store.Hook.Kind).
@@ -37,8 +38,19 @@ func (f *Feed) OnEvent(tx store.Tx, e store.Event) error {
 		return f.onMessage(tx, e)
 	case router.StatusOf(e) == router.StatusResolved:
 		return f.onResolved(tx, e)
+	case e.Kind == router.EventRated:
+		return f.onRated(tx, e)
 	}
 	return nil
+}
+
+// onRated posts the session's rating to its ticket (none without one).
+func (f *Feed) onRated(tx store.Tx, e store.Event) error {
+	events, err := tx.Events(e.Session)
+	if err != nil || !hasTicket(events) {
+		return err
+	}
+	return f.enqueue(tx, e, TypeRated, "", 0)
 }
 
 func (f *Feed) onMessage(tx store.Tx, e store.Event) error {

@@ -54,7 +54,7 @@ func (w *Worker) record(ctx context.Context, id uint64, p router.OutboundProgres
 // sentCopy is the account whose sent_folder gets a copy of ob, when
 // delivered went through that account's SMTP; "" otherwise.
 func (w *Worker) sentCopy(ob store.Outbound, delivered []string) string {
-	acct := w.cfg.AccountByQueue(ob.Queue)
+	acct := w.account(ob.Queue)
 	if acct == nil || acct.SMTP == "" || acct.SentFolder == "" || len(delivered) == 0 {
 		return ""
 	}

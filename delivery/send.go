@@ -28,7 +28,7 @@ func (w *Worker) send(ctx context.Context, ob store.Outbound, raw []byte, target
 		return failAll(targets, f), nil, nil
 	}
 	msg := outgoing{sig: sig, raw: raw}
-	if acct := w.cfg.AccountByQueue(ob.Queue); acct != nil && acct.SMTP != "" {
+	if acct := w.account(ob.Queue); acct != nil && acct.SMTP != "" {
 		results = w.viaAccount(ctx, acct, ob.From, targets, msg)
 		return results, delivered(results), nil
 	}

@@ -102,6 +102,10 @@ type Worker struct {
 	auth func() sasl.Client // smarthost AUTH PLAIN, nil without a user
 	dns  *net.Resolver
 
+	// accounts holds the [[account]] SMTP settings in force: SetAccounts
+	// swaps them at a reload.
+	accounts atomic.Pointer[config.Config]
+
 	timeout  time.Duration
 	retryFor time.Duration
 
@@ -131,6 +135,7 @@ func New(r *router.Router, cfg *config.Config, opts Options) (*Worker, error) {
 		inflight:     map[uint64]bool{},
 		pending:      map[uint64][]result{},
 	}
+	w.accounts.Store(cfg)
 	if w.now == nil {
 		w.now = time.Now
 	}
@@ -331,4 +336,14 @@ func (w *Worker) Stats() (Stats, error) {
 		return err
 	})
 	return s, err
+}
+
+// SetAccounts makes the [[account]] settings of cfg (smtp, smtp_tls,
+// credentials, sent_folder) the ones deliveries use from now on: a reload.
+// An attempt under way finishes with those it started with.
+func (w *Worker) SetAccounts(cfg *config.Config) { w.accounts.Store(cfg) }
+
+// account is the [[account]] of queue in force, or nil.
+func (w *Worker) account(queue string) *config.Account {
+	return w.accounts.Load().AccountByQueue(queue)
 }

@@ -83,3 +83,40 @@ func TestBenchSubmissionAndDelivery(t *testing.T) {
 			r.Messages, r.Errors, r.Delivery, stdout.String())
 	}
 }
+
+// TestBenchIMAPCommand is a smoke test of `mxdesk bench imap` against the
+// real server: every kind of command runs, none fails, and the folder the
+// tool made is gone afterwards. Nothing about speed.
+func TestBenchIMAPCommand(t *testing.T) {
+	srv := newEnv(t).start(t)
+	cmd := exec.Command(mxdeskBin, "bench", "imap", "--json", "--shared",
+		"--imap", srv.addr("imap"), "--login", testLogin, "--password", testPassword,
+		"--clients", "3", "--seed", "5", "--size", "500", "--duration", "1s", "--prefix", "load")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("mxdesk bench imap: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	var r struct {
+		Errors     int `json:"errors"`
+		PerCommand map[string]struct {
+			Count int `json:"count"`
+		} `json:"per_command"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("mxdesk bench imap --json printed no JSON: %v\n%s", err, stdout.String())
+	}
+	for _, name := range []string{"select", "flags", "headers", "body", "store", "append", "expunge"} {
+		if r.PerCommand[name].Count == 0 {
+			t.Errorf("no %s command measured\n%s", name, stdout.String())
+		}
+	}
+	if r.Errors != 0 {
+		t.Errorf("%d commands failed\n%s", r.Errors, stdout.String())
+	}
+	c := loginIMAP(t, srv.addr("imap"), testLogin, testPassword)
+	boxes, err := c.List("", "load*", nil).Collect()
+	if err != nil || len(boxes) != 0 {
+		t.Errorf("after the bench: LIST load* = %v, %v; want no folder left", boxes, err)
+	}
+}

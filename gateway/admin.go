@@ -73,7 +73,7 @@ type AdminSession struct {
 // /v1/agents/{login}/state.
 type AdminAgent struct {
 	Login   string `json:"login"`
-	State   string `json:"state"`   // available, away or offline
+	State   string `json:"state"`   // available, in_session, rona, away or offline
 	Present bool   `json:"present"` // has an IMAP connection seen within presence_timeout
 	Active  int    `json:"active"`  // sessions counting towards the agent's load
 	// PresenceKnown is false when no server runs and the store was read
@@ -235,6 +235,7 @@ func newAdminHandler(r *router.Router, log *slog.Logger, online bool) http.Handl
 	mux.HandleFunc("POST /v1/quarantine/{id}/release", a.releaseQuarantined)
 	mux.HandleFunc("DELETE /v1/quarantine/{id}", a.deleteQuarantined)
 	a.crmRoutes(mux)
+	a.tokenRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeAdminError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
 	})

@@ -19,7 +19,8 @@ func storeDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "st
 // storeOptions are the store options of cfg, for Open and Restore alike.
 func storeOptions(cfg *config.Config, log *slog.Logger) badgerstore.Options {
 	return badgerstore.Options{Sync: cfg.SyncWrites(), MaxValueBytes: cfg.SMTP.MaxMessageBytes + 64<<10,
-		MinFreeBytes: int64(cfg.Store.MinFreeSpace), Logger: log}
+		MinFreeBytes: int64(cfg.Store.MinFreeSpace), Logger: log,
+		ExpungedKept: cfg.IMAP.ExpungedKept}
 }
 
 // BackupOffline writes a backup of cfg's store to w while no server runs

@@ -2,12 +2,10 @@ package gateway
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"mxdesk/config"
 	"mxdesk/connector"
 	"mxdesk/router"
 )
@@ -16,7 +14,7 @@ import (
 // runs it with the background work.
 func (g *Gateway) newConnector() *connector.Connector {
 	c := connector.New(connector.Options{Router: g.router, Store: g.store, Logger: g.log, OnImport: g.onImport,
-		MaxMessageBytes: g.cfg.SMTP.MaxMessageBytes})
+		MaxMessageBytes: g.cfg.SMTP.MaxMessageBytes, DMARCReject: g.cfg.Inbound.DMARCReject, DMARCQuarantine: g.cfg.Inbound.DMARCQuarantine})
 	wake := c.SentCopyQueued
 	g.obs.sentCopyQueued.Store(&wake)
 	return c
@@ -68,51 +66,5 @@ func (c accountCollector) Collect(ch chan<- prometheus.Metric) {
 			up = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descAccountUp, prometheus.GaugeValue, up, s.Address)
-	}
-}
-
-// accountSMTP is the part of an [[account]] the delivery worker reads at
-// start only: its SMTP server and credentials.
-type accountSMTP struct{ smtp, tls, login, passwordFile string }
-
-func smtpOf(a *config.Account) accountSMTP {
-	return accountSMTP{a.SMTP, a.SMTPTLS, a.SMTPLogin, a.SMTPPasswordFile}
-}
-
-// runningAccount is old's account of address, or nil.
-func runningAccount(old *config.Config, address string) *config.Account {
-	for i := range old.Account {
-		if old.Account[i].Address == address {
-			return &old.Account[i]
-		}
-	}
-	return nil
-}
-
-// accountSMTPKeys names the accounts whose SMTP settings a reload changed
-// (a new account with smtp too): they apply at the next restart.
-func accountSMTPKeys(old, cfg *config.Config) []string {
-	var keys []string
-	for i := range cfg.Account {
-		a := &cfg.Account[i]
-		prev := runningAccount(old, a.Address)
-		if (prev == nil && a.SMTP != "") || (prev != nil && smtpOf(prev) != smtpOf(a)) {
-			keys = append(keys, fmt.Sprintf("account[%d].smtp", i))
-		}
-	}
-	return keys
-}
-
-// keepAccountSMTP gives cfg's accounts the SMTP settings the delivery
-// worker runs with (none for a new account), so that the router writes
-// the From and MAIL FROM of the server that sends.
-func keepAccountSMTP(old, cfg *config.Config) {
-	for i := range cfg.Account {
-		a := &cfg.Account[i]
-		prev := runningAccount(old, a.Address)
-		if prev == nil {
-			prev = &config.Account{}
-		}
-		a.SMTP, a.SMTPTLS, a.SMTPLogin, a.SMTPPasswordFile = prev.SMTP, prev.SMTPTLS, prev.SMTPLogin, prev.SMTPPasswordFile
 	}
 }

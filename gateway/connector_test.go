@@ -110,14 +110,21 @@ func upstreamMail(id, from, subject string) string {
 // waitImport waits for the next import and checks it is the message id.
 func (a *accountEnv) waitImport(t *testing.T, id string) router.Delivered {
 	t.Helper()
+	d := a.nextImport(t)
+	if d.MessageID != id+"@customer.test" {
+		t.Fatalf("imported %s, want %s@customer.test", d.MessageID, id)
+	}
+	return d
+}
+
+// nextImport waits for the next import.
+func (a *accountEnv) nextImport(t *testing.T) router.Delivered {
+	t.Helper()
 	select {
 	case d := <-a.imported:
-		if d.MessageID != id+"@customer.test" {
-			t.Fatalf("imported %s, want %s@customer.test", d.MessageID, id)
-		}
 		return d
 	case <-time.After(20 * time.Second):
-		t.Fatalf("message %s not imported within 20s; accounts: %+v", id, a.g.Accounts())
+		t.Fatalf("nothing imported within 20s; accounts: %+v", a.g.Accounts())
 	}
 	return router.Delivered{}
 }
@@ -390,21 +397,7 @@ func TestAccountReplyLeavesThroughUpstreamSMTP(t *testing.T) {
 	a.u.Append(t, a.upstream, "INBOX", upstreamMail("q1", "carla@customer.test", "where is my order"))
 	a.waitImport(t, "q1")
 
-	c := dialSMTP(t, a.g.Addr("submission"))
-	if err := c.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password)); err != nil {
-		t.Fatal(err)
-	}
-	reply := "From: alice@example.test\r\nTo: carla@customer.test\r\nSubject: Re: where is my order\r\n" +
-		"In-Reply-To: <q1@customer.test>\r\nMessage-ID: <r1@desk.test>\r\n\r\nIt left today.\r\n"
-	if err := c.SendMail("alice@example.test", []string{"carla@customer.test"}, strings.NewReader(reply)); err != nil {
-		t.Fatal(err)
-	}
-	var got upstreamMessage
-	select {
-	case got = <-up.got:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the reply did not reach the account's SMTP")
-	}
+	got := aliceReplies(t, a.g, up, "q1@customer.test", "r1@desk.test")
 	h, err := textproto.ReadHeader(bufio.NewReader(strings.NewReader(got.data)))
 	if err != nil {
 		t.Fatal(err)
@@ -418,6 +411,29 @@ func TestAccountReplyLeavesThroughUpstreamSMTP(t *testing.T) {
 	if h.Has("Reply-To") || h.Get("In-Reply-To") != "<q1@customer.test>" {
 		t.Errorf("Reply-To %q (want none), In-Reply-To %q (want <q1@customer.test>)", h.Get("Reply-To"), h.Get("In-Reply-To"))
 	}
+}
+
+// aliceReplies sends alice's reply (Message-ID msgID) to carla's message
+// inReplyTo through the submission port and returns it as the account's
+// SMTP server got it.
+func aliceReplies(t *testing.T, g *gateway.Gateway, up *upstreamSMTP, inReplyTo, msgID string) upstreamMessage {
+	t.Helper()
+	c := dialSMTP(t, g.Addr("submission"))
+	if err := c.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password)); err != nil {
+		t.Fatal(err)
+	}
+	reply := "From: alice@example.test\r\nTo: carla@customer.test\r\nSubject: Re: where is my order\r\n" +
+		"In-Reply-To: <" + inReplyTo + ">\r\nMessage-ID: <" + msgID + ">\r\n\r\nIt left today.\r\n"
+	if err := c.SendMail("alice@example.test", []string{"carla@customer.test"}, strings.NewReader(reply)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-up.got:
+		return got
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reply did not reach the account's SMTP")
+	}
+	return upstreamMessage{}
 }
 
 // TestAccountAfterImport: after_import = "seen" flags the imported
@@ -531,5 +547,230 @@ func TestAccountAutoReplyLeavesThroughUpstreamSMTP(t *testing.T) {
 	}
 	if got.from != "help@upstream.test" || !strings.Contains(h.Get("From"), "<help@upstream.test>") || h.Get("Auto-Submitted") != "auto-replied" || h.Has("Reply-To") {
 		t.Errorf("auto-reply: MAIL FROM %q, From %q, Auto-Submitted %q, Reply-To %q", got.from, h.Get("From"), h.Get("Auto-Submitted"), h.Get("Reply-To"))
+	}
+}
+
+// TestAccountFilesUpstreamDMARCFailureAsSpam: a DMARC failure the
+// trusted upstream recorded is filed as [inbound] files the MX's own:
+// under the sender domain's p=reject or p=quarantine as spam (the
+// queue's Spam folder, resolved), under p=none (or no policy written) in
+// the queue as usual. Each provider writes the policy its own way; only
+// the topmost field with the trusted authserv-id counts.
+func TestAccountFilesUpstreamDMARCFailureAsSpam(t *testing.T) {
+	cases := []struct {
+		name, trusted string
+		spam, notSpam string // Authentication-Results fields, topmost first
+	}{{
+		name: "google", trusted: "mx.google.com",
+		spam: "Authentication-Results: mx.google.com;\n       dkim=fail header.i=@bank.test header.s=s1 header.b=Ab12Cd34;\n" +
+			"       spf=softfail (google.com: domain of transitioning ceo@bank.test does not designate 192.0.2.7 as permitted sender) smtp.mailfrom=ceo@bank.test;\n" +
+			"       dmarc=fail (p=REJECT sp=REJECT dis=NONE) header.from=bank.test\n" +
+			"Authentication-Results: mx.google.com; dmarc=pass header.from=bank.test\n", // forged below: ignored
+		notSpam: "Authentication-Results: elsewhere.test; dmarc=fail (p=REJECT sp=REJECT dis=NONE) header.from=shop.test\n" + // forged above: ignored
+			"Authentication-Results: mx.google.com;\n       spf=none (google.com: shop.test does not designate permitted sender hosts) smtp.mailfrom=ann@shop.test;\n" +
+			"       dmarc=fail (p=NONE sp=NONE dis=NONE) header.from=shop.test\n",
+	}, {
+		name: "microsoft", trusted: "mx.microsoft.com",
+		spam: "Authentication-Results: spf=fail (sender IP is 192.0.2.7)\n smtp.mailfrom=bank.test; dkim=none (message not signed)\n" +
+			" header.d=none;dmarc=fail action=quarantine header.from=bank.test;compauth=fail\n reason=000\n" +
+			"Authentication-Results: spf=pass smtp.mailfrom=bank.test; dmarc=pass action=none header.from=bank.test\n",
+		notSpam: "Authentication-Results: spf=fail (sender IP is 192.0.2.8)\n smtp.mailfrom=shop.test; dkim=none (message not signed)\n" +
+			" header.d=none;dmarc=fail action=none header.from=shop.test;compauth=fail\n reason=001\n",
+	}, {
+		name: "opendmarc", trusted: "mail.upstream.test",
+		spam:    "Authentication-Results: mail.upstream.test;\n\tdmarc=fail reason=\"No valid SPF, No valid DKIM\" header.from=bank.test policy.dmarc=reject\n",
+		notSpam: "Authentication-Results: mail.upstream.test; dmarc=fail (p=none dis=none) header.from=shop.test\n",
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := startAccount(t, "INBOX", fmt.Sprintf("authentication_results = %q", c.trusted),
+				"[queue.auto_reply]\nenabled = true\nbody = \"Hello @{consumer}, your ticket is @{ticket_id}.\"")
+			a.u.Append(t, a.upstream, "INBOX", c.spam+upstreamMail("phish-"+c.name, "ceo@bank.test", "wire money"))
+			d := a.waitImport(t, "phish-"+c.name)
+			if s := session(t, a.g, d.Session); !s.Spam || s.Status != router.StatusResolved || d.Folder != "Queues/Support/Spam" {
+				t.Errorf("p=reject/quarantine failure: spam %v, status %s, folder %q; want spam, Resolved, Queues/Support/Spam", s.Spam, s.Status, d.Folder)
+			}
+			a.u.Append(t, a.upstream, "INBOX", c.notSpam+upstreamMail("order-"+c.name, "ann@shop.test", "my order"))
+			d = a.waitImport(t, "order-"+c.name)
+			if s := session(t, a.g, d.Session); s.Spam || d.Folder != "Queues/Support" {
+				t.Errorf("p=none failure: spam %v, folder %q; want the queue", s.Spam, d.Folder)
+			}
+			m := scrapeMetrics(t, a.g)
+			if dmarc, sent := m.value("mxdesk_autoreplies_total", "queue", "Support", "result", "dmarc"), m.value("mxdesk_autoreplies_total", "queue", "Support", "result", "sent"); sent != 0 {
+				t.Errorf("auto-replies: %v skipped for DMARC, %v sent; want none sent", dmarc, sent)
+			}
+		})
+	}
+}
+
+// microsoftNDR is the non-delivery report Microsoft 365 puts in the
+// mailbox of a sender whose message failed: multipart/report with the
+// text and HTML explanation, the delivery status (Status 5.1.10) and the
+// returned message; no In-Reply-To.
+func microsoftNDR(original string) string {
+	return "Return-Path: <>\nFrom: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@upstream.test>\n" +
+		"To: <help@upstream.test>\nDate: Thu, 3 Dec 2026 10:05:00 +0000\n" +
+		"Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"b6d1c9a1-2a34-4e6b-9a7e-3f0c5e1d2a11\"\n" +
+		"Content-Language: en-US\nMessage-ID: <8f1c7a5e-2f0b-4a3e-9a51-1e0c9d6b7a22@upstream.test>\n" +
+		"Subject: Undeliverable: Re: where is my order\nAuto-Submitted: auto-replied\nX-MS-Exchange-Message-Is-Ndr:\nMIME-Version: 1.0\n\n" +
+		"--b6d1c9a1-2a34-4e6b-9a7e-3f0c5e1d2a11\nContent-Type: multipart/alternative; differences=Content-Type;\n\tboundary=\"9c2b5e7d-1f3a-4c8e-b0d2-6a4f8e1c3b55\"\n\n" +
+		"--9c2b5e7d-1f3a-4c8e-b0d2-6a4f8e1c3b55\nContent-Type: text/plain; charset=\"us-ascii\"\nContent-Transfer-Encoding: quoted-printable\n\n" +
+		"Your message to carla@customer.test couldn't be delivered.\ncarla wasn't found at customer.test.\n\n" +
+		"--9c2b5e7d-1f3a-4c8e-b0d2-6a4f8e1c3b55\nContent-Type: text/html; charset=\"us-ascii\"\n\n" +
+		"<html><body><p>Your message to carla@customer.test couldn't be delivered.</p></body></html>\n" +
+		"--9c2b5e7d-1f3a-4c8e-b0d2-6a4f8e1c3b55--\n\n" +
+		"--b6d1c9a1-2a34-4e6b-9a7e-3f0c5e1d2a11\nContent-Type: message/delivery-status\n\n" +
+		"Reporting-MTA: dns;AM0PR01MB1234.eurprd01.prod.exchangelabs.com\nReceived-From-MTA: dns;AM0PR01MB5678.eurprd01.prod.exchangelabs.com\n" +
+		"Arrival-Date: Thu, 3 Dec 2026 10:04:58 +0000\n\n" +
+		"Final-Recipient: rfc822;carla@customer.test\nAction: failed\nStatus: 5.1.10\n" +
+		"Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient carla@customer.test not found by SMTP address lookup\n\n" +
+		"--b6d1c9a1-2a34-4e6b-9a7e-3f0c5e1d2a11\nContent-Type: message/rfc822\n\n" + original + "\n" +
+		"--b6d1c9a1-2a34-4e6b-9a7e-3f0c5e1d2a11--\n"
+}
+
+// gmailNDR is the bounce Gmail sends (Status 5.1.1): the explanation in
+// multipart/related, the delivery status, the returned message's header
+// (text/rfc822-headers, as for a large message).
+func gmailNDR(original, inReplyTo string) string {
+	head, _, _ := strings.Cut(strings.ReplaceAll(original, "\r\n", "\n"), "\n\n")
+	return "Return-Path: <>\nFrom: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: help@upstream.test\n" +
+		"Auto-Submitted: auto-replied\nSubject: Delivery Status Notification (Failure)\n" +
+		"References: <" + inReplyTo + ">\nIn-Reply-To: <" + inReplyTo + ">\nX-Failed-Recipients: carla@customer.test\n" +
+		"Message-ID: <6570a1b2.050a0220.abcd.0001.GMR@mx.google.com>\nDate: Thu, 03 Dec 2026 02:06:00 -0800 (PST)\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/report; boundary=\"000000000000abcd\"; report-type=delivery-status\n\n" +
+		"--000000000000abcd\nContent-Type: multipart/related; boundary=\"000000000000ef01\"\n\n" +
+		"--000000000000ef01\nContent-Type: multipart/alternative; boundary=\"000000000000ef02\"\n\n" +
+		"--000000000000ef02\nContent-Type: text/plain; charset=\"UTF-8\"\n\n** Address not found **\n\n" +
+		"Your message wasn't delivered to carla@customer.test because the address couldn't be found.\n\n" +
+		"--000000000000ef02\nContent-Type: text/html; charset=\"UTF-8\"\n\n<html><body>Address not found</body></html>\n" +
+		"--000000000000ef02--\n--000000000000ef01--\n" +
+		"--000000000000abcd\nContent-Type: message/delivery-status\n\n" +
+		"Reporting-MTA: dns; googlemail.com\nReceived-From-MTA: dns; help@upstream.test\nArrival-Date: Thu, 03 Dec 2026 02:05:58 -0800 (PST)\n\n" +
+		"Final-Recipient: rfc822; carla@customer.test\nAction: failed\nStatus: 5.1.1\n" +
+		"Remote-MTA: dns; mx.customer.test. (192.0.2.25, the server for the domain customer.test.)\n" +
+		"Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach does not exist.\n" +
+		"Last-Attempt-Date: Thu, 03 Dec 2026 02:06:00 -0800 (PST)\n\n" +
+		"--000000000000abcd\nContent-Type: text/rfc822-headers\n\n" + head + "\n\n" +
+		"--000000000000abcd--\n"
+}
+
+// sessionEvents lists the events of kind in session id.
+func sessionEvents(t *testing.T, g *gateway.Gateway, id, kind string) []store.Event {
+	t.Helper()
+	var out []store.Event
+	err := g.Router().View(func(rd store.Reader) error {
+		evs, err := rd.Events(id)
+		for _, e := range evs {
+			if e.Kind == kind {
+				out = append(out, e)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sessionCount counts every session of the store.
+func sessionCount(t *testing.T, g *gateway.Gateway) int {
+	t.Helper()
+	n := 0
+	err := g.Router().View(func(rd store.Reader) error {
+		return rd.EachSession(func(store.Session) error { n++; return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestAccountBounceOfReplyGoesToItsSession: the bounce of a reply sent
+// through the account's SMTP comes back into the account's mailbox. In
+// Microsoft 365's and Gmail's shapes it is filed as the reply's bounce
+// (the session's bounced event, the DSN in its thread, no automatic mail
+// to the address), with the import's position in the same transaction:
+// no new session, and nothing again after a restart. A DSN about a
+// message that mxdesk did not send is ordinary mail.
+func TestAccountBounceOfReplyGoesToItsSession(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	up := startUpstreamSMTP(t, u.Login, u.Password)
+	a := startAccountUser(t, u, "INBOX", fmt.Sprintf("smtp = %q\nsmtp_tls = \"none\"", up.addr))
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("q1", "carla@customer.test", "where is my order"))
+	s1 := a.waitImport(t, "q1").Session
+	sent := aliceReplies(t, a.g, up, "q1@customer.test", "r1@desk.test")
+	before := sessionCount(t, a.g)
+
+	uid := a.u.Append(t, a.upstream, "INBOX", microsoftNDR(sent.data))
+	if d := a.nextImport(t); !d.Bounced || d.Session != s1 {
+		t.Fatalf("Microsoft 365 NDR: bounced %v in session %s, want the bounce of %s", d.Bounced, d.Session, s1)
+	}
+	if evs := sessionEvents(t, a.g, s1, "bounced"); len(evs) != 1 || !strings.Contains(evs[0].Detail, "carla@customer.test") || !strings.Contains(evs[0].Detail, "5.1.10") {
+		t.Errorf("bounced events of %s: %+v, want one naming carla@customer.test and 5.1.10", s1, evs)
+	}
+	if st := importState(t, a.g); st.LastUID != uid {
+		t.Errorf("import position %d after the bounce, want its UID %d", st.LastUID, uid)
+	}
+	var am store.AutoMail
+	a.g.Router().View(func(rd store.Reader) (err error) { am, err = rd.AutoMail("carla@customer.test"); return err })
+	if !am.SuppressedUntil.After(time.Now()) {
+		t.Errorf("automatic mail to carla not paused after the permanent failure: %+v", am)
+	}
+
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("q2", "carla@customer.test", "and the other order"))
+	s2 := a.waitImport(t, "q2").Session
+	sent = aliceReplies(t, a.g, up, "q2@customer.test", "r2@desk.test")
+	a.u.Append(t, a.upstream, "INBOX", gmailNDR(sent.data, "r2@desk.test"))
+	if d := a.nextImport(t); !d.Bounced || d.Session != s2 {
+		t.Fatalf("Gmail NDR: bounced %v in session %s, want the bounce of %s", d.Bounced, d.Session, s2)
+	}
+	if evs := sessionEvents(t, a.g, s2, "bounced"); len(evs) != 1 || !strings.Contains(evs[0].Detail, "5.1.1 The email account") {
+		t.Errorf("bounced events of %s: %+v, want one with Gmail's diagnostic", s2, evs)
+	}
+	if n := sessionCount(t, a.g); n != before+1 {
+		t.Errorf("%d sessions after two bounces and one customer message, want %d", n, before+1)
+	}
+
+	a.restart(t)
+	waitAccount(t, a.g, "valid", "")
+	// it returns carla's own message: in a session, but not sent by us
+	stranger := strings.ReplaceAll(microsoftNDR(upstreamMail("q1", "carla@customer.test", "where is my order")),
+		"8f1c7a5e-2f0b-4a3e-9a51-1e0c9d6b7a22", "stranger")
+	a.u.Append(t, a.upstream, "INBOX", stranger)
+	if d := a.nextImport(t); d.Bounced || d.Session == s1 || d.Session == s2 {
+		t.Errorf("a DSN about a customer's message: bounced %v in session %s, want a new session", d.Bounced, d.Session)
+	}
+	if evs := sessionEvents(t, a.g, s1, "bounced"); len(evs) != 1 {
+		t.Errorf("%d bounced events of %s after the restart, want 1", len(evs), s1)
+	}
+}
+
+// TestAccountSMTPAppliesAtReload: a reload that points the account's smtp
+// at another server sends the next reply there, and is not reported as
+// waiting for a restart.
+func TestAccountSMTPAppliesAtReload(t *testing.T) {
+	u := dovecottest.Shared(t).NewUser(t)
+	first, second := startUpstreamSMTP(t, u.Login, u.Password), startUpstreamSMTP(t, u.Login, u.Password)
+	a := startAccountUser(t, u, "INBOX", fmt.Sprintf("smtp = %q\nsmtp_tls = \"none\"", first.addr))
+	a.u.Append(t, a.upstream, "INBOX", upstreamMail("q1", "carla@customer.test", "where is my order"))
+	a.waitImport(t, "q1")
+	aliceReplies(t, a.g, first, "q1@customer.test", "r1@desk.test")
+
+	a.write(t, accountTable(u, "INBOX", u.PasswordFile, fmt.Sprintf("smtp = %q\nsmtp_tls = \"none\"", second.addr)))
+	res, err := a.g.Reload("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(res.Restart, "account[0].smtp") {
+		t.Errorf("reload reports account[0].smtp as a restart key: %v", res.Restart)
+	}
+	if got := aliceReplies(t, a.g, second, "q1@customer.test", "r2@desk.test"); got.from != "help@upstream.test" {
+		t.Errorf("the reply after the reload: MAIL FROM %q", got.from)
+	}
+	select {
+	case got := <-first.got:
+		t.Errorf("the old server got a message after the reload: %q", got.data)
+	default:
 	}
 }

@@ -31,3 +31,6 @@ func NewClocked(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 // ArchivedAtStart is closed once the archive's run at start has ended
 // (tests then run it themselves on their clock).
 func (g *Gateway) ArchivedAtStart() <-chan struct{} { return g.archivedAtStart }
+
+// CampaignPasses counts the campaign sender's finished looks.
+func (g *Gateway) CampaignPasses() int64 { return g.campaigns.Passes() }

@@ -18,7 +18,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mxdesk/api"
 	"mxdesk/archive"
+	"mxdesk/campaign"
 	"mxdesk/config"
 	"mxdesk/connector"
 	"mxdesk/crm"
@@ -26,6 +28,7 @@ import (
 	"mxdesk/imapserver"
 	"mxdesk/msgauth"
 	"mxdesk/msglink"
+	"mxdesk/outboxloop"
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
@@ -59,7 +62,9 @@ type Gateway struct {
 	adminPath string
 
 	supervisor *supervisorFeed // the supervisor page on the HTTP listener
+	api        *api.API        // the public HTTP API on the HTTP listener (api.go)
 	links      *msglink.Signer // the CRM feed's message links; nil: feed off (msglink.go)
+	ratings    *ratings        // the satisfaction rating links (rating.go)
 
 	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)
 	// archivedAtStart is closed when the run at start has ended.
@@ -76,6 +81,10 @@ type Gateway struct {
 	// importHook, if set, is told of each import (tests).
 	connector  *connector.Connector
 	importHook atomic.Pointer[func(account string, d router.Delivered)]
+
+	// campaigns sends the outbound campaigns on campaignLoop (campaign.go).
+	campaigns    *campaign.Service
+	campaignLoop *outboxloop.Loop
 
 	mu    sync.Mutex
 	addrs map[string]string // listener name -> bound address
@@ -116,6 +125,12 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		return nil, err
 	}
 	ropts := router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st}
+	rates, err := newRatings(cfg, obs.reg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ropts.RatingLink = rates.links.URL
 	if feed != nil {
 		ropts.OnEvent = feed.OnEvent
 	}
@@ -136,7 +151,9 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	}
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, crm: feed, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
+	g.ratings = rates
 	obs.reg.MustRegister(deskCollector{g})
+	obs.reg.MustRegister(ccCollector{g})
 	if err := g.newArchiver(now); err != nil {
 		st.Close()
 		return nil, err
@@ -144,6 +161,10 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	*crmMetrics = *newCRMMetrics(g)
 	obs.reg.MustRegister(crmMetrics)
 	g.connector = g.newConnector()
+	if err := g.newCampaigns(now); err != nil {
+		st.Close()
+		return nil, err
+	}
 	obs.reg.MustRegister(accountCollector{g})
 	smtpOpts := smtpserver.Options{
 		Hostname:            cfg.Hostname,
@@ -301,6 +322,7 @@ func (g *Gateway) Start() error {
 		g.wg.Go(func() { g.crm.Run(work, g.router) })
 	}
 	g.connector.Start(work, g.cfg)
+	g.wg.Go(func() { g.runCampaigns(work) })
 	return nil
 }
 

@@ -47,8 +47,11 @@ func (g *Gateway) httpHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", g.ready)
 	mux.Handle("GET /metrics", g.obs.handler())
 	g.registerSupervisor(mux)
+	g.registerAPI(mux)
 	registerAutoconfig(mux, g)
 	g.registerMessageLinks(mux)
+	g.registerRatings(mux)
+	g.registerUnsubscribe(mux)
 	return mux
 }
 

@@ -176,7 +176,7 @@ var (
 	descWaiting  = desc("queue_waiting_sessions", "Sessions waiting unassigned in their queue.", "queue")
 	descOldest   = desc("queue_oldest_waiting_seconds", "How long the longest-waiting session of the queue has waited (0: none waits).", "queue")
 	descAlarms   = desc("queue_kpi_alarm_sessions", "Sessions over the queue's kpi_wait_alarm: waiting unassigned longer, or transferred to an agent and unopened longer.", "queue")
-	descAgents   = desc("agents", "Configured agents per state (available: connected over IMAP and not away; away; offline).", "state")
+	descAgents   = desc("agents", "Configured agents per state (available: connected over IMAP, not away, not working a session; in_session: connected with a session in status Active; rona: an offer timed out and they have not come back; away; offline).", "state")
 	descActive   = desc("agent_active_sessions", "Sessions counting towards agents' load (Unopened, Reopened, Active), summed over the agents in each state.", "state")
 	descMaxLoad  = desc("agent_max_active_sessions", "The load of the busiest agent.")
 	descOutQueue = desc("delivery_queue_messages", "Messages in the outbound queue.")
@@ -224,8 +224,10 @@ func (c deskCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if agents, err := g.router.AgentStatuses(); err == nil {
-		states := map[string]int{router.StateAvailable: 0, router.StateAway: 0, router.StateOffline: 0}
-		active := map[string]int{router.StateAvailable: 0, router.StateAway: 0, router.StateOffline: 0}
+		states, active := map[string]int{}, map[string]int{}
+		for _, st := range router.States {
+			states[st], active[st] = 0, 0
+		}
 		busiest := 0
 		for _, a := range agents {
 			states[a.State]++

@@ -275,7 +275,10 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		{"mxdesk_queue_waiting_sessions", []string{"queue", "Support"}, -1},
 		{"mxdesk_sessions", []string{"queue", "Support", "status", "Unopened"}, -1},
 		{"mxdesk_sessions", []string{"queue", "Support", "status", "Active"}, 1},
-		{"mxdesk_agent_active_sessions", []string{"state", "available"}, 1},
+		// alice now works an Active session: in_session.
+		{"mxdesk_agent_active_sessions", []string{"state", "in_session"}, 1},
+		{"mxdesk_agents", []string{"state", "in_session"}, 1},
+		{"mxdesk_agents", []string{"state", "available"}, -1},
 	} {
 		if got := diff(mid, afterFirst, c.name, c.labels...); got != c.want {
 			t.Errorf("first reply: %s%v moved by %v, want %v", c.name, c.labels, got, c.want)

@@ -53,7 +53,10 @@ func (g *Gateway) Reload(path string) (ReloadResult, error) {
 	g.conns.SetMax(cfg.Limits.ConnectionsPerIP)
 	g.listenerConns.SetMax(cfg.Limits.ConnectionsPerListener)
 	g.agentRcpts.SetLimit(cfg.Limits.SubmissionRecipientsPerHour)
+	g.api.SetRate(cfg.API.RequestsPerMinute)
 	g.connector.Apply(cfg)
+	g.delivery.SetAccounts(cfg)
+	g.campaigns.SetConfig(cfg)
 	if g.supervisor != nil {
 		g.supervisor.changed() // queues or agents may differ; supervisors may not be any more
 	}
@@ -112,7 +115,6 @@ func restartKeys(old, cfg *config.Config) []string {
 	if (old.TLS.Cert == "") != (cfg.TLS.Cert == "") {
 		keys = append(keys, "tls.cert")
 	}
-	keys = append(keys, accountSMTPKeys(old, cfg)...)
 	return append(keys, dkimKeys(old, cfg)...)
 }
 
@@ -185,7 +187,6 @@ func keepRestartKeys(old, cfg *config.Config) {
 	live.RetentionDays, live.AddressRetentionDays = cfg.Archive.RetentionDays, cfg.Archive.AddressRetentionDays
 	live.Prefix, live.MaxSessionsPerRun = cfg.Archive.Prefix, cfg.Archive.MaxSessionsPerRun
 	cfg.Archive = live
-	keepAccountSMTP(old, cfg)
 	limits := cfg.Limits
 	cfg.Limits = old.Limits
 	cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor = limits.LoginLockAfter, limits.LoginLockFor

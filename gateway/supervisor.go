@@ -2,7 +2,7 @@ package gateway
 
 // The supervisor page (SPEC §13): /supervisor on the HTTP listener shows
 // per queue the waiting count, the oldest wait, the sessions by status and
-// the KPI alarms; per agent state, presence and load; the sessions
+// the KPI alarms and CSAT; per agent state, presence, load and CSAT; the sessions
 // waiting longest; and whether each upstream [[account]] works. /supervisor/events streams the same view as
 // server-sent events whenever the store changes (and every few seconds,
 // for the ages and for presence, which lives outside the store), and
@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -36,7 +37,9 @@ import (
 var supervisorHTML string
 
 var supervisorPage = template.Must(template.New("supervisor").Funcs(template.FuncMap{
-	"age": formatAge,
+	"age":     formatAge,
+	"percent": func(r float64) string { return fmt.Sprintf("%d%%", int(math.Round(r*100))) },
+	"join":    func(list []string) string { return strings.Join(list, ", ") },
 }).Parse(supervisorHTML))
 
 const (
@@ -87,15 +90,66 @@ type SupervisorQueue struct {
 	Alarms        int    `json:"alarms"`         // waiting, or transferred and unopened, longer than AlarmSeconds
 	AlarmSeconds  int64  `json:"alarm_seconds"`  // kpi_wait_alarm; 0: no alarm
 	Counts        []int  `json:"counts"`         // sessions per status, in Statuses order
+	// Wrapups are the wrap-up codes recorded today, with their counts,
+	// in the queue's order of codes ("" code: none today).
+	Wrapups []SupervisorWrapup `json:"wrapups"`
+	// ServiceLevel is the queue's service level, nil without one.
+	ServiceLevel *SupervisorServiceLevel `json:"service_level,omitempty"`
+	// QueueAlarms are the real-time thresholds crossed now: "waiting"
+	// (alarm_waiting), "oldest" (alarm_oldest), "service_level" (the last
+	// hour below the target).
+	QueueAlarms []string `json:"queue_alarms"`
+
+	// Routing: who serves the queue and how it takes mail (supervisor_routing.go).
+	Teams    []string `json:"teams"`    // queue.teams
+	Strategy string   `json:"strategy"` // queue.strategy
+	Enabled  bool     `json:"enabled"`  // queue.enabled
+	Receive  bool     `json:"receive"`  // queue.receive
+	Ratings       int    `json:"ratings"`        // satisfaction ratings of its sessions
+	CSAT          int    `json:"csat"`           // percent of them satisfied ([queue.rating])
+}
+
+// SupervisorWrapup is one wrap-up code of a queue and how often it was
+// recorded today.
+type SupervisorWrapup struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// SupervisorServiceLevel is a queue's target and its level per window.
+type SupervisorServiceLevel struct {
+	Target        float64                 `json:"target"`
+	WithinSeconds int64                   `json:"within_seconds"`
+	Windows       []SupervisorLevelWindow `json:"windows"` // 1h, today
+}
+
+// SupervisorLevelWindow is the service level over one window.
+type SupervisorLevelWindow struct {
+	Window   string   `json:"window"`
+	Answered int      `json:"answered"` // counted sessions answered in time
+	Counted  int      `json:"counted"`
+	Ratio    *float64 `json:"ratio"` // null with nothing counted
+	Below    bool     `json:"below"` // under the target
 }
 
 // SupervisorAgent is one agent's line.
 type SupervisorAgent struct {
 	Login   string `json:"login"`
 	Name    string `json:"name"`
-	State   string `json:"state"` // available, away, offline
+	State   string `json:"state"` // available, in_session, rona, away, offline
 	Present bool   `json:"present"`
 	Active  int    `json:"active"`
+	// StateSeconds is how long the agent has been in State; StateTotals
+	// the seconds spent in each state since the server started.
+	StateSeconds int64            `json:"state_seconds"`
+	StateTotals  map[string]int64 `json:"state_totals"`
+	// Handled sessions (picked up and resolved) and their total
+	// handling time.
+	Handled         int   `json:"handled"`
+	HandlingSeconds int64 `json:"handling_seconds"`
+	Ratings int    `json:"ratings"` // ratings of sessions that were theirs when rated
+	CSAT    int    `json:"csat"`    // percent of them satisfied
 }
 
 // SupervisorWaiting is a session waiting unassigned in its queue, or
@@ -126,7 +180,8 @@ type supervisorFeed struct {
 
 	snapMu   sync.Mutex // one snapshot computed at a time
 	snapGen  uint64
-	snapAt   time.Time
+	snapAt   time.Time // by the router's clock
+	snapWall time.Time
 	snapJSON []byte
 }
 
@@ -434,7 +489,10 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	f.mu.Unlock()
 	f.snapMu.Lock()
 	defer f.snapMu.Unlock()
-	if f.snapJSON != nil && f.snapGen == gen && time.Since(f.snapAt) < time.Second {
+	// Ages are by the router's clock (injected in tests): the snapshot
+	// is a second old by it or by the wall clock at most.
+	now := f.g.router.Now()
+	if f.snapJSON != nil && f.snapGen == gen && time.Since(f.snapWall) < time.Second && !now.Before(f.snapAt) && now.Sub(f.snapAt) < time.Second {
 		return f.snapJSON, nil
 	}
 	view, err := f.view()
@@ -445,7 +503,7 @@ func (f *supervisorFeed) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.snapGen, f.snapAt, f.snapJSON = gen, time.Now(), data
+	f.snapGen, f.snapAt, f.snapWall, f.snapJSON = gen, now, time.Now(), data
 	return data, nil
 }
 
@@ -460,7 +518,10 @@ func (f *supervisorFeed) view() (SupervisorView, error) {
 	if v.Queues, err = f.queues(stats); err != nil {
 		return v, err
 	}
-	if v.Agents, err = f.agents(); err != nil {
+	if v.Agents, err = f.agents(v.Generated); err != nil {
+		return v, err
+	}
+	if err := f.csat(&v); err != nil {
 		return v, err
 	}
 	v.Waiting, v.More, err = f.waiting(v.Generated)
@@ -484,17 +545,46 @@ func (f *supervisorFeed) accounts() []SupervisorAccount {
 	return out
 }
 
+// csat fills in each queue's and agent's satisfaction ratings.
+func (f *supervisorFeed) csat(v *SupervisorView) error {
+	queues, agents, err := f.g.router.CSAT()
+	if err != nil {
+		return err
+	}
+	for i := range v.Queues {
+		c := queues[v.Queues[i].Name]
+		v.Queues[i].Ratings, v.Queues[i].CSAT = c.Ratings, c.Percent()
+	}
+	for i := range v.Agents {
+		c := agents[v.Agents[i].Login]
+		v.Agents[i].Ratings, v.Agents[i].CSAT = c.Ratings, c.Percent()
+	}
+	return nil
+}
+
 func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue, error) {
 	r := f.g.router
 	counts, err := r.SessionCounts()
 	if err != nil {
 		return nil, err
 	}
+	wrapups, err := r.WrapupsToday()
+	if err != nil {
+		return nil, err
+	}
+	levels := r.ServiceLevels()
 	out := make([]SupervisorQueue, len(stats))
 	for i, q := range stats {
 		out[i] = SupervisorQueue{Name: q.Queue, Waiting: q.Waiting, OldestSeconds: seconds(q.Oldest), Alarms: q.Alarms}
+		out[i].Wrapups = []SupervisorWrapup{}
 		if qc := f.g.config().QueueByName(q.Queue); qc != nil {
 			out[i].AlarmSeconds = seconds(qc.KPIWaitAlarm.Duration)
+			for _, w := range qc.Wrapup {
+				out[i].Wrapups = append(out[i].Wrapups, SupervisorWrapup{Code: w.Code, Name: w.Name, Count: wrapups[q.Queue][w.Code]})
+			}
+			out[i].ServiceLevel = supervisorLevel(qc, levels)
+			out[i].QueueAlarms = crossedAlarms(qc, q, levels)
+			out[i].setRouting(qc)
 		}
 		for _, st := range router.Statuses {
 			out[i].Counts = append(out[i].Counts, counts[q.Queue][st])
@@ -503,14 +593,50 @@ func (f *supervisorFeed) queues(stats []router.QueueWaiting) ([]SupervisorQueue,
 	return out, nil
 }
 
-func (f *supervisorFeed) agents() ([]SupervisorAgent, error) {
+// supervisorLevel is q's service level for the page (nil without one).
+func supervisorLevel(q *config.Queue, levels []router.ServiceLevel) *SupervisorServiceLevel {
+	if !q.HasServiceLevel() {
+		return nil
+	}
+	sl := &SupervisorServiceLevel{Target: q.ServiceLevel, WithinSeconds: seconds(q.ServiceLevelWithin.Duration), Windows: []SupervisorLevelWindow{}}
+	for _, l := range levels {
+		if l.Queue != q.Name {
+			continue
+		}
+		w := SupervisorLevelWindow{Window: l.Window, Answered: l.Answered, Counted: l.Counted, Below: l.Below()}
+		if ratio, ok := l.Ratio(); ok {
+			w.Ratio = &ratio
+		}
+		sl.Windows = append(sl.Windows, w)
+	}
+	return sl
+}
+
+// crossedAlarms lists the real-time thresholds of q crossed now.
+func crossedAlarms(q *config.Queue, w router.QueueWaiting, levels []router.ServiceLevel) []string {
+	on := router.QueueAlarms(q, w, levels)
+	out := []string{}
+	for _, kind := range router.AlarmKinds {
+		if on[kind] {
+			out = append(out, kind)
+		}
+	}
+	return out
+}
+
+func (f *supervisorFeed) agents(now time.Time) ([]SupervisorAgent, error) {
 	statuses, err := f.g.router.AgentStatuses()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]SupervisorAgent, len(statuses))
 	for i, st := range statuses {
-		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active}
+		out[i] = SupervisorAgent{Login: st.Login, State: st.State, Present: st.Present, Active: st.Active,
+			StateSeconds: seconds(now.Sub(st.Since)), StateTotals: map[string]int64{},
+			Handled: st.Handled, HandlingSeconds: seconds(st.HandlingTime)}
+		for state, d := range st.Spent {
+			out[i].StateTotals[state] = seconds(d)
+		}
 		if ac, ok := f.g.config().AgentByLogin(st.Login); ok {
 			out[i].Name = ac.Name
 		}

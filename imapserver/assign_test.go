@@ -561,8 +561,9 @@ func TestOfferTimeoutRotation(t *testing.T) {
 }
 
 // With nobody else to take it, an expired offer waits in the queue rather
-// than going back to the same agent; it does not hold up the sessions
-// behind it, and goes to the next agent who logs in.
+// than going back to the same agent; the agent is in RONA until their
+// next command, then takes the sessions behind it; it goes to the next
+// agent who logs in.
 func TestOfferTimeoutSoleAgent(t *testing.T) {
 	t.Parallel()
 	h := newDeskHarness(t, desk{})
@@ -575,7 +576,13 @@ func TestOfferTimeoutSoleAgent(t *testing.T) {
 		t.Fatalf("expired with nobody else: agent %q, %s", rep.Session.Agent, rep.Session.Status)
 	}
 	h.assignWaiting(0)
-	h.wantAgent(h.toDesk("s2@customer.test"), ann)
+	d2 := h.toDesk("s2@customer.test")
+	h.wantAgent(d2, "") // ann is in RONA
+	a.noop()
+	h.assignWaiting(1)
+	if got := h.agentOf(d2.Session); got != ann {
+		t.Fatalf("after ann's NOOP: s2 to %q, want ann", got)
+	}
 
 	q := h.login(ann)
 	q.selectBox("Queues/Desk")

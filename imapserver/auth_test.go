@@ -101,14 +101,17 @@ func TestCapabilities(t *testing.T) {
 	for _, want := range []imap.Cap{
 		imap.CapIMAP4rev1, imap.CapIdle, imap.CapMove, imap.CapUIDPlus, imap.CapNamespace,
 		imap.CapSpecialUse, imap.CapListExtended, imap.CapListStatus, imap.CapChildren,
-		imap.CapUnselect, imap.CapESearch, imap.CapLiteralMinus, imap.CapStatusSize, imap.CapBinary,
+		imap.CapUnselect, imap.CapESearch, imap.CapLiteralPlus, imap.CapStatusSize, imap.CapBinary,
+		imap.CapID, imap.CapMultiAppend, imap.CapSort, imap.CapESort, "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT",
 		"APPENDLIMIT=26214400",
 	} {
 		if _, ok := caps[want]; !ok {
 			t.Errorf("capability %s missing from %v", want, caps)
 		}
 	}
-	if _, ok := caps[imap.CapIMAP4rev2]; ok {
-		t.Errorf("IMAP4rev2 advertised")
+	for _, not := range []imap.Cap{imap.CapIMAP4rev2, imap.CapQuota, imap.CapLiteralMinus} {
+		if _, ok := caps[not]; ok {
+			t.Errorf("%s advertised", not)
+		}
 	}
 }

@@ -23,6 +23,14 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opts *ima
 	if err != nil {
 		return err
 	}
+	if opts.Vanished {
+		if err := s.writeVanished(w, sel, opts.ChangedSince, numSet); err != nil {
+			return err
+		}
+	}
+	if opts.ChangedSince != 0 {
+		refs = changedSince(refs, opts.ChangedSince)
+	}
 	seen, err := s.markSeen(sel, refs, opts)
 	if err != nil {
 		return err
@@ -95,26 +103,42 @@ type fetched struct {
 // errGone says a message disappeared between resolving the set and reading.
 var errGone = errors.New("message gone")
 
+// needsMessage tells whether opts ask for anything beyond UID and FLAGS,
+// which the selection already holds: a client's resync (FETCH 1:* (UID
+// FLAGS)) reads nothing from the store.
+func needsMessage(opts *imap.FetchOptions) bool {
+	return opts.InternalDate || opts.RFC822Size || needsRaw(opts)
+}
+
 func (s *session) fetchOne(w *imapserver.FetchWriter, sel *selection, uid store.UID, opts *imap.FetchOptions, flagsChanged bool) error {
-	f, err := s.load(sel.mailbox, uid, opts)
+	f, err := &fetched{}, error(nil)
+	if needsMessage(opts) {
+		f, err = s.load(sel.mailbox, uid, opts)
+	}
 	if errors.Is(err, errGone) {
 		return nil
 	} else if err != nil {
 		return s.routerErr(err, srcFolder)
 	}
-	seq, flags, ok := sel.current(uid)
+	seq, flags, modSeq, ok := sel.current(uid)
 	if !ok {
 		return nil
 	}
 	if err := sel.flushUpdates(w); err != nil {
 		return err
 	}
+	// RFC 7162 3.1: once the client enabled CONDSTORE, a FETCH carrying
+	// a flag change (\Seen set by this FETCH) has the UID and MODSEQ.
+	changeReport := flagsChanged && w.CondStoreEnabled()
 	mw := w.CreateMessage(seq)
-	if opts.UID {
+	if opts.UID || changeReport {
 		mw.WriteUID(imap.UID(uid))
 	}
 	if opts.Flags || flagsChanged {
 		mw.WriteFlags(flags)
+	}
+	if opts.ModSeq || changeReport {
+		mw.WriteModSeq(modSeq)
 	}
 	if opts.InternalDate {
 		mw.WriteInternalDate(f.msg.InternalDate)

@@ -5,6 +5,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mxdesk/router"
+	"mxdesk/store"
 )
 
 // Store answers STORE and UID STORE (RFC 3501 6.4.6). The router persists
@@ -13,7 +14,12 @@ import (
 // .SILENT). In an archive (All/<queue>) the router keeps the flags as
 // they are: the STORE succeeds and its FETCH responses, sent even for
 // .SILENT, show the client the flags it did not get.
-func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.StoreFlags, _ *imap.StoreOptions) (err error) {
+//
+// With UNCHANGEDSINCE (RFC 7162 3.1.3) the messages changed since are
+// left alone and named in the tagged OK [MODIFIED set]; once the client
+// enabled CONDSTORE each response carries the new MODSEQ, and .SILENT
+// still answers with it (UID and MODSEQ, no FLAGS).
+func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.StoreFlags, opts *imap.StoreOptions) (err error) {
 	defer s.guard("STORE", &err)
 	sel, err := s.writable()
 	if err != nil {
@@ -31,15 +37,36 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.
 		return nil
 	}
 	uids := uidsOf(refs)
-	msgs, err := s.srv.r.StoreFlags(s.ctx, s.agent, sel.mailbox, uids, flagOp(sf.Op), flags, s.newOrigin(uids, sf.Silent))
+	origin := s.newOrigin(uids, sf.Silent)
+	var (
+		msgs     []store.Message
+		modified []store.UID
+	)
+	if opts.UnchangedSince != 0 {
+		msgs, modified, err = s.srv.r.StoreFlagsUnchangedSince(s.ctx, s.agent, sel.mailbox, uids, flagOp(sf.Op), flags, opts.UnchangedSince, origin)
+	} else {
+		msgs, err = s.srv.r.StoreFlags(s.ctx, s.agent, sel.mailbox, uids, flagOp(sf.Op), flags, origin)
+	}
 	if err != nil {
 		return s.routerErr(err, srcFolder)
 	}
-	if sf.Silent && !sel.archive {
+	if err := s.writeStored(w, sel, msgs, sf.Silent); err != nil {
+		return err
+	}
+	if len(modified) > 0 {
+		return imapserver.ModifiedError(modifiedSet(numSet, refs, modified))
+	}
+	return nil
+}
+
+// writeStored writes the FETCH responses of a STORE.
+func (s *session) writeStored(w *imapserver.FetchWriter, sel *selection, msgs []store.Message, silent bool) error {
+	condStore := w.CondStoreEnabled()
+	if silent && !sel.archive && !condStore {
 		return nil
 	}
 	for _, m := range msgs {
-		seq, _, ok := sel.current(m.UID)
+		seq, _, _, ok := sel.current(m.UID)
 		if !ok {
 			continue
 		}
@@ -53,7 +80,12 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, sf *imap.
 		// RFC 3501 6.4.8: UID STORE responses carry the UID; it is
 		// harmless on plain STORE and lets clients match it.
 		mw.WriteUID(imap.UID(m.UID))
-		mw.WriteFlags(fl)
+		if !silent || sel.archive {
+			mw.WriteFlags(fl)
+		}
+		if condStore {
+			mw.WriteModSeq(m.ModSeq)
+		}
 		if err := mw.Close(); err != nil {
 			return err
 		}
@@ -69,4 +101,25 @@ func flagOp(op imap.StoreFlagsOp) router.FlagOp {
 		return router.FlagsRemove
 	}
 	return router.FlagsSet
+}
+
+// modifiedSet names the messages a conditional STORE left alone, as UIDs
+// for UID STORE and as the client's sequence numbers for STORE.
+func modifiedSet(numSet imap.NumSet, refs []msgRef, modified []store.UID) imap.NumSet {
+	if _, ok := numSet.(imap.UIDSet); ok {
+		var uids imap.UIDSet
+		for _, u := range modified {
+			uids.AddNum(imap.UID(u))
+		}
+		return uids
+	}
+	seqOf := make(map[store.UID]uint32, len(refs))
+	for _, r := range refs {
+		seqOf[r.uid] = r.seq
+	}
+	var seqs imap.SeqSet
+	for _, u := range modified {
+		seqs.AddNum(seqOf[u])
+	}
+	return seqs
 }

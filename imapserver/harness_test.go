@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,7 @@ type harness struct {
 	opts  imapserver.Options
 	clock *testutil.Clock // nil: the router uses time.Now
 	smtp  bool
+	logs  *logRecord // every line the server logged
 
 	st       *badgerstore.Store
 	r        *router.Router
@@ -58,6 +60,8 @@ type harness struct {
 	sub        *smtpserver.Server
 	subAddr    string
 	subDone    chan error
+
+	expungedKept int // harnessConfig.expungedKept
 }
 
 // harnessConfig are the knobs of newHarnessWith.
@@ -69,6 +73,9 @@ type harnessConfig struct {
 	// submission runs the submission server too (harness.submit).
 	submission bool
 	top        string // top-level TOML keys (testutil.ConfigTop)
+	// expungedKept bounds the expunged UIDs kept per mailbox
+	// (badgerstore.Options.ExpungedKept; 0: the default).
+	expungedKept int
 }
 
 func newHarness(t *testing.T) *harness {
@@ -83,8 +90,9 @@ func newHarnessOpts(t *testing.T, opts imapserver.Options) *harness {
 func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
 	t.Helper()
 	opts := hc.opts
-	opts.Logger = slog.New(&testLogHandler{t: t})
-	h := &harness{t: t, cfg: testutil.ConfigTop(t, hc.top, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp, submission: hc.submission}
+	logs := &logRecord{changed: make(chan struct{})}
+	opts.Logger = slog.New(&testLogHandler{t: t, rec: logs})
+	h := &harness{t: t, cfg: testutil.ConfigTop(t, hc.top, hc.extra), dir: t.TempDir(), opts: opts, clock: hc.clock, smtp: hc.smtp, submission: hc.submission, expungedKept: hc.expungedKept, logs: logs}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -93,7 +101,7 @@ func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
 func (h *harness) start() {
 	t := h.t
 	t.Helper()
-	st, err := badgerstore.Open(h.dir, badgerstore.Options{})
+	st, err := badgerstore.Open(h.dir, badgerstore.Options{ExpungedKept: h.expungedKept})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,6 +530,7 @@ func (rc *rawConn) until(tag string) (untagged []string, status string) {
 type testLogHandler struct {
 	t     *testing.T
 	attrs []slog.Attr
+	rec   *logRecord // nil: lines are not kept
 }
 
 func (h *testLogHandler) Enabled(context.Context, slog.Level) bool { return true }
@@ -536,6 +545,7 @@ func (h *testLogHandler) Handle(_ context.Context, r slog.Record) error {
 		b.WriteString(" " + a.String())
 		return true
 	})
+	h.rec.add(b.String())
 	if strings.Contains(r.Message, "panic") {
 		h.t.Error("server panicked: " + b.String())
 	} else if r.Level >= slog.LevelWarn && testing.Verbose() {
@@ -545,7 +555,66 @@ func (h *testLogHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *testLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &testLogHandler{t: h.t, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+	return &testLogHandler{t: h.t, rec: h.rec, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+}
+
+// logRecord keeps the server's log lines ("LEVEL message key=value ...")
+// so tests can wait for one.
+type logRecord struct {
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced on every new line
+}
+
+func (l *logRecord) add(line string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// wait returns the first line holding every one of parts, waiting for it
+// up to waitTimeout.
+func (l *logRecord) wait(t *testing.T, parts ...string) string {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		l.mu.Lock()
+		changed := l.changed
+		for _, line := range l.lines {
+			if containsAll(line, parts) {
+				l.mu.Unlock()
+				return line
+			}
+		}
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("no log line with %q", parts)
+			return ""
+		}
+	}
+}
+
+// all returns the lines logged so far.
+func (l *logRecord) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *testLogHandler) WithGroup(string) slog.Handler { return h }

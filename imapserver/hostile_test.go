@@ -150,8 +150,8 @@ func TestBigLiteralKeepsNextCommand(t *testing.T) {
 }
 
 // APPEND of a non-synchronizing literal the server refuses (over
-// APPENDLIMIT, or over LITERAL-'s 4096 bytes) skips the literal's bytes:
-// the message is not read as commands.
+// APPENDLIMIT) skips the literal's bytes: the message is not read as
+// commands. Under it, LITERAL+ takes one over 4096 bytes.
 func TestAppendRefusedNonSyncLiteral(t *testing.T) {
 	h := newHarnessOpts(t, imapserver.Options{InsecureAuth: true, MaxAppend: 8192})
 	rc := h.raw()
@@ -163,7 +163,7 @@ func TestAppendRefusedNonSyncLiteral(t *testing.T) {
 		body, want string
 	}{
 		{msg(9000), "a NO [TOOBIG]"}, // over APPENDLIMIT
-		{msg(6000), "a BAD"},         // under it, over LITERAL-'s limit
+		{msg(6000), "a OK"},          // under it, over LITERAL-'s 4096
 	} {
 		rc.send("a APPEND Drafts {" + strconv.Itoa(len(tc.body)) + "+}\r\n" + tc.body + "\r\nZ NOOP\r\n")
 		if _, st := rc.until("a"); !strings.HasPrefix(st, tc.want) {

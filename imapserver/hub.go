@@ -56,13 +56,17 @@ type view struct {
 	// session that claimed them; those at or above it are up for grabs
 	// (RFC 3501 2.3.2: recent for the first session notified).
 	claimed store.UID
+	// highest is the mailbox's HIGHESTMODSEQ as of the latest change
+	// applied (RFC 7162).
+	highest uint64
 	deleted bool
 	sels    map[*selection]struct{}
 }
 
 type viewMsg struct {
-	uid   store.UID
-	flags []string
+	uid    store.UID
+	flags  []string
+	modSeq uint64
 }
 
 // apply is the router subscription: it runs on the store's writer, in
@@ -82,13 +86,14 @@ func (h *hub) apply(changes []store.Change) {
 		if v == nil {
 			continue
 		}
+		v.highest = max(v.highest, c.ModSeq)
 		switch c.Kind {
 		case store.MessageAdded:
-			v.add(c.UID, c.Flags)
+			v.add(c.UID, c.Flags, c.ModSeq)
 		case store.MessageRemoved:
 			v.remove(c.UID)
 		case store.FlagsChanged:
-			v.setFlags(c.UID, c.Flags, c.Origin)
+			v.setFlags(c.UID, c.Flags, c.ModSeq, c.Origin)
 		case store.MailboxDeleted:
 			v.drop()
 		default:
@@ -124,6 +129,7 @@ func (h *hub) load(id store.MailboxID) (*view, store.Mailbox, error) {
 		id:       id,
 		msgs:     make([]viewMsg, len(msgs)),
 		uidNext:  mb.UIDNext,
+		highest:  mb.HighestModSeq,
 		keywords: map[string]struct{}{},
 		sels:     map[*selection]struct{}{},
 	}
@@ -131,7 +137,7 @@ func (h *hub) load(id store.MailboxID) (*view, store.Mailbox, error) {
 		v.keywords[k] = struct{}{}
 	}
 	for i, m := range msgs {
-		v.msgs[i] = viewMsg{uid: m.UID, flags: m.Flags}
+		v.msgs[i] = viewMsg{uid: m.UID, flags: m.Flags, modSeq: m.ModSeq}
 		v.learn(m.Flags)
 		if m.UID >= v.uidNext {
 			v.uidNext = m.UID + 1
@@ -148,13 +154,13 @@ func (v *view) find(uid store.UID) (int, bool) {
 // add appends a new message and queues EXISTS. Each message gets its own
 // EXISTS: the library's SessionTracker.EncodeSeqNum only handles increments
 // of one.
-func (v *view) add(uid store.UID, flags []string) {
+func (v *view) add(uid store.UID, flags []string, modSeq uint64) {
 	if uid < v.uidNext {
 		return
 	}
 	v.uidNext = uid + 1
 	v.learnQueue(flags)
-	v.msgs = append(v.msgs, viewMsg{uid: uid, flags: flags})
+	v.msgs = append(v.msgs, viewMsg{uid: uid, flags: flags, modSeq: modSeq})
 	n := uint32(len(v.msgs))
 	for sel := range v.sels {
 		sel.mt.QueueNumMessages(n)
@@ -172,26 +178,27 @@ func (v *view) remove(uid store.UID) {
 	}
 	v.msgs = append(v.msgs[:i], v.msgs[i+1:]...)
 	for sel := range v.sels {
-		sel.mt.QueueExpunge(uint32(i + 1))
+		sel.mt.QueueExpungeUID(uint32(i+1), imap.UID(uid))
 		delete(sel.recent, uid)
 	}
 }
 
 // setFlags records new flags and queues FETCH FLAGS for every selection
 // but the session whose own command answers with them (see origin).
-func (v *view) setFlags(uid store.UID, flags []string, o any) {
+func (v *view) setFlags(uid store.UID, flags []string, modSeq uint64, o any) {
 	i, ok := v.find(uid)
 	if !ok {
 		return
 	}
 	old := v.msgs[i].flags
 	v.msgs[i].flags = flags
+	v.msgs[i].modSeq = modSeq
 	v.learnQueue(flags)
 	for sel := range v.sels {
 		if o, ok := o.(*origin); ok && o.answers(sel, uid, old, flags) {
 			continue
 		}
-		sel.mt.QueueMessageFlags(uint32(i+1), imap.UID(uid), sel.imapFlags(uid, flags), nil)
+		sel.mt.QueueMessageFlagsModSeq(uint32(i+1), imap.UID(uid), sel.imapFlags(uid, flags), modSeq, nil)
 	}
 }
 
@@ -246,7 +253,7 @@ func (v *view) drop() {
 	v.deleted = true
 	for n := len(v.msgs); n > 0; n-- {
 		for sel := range v.sels {
-			sel.mt.QueueExpunge(uint32(n))
+			sel.mt.QueueExpungeUID(uint32(n), imap.UID(v.msgs[n-1].uid))
 		}
 	}
 	v.msgs = nil

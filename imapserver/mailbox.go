@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
 
 	"mxdesk/router"
 	"mxdesk/store"
@@ -98,7 +99,7 @@ func (s *session) status(f router.Folder, opts *imap.StatusOptions) (*imap.Statu
 	if err != nil {
 		return nil, s.routerErr(err, srcFolder)
 	}
-	data := &imap.StatusData{Mailbox: f.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity}
+	data := &imap.StatusData{Mailbox: f.Name, UIDNext: imap.UID(mb.UIDNext), UIDValidity: mb.UIDValidity, HighestModSeq: mb.HighestModSeq}
 	var (
 		num, unseen, deleted, recent uint32
 		size, deletedSize            int64
@@ -161,6 +162,33 @@ func (s *session) Append(name string, r imap.LiteralReader, opts *imap.AppendOpt
 	}
 	s.log.Info("appended", "folder", mb.Name, "uid", uid, "size", len(raw))
 	return &imap.AppendData{UID: imap.UID(uid), UIDValidity: mb.UIDValidity}, nil
+}
+
+// AppendMulti stores the messages of one APPEND (MULTIAPPEND, RFC 3502)
+// in one transaction, all or none, and returns their APPENDUID set. The
+// library already bounded their total size by AppendLimit.
+func (s *session) AppendMulti(name string, msgs []imapserver.AppendMessage) (data *imapserver.MultiAppendData, err error) {
+	defer s.guard("APPEND", &err)
+	batch := make([]router.AppendMessage, len(msgs))
+	size := 0
+	for i, m := range msgs {
+		flags, err := storeFlags(m.Options.Flags)
+		if err != nil {
+			return nil, err
+		}
+		batch[i] = router.AppendMessage{Raw: m.Data, Flags: flags, Date: m.Options.Time}
+		size += len(m.Data)
+	}
+	mb, uids, err := s.srv.r.AppendMany(s.ctx, s.agent, name, batch)
+	if err != nil {
+		return nil, s.routerErr(err, destFolder)
+	}
+	s.log.Info("appended", "folder", mb.Name, "count", len(uids), "size", size)
+	data = &imapserver.MultiAppendData{UIDValidity: mb.UIDValidity}
+	for _, uid := range uids {
+		data.UIDs = append(data.UIDs, imap.UID(uid))
+	}
+	return data, nil
 }
 
 // storeFlags converts flags a client sent (STORE, APPEND) for the router.

@@ -20,19 +20,44 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	if opts.ReturnSave {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "SEARCHRES is not supported"}
 	}
+	matches, err := s.matching(sel, criteria)
+	if err != nil {
+		return nil, err
+	}
+	data = searchData(kind, matches)
+	if imapserver.HasModSeq(criteria) {
+		data.ModSeq = highestModSeq(matches)
+	}
+	return data, nil
+}
+
+// matching lists the messages of sel that match criteria (SEARCH, SORT),
+// ascending.
+func (s *session) matching(sel *selection, criteria *imap.SearchCriteria) ([]msgRef, error) {
 	if criteriaSize(criteria) > maxSearchKeys {
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit, Text: "Search too complex"}
 	}
 	refs, iflags := sel.knownWithFlags()
-	var matches []msgRef
-	if len(refs) > 0 {
-		last := refs[len(refs)-1]
-		c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), nil)
-		if matches, err = s.match(sel.mailbox, refs, iflags, c); err != nil {
-			return nil, s.routerErr(err, srcFolder)
-		}
+	if len(refs) == 0 {
+		return nil, nil
 	}
-	return searchData(kind, matches), nil
+	last := refs[len(refs)-1]
+	c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), nil)
+	matches, err := s.match(sel.mailbox, refs, iflags, c)
+	if err != nil {
+		return nil, s.routerErr(err, srcFolder)
+	}
+	return matches, nil
+}
+
+// highestModSeq is the highest mod-sequence among the messages a SEARCH
+// MODSEQ found (RFC 7162 3.1.5: "(MODSEQ n)" in its answer).
+func highestModSeq(refs []msgRef) uint64 {
+	var n uint64
+	for _, r := range refs {
+		n = max(n, r.modSeq)
+	}
+	return n
 }
 
 // knownWithFlags is known plus each message's flags as this session sees
@@ -73,7 +98,8 @@ func (s *session) match(mbox store.MailboxID, refs []msgRef, iflags [][]imap.Fla
 					return err
 				}
 			}
-			meta := imapmsg.Meta{SeqNum: r.seq, UID: imap.UID(r.uid), Flags: iflags[i], InternalDate: m.InternalDate, Size: m.Size}
+			meta := imapmsg.Meta{SeqNum: r.seq, UID: imap.UID(r.uid), Flags: iflags[i], InternalDate: m.InternalDate, Size: m.Size, ModSeq: m.ModSeq}
+			r.modSeq = m.ModSeq
 			if imapmsg.Match(raw, meta, c) {
 				out = append(out, r)
 			}

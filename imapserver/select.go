@@ -205,6 +205,7 @@ func (h *hub) selectData(sel *selection, mb store.Mailbox) *imap.SelectData {
 		NumRecent:      uint32(len(sel.recent)),
 		UIDNext:        imap.UID(v.uidNext),
 		UIDValidity:    mb.UIDValidity,
+		HighestModSeq:  v.highest,
 	}
 	for i, m := range v.msgs {
 		if !hasFlag(m.flags, imap.FlagSeen) {

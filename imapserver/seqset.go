@@ -8,9 +8,10 @@ import (
 
 // msgRef is a message as the client sees it at one moment.
 type msgRef struct {
-	uid   store.UID
-	seq   uint32 // the client's sequence number
-	flags []string
+	uid    store.UID
+	seq    uint32 // the client's sequence number
+	flags  []string
+	modSeq uint64
 }
 
 // known lists the messages the client knows about, ascending: those whose
@@ -22,7 +23,7 @@ func (sel *selection) known() []msgRef {
 	refs := make([]msgRef, 0, len(v.msgs))
 	for i, m := range v.msgs {
 		if seq := sel.st.EncodeSeqNum(uint32(i + 1)); seq != 0 {
-			refs = append(refs, msgRef{uid: m.uid, seq: seq, flags: m.flags})
+			refs = append(refs, msgRef{uid: m.uid, seq: seq, flags: m.flags, modSeq: m.modSeq})
 		}
 	}
 	return refs
@@ -56,7 +57,7 @@ func (sel *selection) lastKnown() (msgRef, bool) {
 	v := sel.view
 	for i := len(v.msgs) - 1; i >= 0; i-- {
 		if seq := sel.st.EncodeSeqNum(uint32(i + 1)); seq != 0 {
-			return msgRef{uid: v.msgs[i].uid, seq: seq, flags: v.msgs[i].flags}, true
+			return msgRef{uid: v.msgs[i].uid, seq: seq, flags: v.msgs[i].flags, modSeq: v.msgs[i].modSeq}, true
 		}
 	}
 	return msgRef{}, false
@@ -68,7 +69,7 @@ func (sel *selection) resolveSeq(set imap.SeqSet, top uint32) []msgRef {
 		for seq := r.Start; seq <= min(r.Stop, top); seq++ {
 			if i := sel.st.DecodeSeqNum(seq); i != 0 {
 				m := sel.view.msgs[i-1]
-				out = append(out, msgRef{uid: m.uid, seq: seq, flags: m.flags})
+				out = append(out, msgRef{uid: m.uid, seq: seq, flags: m.flags, modSeq: m.modSeq})
 			}
 		}
 	}
@@ -82,7 +83,7 @@ func (sel *selection) resolveUID(set imap.UIDSet) []msgRef {
 		i, _ := v.find(store.UID(r.Start))
 		for ; i < len(v.msgs) && v.msgs[i].uid <= store.UID(r.Stop); i++ {
 			if seq := sel.st.EncodeSeqNum(uint32(i + 1)); seq != 0 {
-				out = append(out, msgRef{uid: v.msgs[i].uid, seq: seq, flags: v.msgs[i].flags})
+				out = append(out, msgRef{uid: v.msgs[i].uid, seq: seq, flags: v.msgs[i].flags, modSeq: v.msgs[i].modSeq})
 			}
 		}
 	}
@@ -123,21 +124,23 @@ func star(n, top uint32) uint32 {
 	return n
 }
 
-// current returns the client's sequence number and the flags of uid now,
+// current returns the client's sequence number, the flags and the
+// mod-sequence of uid now,
 // or false when the client can no longer be told about it. h.mu must not be
 // held.
-func (sel *selection) current(uid store.UID) (uint32, []imap.Flag, bool) {
+func (sel *selection) current(uid store.UID) (uint32, []imap.Flag, uint64, bool) {
 	sel.h.mu.Lock()
 	defer sel.h.mu.Unlock()
 	i, ok := sel.view.find(uid)
 	if !ok {
-		return 0, nil, false
+		return 0, nil, 0, false
 	}
 	seq := sel.st.EncodeSeqNum(uint32(i + 1))
 	if seq == 0 {
-		return 0, nil, false
+		return 0, nil, 0, false
 	}
-	return seq, sel.imapFlags(uid, sel.view.msgs[i].flags), true
+	m := sel.view.msgs[i]
+	return seq, sel.imapFlags(uid, m.flags), m.modSeq, true
 }
 
 func uidsOf(refs []msgRef) []store.UID {

@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"strings"
@@ -97,11 +98,11 @@ func New(r *router.Router, opts Options) *Server {
 // caps is the capability set mxdesk implements. IMAP4rev2 is left out: it
 // implies SEARCHRES and changes several responses, and the reference
 // clients (Thunderbird, Outlook, mutt, mbsync) speak IMAP4rev1. The library
-// adds IDLE, UNSELECT, ENABLE, SASL-IR, LITERAL-, UTF8=ACCEPT, STARTTLS and
+// adds IDLE, UNSELECT, ENABLE, SASL-IR, UTF8=ACCEPT, STARTTLS and
 // AUTH=PLAIN by itself, and APPENDLIMIT=n because session implements
 // SessionAppendLimit.
 func caps() imap.CapSet {
-	return imap.CapSet{
+	set := imap.CapSet{
 		imap.CapIMAP4rev1:    {},
 		imap.CapNamespace:    {}, // RFC 2342
 		imap.CapUIDPlus:      {}, // RFC 4315
@@ -113,6 +114,24 @@ func caps() imap.CapSet {
 		imap.CapChildren:     {}, // RFC 3348
 		imap.CapSpecialUse:   {}, // RFC 6154
 		imap.CapBinary:       {}, // RFC 3516
+		imap.CapCondStore:    {}, // RFC 7162
+		imap.CapQResync:      {}, // RFC 7162
+	}
+	maps.Copy(set, moreCaps())
+	return set
+}
+
+// moreCaps are the extensions of issue 21 (ID, MULTIAPPEND, SORT, THREAD,
+// LITERAL+), each advertised only with its session method.
+func moreCaps() imap.CapSet {
+	return imap.CapSet{
+		imap.CapID:              {}, // RFC 2971
+		imap.CapMultiAppend:     {}, // RFC 3502
+		imap.CapSort:            {}, // RFC 5256
+		imap.CapESort:           {}, // RFC 5267 (SORT RETURN; CONTEXT=SORT left out)
+		"THREAD=ORDEREDSUBJECT": {}, // RFC 5256
+		"THREAD=REFERENCES":     {}, // RFC 5256
+		imap.CapLiteralPlus:     {}, // RFC 7888: a refused {n+} is read and thrown away, as under LITERAL-
 	}
 }
 

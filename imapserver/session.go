@@ -22,6 +22,11 @@ var (
 	_ imapserver.SessionNamespace   = (*session)(nil)
 	_ imapserver.SessionMove        = (*session)(nil)
 	_ imapserver.SessionAppendLimit = (*session)(nil)
+	_ imapserver.SessionQResync     = (*session)(nil)
+	_ imapserver.SessionID          = (*session)(nil)
+	_ imapserver.SessionMultiAppend = (*session)(nil)
+	_ imapserver.SessionSort        = (*session)(nil)
+	_ imapserver.SessionThread      = (*session)(nil)
 )
 
 // maxLoginFailures is how many failed logins one connection may make before
@@ -38,6 +43,7 @@ type session struct {
 
 	agent    *router.Agent // nil until Login
 	failures int
+	clientID string // the client's "name/version" from its first ID, sanitized
 	// presence makes the agent count as logged in for auto-assignment
 	// (SPEC §6) from Login until Close; each command renews it.
 	presence *router.Presence
@@ -114,8 +120,9 @@ func (s *session) Login(username, password string) (err error) {
 	s.agent = a
 	s.log = s.log.With("login", a.Login)
 	s.log.Info("logged in")
+	log := s.log // the callback runs on the router's goroutine, and ID may change s.log
 	s.presence = s.srv.r.Connect(a, func() {
-		s.log.Info("logged out: the agent's entry changed in the configuration")
+		log.Info("logged out: the agent's entry changed in the configuration")
 		s.conn.Bye("Your account was changed by an administrator; log in again")
 	})
 	return nil

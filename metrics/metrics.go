@@ -56,6 +56,7 @@ const (
 	ReasonStore            = "store_error"       // the store failed (4xx)
 	ReasonNoSpace          = "no_space"          // the disk is below store.min_free_space (4xx)
 	ReasonInTransit        = "in_transit"        // limits.inflight_message_bytes reached (4xx)
+	ReasonQueueSwitch      = "queue_switch"      // a queue with enabled or receive off (issue 19)
 )
 
 // Set is every push-style collector of one gateway.
@@ -69,10 +70,12 @@ type Set struct {
 	submitted       *prometheus.CounterVec
 	assignLatency   *prometheus.HistogramVec
 	firstResponse   *prometheus.HistogramVec
+	handling        *prometheus.HistogramVec
 	autoReplies     *prometheus.CounterVec
 	commitSeconds   prometheus.Histogram
 	commitUpdates   prometheus.Histogram
 	commitErrors    prometheus.Counter
+	wrapups         *prometheus.CounterVec // wrapup.go
 }
 
 // New builds a Set and registers it on reg.
@@ -116,6 +119,11 @@ func New(reg prometheus.Registerer) *Set {
 			Help:    "Time from a session's first customer message to the first agent reply sent, per queue.",
 			Buckets: WaitBuckets,
 		}, []string{"queue"}),
+		handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "session_handling_seconds",
+			Help:    "Handling time of a session, from its agent's pick-up (opening it) to its resolution, per queue.",
+			Buckets: WaitBuckets,
+		}, []string{"queue"}),
 		autoReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "autoreplies_total",
 			Help: "Automatic replies to customers, per queue and result (sent, or why not).",
@@ -134,13 +142,14 @@ func New(reg prometheus.Registerer) *Set {
 			Namespace: Namespace, Name: "store_commit_errors_total",
 			Help: "Store commits that failed.",
 		}),
+		wrapups: newWrapups(),
 	}
 	for _, action := range []string{"reply", "new", "note", "transfer", "held"} {
 		s.submitted.WithLabelValues(action)
 	}
 	reg.MustRegister(s.connections, s.connectionsOpen, s.connsRefused, s.authFailures,
 		s.received, s.rejected, s.submitted, s.assignLatency, s.firstResponse,
-		s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors, panicCounts)
+		s.handling, s.autoReplies, s.commitSeconds, s.commitUpdates, s.commitErrors, panicCounts, s.wrapups)
 	return s
 }
 
@@ -269,6 +278,14 @@ func (s *Set) FirstResponse(queue string, took time.Duration) {
 		return
 	}
 	s.firstResponse.WithLabelValues(queue).Observe(max(took, 0).Seconds())
+}
+
+// Handled observes the handling time of a session (pick-up to resolve).
+func (s *Set) Handled(queue string, took time.Duration) {
+	if s == nil {
+		return
+	}
+	s.handling.WithLabelValues(queue).Observe(max(took, 0).Seconds())
 }
 
 // AutoReply counts an automatic reply of queue: sent, or not and why

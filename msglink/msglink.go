@@ -32,9 +32,24 @@ var ErrExpired = errors.New("msglink: link expired")
 // every node with the same configuration makes the same links and a link
 // key never doubles as a webhook signature key.
 func KeyFromSecret(secret []byte) []byte {
+	return DeriveKey(secret, "mxdesk message links")
+}
+
+// DeriveKey derives the key of one kind of link from a secret: links of
+// another purpose (message links, rating links) are signed with another
+// key, so none can pass for the other.
+func DeriveKey(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("mxdesk message links"))
+	m.Write([]byte(purpose))
 	return m.Sum(nil)
+}
+
+// MAC signs fields, one per line, with key: the signature a link carries
+// (HMAC-SHA256, base64url). Check it with hmac.Equal.
+func MAC(key []byte, fields ...string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(strings.Join(fields, "\n")))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Signer makes and checks links with one key.
@@ -91,7 +106,23 @@ func (s *Signer) Verify(u *url.URL) (session string, blob store.BlobID, err erro
 }
 
 func (s *Signer) sign(session string, blob store.BlobID, exp int64) string {
+	return MAC(s.key, "mxdesk-msglink-v1", session, strconv.FormatUint(uint64(blob), 10), strconv.FormatInt(exp, 10))
+}
+
+// Token signs subject for purpose, without expiry: a link that must keep
+// working as long as the key does, such as a campaign message's
+// unsubscribe link (RFC 8058). Another purpose never accepts it, nor
+// does Verify.
+func (s *Signer) Token(purpose, subject string) string {
 	m := hmac.New(sha256.New, s.key)
-	fmt.Fprintf(m, "mxdesk-msglink-v1\n%s\n%d\n%d", session, blob, exp)
+	fmt.Fprintf(m, "mxdesk-token-v1\n%s\n%s", purpose, subject)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
+
+// CheckToken reports whether token is Token(purpose, subject).
+func (s *Signer) CheckToken(purpose, subject, token string) bool {
+	return hmac.Equal([]byte(token), []byte(s.Token(purpose, subject)))
+}
+
+// Base is the base URL links start with, without its trailing slash.
+func (s *Signer) Base() string { return s.base }

@@ -39,11 +39,12 @@ const (
 	MsgAuth         = "msgauth"          // an SPF, DKIM or DMARC check, turned into a temperror
 	CRMFeed         = "crm_feed"         // the CRM outbox's loop, which then stops
 	CRMAttempt      = "crm_attempt"      // one webhook attempt, retried later
+	CampaignSender  = "campaign_sender"  // the campaigns' sending loop, which then stops
 )
 
 // Places lists every where value, so that the metric shows each at zero.
 var Places = []string{IMAPCommand, IMAPUpdates, IMAPConnection, SMTPSession,
-	HTTPHandler, StoreWriter, DeliveryWorker, DeliveryAttempt, MsgAuth, CRMFeed, CRMAttempt}
+	HTTPHandler, StoreWriter, DeliveryWorker, DeliveryAttempt, MsgAuth, CRMFeed, CRMAttempt, CampaignSender}
 
 // Deliberate is the panic value of a test that makes mxdesk panic on
 // purpose to see the panic handled. It is counted and logged like any

@@ -68,7 +68,7 @@ func (r *Router) checkPassword(login, password string) (*Agent, error) {
 		Login:  strings.ToLower(ac.Login),
 		Name:   ac.Name,
 		Role:   ac.Role,
-		Queues: append([]string(nil), ac.Queues...),
+		Queues: cfg.AgentQueues(ac),
 		hash:   ac.PasswordHash,
 	}, nil
 }
@@ -81,10 +81,11 @@ func (r *Router) Current(a *Agent) bool { return a.current(r.config()) }
 
 func (a *Agent) current(cfg *config.Config) bool {
 	ac, ok := cfg.AgentByLogin(a.Login)
-	return ok && ac.PasswordHash == a.hash && ac.Role == a.Role && slices.Equal(ac.Queues, a.Queues)
+	return ok && ac.PasswordHash == a.hash && ac.Role == a.Role && slices.Equal(cfg.AgentQueues(ac), a.Queues)
 }
 
-// servesQueue tells whether a serves the queue named q.
+// servesQueue tells whether a serves the queue named q (Queues is the
+// effective list of config.AgentQueues, taken at login).
 func (a *Agent) servesQueue(q string) bool {
 	for _, name := range a.Queues {
 		if name == q {

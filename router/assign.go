@@ -13,21 +13,33 @@ import (
 )
 
 // pickAgent chooses who gets an auto-assigned session of queue q now
-// (SPEC §6): among the agents of q who take auto-assignments, are not
-// away, are present when the queue wants it, and are under their
-// max_active and the queue's daily_cap, the one with the fewest active
-// sessions; ties go to the one whose last assignment is oldest, then by
-// login. exclude (the agent whose offer just timed out) is skipped. ok is
-// false when nobody can take it, or the queue is closed.
+// (SPEC §6): among the eligible agents (eligibleAgents), the first by the
+// queue's strategy (strategy.go). ok is false when nobody can take it, or
+// the queue is closed.
 func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, exclude string) (string, bool, error) {
+	cands, err := r.eligibleAgents(rd, q, now, exclude)
+	if err != nil || len(cands) == 0 {
+		return "", false, err
+	}
+	login, err := r.byStrategy(rd, q, cands)
+	return login, login != "", err
+}
+
+// eligibleAgents lists the agents of q who may be auto-assigned one of its
+// sessions now: they take auto-assignments, are not away, are present
+// when the queue wants it, and are under their max_active and the queue's
+// daily_cap. exclude (the agent whose offer just timed out) is skipped.
+// None when the queue is closed.
+func (r *Router) eligibleAgents(rd store.Reader, q *config.Queue, now time.Time, exclude string) ([]candidate, error) {
 	if q.BusinessHoursOnly && !q.Hours.Open(now) {
-		return "", false, nil
+		return nil, nil
 	}
 	day := now.In(q.Hours.Location()).Format(time.DateOnly)
-	best, bestActive, bestLast := "", 0, time.Time{}
-	for _, ac := range r.config().Agent {
+	var out []candidate
+	cfg := r.config()
+	for i, ac := range cfg.Agent {
 		login := strings.ToLower(ac.Login)
-		if !ac.AutoAssign || login == exclude || !containsFold(ac.Queues, q.Name) {
+		if !ac.AutoAssign || login == exclude || !cfg.Serves(&ac, q.Name) {
 			continue
 		}
 		if q.LoggedInOnly && !r.Present(login) {
@@ -35,25 +47,22 @@ func (r *Router) pickAgent(rd store.Reader, q *config.Queue, now time.Time, excl
 		}
 		st, err := rd.AgentState(login)
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
-		if st.Away || (q.DailyCap > 0 && st.Day[q.Name] == day && st.Assigned[q.Name] >= q.DailyCap) {
+		// Not away nor in RONA (offerable), under the daily cap.
+		if !offerable(st) || (q.DailyCap > 0 && st.Day[q.Name] == day && st.Assigned[q.Name] >= q.DailyCap) {
 			continue
 		}
 		active, err := rd.ActiveCount(login)
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
 		if ac.MaxActive > 0 && active >= ac.MaxActive {
 			continue
 		}
-		better := best == "" || active < bestActive ||
-			(active == bestActive && (st.LastAssigned.Before(bestLast) || (st.LastAssigned.Equal(bestLast) && login < best)))
-		if better {
-			best, bestActive, bestLast = login, active, st.LastAssigned
-		}
+		out = append(out, candidate{login: login, active: active, last: st.LastAssigned, agent: &cfg.Agent[i]})
 	}
-	return best, best != "", nil
+	return out, nil
 }
 
 // noteLastAssigned records that s reached a new agent now, however it
@@ -72,21 +81,12 @@ func noteLastAssigned(tx store.Tx, old, s store.Session, now time.Time) error {
 	return tx.PutAgentState(st)
 }
 
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // autoAssign offers s, which waits without an agent, to the agent
 // pickAgent chooses, if its queue auto-assigns and someone can take it.
 // It only changes s and the agent's state; the caller commits s.
 func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, error) {
 	q := r.config().QueueByName(s.Queue)
-	if q == nil || !q.AutoAssign || s.Agent != "" || s.Spam || s.Status == StatusClosed {
+	if q == nil || !q.AutoAssign || !q.Enabled || s.Agent != "" || s.Spam || s.Status == StatusClosed {
 		return false, nil
 	}
 	now := r.now()
@@ -106,6 +106,9 @@ func (r *Router) autoAssign(tx store.Tx, s *store.Session, why string) (bool, er
 		st.Day[q.Name], st.Assigned[q.Name] = day, 0
 	}
 	st.Assigned[q.Name]++ // LastAssigned: commit notes it, as for every assignment
+	if err := r.takeTurn(tx, q, &st); err != nil {
+		return false, err
+	}
 	if err := tx.PutAgentState(st); err != nil {
 		return false, err
 	}
@@ -127,7 +130,7 @@ func (r *Router) AssignWaiting(ctx context.Context) (int, error) {
 	cfg := r.config() // one version throughout, even if a reload swaps it
 	for i := range cfg.Queue {
 		q := &cfg.Queue[i]
-		if !q.AutoAssign || !r.hasWaiting(q.Name) {
+		if !q.AutoAssign || !q.Enabled || !r.hasWaiting(q.Name) {
 			continue // nothing to write: no transaction
 		}
 		for {
@@ -188,7 +191,8 @@ func (r *Router) hasWaiting(queue string) bool {
 // expireOffer takes back an auto-assigned session its agent did not open
 // within the queue's offer_timeout and offers it to the next eligible
 // agent (never the same one twice in a row); without one it waits in the
-// queue. It reports whether the offer had expired.
+// queue. The agent goes to RONA (putRona). It reports whether the offer
+// had expired.
 func (r *Router) expireOffer(tx store.Tx, s *store.Session, now time.Time) (bool, error) {
 	q := r.config().QueueByName(s.Queue)
 	if s.OfferedAt.IsZero() || q == nil || q.OfferTimeout.Duration <= 0 || now.Before(s.OfferedAt.Add(q.OfferTimeout.Duration)) {
@@ -197,6 +201,9 @@ func (r *Router) expireOffer(tx store.Tx, s *store.Session, now time.Time) (bool
 	prev := s.Agent
 	s.Agent, s.PrevOffer, s.OfferedAt = "", prev, time.Time{}
 	if err := r.event(tx, s.ID, "offer-expired", "system", fmt.Sprintf("%s did not open it within %s", prev, q.OfferTimeout.Duration)); err != nil {
+		return true, err
+	}
+	if err := r.putRona(tx, prev, now); err != nil {
 		return true, err
 	}
 	_, err := r.autoAssign(tx, s, "offer of "+prev+" expired")

@@ -85,6 +85,9 @@ func (r *Router) rewriteReply(a *Agent, in inbound, q *config.Queue, s *store.Se
 		sig = expandTags(q.Signature, map[string]string{"agent": a.displayName(), "company": cfg.Company, "alias": a.Login})
 	}
 	rw := bodyRewrite{sigText: sig, maxCount: cfg.Policy.MaxAttachments, maxBytes: cfg.Policy.MaxAttachmentBytes}
+	if !forward {
+		rw.ratingText, rw.ratingHTML = r.ratingBlock(q, s.ID)
+	}
 	nh, body, err := rw.rewrite(h, in.body)
 	if err != nil {
 		return nil, nil, err
@@ -155,40 +158,17 @@ func (r *Router) note(tx store.Tx, a *Agent, in inbound, s store.Session, kind, 
 // becomes an internal note for the next agent. Nothing reaches the
 // customer.
 func (r *Router) transferByForward(tx store.Tx, a *Agent, in inbound, sub submission) (Submitted, error) {
-	s := sub.session
-	if s.Status == StatusClosed {
-		return Submitted{}, errorf(KindForbidden, "session %s is closed", s.ID)
+	s, err := openSession(tx, sub.session.ID)
+	if err != nil {
+		return Submitted{}, err
 	}
-	q := r.config().QueueByName(s.Queue)
-	supervisor := config.IsSupervisor(a.Role)
-	var detail string
+	old := s
+	personDecides(&s)
 	if sub.toQueue != "" {
-		if q != nil && !q.AllowTransferToQueue && !supervisor && sub.toQueue != s.Queue {
-			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to other queues (allow_transfer_to_queue)", s.Queue)
-		}
-		detail = "from queue " + s.Queue + " to queue " + sub.toQueue + " by forward"
-		s.Queue, s.Agent, s.TransferredAt = sub.toQueue, "", time.Time{}
-	} else {
-		if q != nil && !q.AllowTransferToAgent && !supervisor {
-			return Submitted{}, errorf(KindForbidden, "queue %s does not allow transfers to another agent (allow_transfer_to_agent)", s.Queue)
-		}
-		ac, _ := r.config().AgentByLogin(sub.toAgent)
-		if !slices.Contains(ac.Queues, s.Queue) {
-			return Submitted{}, errorf(KindForbidden, "%s does not serve queue %s", sub.toAgent, s.Queue)
-		}
-		detail = "to " + sub.toAgent + " by forward"
-		s.Agent = sub.toAgent
-		s.TransferredAt = r.now() // unopened past kpi_wait_alarm, it is an alarm
+		err = r.toQueue(tx, a, old, &s, sub.toQueue, " by forward")
+	} else if err = r.mayTransferToAgent(a, s); err == nil {
+		err = r.handTo(tx, a, &s, sub.toAgent, "transferred", "to "+sub.toAgent+" by forward")
 	}
-	s.Parked = false
-	if err := r.setStatus(tx, &s, StatusUnopened, a.Login, "transferred"); err != nil {
-		return Submitted{}, err
-	}
-	if err := r.event(tx, s.ID, "transferred", a.Login, detail); err != nil {
-		return Submitted{}, err
-	}
-	sub.session = s
-	old, err := tx.Session(s.ID)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -283,34 +263,49 @@ func quoteText(raw []byte) string {
 // the session records it as an event.
 func (r *Router) Bounce(ctx context.Context, ob store.Outbound, dsn []byte, failed []string, reason string) (queued bool, err error) {
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
-		s, err := tx.Session(ob.Session)
-		if err != nil {
-			return fmt.Errorf("router: bounce for session %s: %w", ob.Session, err)
-		}
-		if err := r.suppressAutoMail(tx, failed); err != nil {
-			return err
-		}
 		if ob.Agent == "" {
-			if err := r.event(tx, s.ID, "auto-reply-bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason); err != nil {
+			campaign, err := r.campaignBounced(tx, ob, failed, reason)
+			if err != nil {
 				return err
 			}
-			queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
-			return err
-		}
-		old := s
-		if s.Status == StatusClosed {
-			if err := r.setStatus(tx, &s, StatusReopened, "system", "a reply could not be delivered"); err != nil {
+			if campaign {
+				if err := r.suppressAutoMail(tx, failed); err != nil {
+					return err
+				}
+				queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
 				return err
 			}
 		}
-		if _, err := r.fileInSession(tx, old, &s, dsn, nil); err != nil {
-			return err
-		}
-		if err := r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason); err != nil {
+		if err := r.bounceInSession(tx, ob.Session, ob.Agent == "", dsn, failed, reason); err != nil {
 			return err
 		}
 		queued, err = recordOutbound(tx, ob.ID, OutboundProgress{Done: failed})
 		return err
 	})
 	return queued, err
+}
+
+// bounceInSession is Bounce's filing in session, inside tx: automatic
+// says the message that failed was automatic mail (an auto-reply).
+func (r *Router) bounceInSession(tx store.Tx, session string, automatic bool, dsn []byte, failed []string, reason string) error {
+	s, err := tx.Session(session)
+	if err != nil {
+		return fmt.Errorf("router: bounce for session %s: %w", session, err)
+	}
+	if err := r.suppressAutoMail(tx, failed); err != nil {
+		return err
+	}
+	if automatic {
+		return r.event(tx, s.ID, "auto-reply-bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason)
+	}
+	old := s
+	if s.Status == StatusClosed {
+		if err := r.setStatus(tx, &s, StatusReopened, "system", "a reply could not be delivered"); err != nil {
+			return err
+		}
+	}
+	if _, err := r.fileInSession(tx, old, &s, dsn, nil); err != nil {
+		return err
+	}
+	return r.event(tx, s.ID, "bounced", "system", "to "+strings.Join(failed, ", ")+": "+reason)
 }

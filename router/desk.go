@@ -14,6 +14,10 @@ type Agent struct {
 	// hash is the password hash the agent logged in with: a reload that
 	// changes it (or the role or queues) ends the login (Current).
 	hash string
+
+	// api: an API token's synthetic supervisor (APIAgent), who acts on
+	// sessions but never holds one: no folder of theirs exists.
+	api bool
 }
 
 // Folder is one IMAP folder as one agent sees it.

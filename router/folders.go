@@ -93,14 +93,15 @@ func (r *Router) ensureDesk() error {
 				}
 			}
 		}
-		for _, a := range cfg.Agent {
+		for i, a := range cfg.Agent {
 			login := strings.ToLower(a.Login)
+			queues := cfg.AgentQueues(&cfg.Agent[i])
 			for _, d := range personalDesk {
 				if err := ensureMailbox(tx, login, d.name, d.use); err != nil {
 					return err
 				}
 			}
-			if r.allowsLater(a.Queues) {
+			if r.allowsLater(queues) {
 				if err := ensureMailbox(tx, login, LaterFolder, ""); err != nil {
 					return err
 				}
@@ -108,11 +109,11 @@ func (r *Router) ensureDesk() error {
 			if err := ensureMailbox(tx, "", agentMailboxName(login), ""); err != nil {
 				return err
 			}
-			if err := r.syncTemplates(tx, login, a.Queues); err != nil {
+			if err := r.syncTemplates(tx, login, queues); err != nil {
 				return err
 			}
 		}
-		return nil
+		return r.noteDeskWrapups(tx, cfg)
 	})
 }
 

@@ -3,6 +3,7 @@ package router
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -44,6 +45,9 @@ type Envelope struct {
 	// (or finds it known), so that the caller's own record commits with
 	// it: the connector's import position. It may run more than once.
 	InTx func(tx store.Tx) error
+	// RequestURI is set by the public API's RequestAdd: the message
+	// shows that item, and is stamped X-Mxdesk-Request-URI with it.
+	RequestURI string
 
 	// infected: the antivirus found a virus in the message (set by
 	// Deliver); it gets no auto-reply.
@@ -59,6 +63,9 @@ type Delivered struct {
 	// Known: an imported message whose Message-ID was already in the
 	// store; it was not filed again.
 	Known bool
+	// Bounced: an imported delivery status notification about a message
+	// mxdesk sent, filed as its bounce (Router.Bounce), not as mail.
+	Bounced bool
 }
 
 var (
@@ -84,6 +91,15 @@ const maxTokenLen = 64
 // resolveRecipient returns the queue addr delivers to and, for a reply
 // token address, its session.
 func (r *Router) resolveRecipient(rd store.Reader, addr string) (queue, session string, err error) {
+	queue, session, err = r.resolveAddress(rd, addr)
+	if err == nil && isDisabled(r.config(), queue) {
+		return "", "", disabledError(r.config().QueueByName(queue))
+	}
+	return queue, session, err
+}
+
+// resolveAddress is resolveRecipient before the queue switches.
+func (r *Router) resolveAddress(rd store.Reader, addr string) (queue, session string, err error) {
 	cfg := r.config()
 	addr = config.Canonical(strings.TrimSpace(addr))
 	if cfg.IsSendOnly(addr) {
@@ -158,6 +174,9 @@ type inbound struct {
 	subject      string
 	// ownID: the sender gave no Message-ID; messageID is ours.
 	ownID bool
+
+	// requestURI is Envelope.RequestURI.
+	requestURI string
 }
 
 // Header limits: every size a sender controls has one.
@@ -170,7 +189,7 @@ func parseInbound(raw []byte, env Envelope, hostname string) inbound {
 	src := bytes.NewReader(raw)
 	br := bufio.NewReader(src)
 	h, err := textproto.ReadHeader(br)
-	var in inbound
+	in := inbound{requestURI: env.RequestURI}
 	if err != nil {
 		// A header that can't be parsed is kept whole as the body: the
 		// agent sees what arrived rather than nothing.
@@ -254,6 +273,9 @@ func (in *inbound) stamp(s store.Session, cfgQueue *config.Queue) []byte {
 		h.Add("X-Mxdesk-Note-Address", tokenAddress(q, s.Token, notePrefix))
 	}
 	h.Add("X-Mxdesk-Session", s.ID)
+	if in.requestURI != "" { // as written: Add would spell it X-Mxdesk-Request-Uri
+		h.AddRaw([]byte(RequestURIHeader + ": " + in.requestURI + "\r\n"))
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(in.body) + 1024)
 	if err := textproto.WriteHeader(&buf, h); err != nil {
@@ -267,7 +289,9 @@ func (in *inbound) stamp(s store.Session, cfgQueue *config.Queue) []byte {
 // Deliver threads raw into a session (SPEC §3), stamps it (X-Mxdesk-*
 // headers, a Message-ID when it has none) and commits it durably, with the
 // session and its events, to the session's home folder and its queue's
-// archive. When it returns nil the message is on disk.
+// archive. When it returns nil the message is on disk. An imported
+// delivery status notification about a message mxdesk sent is filed as
+// that message's bounce instead (importedBounce).
 func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Delivered, error) {
 	if len(env.To) == 0 {
 		return Delivered{}, errorf(KindInvalid, "no recipients")
@@ -285,6 +309,10 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 	for _, rm := range content.Removed {
 		env.infected = env.infected || rm.Virus != ""
 	}
+	dsn, isDSN := dsnReport{}, false
+	if env.Imported && len(content.Removed) == 0 {
+		dsn, isDSN = parseDSN(content.Clean)
+	}
 	var d Delivered
 	var ar autoReplyOutcome
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
@@ -296,12 +324,21 @@ func (r *Router) Deliver(ctx context.Context, env Envelope, raw []byte) (Deliver
 		if err := runInTx(tx, env); err != nil {
 			return err
 		}
+		if isDSN {
+			if b, bounced, err := r.importedBounce(tx, dsn, content.Clean); bounced || err != nil {
+				d = b
+				return err
+			}
+		}
 		queue, token, err := r.recipientQueue(tx, env.To, in)
 		if err != nil {
 			return err
 		}
 		var s store.Session
 		var how string
+		if env.Spam && !takesNewMail(r.config(), queue) {
+			return noNewMailError(queue) // spam starts a session: none here
+		}
 		if env.Spam {
 			s, err = r.newSession(tx, in, queue, "")
 			s.Spam, how = true, "failed DMARC: spam"
@@ -357,8 +394,12 @@ func runInTx(tx store.Tx, env Envelope) error {
 func (r *Router) recipientQueue(rd store.Reader, rcpts []string, in inbound) (queue, tokenSession string, err error) {
 	queues := map[string]string{} // address -> queue
 	var envOrder []string
+	var disabled error // a recipient's queue was disabled since its RCPT
 	for _, rcpt := range rcpts {
 		q, id, err := r.resolveRecipient(rd, rcpt)
+		if errors.Is(err, ErrQueueDisabled) && disabled == nil {
+			disabled = err
+		}
 		if KindOf(err) != 0 {
 			continue // refused at RCPT, or the token's session is gone
 		}
@@ -372,14 +413,28 @@ func (r *Router) recipientQueue(rd store.Reader, rcpts []string, in inbound) (qu
 		envOrder = append(envOrder, q)
 	}
 	if len(envOrder) == 0 {
-		return "", "", ErrUnknownRecipient
+		return "", "", cmp.Or(disabled, ErrUnknownRecipient)
 	}
+	var order []string // To, then Cc, then the envelope
 	for _, a := range append(slices.Clone(in.to), in.cc...) {
 		if q, ok := queues[a]; ok {
-			return q, tokenSession, nil
+			order = append(order, q)
 		}
 	}
-	return envOrder[0], tokenSession, nil
+	order = append(order, envOrder...)
+	return r.firstTakingNewMail(order), tokenSession, nil
+}
+
+// firstTakingNewMail is the first of queues (never empty) that takes new
+// mail (receive = true), else the first: a message to a receiving and a
+// replies-only queue starts its session in the receiving one.
+func (r *Router) firstTakingNewMail(queues []string) string {
+	for _, q := range queues {
+		if takesNewMail(r.config(), q) {
+			return q
+		}
+	}
+	return queues[0]
 }
 
 // sessionTag finds [S-XXXXX] subject tags, of IDs drawn from either
@@ -394,6 +449,9 @@ var sessionTag = regexp.MustCompile(`(?i)\[(S-[` + legacySessionAlphabet + `]{5,
 // It also says how the session was found, for the event log.
 func (r *Router) thread(tx store.Tx, in inbound, queue, tokenSession string) (store.Session, string, error) {
 	found, how, err := r.match(tx, in, tokenSession)
+	if err == nil && found.ID == "" && !takesNewMail(r.config(), queue) {
+		return store.Session{}, "", noNewMailError(queue)
+	}
 	if err != nil || found.ID == "" {
 		s, nerr := r.newSession(tx, in, queue, "")
 		return s, "new session", errors.Join(err, nerr)
@@ -477,6 +535,7 @@ func (r *Router) newSession(tx store.Tx, in inbound, queue, previous string) (st
 		// new session's replies must not carry it.
 		ID: id, Queue: queue, Customer: in.sender, Subject: withoutSessionTags(in.subject),
 		Created: r.now(), Token: token, Previous: previous,
+		ServiceFrom: r.now(), // the customer started it: the service level counts it
 	}
 	detail := "new session in queue " + queue
 	if previous != "" {
@@ -507,8 +566,8 @@ func (r *Router) route(in inbound, queue string) (string, bool, string) {
 		if !rt.Match(in.sender, in.subject, in.header.Get) {
 			continue
 		}
-		if rt.Queue != "" {
-			queue = rt.Queue
+		if rt.Queue != "" && !isDisabled(cfg, rt.Queue) {
+			queue = rt.Queue // a disabled target: the addressed queue keeps it
 		}
 		return queue, rt.Spam, fmt.Sprintf("route[%d]", i)
 	}
@@ -596,6 +655,9 @@ func (r *Router) fileInbound(tx store.Tx, in inbound, s store.Session, how strin
 		}
 	}
 	if err := tx.IndexMessageID(in.messageID, s.ID); err != nil {
+		return Delivered{}, old, s, err
+	}
+	if err := r.campaignReplied(tx, s, in.subject); err != nil {
 		return Delivered{}, old, s, err
 	}
 	d := Delivered{Session: s.ID, MessageID: in.messageID, Folder: p.home.Name, Queue: s.Queue}

@@ -143,7 +143,11 @@ func (r *Router) commit(tx store.Tx, old store.Session, s *store.Session) (place
 		r.kickAssign() // someone's load dropped: they may take a waiting session
 	}
 	s.Due = r.due(*s)
+	if err := r.noteHandling(tx, old, s, now); err != nil {
+		return placed{}, err
+	}
 	noteAssignment(tx, old, *s, now)
+	noteServiceLevel(tx, *s)
 	if err := noteLastAssigned(tx, old, *s, now); err != nil {
 		return placed{}, err
 	}

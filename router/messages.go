@@ -76,24 +76,50 @@ func noteKeywords(tx store.Tx, m *store.Mailbox, flags []string) error {
 // and returns the mailbox and the new UID. Over the size limit: KindTooBig.
 // Queue folders take no appends: mail reaches them only over SMTP.
 func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte, flags []string, date time.Time) (store.Mailbox, store.UID, error) {
-	if limit := r.config().IMAP.MaxAppendBytes; limit > 0 && int64(len(raw)) > limit {
-		return store.Mailbox{}, 0, errorf(KindTooBig, "message larger than %d bytes", limit)
-	}
-	release, err := r.reserveSpace(len(raw))
+	mb, uids, err := r.AppendMany(ctx, a, folder, []AppendMessage{{Raw: raw, Flags: flags, Date: date}})
 	if err != nil {
-		return store.Mailbox{}, 0, err
+		return mb, 0, err
+	}
+	return mb, uids[0], nil
+}
+
+// AppendMessage is one message of AppendMany.
+type AppendMessage struct {
+	Raw   []byte
+	Flags []string
+	Date  time.Time // zero: now
+}
+
+// AppendMany stores msgs in a's folder in one transaction, all or none
+// (IMAP MULTIAPPEND, RFC 3502), and returns their UIDs in order. Each
+// message is checked as by Append.
+func (r *Router) AppendMany(ctx context.Context, a *Agent, folder string, msgs []AppendMessage) (store.Mailbox, []store.UID, error) {
+	total := 0
+	for i, m := range msgs {
+		if limit := r.config().IMAP.MaxAppendBytes; limit > 0 && int64(len(m.Raw)) > limit {
+			return store.Mailbox{}, nil, errorf(KindTooBig, "message larger than %d bytes", limit)
+		}
+		flags, err := cleanFlags(m.Flags)
+		if err != nil {
+			return store.Mailbox{}, nil, err
+		}
+		msgs[i].Flags = flags
+		if m.Date.IsZero() {
+			msgs[i].Date = r.now()
+		}
+		total += len(m.Raw)
+	}
+	release, err := r.reserveSpace(total)
+	if err != nil {
+		return store.Mailbox{}, nil, err
 	}
 	defer release()
-	flags, err = cleanFlags(flags)
-	if err != nil {
-		return store.Mailbox{}, 0, err
-	}
-	if date.IsZero() {
-		date = r.now()
-	}
-	var mb store.Mailbox
-	var uid store.UID
+	var (
+		mb   store.Mailbox
+		uids []store.UID
+	)
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		uids = uids[:0]
 		m, err := r.mailboxFor(tx, a, folder)
 		if err != nil {
 			return err
@@ -101,27 +127,36 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 		if m.Owner == "" || isReadOnly(m) || (roleOf(m) == roleWorking && m.Name != Inbox) {
 			return errorf(KindForbidden, "%s takes no appended messages: it holds sessions, which arrive over SMTP", m.Name)
 		}
-		if m.SpecialUse == `\Sent` {
-			if existing, ok, err := sentCopy(tx, m, raw); err != nil || ok {
-				mb, uid = m, existing
+		for _, msg := range msgs {
+			uid, err := appendOne(tx, &m, msg)
+			if err != nil {
 				return err
 			}
+			uids = append(uids, uid)
 		}
-		if err := noteKeywords(tx, &m, flags); err != nil {
-			return err
-		}
-		blob, err := tx.PutBlob(raw)
-		if err != nil {
-			return err
-		}
-		msg, err := tx.AddMessage(store.Message{Mailbox: m.ID, Blob: blob, Size: int64(len(raw)), Flags: flags, InternalDate: date})
-		if err != nil {
-			return err
-		}
-		mb, uid = m, msg.UID
+		mb = m
 		return nil
 	})
-	return mb, uid, err
+	return mb, uids, err
+}
+
+// appendOne adds one message to m inside an AppendMany transaction: the
+// Sent copy mxdesk already filed of a reply stands for it.
+func appendOne(tx store.Tx, m *store.Mailbox, msg AppendMessage) (store.UID, error) {
+	if m.SpecialUse == `\Sent` {
+		if existing, ok, err := sentCopy(tx, *m, msg.Raw); err != nil || ok {
+			return existing, err
+		}
+	}
+	if err := noteKeywords(tx, m, msg.Flags); err != nil {
+		return 0, err
+	}
+	blob, err := tx.PutBlob(msg.Raw)
+	if err != nil {
+		return 0, err
+	}
+	added, err := tx.AddMessage(store.Message{Mailbox: m.ID, Blob: blob, Size: int64(len(msg.Raw)), Flags: msg.Flags, InternalDate: msg.Date})
+	return added.UID, err
 }
 
 // StoreFlags changes the flags of the given messages of mbox and returns
@@ -133,14 +168,31 @@ func (r *Router) Append(ctx context.Context, a *Agent, folder string, raw []byte
 // with their flags as they are: clients store \Seen on every read, which
 // must not fail. origin is copied into the published changes.
 func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, origin any) ([]store.Message, error) {
+	out, _, err := r.storeFlags(ctx, a, mbox, uids, op, flags, nil, origin)
+	return out, err
+}
+
+// StoreFlagsUnchangedSince is StoreFlags for a conditional STORE (RFC
+// 7162 3.1.3, UNCHANGEDSINCE): the messages whose mod-sequence is above
+// since keep their flags and are returned in modified, decided in the
+// transaction that changes the others.
+func (r *Router) StoreFlagsUnchangedSince(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, since uint64, origin any) (msgs []store.Message, modified []store.UID, err error) {
+	return r.storeFlags(ctx, a, mbox, uids, op, flags, &since, origin)
+}
+
+func (r *Router) storeFlags(ctx context.Context, a *Agent, mbox store.MailboxID, uids []store.UID, op FlagOp, flags []string, unchangedSince *uint64, origin any) ([]store.Message, []store.UID, error) {
 	flags, err := cleanFlags(flags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	flags = slices.DeleteFunc(flags, IsStatusKeyword)
-	var out []store.Message
+	flags = canonicalWrapups(slices.DeleteFunc(flags, IsStatusKeyword))
+	var (
+		out      []store.Message
+		modified []store.UID
+	)
 	err = r.st.Update(ctx, store.UpdateOptions{Origin: origin}, func(tx store.Tx) error {
-		out = out[:0]
+		out, modified = out[:0], modified[:0]
+		var tagged []string // sessions whose messages got wrap-up keywords
 		m, err := r.mailboxByID(tx, a, mbox)
 		if err != nil {
 			return err
@@ -163,6 +215,10 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 			if err != nil {
 				return err
 			}
+			if unchangedSince != nil && msg.ModSeq > *unchangedSince {
+				modified = append(modified, uid)
+				continue
+			}
 			next := applyFlags(msg.Flags, op, flags)
 			next = withStatus(next, "")
 			for _, f := range msg.Flags {
@@ -178,9 +234,18 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 				if msg.Session != "" && !slices.Contains(msg.Flags, `\Seen`) && slices.Contains(next, `\Seen`) {
 					read = append(read, msg)
 				}
-				msg.Flags = next
+				if msg.Session != "" && op != FlagsRemove && roleOf(m) == roleWorking && !slices.Contains(tagged, msg.Session) {
+					tagged = append(tagged, msg.Session)
+				}
+				// The stored flags and the mod-sequence SetFlags gave them.
+				if msg, err = tx.Message(mbox, uid); err != nil {
+					return err
+				}
 			}
 			out = append(out, msg)
+		}
+		if err := r.wrapupsByFlags(tx, a, tagged, flags); err != nil {
+			return err
 		}
 		opened := false
 		for _, msg := range read {
@@ -194,13 +259,13 @@ func (r *Router) StoreFlags(ctx context.Context, a *Agent, mbox store.MailboxID,
 			// Opening changed the status keyword of these messages too.
 			for i := range out {
 				if cur, err := tx.Message(mbox, out[i].UID); err == nil {
-					out[i].Flags = cur.Flags
+					out[i].Flags, out[i].ModSeq = cur.Flags, cur.ModSeq
 				}
 			}
 		}
 		return nil
 	})
-	return out, err
+	return out, modified, err
 }
 
 // existingMessages returns the messages of mbox among uids that exist.
@@ -416,6 +481,9 @@ func (r *Router) transfer(ctx context.Context, a *Agent, src store.MailboxID, ui
 	})
 	if err == nil && dm.Owner == a.Login && dm.Name == AvailableFolder {
 		r.kickAssign()
+	}
+	if err == nil && dm.Owner == a.Login && (dm.Name == AwayFolder || dm.Name == AvailableFolder) {
+		r.noteStates()
 	}
 	return dm, srcUIDs, destUIDs, err
 }

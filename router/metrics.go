@@ -15,10 +15,13 @@ import (
 // meteredTx, and the notes of the run that committed are counted after
 // Update returned nil.
 
-// meteredStore is the router's store when metrics are on.
+// meteredStore is the router's store: it applies what each committed
+// run noted to the metrics (m may be nil: none) and to the router's
+// service-level book.
 type meteredStore struct {
 	store.Store
-	m *metrics.Set
+	m  *metrics.Set
+	sl *slBook
 }
 
 // meteredTx is a transaction that collects metric observations.
@@ -34,6 +37,10 @@ type observation struct {
 	waited        time.Duration
 	firstResponse bool
 	took          time.Duration
+	wrapups       []string // codes recorded
+	handled       bool     // a handling period ended (handling.go)
+	handling      time.Duration
+	sl            *slNote // the session's service-level state (servicelevel.go)
 }
 
 func (ms meteredStore) Update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
@@ -45,12 +52,21 @@ func (ms meteredStore) Update(ctx context.Context, opts store.UpdateOptions, fn 
 	if err != nil || run == nil {
 		return err
 	}
-	for _, o := range run.obs {
+	for id, o := range run.obs {
+		if o.sl != nil {
+			ms.sl.track(id, *o.sl)
+		}
 		if o.assigned {
 			ms.m.Assigned(o.queue, o.waited)
 		}
 		if o.firstResponse {
 			ms.m.FirstResponse(o.queue, o.took)
+		}
+		for _, code := range o.wrapups {
+			ms.m.Wrapup(o.queue, code)
+		}
+		if o.handled {
+			ms.m.Handled(o.queue, o.handling)
 		}
 	}
 	return nil

@@ -45,6 +45,9 @@ func (r *Router) CheckSubmitRecipient(addr string) error {
 	if !r.config().IsLocalDomain(addr[at+1:]) {
 		return nil
 	}
+	if r.isRequestNoReply(addr) {
+		return errNoEmailCustomer(addr)
+	}
 	if _, ok := r.config().AgentByLogin(addr); ok {
 		return nil
 	}
@@ -71,13 +74,22 @@ func (r *Router) Submit(ctx context.Context, a *Agent, env Envelope, raw []byte)
 	}
 	defer release()
 	in := parseInbound(raw, env, r.config().Hostname)
+	cmds, in, err := takeCommands(in)
+	if err != nil {
+		return Submitted{}, err
+	}
 	var res Submitted
 	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
 		sub, err := r.classify(tx, a, env.To, in)
 		if err != nil {
 			return err
 		}
-		if res, err = r.submit(tx, a, in, sub); err != nil || res.Session == "" {
+		if len(cmds) > 0 {
+			res, err = r.submitWithCommands(tx, a, in, sub, slices.Clone(cmds))
+		} else {
+			res, err = r.submit(tx, a, in, sub)
+		}
+		if err != nil || res.Session == "" {
 			return err
 		}
 		s, err := tx.Session(res.Session) // for the log: the queue after a transfer
@@ -245,16 +257,12 @@ func (r *Router) submit(tx store.Tx, a *Agent, in inbound, sub submission) (Subm
 
 // newOutboundSession opens a session for a message an agent writes first:
 // in the queue whose address is the message's From (when the agent serves
-// it), else the agent's first queue, assigned to the agent.
+// it), else the agent's first queue that is enabled, assigned to the
+// agent.
 func (r *Router) newOutboundSession(tx store.Tx, a *Agent, in inbound, external []string) (store.Session, error) {
-	queue := ""
-	if q, ok := r.config().QueueByAddress(in.sender); ok && a.servesQueue(q.Name) {
-		queue = q.Name
-	} else if len(a.Queues) > 0 {
-		queue = a.Queues[0]
-	}
-	if queue == "" {
-		return store.Session{}, errorf(KindForbidden, "you serve no queue, so mail you write can't start a session")
+	queue, err := r.outboundQueue(a, in.sender)
+	if err != nil {
+		return store.Session{}, err
 	}
 	id, token, err := newSessionIdentity(tx)
 	if err != nil {
@@ -321,9 +329,10 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 			s.Participants = append(s.Participants, x)
 		}
 	}
-	if s.Agent == "" {
+	if s.Agent == "" && !a.api {
 		// Answering a waiting session takes it: it moves to the
-		// agent's INBOX like a claim.
+		// agent's INBOX like a claim (an API token's reply leaves it
+		// waiting).
 		s.Agent = a.Login
 		if err := r.event(tx, s.ID, "assigned", a.Login, "claimed by replying"); err != nil {
 			return Submitted{}, err
@@ -337,6 +346,9 @@ func (r *Router) reply(tx store.Tx, a *Agent, in inbound, sub submission, action
 		return Submitted{}, err
 	}
 	s.LastActivity, s.Held = r.now(), nil
+	if !sub.forward && old.ID != "" && s.FirstReplyAt.IsZero() {
+		s.FirstReplyAt = r.now() // the service level counts the first reply
+	}
 	blob, err := r.fileInSession(tx, old, &s, out, []string{`\Seen`})
 	if err != nil {
 		return Submitted{}, err
@@ -425,9 +437,16 @@ func answeredMessageID(h textproto.Header) string {
 
 // messageDate finds when the message with messageID arrived in session.
 func (r *Router) messageDate(rd store.Reader, session, messageID string) (time.Time, bool, error) {
+	m, _, ok, err := sessionMessage(rd, session, messageID)
+	return m.InternalDate, ok, err
+}
+
+// sessionMessage finds the message with messageID in session, and its
+// body.
+func sessionMessage(rd store.Reader, session, messageID string) (store.Message, []byte, bool, error) {
 	msgs, err := rd.SessionMessages(session)
 	if err != nil {
-		return time.Time{}, false, err
+		return store.Message{}, nil, false, err
 	}
 	seen := map[store.BlobID]bool{}
 	for _, m := range msgs {
@@ -437,13 +456,13 @@ func (r *Router) messageDate(rd store.Reader, session, messageID string) (time.T
 		seen[m.Blob] = true
 		raw, err := rd.Blob(m.Blob)
 		if err != nil {
-			return time.Time{}, false, err
+			return store.Message{}, nil, false, err
 		}
 		if headerMessageID(raw) == messageID {
-			return m.InternalDate, true, nil
+			return m, raw, true, nil
 		}
 	}
-	return time.Time{}, false, nil
+	return store.Message{}, nil, false, nil
 }
 
 // sendingAccount is the upstream [[account]] whose SMTP sends the replies

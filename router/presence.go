@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 type presence struct {
 	mu    sync.Mutex
 	conns map[string]map[*Presence]time.Time // login -> connection -> last seen
+	rona  map[string]bool                    // logins that may be in RONA (rona.go)
 }
 
 // Presence is one IMAP connection's claim that its agent is here.
@@ -47,11 +49,13 @@ func (r *Router) Connect(a *Agent, revoke func()) *Presence {
 	}
 	r.presence.conns[login][p] = r.now()
 	r.presence.mu.Unlock()
+	r.noteStates()
 	r.kickAssign()
 	return p
 }
 
-// Touch notes activity on the connection.
+// Touch notes activity on the connection: a command. It brings an agent
+// in RONA back.
 func (p *Presence) Touch() {
 	ps := &p.r.presence
 	ps.mu.Lock()
@@ -61,6 +65,7 @@ func (p *Presence) Touch() {
 		}
 	}
 	ps.mu.Unlock()
+	p.r.comeBack(context.Background(), p.login, "IMAP command")
 }
 
 // Close ends the connection's presence; with the agent's last connection
@@ -75,6 +80,7 @@ func (p *Presence) Close() {
 		}
 	}
 	ps.mu.Unlock()
+	p.r.noteStates()
 }
 
 // revokeChanged ends the connections whose agent cfg no longer has as
@@ -115,44 +121,103 @@ func (r *Router) Present(login string) bool {
 // AgentStatus is an agent's state as supervisors see it.
 type AgentStatus struct {
 	Login   string
-	State   string // "available", "away" or "offline"
+	State   string // one of the State constants
 	Present bool   // an IMAP connection counts
 	Active  int    // sessions counting towards the agent's load
+	// Since is when the router saw the agent enter State (the start of
+	// the process at the latest; RonaSince for RONA).
+	Since time.Time
+	// Spent is the time spent in each state since the process started,
+	// the current one included.
+	Spent map[string]time.Duration
+	// Handled and HandlingTime total the sessions the agent resolved
+	// and their pick-up-to-resolve time (durable).
+	Handled      int
+	HandlingTime time.Duration
 }
 
-// Agent states.
+// Agent states. Away and RONA are durable; in_session (working a
+// session: present with a session in status Active) and available are
+// derived from presence and the agent's sessions.
 const (
 	StateAvailable = "available"
+	StateInSession = "in_session"
+	StateRona      = "rona"
 	StateAway      = "away"
 	StateOffline   = "offline"
 )
 
-// AgentStatuses lists every configured agent's state.
+// States lists every agent state.
+var States = []string{StateAvailable, StateInSession, StateRona, StateAway, StateOffline}
+
+// AgentStatuses lists every configured agent's state, and notes it for
+// the time spent per state.
 func (r *Router) AgentStatuses() ([]AgentStatus, error) {
 	var out []AgentStatus
 	err := r.st.View(func(rd store.Reader) error {
 		for _, ac := range r.config().Agent {
-			login := strings.ToLower(ac.Login)
-			st, err := rd.AgentState(login)
+			a, err := r.agentStatus(rd, strings.ToLower(ac.Login))
 			if err != nil {
 				return err
-			}
-			n, err := rd.ActiveCount(login)
-			if err != nil {
-				return err
-			}
-			a := AgentStatus{Login: login, Present: r.Present(login), Active: n, State: StateOffline}
-			switch {
-			case st.Away:
-				a.State = StateAway
-			case a.Present:
-				a.State = StateAvailable
 			}
 			out = append(out, a)
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	r.clock.observe(out, r.now())
+	return out, nil
+}
+
+// agentStatus reads one agent's state: away, then RONA, then by
+// presence working a session, available, else offline.
+func (r *Router) agentStatus(rd store.Reader, login string) (AgentStatus, error) {
+	st, err := rd.AgentState(login)
+	if err != nil {
+		return AgentStatus{}, err
+	}
+	ids, err := rd.ActiveSessions(login)
+	if err != nil {
+		return AgentStatus{}, err
+	}
+	a := AgentStatus{Login: login, Present: r.Present(login), Active: len(ids), State: StateOffline,
+		Handled: st.Handled, HandlingTime: st.HandlingTime}
+	switch {
+	case st.Away:
+		a.State = StateAway
+	case !st.RonaSince.IsZero():
+		a.State, a.Since = StateRona, st.RonaSince
+	case a.Present:
+		a.State = StateAvailable
+		working, err := workingSession(rd, ids)
+		if err != nil {
+			return a, err
+		}
+		if working {
+			a.State = StateInSession
+		}
+	}
+	return a, nil
+}
+
+// workingSession reports whether one of the sessions ids (an agent's
+// active ones) is opened and being worked (status Active).
+func workingSession(rd store.Reader, ids []string) (bool, error) {
+	for _, id := range ids {
+		s, err := rd.Session(id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if s.Status == StatusActive {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // SetAway sets or clears an agent's away state (durable). Away agents are
@@ -168,14 +233,21 @@ func (r *Router) SetAway(ctx context.Context, login string, away bool) error {
 	if err == nil && !away {
 		r.kickAssign()
 	}
+	if err == nil {
+		r.noteStates()
+	}
 	return err
 }
 
+// setAway sets or clears away; coming back (away false) also ends RONA.
 func setAway(tx store.Tx, login string, away bool) error {
 	st, err := tx.AgentState(login)
-	if err != nil || st.Away == away {
+	if err != nil || (st.Away == away && (away || st.RonaSince.IsZero())) {
 		return err
 	}
 	st.Away = away
+	if !away {
+		st.RonaSince = time.Time{}
+	}
 	return tx.PutAgentState(st)
 }

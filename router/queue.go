@@ -69,6 +69,9 @@ func applyProgress(tx store.Tx, id uint64, p OutboundProgress) (store.Outbound, 
 			return cur, false, err
 		}
 	}
+	if err := campaignDelivery(tx, cur.Session, p.Attempted, len(cur.To) > 0); err != nil {
+		return cur, false, err
+	}
 	if len(cur.To) == 0 {
 		return cur, false, tx.RemoveOutbound(id)
 	}

@@ -63,7 +63,7 @@ func misplacement(cfg *config.Config, s store.Session) misplaced {
 	switch {
 	case !ok:
 		m.agentGone = "agent " + s.Agent + " removed from the configuration"
-	case !containsFold(ac.Queues, queue):
+	case !cfg.Serves(ac, queue):
 		m.agentGone = "agent " + s.Agent + " no longer serves queue " + queue
 	}
 	return m

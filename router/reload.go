@@ -90,8 +90,8 @@ func membershipChanged(old, cfg *config.Config) bool {
 		for _, q := range c.Queue {
 			m["queue "+strings.ToLower(q.Name)] = nil
 		}
-		for _, a := range c.Agent {
-			m["agent "+strings.ToLower(a.Login)] = a.Queues
+		for i, a := range c.Agent {
+			m["agent "+strings.ToLower(a.Login)] = c.AgentQueues(&c.Agent[i])
 		}
 		return m
 	}

@@ -22,9 +22,12 @@ const maxMIMEDepth = 20
 // the first text/plain and the first text/html body part (not to
 // attachments) and checks the attachment limits.
 type bodyRewrite struct {
-	sigText  string // plain-text signature, "" for none
-	maxCount int
-	maxBytes int64
+	sigText string // plain-text signature, "" for none
+	// ratingText and ratingHTML are the rating links that follow the
+	// signature (ratingBlock), "" for none.
+	ratingText, ratingHTML string
+	maxCount               int
+	maxBytes               int64
 
 	count    int
 	bytes    int64
@@ -66,7 +69,7 @@ func (b *bodyRewrite) part(w io.Writer, h textproto.Header, body []byte, depth i
 		if err := b.countAttachment(h, body); err != nil {
 			return h, err
 		}
-	} else if b.sigText != "" && ((mt == "text/plain" && !b.doneText) || (mt == "text/html" && !b.doneHTML)) {
+	} else if (b.sigText != "" || b.ratingText != "") && ((mt == "text/plain" && !b.doneText) || (mt == "text/html" && !b.doneHTML)) {
 		if nh, ok := b.sign(w, h, body, mt, params); ok {
 			return nh, nil
 		}
@@ -135,10 +138,20 @@ func (b *bodyRewrite) sign(w io.Writer, h textproto.Header, body []byte, mt stri
 	}
 	if mt == "text/plain" {
 		b.doneText = true
-		text = appendTextSignature(text, b.sigText)
+		if b.sigText != "" {
+			text = appendTextSignature(text, b.sigText)
+		}
+		if b.ratingText != "" {
+			text = appendTextBlock(text, b.ratingText)
+		}
 	} else {
 		b.doneHTML = true
-		text = appendHTMLSignature(text, b.sigText)
+		if b.sigText != "" {
+			text = appendHTMLSignature(text, b.sigText)
+		}
+		if b.ratingHTML != "" {
+			text = appendHTMLBlock(text, b.ratingHTML)
+		}
 	}
 	nh := h.Copy()
 	if params == nil {
@@ -185,8 +198,21 @@ func appendHTMLSignature(doc, sig string) string {
 	if strings.Contains(doc, `class="mxdesk-signature"`) {
 		return doc
 	}
+	return appendHTMLBlock(doc, block)
+}
+
+// appendHTMLBlock adds block before </body>, or at the end.
+func appendHTMLBlock(doc, block string) string {
 	if i := strings.LastIndex(strings.ToLower(doc), "</body>"); i >= 0 {
 		return doc[:i] + block + doc[i:]
 	}
 	return doc + block
+}
+
+// appendTextBlock adds block after a blank line.
+func appendTextBlock(text, block string) string {
+	if !strings.HasSuffix(text, "\n") {
+		text += "\r\n"
+	}
+	return text + "\r\n" + block
 }

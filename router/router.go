@@ -81,6 +81,9 @@ type Options struct {
 	// writes in tx commits (or not) with the event. The CRM feed queues
 	// its webhooks with it. An error fails the transaction.
 	OnEvent func(tx store.Tx, e store.Event) error
+	// RatingLink, if set, makes the signed rating links that agents'
+	// replies in queues with [queue.rating] end with (rating.go).
+	RatingLink RatingLink
 }
 
 // Space is the guard of the store's free space (badgerstore.Store).
@@ -104,6 +107,8 @@ type Router struct {
 	next int
 
 	presence presence
+	clock    stateClock    // time per agent state
+	sl       slBook        // service level (servicelevel.go)
 	kick     chan struct{} // wakes Run to assign waiting sessions
 	logins   *ratelimit.Logins
 
@@ -112,11 +117,14 @@ type Router struct {
 	reloadMu    sync.Mutex // one Reload at a time
 
 	onEvent func(tx store.Tx, e store.Event) error // Options.OnEvent
+
+	ratingLink RatingLink // Options.RatingLink
+	csat       csatTotals // the ratings' totals (rating.go)
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
 func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
-	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, space: opts.Space, onEvent: opts.OnEvent, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
+	r := &Router{st: st, now: opts.Now, log: opts.Logger, onAutoReply: opts.OnAutoReply, space: opts.Space, onEvent: opts.OnEvent, ratingLink: opts.RatingLink, subs: map[int]store.Observer{}, kick: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -126,11 +134,15 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
 	r.cur.Store(newLive(cfg))
 	st.SetObserver(r.publish)
-	if opts.Metrics != nil {
-		r.st = meteredStore{Store: st, m: opts.Metrics}
-	}
+	r.st = meteredStore{Store: st, m: opts.Metrics, sl: &r.sl}
 	if err := r.ensureDesk(); err != nil {
 		return nil, err
+	}
+	if err := r.rebuildServiceLevel(); err != nil {
+		return nil, fmt.Errorf("reading the service level: %w", err)
+	}
+	if err := r.loadRona(); err != nil {
+		return nil, fmt.Errorf("reading the agents in RONA: %w", err)
 	}
 	// The configuration may have been edited while the server was down.
 	if n, err := r.reconcile(context.Background()); err != nil {

@@ -45,6 +45,9 @@ func (r *Router) RunDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		if changed > 0 {
+			r.noteStates() // an offer may have timed out: RONA
+		}
 		total += changed
 		if len(ids) < dueBatch {
 			return total, nil
@@ -82,11 +85,13 @@ func (r *Router) fire(tx store.Tx, id string, now time.Time) (bool, error) {
 	case StatusResolved:
 		next, why = StatusClosed, fmt.Sprintf("resolved %d days ago", c.ResolvedToClosedDays)
 	}
-	if err := r.setStatus(tx, &s, next, "system", why); err != nil {
-		return false, err
-	}
 	if next == StatusClosed {
-		s.Parked = false
+		err = r.closeSession(tx, "system", &s, why)
+	} else {
+		err = r.setStatus(tx, &s, next, "system", why)
+	}
+	if err != nil {
+		return false, err
 	}
 	_, err = r.commit(tx, old, &s)
 	return true, err
@@ -168,6 +173,7 @@ func (r *Router) Run(ctx context.Context) {
 		} else if n > 0 {
 			r.log.Info("assigned waiting sessions", "sessions", n)
 		}
+		r.noteStates()
 		select {
 		case <-ctx.Done():
 			return

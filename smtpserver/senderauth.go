@@ -32,15 +32,14 @@ func (s *session) authenticateSender(msg []byte) (header string, spam, dmarcFail
 		IP: net.ParseIP(ratelimit.IP(s.conn.Conn().RemoteAddr())), Helo: s.conn.Hostname(), MailFrom: s.from, Message: msg,
 	})
 	d := res.DMARC
-	if d.Result != "fail" {
+	switch d.Disposition(s.srv.opts.DMARCReject, s.srv.opts.DMARCQuarantine) {
+	case msgauth.Accept:
 		return res.AuthResults, false, false, nil
-	}
-	switch {
-	case d.Policy == "reject" && s.srv.opts.DMARCReject:
+	case msgauth.Reject:
 		s.log.Info("rejected", "from", s.from, "reason", "dmarc", "domain", d.Domain, "detail", d.Reason)
 		return "", false, true, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 			Message: "DMARC policy of " + d.Domain + " rejects this message: " + d.Reason}
-	case (d.Policy == "reject" || d.Policy == "quarantine") && s.srv.opts.DMARCQuarantine:
+	case msgauth.Quarantine:
 		s.log.Info("quarantined as spam", "from", s.from, "reason", "dmarc", "domain", d.Domain, "detail", d.Reason)
 		return res.AuthResults, true, true, nil
 	}

@@ -66,6 +66,9 @@ func (s *session) rejected(reason string) {
 
 // rejectReason is the metrics reason of a router error.
 func rejectReason(err error) string {
+	if _, ok := switchRefusal(err); ok {
+		return metrics.ReasonQueueSwitch
+	}
 	switch router.KindOf(err) {
 	case router.KindNotFound:
 		return metrics.ReasonUnknownRecipient
@@ -272,6 +275,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", "send-only address")
 		s.rejected(metrics.ReasonSendOnly)
 		return errSendOnly
+	case errors.Is(err, router.ErrQueueDisabled):
+		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", err.Error())
+		s.rejected(metrics.ReasonQueueSwitch)
+		return errQueueDisabled
 	default:
 		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", "unknown recipient")
 		s.rejected(metrics.ReasonUnknownRecipient)
@@ -375,6 +382,10 @@ func sanitize(v string) string {
 // lost.
 func (s *session) deliveryRefusal(err error) error {
 	msg := err.Error()
+	if refusal, ok := switchRefusal(err); ok {
+		s.log.Info("rejected", "from", s.from, "rcpts", s.rcpts, "reason", msg)
+		return refusal
+	}
 	switch router.KindOf(err) {
 	case router.KindNotFound:
 		s.log.Info("rejected", "from", s.from, "rcpts", s.rcpts, "reason", msg)

@@ -279,6 +279,8 @@ func acceptedText(sub router.Submitted) string {
 		return "note added to " + sub.Session
 	case "transfer":
 		return sub.Session + " transferred"
+	case "commands":
+		return "commands applied to " + sub.Session + ", nothing sent"
 	}
 	return "queued as " + sub.Session
 }

@@ -50,6 +50,16 @@ type Mailbox struct {
 	// seen by any SELECT, so the next one reports them as \Recent.
 	RecentUID UID
 	Created   time.Time
+	// HighestModSeq is the mod-sequence of the mailbox's latest change
+	// (RFC 7162 CONDSTORE): each append, copy or move in, flag change and
+	// expunge takes the next one, in the transaction that makes it.
+	HighestModSeq uint64 `json:",omitempty"`
+	// ExpungedKept counts the expunged UIDs remembered with their
+	// mod-sequence (QRESYNC's VANISHED); ExpungedFloor is the highest
+	// mod-sequence of those forgotten to keep them bounded: Expunged
+	// can't tell what vanished at or before it.
+	ExpungedKept  int    `json:",omitempty"`
+	ExpungedFloor uint64 `json:",omitempty"`
 }
 
 // Message is one message in one mailbox. Several Messages (copies) may share
@@ -62,6 +72,9 @@ type Message struct {
 	Flags        []string // sorted, system flags with their backslash
 	InternalDate time.Time
 	Session      string // session ID, or "" for mail outside any session
+	// ModSeq is the mod-sequence of the message's latest change in its
+	// mailbox (RFC 7162): set by AddMessage and SetFlags.
+	ModSeq uint64 `json:",omitempty"`
 }
 
 // Session is one customer conversation (SPEC §1).
@@ -137,6 +150,35 @@ type Session struct {
 	// TicketID is the ID the CRM gave the session's ticket (SPEC §11),
 	// "" until the CRM answered with one.
 	TicketID string `json:",omitempty"`
+
+	// Wrapup are the wrap-up codes recorded on the session in its
+	// current queue ([[queue.wrapup]]), as configured; a transfer to
+	// another queue clears them (its events keep them).
+	Wrapup []string `json:",omitempty"`
+	// PickedUpAt is when an agent opened the session and began working
+	// it (zero: not being worked); resolving it adds the time since to
+	// HandlingTime and clears it, so a reopened session picked up again
+	// counts a second period.
+	PickedUpAt   time.Time     `json:",omitempty"`
+	HandlingTime time.Duration `json:",omitempty"`
+	// FirstReplyAt is when the first agent reply to the customer was
+	// sent (zero: none yet): the service level counts it.
+	FirstReplyAt time.Time `json:",omitempty"`
+	// ServiceFrom is when the customer's first message started the
+	// session and its service-level clock (zero: an agent started it,
+	// or it predates the service level; it is not counted).
+	ServiceFrom time.Time `json:",omitempty"`
+	// Rating is the customer's latest satisfaction rating (nil: none).
+	Rating *Rating `json:",omitempty"`
+}
+
+// Rating is a customer's satisfaction rating of a session ([queue.rating]).
+type Rating struct {
+	Score int
+	Scale int    // the queue's scale when rated
+	Queue string // the session's queue when rated
+	Agent string // the session's agent when rated ("" while waiting)
+	At    time.Time
 }
 
 // Quarantined is the original of a message from which mxdesk removed
@@ -178,6 +220,16 @@ type SentCopy struct {
 	Blob     BlobID
 }
 
+// APIToken is a token of the public HTTP API (package api). Only the
+// SHA-256 of the secret is kept; Name is unique and is what audits show.
+type APIToken struct {
+	Name    string
+	Role    string // integrator, supervisor or admin
+	Hash    string // hex SHA-256 of the secret
+	Created time.Time
+	Expires time.Time // zero: never
+}
+
 // Waiting is one session waiting in a queue.
 type Waiting struct {
 	Session string
@@ -193,6 +245,23 @@ type AgentState struct {
 	// queue: auto-assignments today, for daily caps.
 	Day      map[string]string `json:",omitempty"`
 	Assigned map[string]int    `json:",omitempty"`
+	// WrapupDay is the local date ("2006-01-02", top-level timezone)
+	// Wrapups counts for: the wrap-up codes the agent recorded that day,
+	// per "<queue>/<code>" (the supervisor page's counts of today).
+	WrapupDay string         `json:",omitempty"`
+	Wrapups   map[string]int `json:",omitempty"`
+	// RonaSince is when an offer to the agent timed out (RONA, "redirect
+	// on no answer"): no more offers until they come back (zero: not in
+	// RONA).
+	RonaSince time.Time `json:",omitempty"`
+	// Handled and HandlingTime total the agent's sessions resolved and
+	// the pick-up-to-resolve time they took.
+	Handled      int           `json:",omitempty"`
+	HandlingTime time.Duration `json:",omitempty"`
+	// Turn is, per round-robin queue, the number of the rotation's turn
+	// that last gave the agent a session (router/strategy.go): the
+	// highest over the queue's members is where the rotation stands.
+	Turn map[string]uint64 `json:",omitempty"`
 }
 
 // AutoMail is what mxdesk remembers of the automatic mail (auto-replies,
@@ -308,6 +377,9 @@ type Change struct {
 	Mailbox MailboxID
 	UID     UID      // MessageAdded, MessageRemoved, FlagsChanged
 	Flags   []string // MessageAdded, FlagsChanged: the new flags
+	// ModSeq is the mailbox's mod-sequence the change took
+	// (MessageAdded, MessageRemoved, FlagsChanged).
+	ModSeq uint64
 	// Outbound is the ID of the queued message (OutboundQueued).
 	Outbound uint64
 	// Origin is the opaque value the writer passed in UpdateOptions, so a
@@ -399,6 +471,36 @@ type Reader interface {
 	// SentCopies lists up to limit copies still to append for account,
 	// oldest first.
 	SentCopies(account string, limit int) ([]SentCopy, error)
+	// Expunged lists, ascending, the UIDs of mbox expunged with a
+	// mod-sequence above since, among those remembered (see
+	// Mailbox.ExpungedFloor).
+	Expunged(mbox MailboxID, since uint64) ([]UID, error)
+
+	// The public API's tokens and queued requests (package api).
+
+	// APIToken returns the token called name.
+	APIToken(name string) (APIToken, error)
+	// APITokenByHash returns the token whose secret hashes to hash.
+	APITokenByHash(hash string) (APIToken, error)
+	// APITokens lists every token, by name.
+	APITokens() ([]APIToken, error)
+	// RequestMessage returns the Message-ID of the mail that queued the
+	// request identified by uri (RequestAdd).
+	RequestMessage(uri string) (string, error)
+
+	// Campaigns (campaign.go).
+	Campaign(id uint64) (Campaign, error)
+	// Campaigns lists every campaign, in ID order.
+	Campaigns() ([]Campaign, error)
+	// CampaignRecipients lists up to limit rows of campaign id from row
+	// from on, in row order.
+	CampaignRecipients(id uint64, from, limit int) ([]CampaignRecipient, error)
+	// CampaignRecipient returns one row.
+	CampaignRecipient(id uint64, row int) (CampaignRecipient, error)
+	// CampaignRecipientBySession finds the row that started a session.
+	CampaignRecipientBySession(session string) (CampaignRecipient, error)
+	// Suppressed returns the suppression of address (ErrNotFound: none).
+	Suppressed(address string) (Suppression, error)
 }
 
 // Tx is a write transaction. Its changes become visible and durable together
@@ -470,6 +572,29 @@ type Tx interface {
 	// RemoveSentCopy drops a copy and its blob reference; a missing one
 	// is not an error.
 	RemoveSentCopy(account string, outbound uint64) error
+
+	// PutAPIToken stores t (a new one or a replacement of the same name).
+	PutAPIToken(t APIToken) error
+	// DeleteAPIToken forgets the token called name (ErrNotFound: none).
+	DeleteAPIToken(name string) error
+	// PutRequest records that the mail with messageID queued the request
+	// identified by uri.
+	PutRequest(uri, messageID string) error
+	// Campaigns (campaign.go).
+	// PutCampaign stores c, assigning c.ID when it is 0; the stored
+	// Counts are kept (PutCampaignRecipient keeps them).
+	PutCampaign(c Campaign) (Campaign, error)
+	// PutCampaignRecipient stores a row, keeps its session index and
+	// its campaign's Counts current.
+	PutCampaignRecipient(r CampaignRecipient) error
+	// DeleteCampaignRows removes up to limit rows of campaign id and
+	// returns how many it removed (a large list takes several
+	// transactions); DeleteCampaign removes the campaign itself.
+	DeleteCampaignRows(id uint64, limit int) (int, error)
+	DeleteCampaign(id uint64) error
+	// Suppress adds s to the suppression list (an address already on it
+	// keeps its first reason).
+	Suppress(s Suppression) error
 }
 
 // UpdateOptions travel with an Update.

@@ -17,6 +17,7 @@ type SessionMeta struct {
 	Statuses      []StatusChange   `json:"statuses"`
 	Agents        []Assignment     `json:"agents"`
 	Transfers     []Transfer       `json:"transfers"`
+	Wrapups       []WrapupEntry    `json:"wrapups"`        // wrap-up codes recorded, in order
 	FirstResponse *Duration        `json:"first_response"` // null: no agent reply yet
 	Handling      *Duration        `json:"handling"`       // null: never resolved
 	Messages      []MessageSummary `json:"messages"`
@@ -36,6 +37,28 @@ type SessionInfo struct {
 	// TicketID is the CRM's ticket for this session, once it answered one
 	// (set by the CRM feed; empty before).
 	TicketID string `json:"ticket_id,omitempty"`
+	// Wrapup are the wrap-up codes of the session in its current queue.
+	Wrapup []string `json:"wrapup,omitempty"`
+}
+
+// WrapupEntry is a wrap-up code recorded on the session ([[queue.wrapup]]).
+type WrapupEntry struct {
+	Time  time.Time `json:"time"`
+	Code  string    `json:"code"`
+	Name  string    `json:"name"`
+	Queue string    `json:"queue"`
+	Actor string    `json:"actor"`
+}
+
+// wrapupDetail reads a "wrapup" event: "code (Name) in queue Q".
+var wrapupDetail = regexp.MustCompile(`^(\S+) \((.*)\) in queue (.+)$`)
+
+func wrapupEntry(e store.Event) WrapupEntry {
+	w := WrapupEntry{Time: e.Time.UTC(), Code: e.Detail, Actor: e.Actor}
+	if sub := wrapupDetail.FindStringSubmatch(e.Detail); sub != nil {
+		w.Code, w.Name, w.Queue = sub[1], sub[2], sub[3]
+	}
+	return w
 }
 
 // StatusChange is one status the session entered.
@@ -109,8 +132,8 @@ func Meta(t Thread) SessionMeta {
 	s := t.Session
 	m := SessionMeta{
 		Session: SessionInfo{ID: s.ID, Queue: s.Queue, Customer: s.Customer, Subject: s.Subject,
-			Status: s.Status, Agent: s.Agent, Created: s.Created.UTC(), Previous: s.Previous},
-		Statuses: []StatusChange{}, Agents: []Assignment{}, Transfers: []Transfer{},
+			Status: s.Status, Agent: s.Agent, Created: s.Created.UTC(), Previous: s.Previous, Wrapup: s.Wrapup},
+		Statuses: []StatusChange{}, Agents: []Assignment{}, Transfers: []Transfer{}, Wrapups: []WrapupEntry{},
 		Messages: []MessageSummary{}, Events: []EventEntry{},
 	}
 	for _, e := range t.Events {
@@ -122,6 +145,8 @@ func Meta(t Thread) SessionMeta {
 			m.Agents = append(m.Agents, assignment(e))
 		case "transferred", "not-spam":
 			m.Transfers = append(m.Transfers, transfer(e))
+		case "wrapup":
+			m.Wrapups = append(m.Wrapups, wrapupEntry(e))
 		}
 	}
 	m.FirstResponse = firstResponse(t)

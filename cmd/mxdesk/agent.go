@@ -11,17 +11,20 @@ import (
 
 	"mxdesk/config"
 	"mxdesk/gateway"
+	"mxdesk/router"
 )
 
 const agentUsage = `Usage:
   mxdesk agent list --config FILE [--json]
   mxdesk agent state LOGIN away|available --config FILE [--json]
 
-list prints every agent with their state (available, away or offline),
+list prints every agent with their state (available, in_session, rona,
+away or offline; rona: an offer timed out and the agent has not come back),
 whether they are connected over IMAP and how many active sessions
 (Unopened, Reopened, Active) they have. state sets an agent away (no
-auto-assignment) or available again, as the agent does by moving a
-message into their Status/Away or Status/Available folder.
+auto-assignment) or available again (which also ends RONA), as the
+agent does by moving a message into their Status/Away or
+Status/Available folder.
 
 Both ask the running mxdesk over its admin socket (data_dir/admin.sock);
 when no server runs they use the store in data_dir directly: presence is
@@ -34,7 +37,8 @@ flags.
 
 const agentListUsage = `Usage: mxdesk agent list --config FILE [--json]
 
-Prints every configured agent: login, state (available, away, offline),
+Prints every configured agent: login, state (available, in_session,
+rona, away, offline),
 whether an IMAP connection of theirs counts as present, and their active
 sessions. Without a running server presence is unknown and agents who are
 not away show as "offline (server not running)".
@@ -45,8 +49,8 @@ Flags:
 const agentStateUsage = `Usage: mxdesk agent state LOGIN away|available --config FILE [--json]
 
 Sets agent LOGIN away (not auto-assigned; their sessions stay theirs) or
-available (auto-assigned again when logged in; waiting sessions may go to
-them at once). An unknown login exits 1.
+available (auto-assigned again when logged in, out of RONA too; waiting
+sessions may go to them at once). An unknown login exits 1.
 
 Flags:
 `
@@ -140,8 +144,8 @@ func printAgentList(w io.Writer, agents []gateway.AdminAgent) {
 		switch {
 		case !a.PresenceKnown:
 			present = "unknown"
-			if state != "away" {
-				state = offlineState
+			if state != router.StateAway && state != router.StateRona {
+				state = offlineState // durable states show; the rest needs presence
 			}
 		case a.Present:
 			present = "yes"

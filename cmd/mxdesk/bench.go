@@ -45,6 +45,8 @@ ADDR that accepts everything; point mxdesk's [delivery] smarthost at it
 reports delivery throughput (first submission to last arrival) and the
 latency from the 250 at submission to the arrival.
 
+IMAP load: mxdesk bench imap --help (a separate mode).
+
 Exits 1 if any transaction or probe failed or a message did not arrive at
 the sink, 2 on bad flags.
 
@@ -140,6 +142,9 @@ func runBench(args []string) int {
 }
 
 func benchMain(args []string, std stdio) int {
+	if len(args) > 0 && args[0] == "imap" {
+		return benchIMAPMain(args[1:], std)
+	}
 	c := &benchConfig{}
 	if status, ok := parseFlags(newBenchFlags(c), benchUsage, args, std); !ok {
 		return status

@@ -97,3 +97,29 @@ func TestBenchSenders(t *testing.T) {
 		t.Errorf("without --senders: %s, want --from", one.sender(5))
 	}
 }
+
+func TestBenchIMAPFlags(t *testing.T) {
+	run := func(args ...string) (int, string, string) {
+		var out, errOut strings.Builder
+		status := benchIMAPMain(args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+		return status, out.String(), errOut.String()
+	}
+	for _, args := range [][]string{
+		{}, // --imap missing
+		{"--imap", "x:143", "--login", "a", "--password", "p", "--clients", "0"},
+		{"--imap", "x:143", "--login", "a", "--password", "p", "--tls", "maybe"},
+		{"--imap", "x:143", "--login", "a", "--password", "p", "--seed", "1"},
+		{"--imap", "x:143", "--login", "a", "--password", "p", "extra"},
+	} {
+		if status, _, errOut := run(args...); status != 2 || errOut == "" {
+			t.Errorf("bench imap %v: status %d, stderr %q; want 2 and a message", args, status, errOut)
+		}
+	}
+	if status, out, _ := run("--help"); status != 0 || !strings.Contains(out, "Usage: mxdesk bench imap") {
+		t.Errorf("bench imap --help: status %d, output:\n%s", status, out)
+	}
+	// mxdesk bench hands "imap" to this mode.
+	if status, out, _ := runBenchCmd("imap", "--help"); status != 0 || !strings.Contains(out, "Usage: mxdesk bench imap") {
+		t.Errorf("bench imap --help through bench: status %d, output:\n%s", status, out)
+	}
+}

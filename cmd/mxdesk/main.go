@@ -48,6 +48,8 @@ var commands = []command{
 	{"agent", "list agents and their state (agent list), set one away or available (agent state)", runAgent},
 	{"quarantine", "list, show, release or delete originals whose attachments were removed", runQuarantine},
 	{"crm", "list the CRM outbox and its dead letters, retry or drop an event", runCRM},
+	{"token", "create, list or revoke the public HTTP API's tokens", runToken},
+	{"campaign", "send a CSV list a template within a window at a rate (create); list, show, pause, resume, cancel campaigns", runCampaign},
 	{"account", "list the upstream [[account]] mailboxes: valid or invalid, and why (account list); check both directions now (account test)", runAccount},
 	{"reload", "make the running server read its configuration file again", runReload},
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},
@@ -55,7 +57,7 @@ var commands = []command{
 	{"check-store", "check the store's indexes and reference counts (server stopped)", runCheckStore},
 	{"migrate", "bring the PostgreSQL store's schema (store.backend = \"postgres\") to this mxdesk's", runMigrate},
 	{"archive", "archive closed sessions to S3 (test-connection, run, restore)", runArchive},
-	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE)",
+	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE); bench imap: IMAP load",
 		func(args []string, _ stdio) int { return runBench(args) }},
 }
 

@@ -116,7 +116,7 @@ func printDemo(w io.Writer, g *gateway.Gateway, cfg *config.Config, logins []con
 		if pw == "" {
 			pw = "(changed in demo.toml)"
 		}
-		fmt.Fprintf(w, "  %-22s %-15s %-11s %v\n", l.Login, pw, l.Role, a.Queues)
+		fmt.Fprintf(w, "  %-22s %-15s %-11s %v\n", l.Login, pw, l.Role, cfg.AgentQueues(a))
 	}
 	fmt.Fprintf(w, "\nTry: swaks --server %s --to support@example.test   (or any SMTP client)\n", g.Addr("smtp"))
 	fmt.Fprintln(w, "Stop with Ctrl-C.")

@@ -93,3 +93,11 @@ func msgIDs(v string) []string {
 	}
 	return ids
 }
+
+// References returns the message identifiers of a message's References
+// field, without angle brackets, oldest first (THREAD=REFERENCES).
+func References(raw []byte) []string {
+	hdr, _ := splitMessage(raw)
+	v, _ := parseHeader(hdr).get("References")
+	return msgIDs(v)
+}

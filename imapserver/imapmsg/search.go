@@ -14,11 +14,13 @@ type Meta struct {
 	Flags        []imap.Flag // includes \Recent when the message is recent for this session
 	InternalDate time.Time
 	Size         int64
+	ModSeq       uint64 // RFC 7162
 }
 
 // Match reports whether a message matches SEARCH criteria (RFC 3501 §6.4.4,
 // RFC 9051 §6.4.4). All keys go-imap parses into imap.SearchCriteria are
-// handled but ModSeq, which is ignored.
+// handled; ModSeq (RFC 7162 3.1.5) compares with m.ModSeq, metadata
+// entry names disregarded (mxdesk keeps one mod-sequence per message).
 //
 // The caller resolves "*" and "$" in c.SeqNum and c.UID first, with
 // ResolveSets: go-imap passes them through unresolved, and Match cannot know
@@ -100,6 +102,9 @@ func (v *view) matchMeta(m *Meta, c *imap.SearchCriteria) bool {
 		return false
 	}
 	if c.Smaller != 0 && size >= c.Smaller {
+		return false
+	}
+	if c.ModSeq != nil && m.ModSeq < c.ModSeq.ModSeq {
 		return false
 	}
 	return true

@@ -50,6 +50,9 @@ type Options struct {
 	// it for every store a test binary opens, CheckEveryStoreOnClose).
 	CheckOnClose bool
 	Logger       *slog.Logger
+	// ExpungedKept is how many expunged UIDs each mailbox remembers
+	// for QRESYNC (imap.expunged_kept); 0: DefaultExpungedKept.
+	ExpungedKept int
 }
 
 // checkAll makes every store opened afterwards check itself on close.
@@ -97,6 +100,7 @@ type Store struct {
 
 	readOnly     bool // Options.ReadOnly
 	checkOnClose bool // Options.CheckOnClose or CheckEveryStoreOnClose
+	expungedKept int  // Options.ExpungedKept
 }
 
 type request struct {
@@ -139,6 +143,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.buildIndexes(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := s.migrateModSeq(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: give messages mod-sequences: %w", err)
 	}
 	go s.writer()
 	go s.gcLoop()
@@ -184,6 +192,7 @@ func newStore(db *badger.DB, dir string, opts Options) *Store {
 		readOnly: opts.ReadOnly,
 		// A read-only store can't become inconsistent while open.
 		checkOnClose: (opts.CheckOnClose || checkAll.Load()) && !opts.ReadOnly,
+		expungedKept: opts.ExpungedKept,
 	}
 }
 
@@ -385,7 +394,7 @@ func (s *Store) commit(batch []*request) {
 	}()
 	txn := s.db.NewTransaction(true)
 	for i, r := range batch {
-		t := &tx{txn: txn, origin: r.origin, write: true}
+		t := &tx{txn: txn, origin: r.origin, write: true, expungedKept: s.expungedKept}
 		err := r.fn(t)
 		if err == nil {
 			r.changes = t.changes

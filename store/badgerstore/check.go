@@ -71,7 +71,8 @@ func (s *Store) Check() (Report, error) {
 // indexed lists the prefixes of the indexes (key -> value) rebuilt from
 // the primary records. ss/ is left out of stores that never built it
 // (migrate.go builds it at the next read-write open), sst/ likewise.
-var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt, pHookLine, pHookDue}
+var indexed = []string{pMailboxNam, pSessionMsg, pToken, pDue, pWaiting, pActive, pStatus, pStatusAt, pOutboundAt, pHookLine, pHookDue,
+	pAPITokenHash, pCampaignSes}
 
 // builtBy names the migrate.go index of the prefixes older stores lack.
 var builtBy = map[string]string{pStatus: "session-status", pStatusAt: "session-status-since"}
@@ -112,7 +113,8 @@ func (c *checker) used(counter string, id uint64) {
 
 func (c *checker) run() error {
 	steps := []func() error{c.mailboxRecords, c.sessionRecords, c.archivedRecords, c.messageRecords, c.outboundRecords,
-		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
+		c.quarantineRecords, c.hookRecords, c.importRecords, c.subscriptionRecords, c.sentCopyRecords, c.modSeqRecords,
+		c.apiRecords, c.campaignRecords, c.blobs, c.indexes, c.messageIDs, c.events, c.counters}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
@@ -203,6 +205,7 @@ func (c *checker) messageRecords() error {
 			c.problem(k, "UID %d is not below the mailbox's UIDNEXT %d", m.UID, uidNext)
 		}
 		c.refs[m.Blob]++
+		c.checkMessageModSeq(k, m)
 		if m.Session != "" {
 			if !c.sessions[m.Session] {
 				c.problem(k, "message of missing session %q", m.Session)
@@ -425,10 +428,12 @@ func readableKey(k []byte) string {
 	prefix, rest := string(k[:i+1]), k[i+1:]
 	var parts []string
 	switch prefix {
-	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound, pHook:
+	case pMailbox, pBlob, pBlobRef, pQuarantine, pOutbound, pHook, pCampaign:
 		parts = numbers(rest, 8)
-	case pMessage:
+	case pMessage, pCampaignRow:
 		parts = numbers(rest, 8, 4)
+	case pExpunged:
+		parts = numbers(rest, 8, 8, 4)
 	case pSessionMsg:
 		parts = nulThen(rest, func(b []byte) []string { return numbers(b, 8, 4) })
 	case pEvent, pHookLine:

@@ -134,6 +134,18 @@ func TestCheckReportsEachDamage(t *testing.T) {
 		{"subscription kept for an existing mailbox", func(txn *badger.Txn, _ store.Message) error {
 			return txn.Set(subscriptionKey("alice@example.test", "INBOX"), nil)
 		}, []string{`sub/alice@example.test/INBOX: subscription kept for existing mailbox "INBOX" of "alice@example.test"`}},
+		{"message changed after the mailbox's latest change", func(txn *badger.Txn, m store.Message) error {
+			return setMailbox(txn, m.Mailbox, func(mb *store.Mailbox) { mb.HighestModSeq = 2 })
+		}, []string{"m/1/2: mod-sequence 3 outside the mailbox's [1, 2]"}},
+		{"expunged UID still there", func(txn *badger.Txn, m store.Message) error {
+			if err := txn.Set(expungedKey(m.Mailbox, 3, m.UID), nil); err != nil {
+				return err
+			}
+			return setMailbox(txn, m.Mailbox, func(mb *store.Mailbox) { mb.ExpungedKept = 1 })
+		}, []string{"vx/1/3/1: expunged UID 1 is still in the mailbox"}},
+		{"expunged UIDs miscounted", func(txn *badger.Txn, m store.Message) error {
+			return setMailbox(txn, m.Mailbox, func(mb *store.Mailbox) { mb.ExpungedKept = 4 })
+		}, []string{"mb/1: counts 4 expunged UIDs, 0 are kept"}},
 		{"counter behind", func(txn *badger.Txn, _ store.Message) error {
 			return txn.Set(key(pCounter, []byte("blob")), u64(1))
 		}, []string{"c/blob: counter is 1, below 3 in use"}},
@@ -194,5 +206,17 @@ func TestReadOnlyOpen(t *testing.T) {
 	}
 	if err := ro.Close(); err != nil {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// checkClean fails t when Check finds a problem in s.
+func checkClean(t *testing.T, s *Store) {
+	t.Helper()
+	r, err := s.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) > 0 {
+		t.Errorf("Check: %v", r.Problems)
 	}
 }

@@ -40,6 +40,7 @@ import (
 //	am/<address>               automatic mail sent to an address (JSON, with a TTL)
 //	imp/<address>              import state of an upstream account (JSON, import.go)
 //	sc/<address>\0<id>          reply to copy to the account's sent_folder (JSON, sentcopy.go)
+//	vx/<mbox><modseq><uid>     an expunged UID with its mod-sequence (QRESYNC, modseq.go)
 const (
 	pCounter    = "c/"
 	pMailbox    = "mb/"
@@ -96,6 +97,8 @@ type tx struct {
 	write   bool
 	origin  any
 	changes []store.Change
+	// expungedKept is Options.ExpungedKept (0: the default).
+	expungedKept int
 }
 
 func (t *tx) emit(c store.Change) {
@@ -291,6 +294,7 @@ func (t *tx) CreateMailbox(m store.Mailbox) (store.Mailbox, error) {
 	m.UIDValidity = v
 	m.UIDNext = 1
 	m.RecentUID = 1
+	m.HighestModSeq = 1 // RFC 7162 3.1.1: never 0, even when empty
 	if m.Created.IsZero() {
 		m.Created = time.Now()
 	}
@@ -360,6 +364,9 @@ func (t *tx) DeleteMailbox(id store.MailboxID) error {
 			return err
 		}
 	}
+	if err := t.dropExpunged(id); err != nil {
+		return err
+	}
 	if err := t.txn.Delete(nameKey(m.Owner, m.Name)); err != nil {
 		return err
 	}
@@ -407,6 +414,7 @@ func (t *tx) AddMessage(m store.Message) (store.Message, error) {
 	}
 	m.UID = mb.UIDNext
 	mb.UIDNext++
+	m.ModSeq = nextModSeq(&mb)
 	m.Flags = sortedFlags(m.Flags)
 	if err := t.putMailbox(mb); err != nil {
 		return store.Message{}, err
@@ -419,7 +427,7 @@ func (t *tx) AddMessage(m store.Message) (store.Message, error) {
 			return store.Message{}, err
 		}
 	}
-	t.emit(store.Change{Kind: store.MessageAdded, Mailbox: m.Mailbox, UID: m.UID, Flags: m.Flags})
+	t.emit(store.Change{Kind: store.MessageAdded, Mailbox: m.Mailbox, UID: m.UID, Flags: m.Flags, ModSeq: m.ModSeq})
 	return m, nil
 }
 
@@ -429,10 +437,13 @@ func (t *tx) SetFlags(mbox store.MailboxID, uid store.UID, flags []string) error
 		return err
 	}
 	m.Flags = sortedFlags(flags)
+	if m.ModSeq, err = t.bumpModSeq(mbox); err != nil {
+		return err
+	}
 	if err := t.setJSON(msgKey(mbox, uid), m); err != nil {
 		return err
 	}
-	t.emit(store.Change{Kind: store.FlagsChanged, Mailbox: mbox, UID: uid, Flags: m.Flags})
+	t.emit(store.Change{Kind: store.FlagsChanged, Mailbox: mbox, UID: uid, Flags: m.Flags, ModSeq: m.ModSeq})
 	return nil
 }
 
@@ -456,9 +467,14 @@ func (t *tx) removeMessage(m store.Message, emit bool) error {
 	if err := t.blobRef(m.Blob, -1); err != nil {
 		return err
 	}
-	if emit {
-		t.emit(store.Change{Kind: store.MessageRemoved, Mailbox: m.Mailbox, UID: m.UID})
+	if !emit {
+		return nil // the mailbox goes too
 	}
+	modSeq, err := t.tombstone(m.Mailbox, m.UID)
+	if err != nil {
+		return err
+	}
+	t.emit(store.Change{Kind: store.MessageRemoved, Mailbox: m.Mailbox, UID: m.UID, ModSeq: modSeq})
 	return nil
 }
 

@@ -21,6 +21,9 @@ type FetchOptions struct {
 	ModSeq            bool                          // requires CONDSTORE
 
 	ChangedSince uint64 // requires CONDSTORE
+	// mxdesk: UID FETCH's VANISHED modifier (RFC 7162 3.2.6); upstream
+	// had none.
+	Vanished bool // requires QRESYNC
 }
 
 // FetchItemBodyStructure contains FETCH options for the body structure.

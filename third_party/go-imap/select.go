@@ -4,6 +4,28 @@ package imap
 type SelectOptions struct {
 	ReadOnly  bool
 	CondStore bool // requires CONDSTORE
+
+	// mxdesk: the server side of SELECT's QRESYNC parameter (RFC 7162
+	// 3.2.5); upstream had none.
+	QResync *SelectQResync // requires QRESYNC
+}
+
+// SelectQResync is what a client knows of a mailbox it selects with
+// QRESYNC: the mailbox's UIDVALIDITY and HIGHESTMODSEQ when it last
+// synchronized, optionally the UIDs it knows and sequence numbers with
+// their UIDs. (mxdesk)
+type SelectQResync struct {
+	UIDValidity uint32
+	ModSeq      uint64
+	KnownUIDs   UIDSet // nil: all of them
+	SeqMatch    *SelectQResyncSeqMatch
+}
+
+// SelectQResyncSeqMatch pairs message sequence numbers with the UIDs the
+// client had for them. (mxdesk)
+type SelectQResyncSeqMatch struct {
+	SeqNums SeqSet
+	UIDs    UIDSet
 }
 
 // SelectData is the data returned by a SELECT command.

@@ -97,14 +97,18 @@ func (c *Client) readID(dec *imapwire.Decoder) (*imap.IDData, error) {
 		return nil, dec.Err()
 	}
 
-	if dec.ExpectNIL() {
-		return &data, nil
-	}
-
+	// mxdesk: id_params_list is NIL or a list (upstream's ExpectNIL
+	// failed on the list), and values are nstrings (RFC 2971 4).
 	currKey := ""
-	err := dec.ExpectList(func() error {
+	err := dec.ExpectNList(func() error {
 		var keyOrValue string
-		if !dec.String(&keyOrValue) {
+		ok := false
+		if currKey == "" {
+			ok = dec.String(&keyOrValue)
+		} else {
+			ok = dec.ExpectNString(&keyOrValue)
+		}
+		if !ok {
 			return fmt.Errorf("in id key-val list: %v", dec.Err())
 		}
 

@@ -38,16 +38,24 @@ func (c *Client) UIDThread(options *ThreadOptions) *ThreadCommand {
 
 func (c *Client) handleThread() error {
 	cmd := findPendingCmdByType[*ThreadCommand](c)
-	for c.dec.SP() {
-		data, err := readThreadList(c.dec)
+	if !c.dec.SP() {
+		return nil
+	}
+	// mxdesk: thread-lists follow one another without SP (RFC 5256 4,
+	// "* THREAD (2)(3 6)"); upstream read only the first.
+	for {
+		var data ThreadData
+		isList, err := c.dec.List(func() error { return readThreadItem(c.dec, &data) })
 		if err != nil {
 			return fmt.Errorf("in thread-list: %v", err)
 		}
+		if !isList {
+			return nil
+		}
 		if cmd != nil {
-			cmd.data = append(cmd.data, *data)
+			cmd.data = append(cmd.data, data)
 		}
 	}
-	return nil
 }
 
 // ThreadCommand is a THREAD command.
@@ -68,18 +76,30 @@ type ThreadData struct {
 
 func readThreadList(dec *imapwire.Decoder) (*ThreadData, error) {
 	var data ThreadData
-	err := dec.ExpectList(func() error {
-		var num uint32
-		if len(data.SubThreads) == 0 && dec.Number(&num) {
-			data.Chain = append(data.Chain, num)
-		} else {
-			sub, err := readThreadList(dec)
-			if err != nil {
-				return err
-			}
-			data.SubThreads = append(data.SubThreads, *sub)
-		}
-		return nil
-	})
+	err := dec.ExpectList(func() error { return readThreadItem(dec, &data) })
 	return &data, err
+}
+
+// readThreadItem reads a number of the chain or the nested lists that
+// end it: these follow one another without SP ("1 (2)(3)").
+func readThreadItem(dec *imapwire.Decoder, data *ThreadData) error {
+	var num uint32
+	if len(data.SubThreads) == 0 && dec.Number(&num) {
+		data.Chain = append(data.Chain, num)
+		return nil
+	}
+	for {
+		var sub ThreadData
+		isList, err := dec.List(func() error { return readThreadItem(dec, &sub) })
+		if err != nil {
+			return err
+		}
+		if !isList {
+			if len(data.SubThreads) == 0 {
+				return dec.Err()
+			}
+			return nil
+		}
+		data.SubThreads = append(data.SubThreads, sub)
+	}
 }

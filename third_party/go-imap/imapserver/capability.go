@@ -40,11 +40,18 @@ func (c *Conn) availableCaps() []imap.Cap {
 	}
 
 	if available.Has(imap.CapIMAP4rev1) {
-		caps = append(caps, []imap.Cap{
-			imap.CapSASLIR,
-			imap.CapLiteralMinus,
-		}...)
+		caps = append(caps, imap.CapSASLIR)
+		// mxdesk: LITERAL+ includes LITERAL-, and is advertised before
+		// login too (for LOGIN's arguments).
+		if available.Has(imap.CapLiteralPlus) {
+			caps = append(caps, imap.CapLiteralPlus)
+		} else {
+			caps = append(caps, imap.CapLiteralMinus)
+		}
 	}
+	// mxdesk: ID is answered in every state (Outlook and iOS send it
+	// before logging in).
+	addAvailableCaps(&caps, available, []imap.Cap{imap.CapID})
 	if c.canStartTLS() {
 		caps = append(caps, imap.CapStartTLS)
 	}
@@ -91,9 +98,23 @@ func (c *Conn) availableCaps() []imap.Cap {
 		addAvailableCaps(&caps, available, []imap.Cap{
 			imap.CapSpecialUse,
 			imap.CapCreateSpecialUse,
-			imap.CapLiteralPlus,
-			imap.CapUnauthenticate,
+			imap.CapUnauthenticate, // mxdesk: LITERAL+ is above
 		})
+		// mxdesk: RFC 7162 (condstore.go)
+		addAvailableCaps(&caps, available, []imap.Cap{imap.CapCondStore, imap.CapQResync})
+		// mxdesk: RFC 5256 and RFC 5267, when the session implements them.
+		if _, ok := c.session.(SessionSort); ok {
+			addAvailableCaps(&caps, available, []imap.Cap{imap.CapSort, imap.CapESort})
+		}
+		if _, ok := c.session.(SessionThread); ok {
+			for _, alg := range []imap.ThreadAlgorithm{imap.ThreadOrderedSubject, imap.ThreadReferences} {
+				addAvailableCaps(&caps, available, []imap.Cap{imap.Cap("THREAD=" + string(alg))})
+			}
+		}
+		// mxdesk: RFC 3502, when the session implements SessionMultiAppend.
+		if _, ok := c.session.(SessionMultiAppend); ok {
+			addAvailableCaps(&caps, available, []imap.Cap{imap.CapMultiAppend})
+		}
 
 		if appendLimitSession, ok := c.session.(SessionAppendLimit); ok {
 			limit := appendLimitSession.AppendLimit()

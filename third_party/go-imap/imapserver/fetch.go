@@ -75,11 +75,19 @@ func (c *Conn) handleFetch(dec *imapwire.Decoder, numKind NumKind) error {
 		}
 	}
 
+	if dec.SP() { // mxdesk: CHANGEDSINCE, VANISHED (condstore.go)
+		if err := readFetchModifiers(dec, &options); err != nil {
+			return err
+		}
+	}
 	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
 	if err := c.checkState(imap.ConnStateSelected); err != nil {
+		return err
+	}
+	if err := c.checkFetchModifiers(&options, numKind); err != nil { // mxdesk
 		return err
 	}
 
@@ -108,6 +116,8 @@ func handleFetchAtt(dec *imapwire.Decoder, attName string, options *imap.FetchOp
 		options.RFC822Size = true
 	case "UID":
 		options.UID = true
+	case "MODSEQ": // mxdesk: RFC 7162 3.1.4
+		options.ModSeq = true
 	case "RFC822": // equivalent to BODY[]
 		bs := &imap.FetchItemBodySection{}
 		writerOptions.obsolete[bs] = attName

@@ -80,6 +80,9 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 		options.ReturnAll = true
 	}
 
+	if HasModSeq(&criteria) { // mxdesk
+		c.enableCondStore()
+	}
 	data, err := c.session.Search(numKind, &criteria, &options)
 	if err != nil {
 		return err
@@ -88,7 +91,7 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 	if c.enabled.Has(imap.CapIMAP4rev2) || extended {
 		return c.writeESearch(tag, data, &options, numKind)
 	} else {
-		return c.writeSearch(data.All)
+		return c.writeSearchModSeq(data) // mxdesk: (MODSEQ n)
 	}
 }
 
@@ -117,6 +120,9 @@ func (c *Conn) writeESearch(tag string, data *imap.SearchData, options *imap.Sea
 	if options.ReturnCount {
 		enc.SP().Atom("COUNT").SP().Number(data.Count)
 	}
+	if data.ModSeq != 0 { // mxdesk: RFC 7162 3.1.5
+		enc.SP().Atom("MODSEQ").SP().ModSeq(data.ModSeq)
+	}
 	return enc.CRLF()
 }
 
@@ -132,6 +138,13 @@ func isNumSetEmpty(numSet imap.NumSet) bool {
 }
 
 func (c *Conn) writeSearch(numSet imap.NumSet) error {
+	return c.writeSearchModSeq(&imap.SearchData{All: numSet})
+}
+
+// writeSearchModSeq is writeSearch ending in "(MODSEQ n)" when the
+// SEARCH used MODSEQ and found something (mxdesk: RFC 7162 3.1.5).
+func (c *Conn) writeSearchModSeq(data *imap.SearchData) error {
+	numSet := data.All
 	enc := newResponseEncoder(c)
 	defer enc.end()
 
@@ -153,6 +166,9 @@ func (c *Conn) writeSearch(numSet imap.NumSet) error {
 	}
 	if !ok {
 		return fmt.Errorf("imapserver: failed to enumerate message numbers in SEARCH response")
+	}
+	if data.ModSeq != 0 && !isNumSetEmpty(numSet) {
+		enc.SP().Special('(').Atom("MODSEQ").SP().ModSeq(data.ModSeq).Special(')')
 	}
 	return enc.CRLF()
 }
@@ -328,6 +344,8 @@ func readSearchKeyWithAtom(criteria *imap.SearchCriteria, dec *imapwire.Decoder,
 		criteria.Or = append(criteria.Or, or)
 	case "$":
 		criteria.UID = append(criteria.UID, imap.SearchRes())
+	case "MODSEQ": // mxdesk: RFC 7162 3.1.5 (condstore.go)
+		return readSearchModSeq(dec, criteria)
 	default:
 		seqSet, err := imapwire.ParseSeqSet(key)
 		if err != nil {

@@ -9,11 +9,23 @@ import (
 
 func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) error {
 	var mailbox string
-	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) || !dec.ExpectCRLF() {
+	if !dec.ExpectSP() || !dec.ExpectMailbox(&mailbox) {
+		return dec.Err()
+	}
+	options := imap.SelectOptions{ReadOnly: readOnly}
+	if dec.SP() { // mxdesk: CONDSTORE, QRESYNC (condstore.go)
+		if err := c.readSelectParams(dec, &options); err != nil {
+			return err
+		}
+	}
+	if !dec.ExpectCRLF() {
 		return dec.Err()
 	}
 
 	if err := c.checkState(imap.ConnStateAuthenticated); err != nil {
+		return err
+	}
+	if err := c.checkSelectParams(&options); err != nil { // mxdesk
 		return err
 	}
 
@@ -32,7 +44,6 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 		}
 	}
 
-	options := imap.SelectOptions{ReadOnly: readOnly}
 	data, err := c.session.Select(mailbox, &options)
 	if err != nil {
 		return err
@@ -68,8 +79,18 @@ func (c *Conn) handleSelect(tag string, dec *imapwire.Decoder, readOnly bool) er
 			return err
 		}
 	}
+	if data.HighestModSeq != 0 { // mxdesk: RFC 7162 3.1.2.1, on every SELECT
+		if err := c.writeHighestModSeq(data.HighestModSeq); err != nil {
+			return err
+		}
+	}
 
 	c.state = imap.ConnStateSelected
+	if options.QResync != nil { // mxdesk: RFC 7162 3.2.5
+		if err := c.resync(options.QResync); err != nil {
+			return err
+		}
+	}
 	// TODO: forbid write commands in read-only mode
 
 	var (

@@ -99,6 +99,7 @@ func (t *MailboxTracker) QueueMessageFlags(seqNum uint32, uid imap.UID, flags []
 
 type trackerUpdate struct {
 	expunge      uint32
+	expungeUID   imap.UID // mxdesk: VANISHED under QRESYNC
 	numMessages  uint32
 	mailboxFlags []imap.Flag
 	fetch        *trackerUpdateFetch
@@ -108,6 +109,29 @@ type trackerUpdateFetch struct {
 	seqNum uint32
 	uid    imap.UID
 	flags  []imap.Flag
+	modSeq uint64 // mxdesk: MODSEQ under CONDSTORE
+}
+
+// QueueExpungeUID queues a new EXPUNGE update of the message with uid,
+// written as VANISHED to a client that enabled QRESYNC (mxdesk: RFC 7162
+// 3.2.10).
+func (t *MailboxTracker) QueueExpungeUID(seqNum uint32, uid imap.UID) {
+	if seqNum == 0 {
+		panic("imapserver: invalid expunge message sequence number")
+	}
+	t.queueUpdate(&trackerUpdate{expunge: seqNum, expungeUID: uid}, nil)
+}
+
+// QueueMessageFlagsModSeq is QueueMessageFlags with the mod-sequence of
+// the change, written as MODSEQ to a client that enabled CONDSTORE
+// (mxdesk: RFC 7162 3.1.3).
+func (t *MailboxTracker) QueueMessageFlagsModSeq(seqNum uint32, uid imap.UID, flags []imap.Flag, modSeq uint64, source *SessionTracker) {
+	t.queueUpdate(&trackerUpdate{fetch: &trackerUpdateFetch{
+		seqNum: seqNum,
+		uid:    uid,
+		flags:  flags,
+		modSeq: modSeq,
+	}}, source)
 }
 
 // SessionTracker tracks the state of a mailbox for an IMAP client.
@@ -173,13 +197,13 @@ func (t *SessionTracker) Poll(w *UpdateWriter, allowExpunge bool) error {
 		var err error
 		switch {
 		case update.expunge != 0:
-			err = w.WriteExpunge(update.expunge)
+			err = w.writeExpungeOrVanished(update.expunge, update.expungeUID) // mxdesk
 		case update.numMessages != 0:
 			err = w.WriteNumMessages(update.numMessages)
 		case update.mailboxFlags != nil:
 			err = w.WriteMailboxFlags(update.mailboxFlags)
 		case update.fetch != nil:
-			err = w.WriteMessageFlags(update.fetch.seqNum, update.fetch.uid, update.fetch.flags)
+			err = w.writeMessageFlagsModSeq(update.fetch.seqNum, update.fetch.uid, update.fetch.flags, update.fetch.modSeq) // mxdesk
 		default:
 			panic(fmt.Errorf("imapserver: unknown tracker update %#v", update))
 		}

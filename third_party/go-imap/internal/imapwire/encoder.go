@@ -31,6 +31,10 @@ type Encoder struct {
 	// NewContinuationRequest creates a new continuation request. This is only
 	// meaningful for clients.
 	NewContinuationRequest func() *ContinuationRequest
+	// Batch leaves a finished line in the buffer instead of flushing it:
+	// the caller flushes once the whole answer is written. mxdesk: one
+	// write per command, not one per response line.
+	Batch bool
 
 	w       *bufio.Writer
 	side    ConnSide
@@ -66,7 +70,7 @@ func (enc *Encoder) writeString(s string) *Encoder {
 // CRLF writes a "\r\n" sequence and flushes the buffered writer.
 func (enc *Encoder) CRLF() error {
 	enc.writeString("\r\n")
-	if enc.err != nil {
+	if enc.err != nil || enc.Batch {
 		return enc.err
 	}
 	return enc.w.Flush()
