@@ -47,6 +47,9 @@ type Options struct {
 	// (store.password_file).
 	Password string
 	Logger   *slog.Logger
+	// ExpungedKept is how many expunged UIDs each mailbox remembers for
+	// QRESYNC (imap.expunged_kept); 0: badgerstore.DefaultExpungedKept.
+	ExpungedKept int
 }
 
 // Store is a PostgreSQL-backed store.Store.
@@ -63,6 +66,8 @@ type Store struct {
 	once     sync.Once
 	obsMu    sync.RWMutex
 	observer store.Observer
+
+	expungedKept int // Options.ExpungedKept
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
@@ -79,7 +84,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, log: opts.Logger, reqs: make(chan *request, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{pool: pool, log: opts.Logger, reqs: make(chan *request, maxBatch), quit: make(chan struct{}), done: make(chan struct{}),
+		expungedKept: opts.ExpungedKept}
 	go s.writer()
 	return s, nil
 }

@@ -22,6 +22,8 @@ type tx struct {
 	origin  any
 	write   bool
 	changes []store.Change
+	// expungedKept is Options.ExpungedKept (0: the default).
+	expungedKept int
 }
 
 func (t *tx) emit(c store.Change) {
@@ -111,7 +113,8 @@ func sortedFlags(flags []string) []string {
 
 // mailboxColumns rebuilds a Mailbox: data holds it whole but for the
 // columns that change under row locks.
-const mailboxColumns = `jsonb_set(jsonb_set(data, '{UIDNext}', to_jsonb(uid_next)), '{Name}', to_jsonb(name))`
+const mailboxColumns = `data || jsonb_build_object('UIDNext', uid_next, 'Name', name,
+	'HighestModSeq', highest_modseq, 'ExpungedKept', expunged_kept, 'ExpungedFloor', expunged_floor)`
 
 func (t *tx) Mailbox(id store.MailboxID) (store.Mailbox, error) {
 	var m store.Mailbox
@@ -139,6 +142,7 @@ func (t *tx) CreateMailbox(m store.Mailbox) (store.Mailbox, error) {
 		return store.Mailbox{}, err
 	}
 	m.ID, m.UIDValidity, m.UIDNext, m.RecentUID = store.MailboxID(id), uint32(validity), 1, 1
+	m.HighestModSeq, m.ExpungedKept, m.ExpungedFloor = 1, 0, 0 // RFC 7162 3.1.1: never 0, even when empty
 	if m.Created.IsZero() {
 		m.Created = time.Now()
 	}
@@ -251,12 +255,13 @@ func (t *tx) SessionMessages(session string) ([]store.Message, error) {
 	return listJSON[store.Message](t, `SELECT data FROM messages WHERE session = $1 AND session <> '' ORDER BY mailbox, uid`, session)
 }
 
-// AddMessage takes the mailbox's next UID with a row lock held to the
-// commit: the next delivery to the mailbox waits, and a rollback gives
-// the UID back.
+// AddMessage takes the mailbox's next UID and mod-sequence with a row
+// lock held to the commit: the next delivery to the mailbox waits, and a
+// rollback gives them back.
 func (t *tx) AddMessage(m store.Message) (store.Message, error) {
 	var uid int64
-	err := t.q.QueryRow(t.ctx, `UPDATE mailboxes SET uid_next = uid_next + 1 WHERE id = $1 RETURNING uid_next - 1`, m.Mailbox).Scan(&uid)
+	err := t.q.QueryRow(t.ctx, `UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
+		WHERE id = $1 RETURNING uid_next - 1, highest_modseq`, m.Mailbox).Scan(&uid, &m.ModSeq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Message{}, fmt.Errorf("store: add to mailbox %d: %w", m.Mailbox, store.ErrNotFound)
 	}
@@ -273,7 +278,7 @@ func (t *tx) AddMessage(m store.Message) (store.Message, error) {
 	if err != nil {
 		return store.Message{}, err
 	}
-	t.emit(store.Change{Kind: store.MessageAdded, Mailbox: m.Mailbox, UID: m.UID, Flags: m.Flags})
+	t.emit(store.Change{Kind: store.MessageAdded, Mailbox: m.Mailbox, UID: m.UID, Flags: m.Flags, ModSeq: m.ModSeq})
 	return m, nil
 }
 
@@ -283,10 +288,13 @@ func (t *tx) SetFlags(mbox store.MailboxID, uid store.UID, flags []string) error
 		return err
 	}
 	m.Flags = sortedFlags(flags)
+	if m.ModSeq, err = t.bumpModSeq(mbox); err != nil {
+		return err
+	}
 	if _, err := t.exec(`UPDATE messages SET data = $3 WHERE mailbox = $1 AND uid = $2`, mbox, uid, mustJSON(m)); err != nil {
 		return err
 	}
-	t.emit(store.Change{Kind: store.FlagsChanged, Mailbox: mbox, UID: uid, Flags: m.Flags})
+	t.emit(store.Change{Kind: store.FlagsChanged, Mailbox: mbox, UID: uid, Flags: m.Flags, ModSeq: m.ModSeq})
 	return nil
 }
 
@@ -305,9 +313,14 @@ func (t *tx) removeMessage(m store.Message, emit bool) error {
 	if err := t.blobRef(m.Blob, -1); err != nil {
 		return err
 	}
-	if emit {
-		t.emit(store.Change{Kind: store.MessageRemoved, Mailbox: m.Mailbox, UID: m.UID})
+	if !emit {
+		return nil // the mailbox goes too, its tombstones with it (ON DELETE CASCADE)
 	}
+	modSeq, err := t.tombstone(m.Mailbox, m.UID)
+	if err != nil {
+		return err
+	}
+	t.emit(store.Change{Kind: store.MessageRemoved, Mailbox: m.Mailbox, UID: m.UID, ModSeq: modSeq})
 	return nil
 }
 

@@ -141,7 +141,7 @@ func (s *Store) runSaved(ctx context.Context, q pgx.Tx, r *request) error {
 	if _, err := q.Exec(ctx, "SAVEPOINT upd"); err != nil {
 		return fmt.Errorf("%w: %v", errTxBroken, err)
 	}
-	t := &tx{ctx: ctx, q: q, origin: r.origin, write: true}
+	t := &tx{ctx: ctx, q: q, origin: r.origin, write: true, expungedKept: s.expungedKept}
 	if err := s.run(t, r.fn); err != nil {
 		if _, rerr := q.Exec(ctx, "ROLLBACK TO SAVEPOINT upd"); rerr != nil {
 			return fmt.Errorf("%w: %v (after %v)", errTxBroken, rerr, err)
