@@ -14,7 +14,9 @@ import (
 func openTest(t *testing.T) *Store { return openBench(t) }
 
 // openBench is openTest for tests and benchmarks alike.
-func openBench(t testing.TB) *Store {
+func openBench(t testing.TB) *Store { return openWith(t, Options{}) }
+
+func openWith(t testing.TB, opts Options) *Store {
 	t.Helper()
 	pg := pgtest.Shared(t)
 	pg.Template(t, "pgstore_schema", func(dsn string) error {
@@ -24,7 +26,12 @@ func openBench(t testing.TB) *Store {
 		}
 		return err
 	})
-	s, err := Open(context.Background(), pg.NewDBFrom(t, "pgstore_schema"), Options{})
+	return openDSN(t, pg.NewDBFrom(t, "pgstore_schema"), opts)
+}
+
+func openDSN(t testing.TB, dsn string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dsn, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,5 +41,15 @@ func openBench(t testing.TB) *Store {
 
 // TestConformance runs the rules every store backend keeps.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
+	storetest.Run(t, storetest.Backend{
+		Open: func(t *testing.T, opts storetest.Options) store.Store {
+			return openWith(t, Options{ExpungedKept: opts.ExpungedKept})
+		},
+		Reopen: func(t *testing.T, s store.Store) store.Store {
+			p := s.(*Store)
+			dsn := p.pool.Config().ConnString()
+			p.Close()
+			return openDSN(t, dsn, Options{ExpungedKept: p.expungedKept})
+		},
+	})
 }

@@ -1,9 +1,11 @@
 // Package storetest is the conformance suite of store.Store: the rules
 // every backend keeps (UIDs dense and strictly increasing per mailbox,
 // UIDVALIDITY never reused, blobs counted, the change feed in commit
-// order, the session indexes, the outboxes). A backend's tests call Run
-// with a function opening a fresh, empty store; rules only one backend
-// has (badger's Check, restarts of a directory) stay in its own tests.
+// order, the session indexes, the outboxes, mod-sequences and expunged
+// UIDs, API tokens and requests, campaigns and suppressions). A backend's
+// tests call Run with functions opening a fresh, empty store and
+// reopening one; rules only one backend has (badger's Check) stay in its
+// own tests.
 package storetest
 
 import (
@@ -16,12 +18,30 @@ import (
 
 // Opener opens a fresh, empty store for one test and closes it when the
 // test ends (failing the test if closing reports a problem).
-type Opener func(t *testing.T) store.Store
+type Opener func(t *testing.T, opts Options) store.Store
+
+// Options are the store options a rule needs set; the zero value is the
+// backend's defaults.
+type Options struct {
+	// ExpungedKept bounds the expunged UIDs each mailbox remembers
+	// (0: the backend's default).
+	ExpungedKept int
+}
+
+// Backend is what the suite needs of a store implementation.
+type Backend struct {
+	Open Opener
+	// Reopen closes s and opens its data again, as a restart does.
+	Reopen func(t *testing.T, s store.Store) store.Store
+}
 
 // Run runs every rule of the suite as a subtest of t.
-func Run(t *testing.T, open Opener) {
+func Run(t *testing.T, b Backend) {
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
+		t.Run(c.name, func(t *testing.T) { c.fn(t, b.Open(t, Options{})) })
+	}
+	for _, c := range backendCases {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, b) })
 	}
 }
 
@@ -31,11 +51,24 @@ type testCase struct {
 }
 
 // cases are filled by each file of the suite (mailbox.go, sessions.go,
-// outbox.go) in its init.
-var cases []testCase
+// outbox.go, …) in its init; backendCases are the rules that open stores
+// themselves (options, restarts).
+var (
+	cases        []testCase
+	backendCases []backendCase
+)
+
+type backendCase struct {
+	name string
+	fn   func(t *testing.T, b Backend)
+}
 
 func register(name string, fn func(t *testing.T, s store.Store)) {
 	cases = append(cases, testCase{name, fn})
+}
+
+func registerBackend(name string, fn func(t *testing.T, b Backend)) {
+	backendCases = append(backendCases, backendCase{name, fn})
 }
 
 func update(t *testing.T, s store.Store, fn func(store.Tx) error) {
