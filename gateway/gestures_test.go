@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"mxdesk/config"
 	"mxdesk/gateway"
 	"mxdesk/router"
 	"mxdesk/store"
@@ -30,6 +31,12 @@ import (
 // is a second Support agent.
 func gestureDesk(t *testing.T, agentTransfers bool) (*gateway.Gateway, *sink) {
 	t.Helper()
+	return gestureDeskWith(t, func(cfg *config.Config) { cfg.QueueByName("Support").AllowTransferToAgent = agentTransfers })
+}
+
+// gestureDeskWith is gestureDesk with the configuration changed by edit.
+func gestureDeskWith(t *testing.T, edit func(*config.Config)) (*gateway.Gateway, *sink) {
+	t.Helper()
 	snk := startSink(t)
 	cfg := testutil.Config(t, fmt.Sprintf(`[delivery]
 smarthost = %q
@@ -41,7 +48,7 @@ password_hash = %q
 queues = ["Support"]
 `, snk.addr, testutil.PasswordHash()))
 	cfg.Listen.Submission = "127.0.0.1:0"
-	cfg.QueueByName("Support").AllowTransferToAgent = agentTransfers
+	edit(cfg)
 	return startGatewayCfg(t, cfg), snk
 }
 

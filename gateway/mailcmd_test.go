@@ -9,6 +9,7 @@ import (
 
 	"github.com/emersion/go-message"
 
+	"mxdesk/config"
 	"mxdesk/gateway"
 	"mxdesk/router"
 	"mxdesk/store"
@@ -318,5 +319,46 @@ func TestEmailCommandCcAndNoteAddress(t *testing.T) {
 	rep := report(t, g, s.ID)
 	if rep.Session.Status != router.StatusResolved || strings.Join(rep.Session.Cc, ",") != `"Dave Miller" <dave@customer.test>` {
 		t.Errorf("after the note's commands: %s, Cc %v", rep.Session.Status, rep.Session.Cc)
+	}
+}
+
+// The commands the other tests don't send succeed end to end too: a
+// supervisor's #assign, an agent's #pause and #close, each in mutt's
+// commands-only form, each seen over IMAP.
+func TestEmailCommandsAssignPauseClose(t *testing.T) {
+	g, _ := gestureDeskWith(t, func(cfg *config.Config) { cfg.QueueByName("Support").AllowPersonalQueue = true })
+	s := customerWrites(t, g, "support@example.test", carlaWrites)
+	commands := func(from, id, top string) string {
+		raw := strings.Replace(muttCommandsOnly, "#note la cliente parla di un secondo addebito, competenza dell'amministrazi=\none =E2=80=93 giro\n#transfer Billing\n", top, 1)
+		raw = strings.Replace(raw, "From: Alice Rossi <alice@example.test>", "From: "+from, 1)
+		return crlf(strings.Replace(raw, "20260302102000.GC4242@laptop.example.test", id, 1))
+	}
+	send := func(login, id, top string) {
+		t.Helper()
+		text, err := submitAs(t, g, login, []string{"carla@customer.test"}, commands(login, id, top))
+		if err != nil || !strings.HasSuffix(text, "commands applied to "+s.ID+", nothing sent") {
+			t.Fatalf("%s sends %q: %q %v", login, top, text, err)
+		}
+	}
+	send("carol@example.test", "assign@example.test", "#assign alice@example.test\n")
+	if rep := report(t, g, s.ID); rep.Session.Agent != "alice@example.test" {
+		t.Fatalf("after #assign the session is %q's, want alice's", rep.Session.Agent)
+	}
+	if imapMessage(t, g, "alice@example.test", "INBOX", "c1@customer.test") == "" {
+		t.Error("after #assign the session is not in alice's INBOX over IMAP")
+	}
+	send("alice@example.test", "pause@example.test", "#pause\n")
+	if rep := report(t, g, s.ID); rep.Session.Status != router.StatusPaused {
+		t.Errorf("after #pause the session is %s, want paused", rep.Session.Status)
+	}
+	if imapMessage(t, g, "alice@example.test", "Later", "c1@customer.test") == "" {
+		t.Error("after #pause the session is not in alice's Later over IMAP")
+	}
+	send("alice@example.test", "close@example.test", "#close\n")
+	if rep := report(t, g, s.ID); rep.Session.Status != router.StatusClosed {
+		t.Errorf("after #close the session is %s, want closed", rep.Session.Status)
+	}
+	if imapMessage(t, g, "alice@example.test", "Later", "c1@customer.test") != "" {
+		t.Error("after #close the session is still in alice's Later")
 	}
 }

@@ -105,8 +105,8 @@ type SupervisorQueue struct {
 	Strategy string   `json:"strategy"` // queue.strategy
 	Enabled  bool     `json:"enabled"`  // queue.enabled
 	Receive  bool     `json:"receive"`  // queue.receive
-	Ratings       int    `json:"ratings"`        // satisfaction ratings of its sessions
-	CSAT          int    `json:"csat"`           // percent of them satisfied ([queue.rating])
+	Ratings  int      `json:"ratings"`  // satisfaction ratings of its sessions
+	CSAT     int      `json:"csat"`     // percent of them satisfied ([queue.rating])
 }
 
 // SupervisorWrapup is one wrap-up code of a queue and how often it was
@@ -148,8 +148,8 @@ type SupervisorAgent struct {
 	// handling time.
 	Handled         int   `json:"handled"`
 	HandlingSeconds int64 `json:"handling_seconds"`
-	Ratings int    `json:"ratings"` // ratings of sessions that were theirs when rated
-	CSAT    int    `json:"csat"`    // percent of them satisfied
+	Ratings         int   `json:"ratings"` // ratings of sessions that were theirs when rated
+	CSAT            int   `json:"csat"`    // percent of them satisfied
 }
 
 // SupervisorWaiting is a session waiting unassigned in its queue, or

@@ -103,13 +103,13 @@ func TestCapabilities(t *testing.T) {
 		imap.CapSpecialUse, imap.CapListExtended, imap.CapListStatus, imap.CapChildren,
 		imap.CapUnselect, imap.CapESearch, imap.CapLiteralPlus, imap.CapStatusSize, imap.CapBinary,
 		imap.CapID, imap.CapMultiAppend, imap.CapSort, imap.CapESort, "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT",
-		"APPENDLIMIT=26214400",
+		"APPENDLIMIT=26214400", imap.CapIMAP4rev2, imap.CapSearchRes,
 	} {
 		if _, ok := caps[want]; !ok {
 			t.Errorf("capability %s missing from %v", want, caps)
 		}
 	}
-	for _, not := range []imap.Cap{imap.CapIMAP4rev2, imap.CapQuota, imap.CapLiteralMinus} {
+	for _, not := range []imap.Cap{imap.CapQuota, imap.CapLiteralMinus} {
 		if _, ok := caps[not]; ok {
 			t.Errorf("%s advertised", not)
 		}

@@ -9,20 +9,24 @@ import (
 )
 
 // Search answers SEARCH and UID SEARCH (RFC 3501 6.4.4) with the ESEARCH
-// return options MIN, MAX, COUNT and ALL (RFC 4731). Matching is
-// imapmsg.Match's; only messages the client knows are candidates.
+// return options MIN, MAX, COUNT and ALL (RFC 4731), and SAVE (RFC 5182),
+// which keeps the result for "$". Matching is imapmsg.Match's; only
+// messages the client knows are candidates.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, opts *imap.SearchOptions) (data *imap.SearchData, err error) {
 	defer s.guard("SEARCH", &err)
 	sel, err := s.selected()
 	if err != nil {
 		return nil, err
 	}
-	if opts.ReturnSave {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "SEARCHRES is not supported"}
-	}
 	matches, err := s.matching(sel, criteria)
 	if err != nil {
+		if opts.ReturnSave {
+			sel.save(nil) // RFC 5182 2.1: a failed SAVE leaves "$" empty
+		}
 		return nil, err
+	}
+	if opts.ReturnSave {
+		sel.save(savedMatches(matches, opts))
 	}
 	data = searchData(kind, matches)
 	if imapserver.HasModSeq(criteria) {
@@ -42,7 +46,7 @@ func (s *session) matching(sel *selection, criteria *imap.SearchCriteria) ([]msg
 		return nil, nil
 	}
 	last := refs[len(refs)-1]
-	c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), nil)
+	c := imapmsg.ResolveSets(criteria, last.seq, imap.UID(last.uid), sel.savedUIDs())
 	matches, err := s.match(sel.mailbox, refs, iflags, c)
 	if err != nil {
 		return nil, s.routerErr(err, srcFolder)

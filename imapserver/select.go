@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"slices"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 
@@ -30,6 +32,9 @@ type selection struct {
 	archive bool
 	// withRecent: report \Recent (IMAP4rev1 only; IMAP4rev2 dropped it).
 	withRecent bool
+	// saved is the result of the last SEARCH RETURN (SAVE), "$" (RFC
+	// 5182); guarded by h.mu.
+	saved imap.UIDSet
 
 	// Each selection has its own MailboxTracker, so that updates can
 	// differ per session (\Recent, no echo of a session's own STORE).
@@ -106,7 +111,21 @@ func (s *session) Select(name string, opts *imap.SelectOptions) (data *imap.Sele
 	s.mu.Lock()
 	s.sel = sel
 	s.mu.Unlock()
+	if s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) {
+		data.List = s.selectedList(f)
+	}
 	return data, nil
+}
+
+// selectedList is the LIST line an IMAP4rev2 SELECT answers (RFC 9051
+// 6.3.2), with the attributes LIST gives the folder (\HasChildren...).
+func (s *session) selectedList(f router.Folder) *imap.ListData {
+	if folders, err := s.srv.r.Folders(s.agent); err == nil {
+		if i := slices.IndexFunc(folders, func(g router.Folder) bool { return g.Name == f.Name }); i >= 0 {
+			f = folders[i]
+		}
+	}
+	return &imap.ListData{Mailbox: f.Name, Delim: router.Delimiter, Attrs: folderAttrs(f)}
 }
 
 // Unselect leaves the selected state (UNSELECT, CLOSE, and before a new

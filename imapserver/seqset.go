@@ -34,11 +34,11 @@ func (sel *selection) known() []msgRef {
 // 6.4.8: a UID set may name UIDs that don't exist). It costs the size of
 // the answer, not of the mailbox.
 func (sel *selection) resolve(numSet imap.NumSet) ([]msgRef, error) {
-	if imap.IsSearchRes(numSet) {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "SEARCHRES is not supported"}
-	}
 	sel.h.mu.Lock()
 	defer sel.h.mu.Unlock()
+	if imap.IsSearchRes(numSet) {
+		return sel.resolveSaved(), nil
+	}
 	last, ok := sel.lastKnown()
 	if !ok {
 		return nil, nil

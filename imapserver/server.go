@@ -95,9 +95,9 @@ func New(r *router.Router, opts Options) *Server {
 	return s
 }
 
-// caps is the capability set mxdesk implements. IMAP4rev2 is left out: it
-// implies SEARCHRES and changes several responses, and the reference
-// clients (Thunderbird, Outlook, mutt, mbsync) speak IMAP4rev1. The library
+// caps is the capability set mxdesk implements, IMAP4rev2 (moreCaps) next
+// to IMAP4rev1: the reference clients (Thunderbird, Outlook, mutt, mbsync)
+// speak IMAP4rev1 and see no change until they ENABLE IMAP4rev2. The library
 // adds IDLE, UNSELECT, ENABLE, SASL-IR, UTF8=ACCEPT, STARTTLS and
 // AUTH=PLAIN by itself, and APPENDLIMIT=n because session implements
 // SessionAppendLimit.
@@ -122,7 +122,8 @@ func caps() imap.CapSet {
 }
 
 // moreCaps are the extensions of issue 21 (ID, MULTIAPPEND, SORT, THREAD,
-// LITERAL+), each advertised only with its session method.
+// LITERAL+, SEARCHRES, IMAP4rev2), each advertised only with its session
+// method.
 func moreCaps() imap.CapSet {
 	return imap.CapSet{
 		imap.CapID:              {}, // RFC 2971
@@ -132,6 +133,8 @@ func moreCaps() imap.CapSet {
 		"THREAD=ORDEREDSUBJECT": {}, // RFC 5256
 		"THREAD=REFERENCES":     {}, // RFC 5256
 		imap.CapLiteralPlus:     {}, // RFC 7888: a refused {n+} is read and thrown away, as under LITERAL-
+		imap.CapSearchRes:       {}, // RFC 5182 (searchres.go)
+		imap.CapIMAP4rev2:       {}, // RFC 9051: every extension it folds in is above
 	}
 }
 

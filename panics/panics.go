@@ -63,7 +63,14 @@ var (
 	mu         sync.Mutex
 	recovered  = map[string]int64{}
 	deliberate = map[string]int64{}
+	// firsts keeps the first unplanned panics with their stacks, so that
+	// Guard can show them: a test's log lines are only printed when that
+	// test fails, and a recovered panic fails none.
+	firsts []string
 )
+
+// maxFirsts bounds firsts.
+const maxFirsts = 5
 
 // Recovered counts the panic v recovered at where and logs msg at error
 // level with v, the stack and attrs. Call it in the deferred function that
@@ -71,9 +78,10 @@ var (
 // line is logged before the count moves, so whoever sees the count can
 // find the line.
 func Recovered(log *slog.Logger, where, msg string, v any, attrs ...any) {
-	log.Error(msg, append([]any{"where", where, "panic", fmt.Sprint(v), "stack", string(debug.Stack())}, attrs...)...)
+	stack := string(debug.Stack())
+	log.Error(msg, append([]any{"where", where, "panic", fmt.Sprint(v), "stack", stack}, attrs...)...)
 	_, planted := v.(Deliberate)
-	count(where, planted)
+	count(where, planted, fmt.Sprintf("%s: %v\n%s", where, v, stack))
 }
 
 // Reported counts a panic that a library recovered at where and logs msg
@@ -81,15 +89,17 @@ func Recovered(log *slog.Logger, where, msg string, v any, attrs ...any) {
 // panic and its stack).
 func Reported(log *slog.Logger, where, msg, detail string) {
 	log.Error(msg, "where", where, "detail", detail)
-	count(where, strings.Contains(detail, deliberateMark))
+	count(where, strings.Contains(detail, deliberateMark), where+": "+detail)
 }
 
-func count(where string, planted bool) {
+func count(where string, planted bool, report string) {
 	mu.Lock()
 	defer mu.Unlock()
 	recovered[where]++
 	if planted {
 		deliberate[where]++
+	} else if len(firsts) < maxFirsts {
+		firsts = append(firsts, report)
 	}
 }
 
@@ -131,6 +141,11 @@ func guard(code int, report io.Writer) int {
 		places = append(places, fmt.Sprintf("%s=%d", where, got[where]))
 	}
 	fmt.Fprintf(report, "FAIL: panics recovered during the tests (see the error log lines with their stacks): %s\n", strings.Join(places, " "))
+	mu.Lock()
+	for _, f := range firsts {
+		fmt.Fprintf(report, "\n%s\n", f)
+	}
+	mu.Unlock()
 	if code == 0 {
 		code = 1
 	}

@@ -53,11 +53,17 @@ func TestRecovered(t *testing.T) {
 	if !strings.Contains(report.String(), "smtp_session=1") {
 		t.Errorf("Guard's report does not name the place: %q", report.String())
 	}
+	// It shows the panic itself: the test's log lines are hidden when
+	// every test passed.
+	if !strings.Contains(report.String(), "smtp_session: panic serving 127.0.0.1:1: boom") {
+		t.Errorf("Guard's report does not show the panic: %q", report.String())
+	}
 	if got := guard(3, io.Discard); got != 3 {
 		t.Errorf("Guard(3) = %d, want the tests' own code", got)
 	}
 	mu.Lock()
 	recovered[SMTPSession]--
+	firsts = firsts[:len(firsts)-1]
 	mu.Unlock()
 }
 

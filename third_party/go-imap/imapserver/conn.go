@@ -430,15 +430,14 @@ func (c *Conn) handleUnsubscribe(dec *imapwire.Decoder) error {
 }
 
 // utf8Accepted reports whether mailbox names may be raw UTF-8: the client
-// has enabled UTF8=ACCEPT (RFC 6855), or the server speaks IMAP4rev2, whose
-// names are UTF-8 (RFC 9051 5.1; imapclient sends them so to such servers).
+// has enabled UTF8=ACCEPT (RFC 6855) or IMAP4rev2, whose names are UTF-8
+// (RFC 9051 5.1). mxdesk: a server advertising IMAP4rev2 next to
+// IMAP4rev1 speaks IMAP4rev1 until the client enables IMAP4rev2 (RFC 9051
+// 6.3.1), so advertising it alone no longer lets 8-bit names in.
 func (c *Conn) utf8Accepted() bool {
-	if c.server.options.caps().Has(imap.CapIMAP4rev2) {
-		return true
-	}
 	c.mutex.Lock()
 	defer c.mutex.Unlock()
-	return c.enabled.Has(imap.CapUTF8Accept)
+	return c.enabled.Has(imap.CapUTF8Accept) || c.enabled.Has(imap.CapIMAP4rev2)
 }
 
 func (c *Conn) checkBufferedLiteral(size int64, nonSync bool) error {
@@ -551,7 +550,7 @@ func newResponseEncoder(conn *Conn) *responseEncoder {
 	wireEnc := imapwire.NewEncoder(conn.bw, imapwire.ConnSideServer)
 	wireEnc.QuotedUTF8 = quotedUTF8
 
-	conn.encMutex.Lock() // released by responseEncoder.end
+	conn.encMutex.Lock()                 // released by responseEncoder.end
 	wireEnc.Batch = conn.batching.Load() // mxdesk
 	conn.setWriteTimeout(respWriteTimeout)
 	return &responseEncoder{

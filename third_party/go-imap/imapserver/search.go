@@ -76,8 +76,11 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 	}
 
 	// If no return option is specified, ALL is assumed
+	onlySave := options.ReturnSave // mxdesk: RFC 5182 2.4
 	if !options.ReturnMin && !options.ReturnMax && !options.ReturnAll && !options.ReturnCount {
 		options.ReturnAll = true
+	} else {
+		onlySave = false
 	}
 
 	if HasModSeq(&criteria) { // mxdesk
@@ -88,6 +91,9 @@ func (c *Conn) handleSearch(tag string, dec *imapwire.Decoder, numKind NumKind) 
 		return err
 	}
 
+	if onlySave { // mxdesk: SAVE alone suppresses the ESEARCH response
+		return nil
+	}
 	if c.enabled.Has(imap.CapIMAP4rev2) || extended {
 		return c.writeESearch(tag, data, &options, numKind)
 	} else {
