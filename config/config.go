@@ -123,6 +123,13 @@ type Store struct {
 	// below it new messages are refused with a temporary error until
 	// space returns (default 512MB).
 	MinFreeSpace Size `toml:"min_free_space"`
+
+	// Backend, DSN and PasswordFile choose where the store lives
+	// (store.go): "badger" (default, in data_dir) or "postgres" (issue 22,
+	// in progress).
+	Backend      string `toml:"backend"`
+	DSN          string `toml:"dsn"`
+	PasswordFile string `toml:"password_file"`
 }
 
 // Domain is a mail domain mxdesk is the MX for.

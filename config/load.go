@@ -218,6 +218,9 @@ func (p *parser) applyDefaults() {
 	if !p.md.IsDefined("store", "min_free_space") {
 		c.Store.MinFreeSpace = DefaultMinFreeSpace
 	}
+	if c.Store.Backend == "" {
+		c.Store.Backend = BackendBadger
+	}
 	if c.Store.Sync == nil {
 		sync := true
 		c.Store.Sync = &sync

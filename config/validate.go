@@ -22,6 +22,7 @@ func (p *parser) validate() {
 	p.checkPDFFont() // crm.pdf_font (crm_pdf.go)
 	p.checkLog()
 	p.checkLimits()
+	p.checkStoreBackend() // store.backend, dsn, password_file (store.go)
 	p.checkSpool()
 	p.checkDomains()
 	addrs := map[string]string{} // lower-case address → key that defined it first

@@ -68,6 +68,9 @@ func Restore(cfg *config.Config, log *slog.Logger, r io.Reader) error {
 // (badgerstore.Check): it opens the store read-only, and fails with
 // badgerstore.ErrLocked when a server holds it.
 func CheckStore(cfg *config.Config, log *slog.Logger) (badgerstore.Report, error) {
+	if err := checkBackend(cfg); err != nil {
+		return badgerstore.Report{}, err
+	}
 	if _, err := os.Stat(storeDir(cfg)); errors.Is(err, fs.ErrNotExist) {
 		return badgerstore.Report{}, fmt.Errorf("no store in data_dir %s (mxdesk serve has never run with it)", cfg.DataDir)
 	}

@@ -216,6 +216,9 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 
 // openStore opens the badger store in data_dir/store.
 func openStore(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error) {
+	if err := checkBackend(cfg); err != nil {
+		return nil, err
+	}
 	st, err := badgerstore.Open(storeDir(cfg), storeOptions(cfg, log))
 	// badger formats the flock error away (%+v), so only its text tells
 	// that another process holds the store.

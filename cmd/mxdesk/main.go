@@ -7,7 +7,7 @@
 // retry and drop the CRM feed's events (crm list|retry|drop) and
 // reload the running server's configuration (reload), back up and restore
 // the store (backup, restore), check the store's consistency
-// (check-store), archive closed sessions to S3 and restore them
+// (check-store), migrate the PostgreSQL store's schema (migrate), archive closed sessions to S3 and restore them
 // (archive) and load-test a running server (bench).
 package main
 
@@ -55,6 +55,7 @@ var commands = []command{
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},
 	{"restore", "create the store of a new data_dir from a backup", runRestore},
 	{"check-store", "check the store's indexes and reference counts (server stopped)", runCheckStore},
+	{"migrate", "bring the PostgreSQL store's schema (store.backend = \"postgres\") to this mxdesk's", runMigrate},
 	{"archive", "archive closed sessions to S3 (test-connection, run, restore)", runArchive},
 	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE); bench imap: IMAP load",
 		func(args []string, _ stdio) int { return runBench(args) }},

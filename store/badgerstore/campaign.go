@@ -145,30 +145,14 @@ func (t *tx) PutCampaignRecipient(r store.CampaignRecipient) error {
 		c.Counts = map[string]int{}
 	}
 	if old.Campaign != 0 {
-		countRecipient(c.Counts, old, -1)
+		store.CountRecipient(c.Counts, old, -1)
 	}
-	countRecipient(c.Counts, r, +1)
+	store.CountRecipient(c.Counts, r, +1)
 	if err := t.setJSON(campaignKey(c.ID), c); err != nil {
 		return err
 	}
 	t.campaignChanged(c.ID)
 	return t.setJSON(campaignRowKey(r.Campaign, r.Row), r)
-}
-
-// countRecipient adds d to the counts r contributes to.
-func countRecipient(counts map[string]int, r store.CampaignRecipient, d int) {
-	add := func(k string) {
-		if counts[k] += d; counts[k] == 0 {
-			delete(counts, k)
-		}
-	}
-	add(r.State)
-	if r.Replied {
-		add(store.CountReplied)
-	}
-	if r.Unsubscribed {
-		add(store.CountUnsubscribed)
-	}
 }
 
 func (t *tx) DeleteCampaignRows(id uint64, limit int) (int, error) {
@@ -192,7 +176,7 @@ func (t *tx) DeleteCampaignRows(id uint64, limit int) (int, error) {
 			return 0, err
 		}
 		for _, r := range rows {
-			countRecipient(c.Counts, r, -1)
+			store.CountRecipient(c.Counts, r, -1)
 		}
 		if err := t.setJSON(campaignKey(id), c); err != nil {
 			return 0, err
@@ -243,7 +227,7 @@ func (c *checker) campaignRecords() error {
 		if counted[r.Campaign] == nil {
 			counted[r.Campaign] = map[string]int{}
 		}
-		countRecipient(counted[r.Campaign], r, +1)
+		store.CountRecipient(counted[r.Campaign], r, +1)
 		if r.Session != "" {
 			c.expect(campaignSessionKey(r.Session), rowRef(r.Campaign, r.Row))
 		}

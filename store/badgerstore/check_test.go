@@ -208,3 +208,15 @@ func TestReadOnlyOpen(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 }
+
+// checkClean fails t when Check finds a problem in s.
+func checkClean(t *testing.T, s *Store) {
+	t.Helper()
+	r, err := s.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Problems) > 0 {
+		t.Errorf("Check: %v", r.Problems)
+	}
+}

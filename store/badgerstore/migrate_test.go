@@ -22,35 +22,6 @@ func equalCounts(a, b map[string]map[string]int) bool {
 	return maps.EqualFunc(a, b, func(x, y map[string]int) bool { return maps.Equal(x, y) })
 }
 
-// The per-queue status counts follow every status and queue change.
-func TestSessionCountsFollowChanges(t *testing.T) {
-	s := open(t, t.TempDir())
-	defer s.Close()
-	update(t, s, func(tx store.Tx) error {
-		for _, x := range []store.Session{
-			{ID: "S-A", Queue: "Support", Status: "Unopened"},
-			{ID: "S-B", Queue: "Support", Status: "Unopened"},
-			{ID: "S-C", Queue: "Billing", Status: "Active"},
-		} {
-			if err := tx.PutSession(x); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	update(t, s, func(tx store.Tx) error {
-		// S-B is answered, S-C moves queue.
-		if err := tx.PutSession(store.Session{ID: "S-B", Queue: "Support", Status: "Active"}); err != nil {
-			return err
-		}
-		return tx.PutSession(store.Session{ID: "S-C", Queue: "Support", Status: "Active"})
-	})
-	want := map[string]map[string]int{"Support": {"Unopened": 1, "Active": 2}}
-	if got := sessionCounts(t, s); !equalCounts(got, want) {
-		t.Errorf("counts = %v, want %v", got, want)
-	}
-}
-
 // A store written before the status index existed gets it when opened.
 func TestStatusIndexBuiltForOlderStore(t *testing.T) {
 	dir := t.TempDir()

@@ -1,0 +1,199 @@
+// Package pgstore is store.Store on PostgreSQL, for several mxdesk nodes
+// sharing one database (issue 22; in progress: see docs/scale-out.md).
+//
+// A node's Updates are committed in groups, as badger's are: its writer
+// runs the Updates waiting in one PostgreSQL transaction at READ
+// COMMITTED, each in a savepoint (a failing one is rolled back alone),
+// whose writes are single statements or take the row locks they need: a
+// mailbox's UIDs come from its row (UPDATE … SET uid_next = uid_next + 1),
+// so concurrent deliveries to one mailbox take turns and a rolled-back
+// one leaves no gap. The commit itself happens under an advisory lock
+// that also numbers the batch of changes in the changes table, so the
+// change feed's sequence is the commit order; this node's Observer gets
+// the batch before Update returns. Commits are durable when the server
+// runs with synchronous_commit = on (the default).
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mxdesk/panics"
+	"mxdesk/store"
+)
+
+// feedLock is the advisory lock held from numbering a batch of changes to
+// its commit: commits that change something take turns there.
+const feedLock = 0x6d78_6665 // "mxfe"
+
+// maxRetries bounds the re-runs of an update that lost a deadlock or
+// serialization conflict.
+const maxRetries = 10
+
+// Options tune the store.
+type Options struct {
+	// Migrate applies missing schema migrations on Open; without it Open
+	// refuses a database whose schema is behind (ErrSchemaOld).
+	Migrate bool
+	// Password, when set, is used instead of the DSN's
+	// (store.password_file).
+	Password string
+	Logger   *slog.Logger
+	// ExpungedKept is how many expunged UIDs each mailbox remembers for
+	// QRESYNC (imap.expunged_kept); 0: badgerstore.DefaultExpungedKept.
+	ExpungedKept int
+}
+
+// Store is a PostgreSQL-backed store.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	// reqs feed the writer (writer.go), which commits them in groups and
+	// publishes each group before the next: the Observer sees this node's
+	// commits in commit order.
+	reqs     chan *request
+	quit     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	obsMu    sync.RWMutex
+	observer store.Observer
+
+	expungedKept int // Options.ExpungedKept
+}
+
+// Open connects to the database at dsn (a postgres:// URL or a libpq
+// key=value string) and checks its schema.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	pool, err := Connect(ctx, dsn, opts.Password)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(ctx, pool, opts.Migrate); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool, log: opts.Logger, reqs: make(chan *request, maxBatch), quit: make(chan struct{}), done: make(chan struct{}),
+		expungedKept: opts.ExpungedKept}
+	go s.writer()
+	return s, nil
+}
+
+// Connect opens a pool of connections to dsn, with password instead of
+// the DSN's when set. Errors never quote the DSN (it may hold a password).
+func Connect(ctx context.Context, dsn, password string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("pgstore: store.dsn is not a PostgreSQL URL or key=value string")
+	}
+	if password != "" {
+		cfg.ConnConfig.Password = password
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	return pool, nil
+}
+
+func checkSchema(ctx context.Context, pool *pgxpool.Pool, migrate bool) error {
+	if migrate {
+		_, err := Migrate(ctx, pool)
+		return err
+	}
+	v, err := schemaVersion(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	if v < Latest() {
+		return fmt.Errorf("pgstore: schema version %d, want %d: %w", v, Latest(), ErrSchemaOld)
+	}
+	return nil
+}
+
+// Close stops the writer, once the updates already queued are committed,
+// and closes the store's connections.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.pool.Close()
+	})
+	return nil
+}
+
+// SetObserver installs the one observer of committed changes.
+func (s *Store) SetObserver(o store.Observer) {
+	s.obsMu.Lock()
+	s.observer = o
+	s.obsMu.Unlock()
+}
+
+// View runs fn in a read-only snapshot (REPEATABLE READ).
+func (s *Store) View(fn func(r store.Reader) error) error {
+	ctx := context.Background()
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(q pgx.Tx) error { return fn(&tx{ctx: ctx, q: q}) })
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// run calls fn, turning a panic into its Update's error.
+func (s *Store) run(t *tx, fn func(store.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: panic in update: %v", p)
+			panics.Recovered(s.log, panics.StoreWriter, "store writer recovered", p, "updates", 1)
+		}
+	}()
+	return fn(t)
+}
+
+// recordChanges numbers the batch in the changes table under the feed
+// lock (held to the commit) and notifies the other nodes of its seq.
+func recordChanges(ctx context.Context, q pgx.Tx, changes []store.Change) error {
+	if _, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", feedLock); err != nil {
+		return fmt.Errorf("pgstore: feed lock: %w", err)
+	}
+	wire := make([]store.Change, len(changes))
+	for i, c := range changes {
+		c.Origin = nil // this node's own value, meaningless elsewhere
+		wire[i] = c
+	}
+	b, err := json.Marshal(wire)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	if err := q.QueryRow(ctx, "INSERT INTO changes (data) VALUES ($1) RETURNING seq", b).Scan(&seq); err != nil {
+		return fmt.Errorf("pgstore: change feed: %w", err)
+	}
+	_, err = q.Exec(ctx, "SELECT pg_notify('mxdesk_changes', $1)", fmt.Sprint(seq))
+	return err
+}
+
+func (s *Store) publish(changes []store.Change) {
+	if len(changes) == 0 {
+		return
+	}
+	s.obsMu.RLock()
+	o := s.observer
+	s.obsMu.RUnlock()
+	if o != nil {
+		o(changes)
+	}
+}
