@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-imap/v2"
 
 	"mxdesk/config"
@@ -124,4 +125,28 @@ func TestWrapupEmailCommand(t *testing.T) {
 	if len(v.Queues) != 2 || !slices.Equal(v.Queues[0].Wrapups, want) || len(v.Queues[1].Wrapups) != 0 {
 		t.Errorf("supervisor queues %+v, want Support's wrap-ups %+v", v.Queues, want)
 	}
+}
+
+// TestWrapupCountsInBrowser: the supervisor page's "Wrap-ups today" cell
+// lists the queue's codes by name and follows a code recorded over IMAP
+// live, in headless Chromium.
+func TestWrapupCountsInBrowser(t *testing.T) {
+	exe := chromium(t)
+	g, _ := wrapupDesk(t)
+	cell := chromedp.CSS(`tr[data-queue="Support"] td.wrapups`)
+	ctx := openSupervisorPage(t, exe, g, "carol@example.test", cell)
+	if got := text(t, ctx, cell); got != "Refund granted 0, info 0" {
+		t.Errorf("Support's wrap-ups %q, want both codes at 0", got)
+	}
+	poll(t, ctx, `document.getElementById("live-text").textContent === "live"`, "the event stream to open")
+	customerWrites(t, g, "support@example.test", carlaWrites)
+	c := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	if _, err := c.Select("Queues/Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{"$wrapup_refund"}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, ctx, `document.querySelector('tr[data-queue="Support"] td.wrapups').textContent === "Refund granted 1, info 0"`,
+		"Support's refund count to become 1")
 }
