@@ -22,6 +22,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mxdesk/testutil"
 )
 
 // Bounds of the waits; none is a sleep.
@@ -184,28 +186,14 @@ service imap-login {
 
 // waitGreeting dials until dovecot greets, or it exits, or the deadline.
 func (d *Dovecot) waitGreeting() error {
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(dialInterval)
-	defer tick.Stop()
-	for {
+	return testutil.WaitStarted(func() error {
 		c, err := imapclient.DialInsecure(d.Addr, nil)
-		if err == nil {
-			err = c.WaitGreeting()
-			c.Close()
-			if err == nil {
-				return nil
-			}
+		if err != nil {
+			return err
 		}
-		select {
-		case werr := <-d.exited:
-			d.exited <- werr
-			return fmt.Errorf("exited at start (%v):\n%s", werr, d.Log())
-		case <-deadline.C:
-			return fmt.Errorf("no greeting after %v: %v\n%s", startTimeout, err, d.Log())
-		case <-tick.C:
-		}
-	}
+		defer c.Close()
+		return c.WaitGreeting()
+	}, d.exited, d.Log, startTimeout, dialInterval)
 }
 
 func (d *Dovecot) stop() {

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"mxdesk/testutil"
 )
 
 // Bounds of the waits; none is a sleep.
@@ -224,25 +226,13 @@ func freePort() (int, error) {
 // waitReady connects until postgres answers, or it exits, or the
 // deadline; the connection stays open for NewDB.
 func (s *Server) waitReady() error {
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(dialInterval)
-	defer tick.Stop()
-	for {
+	return testutil.WaitStarted(func() error {
 		conn, err := pgx.Connect(context.Background(), s.DSN("postgres"))
 		if err == nil {
 			s.adminCon = conn
-			return nil
 		}
-		select {
-		case werr := <-s.exited:
-			s.exited <- werr
-			return fmt.Errorf("exited at start (%v):\n%s", werr, s.Log())
-		case <-deadline.C:
-			return fmt.Errorf("not ready after %v: %v\n%s", startTimeout, err, s.Log())
-		case <-tick.C:
-		}
-	}
+		return err
+	}, s.exited, s.Log, startTimeout, dialInterval)
 }
 
 func (s *Server) stop() {
