@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/emersion/go-sasl"
@@ -56,16 +57,24 @@ func (s *authOnlySession) Data(io.Reader) error                 { return nil }
 func (s *authOnlySession) Reset()                               {}
 func (s *authOnlySession) Logout() error                        { return nil }
 
-// closedPort is a loopback address nothing listens on.
+// closedPort is a loopback address nothing listens on. The port stays bound
+// (without listen) until the test ends, so no other process on the machine
+// can take it and answer in its place: a connection is refused.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 // TestAccountTest: account test checks both directions of each account
