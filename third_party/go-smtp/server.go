@@ -136,7 +136,19 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 
+		// mxdesk: the connection is counted under locker, and refused once
+		// Shutdown or Close began (they close done under locker), so no
+		// wg.Add can race their wg.Wait.
+		s.locker.Lock()
+		select {
+		case <-s.done:
+			s.locker.Unlock()
+			c.Close()
+			return nil
+		default:
+		}
 		s.wg.Add(1)
+		s.locker.Unlock()
 		go func() {
 			defer s.wg.Done()
 
@@ -260,15 +272,16 @@ func (s *Server) ListenAndServeTLS() error {
 // Close returns any error returned from closing the server's underlying
 // listener(s).
 func (s *Server) Close() error {
+	s.locker.Lock() // mxdesk: done closes under locker (see Serve)
 	select {
 	case <-s.done:
+		s.locker.Unlock()
 		return ErrServerClosed
 	default:
 		close(s.done)
 	}
 
 	var err error
-	s.locker.Lock()
 	for _, l := range s.listeners {
 		if lerr := l.Close(); lerr != nil && err == nil {
 			err = lerr
@@ -291,15 +304,16 @@ func (s *Server) Close() error {
 // Shutdown returns the context's error, otherwise it returns any
 // error returned from closing the Server's underlying Listener(s).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.locker.Lock() // mxdesk: done closes under locker (see Serve)
 	select {
 	case <-s.done:
+		s.locker.Unlock()
 		return ErrServerClosed
 	default:
 		close(s.done)
 	}
 
 	var err error
-	s.locker.Lock()
 	for _, l := range s.listeners {
 		if lerr := l.Close(); lerr != nil && err == nil {
 			err = lerr

@@ -1817,3 +1817,50 @@ func TestServerMTPRIORITY(t *testing.T) {
 		t.Fatal("Incorrect MtPriority parameter value:", fmt.Sprintf("expected %d, got %d", expectedPriority, *priority))
 	}
 }
+
+// mxdesk: connections accepted while Shutdown waits must not race its
+// WaitGroup (Add concurrent with Wait at zero), as seen under -race.
+func TestServerShutdownWhileAccepting(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := smtp.NewServer(new(backend))
+		s.ErrorLog = log.New(io.Discard, "", 0)
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(ln) }()
+		// One greeting first: Serve has registered ln, so Shutdown closes it.
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		stop := make(chan struct{})
+		dialed := make(chan struct{})
+		go func() {
+			defer close(dialed)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+					c.Close()
+				}
+			}
+		}()
+		if err := s.Shutdown(context.Background()); err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Fatal(err)
+		}
+		close(stop)
+		<-dialed
+		if err := <-served; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
