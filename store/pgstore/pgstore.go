@@ -68,6 +68,13 @@ type Store struct {
 	observer store.Observer
 
 	expungedKept int // Options.ExpungedKept
+
+	// duties are the duty locks this node holds, each on a connection
+	// of its own (duty.go).
+	dutiesMu sync.Mutex
+	duties   map[*heldDuty]bool
+	// heldElsewhere: duties another node held at this node's last try.
+	heldElsewhere map[string]bool
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
@@ -128,6 +135,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.done
+		s.releaseDuties()
 		s.pool.Close()
 	})
 	return nil
