@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mxdesk/config"
 	"mxdesk/duty"
 	"mxdesk/metrics"
 )
@@ -71,6 +73,16 @@ func (g *Gateway) startDuties(work context.Context) {
 	}
 	g.runDuty(work, locker, dutyConnector, g.runConnector)
 	g.runDuty(work, locker, dutyCampaigns, g.runCampaigns)
+}
+
+// deliveryLease is delivery.lease when st is shared by nodes (it holds
+// duties: PostgreSQL), else 0: a node alone sends without leases, as
+// before, and finds its queue due at once after a restart.
+func deliveryLease(st any, cfg *config.Config) time.Duration {
+	if _, shared := st.(duty.Locker); shared {
+		return cfg.Delivery.Lease.Duration
+	}
+	return 0
 }
 
 // runDuty runs fn whenever this node holds the duty name.

@@ -147,7 +147,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		st.Close()
 		return nil, err
 	}
-	dw, err := delivery.New(r, cfg, delivery.Options{Logger: log, AfterAttempt: obs.afterAttempt})
+	dw, err := delivery.New(r, cfg, delivery.Options{Logger: log, AfterAttempt: obs.afterAttempt, Lease: deliveryLease(st, cfg)})
 	if err != nil {
 		st.Close()
 		return nil, err
