@@ -155,4 +155,3 @@ func subjectOf(raw []byte) string {
 	}
 	return ""
 }
-
