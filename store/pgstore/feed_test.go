@@ -230,7 +230,7 @@ func (l *feedLog) waitUntil(t *testing.T, done func([]store.Change) bool) []stor
 		select {
 		case <-l.wake:
 		case <-deadline:
-			t.Fatalf("observer after %v: %+v", feedWait, got)
+			t.Fatalf("observer after %v: %d changes, the last %+v", feedWait, len(got), got[max(0, len(got)-5):])
 		}
 	}
 }
