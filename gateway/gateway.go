@@ -128,6 +128,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		return nil, err
 	}
 	ropts := router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st}
+	ropts.SharedPresence = sharedPresence(st) // nil on badger (duties.go)
 	rates, err := newRatings(cfg, obs.reg)
 	if err != nil {
 		st.Close()
