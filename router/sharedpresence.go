@@ -77,8 +77,8 @@ func (r *Router) RunPresence(ctx context.Context) {
 	defer func() { <-listening }()
 	t := time.NewTicker(sh.sp.Interval())
 	defer t.Stop()
+	r.publishPresence(ctx)
 	for {
-		r.publishPresence(ctx)
 		select {
 		case <-ctx.Done():
 			end, cancel := context.WithTimeout(context.WithoutCancel(ctx), sh.sp.Interval())
@@ -88,6 +88,7 @@ func (r *Router) RunPresence(ctx context.Context) {
 			}
 			return
 		case <-t.C:
+			r.publishPresence(ctx)
 			r.readElsewhere(ctx)
 		case <-sh.changed:
 			r.publishPresence(ctx)
