@@ -113,20 +113,30 @@ func (s *Store) commit(batch []*request) {
 		ok = append(ok, r)
 		changes = append(changes, r.changes...)
 	}
-	if len(changes) > 0 {
-		if err := recordChanges(ctx, q, changes); err != nil {
-			answer(ok, err)
+	if len(changes) == 0 {
+		if err := q.Commit(ctx); err != nil {
+			answer(ok, fmt.Errorf("pgstore: commit: %w", err))
 			return
 		}
+		answer(ok, nil)
+		return
+	}
+	// feedMu from before the batch is numbered to its publication: the
+	// follower can't publish it (without its Origin) or anything after it
+	// meanwhile.
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	seq, err := recordChanges(ctx, q, s.node, changes)
+	if err != nil {
+		answer(ok, err)
+		return
 	}
 	if err := q.Commit(ctx); err != nil {
 		answer(ok, fmt.Errorf("pgstore: commit: %w", err))
 		return
 	}
-	for _, r := range ok {
-		s.publish(r.changes)
-		r.done <- nil
-	}
+	s.publishOwn(ctx, seq, ok)
+	answer(ok, nil)
 }
 
 // errTxBroken: a savepoint could not be set or rolled back to; the
