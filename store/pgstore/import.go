@@ -251,9 +251,13 @@ func (im *importer) APIToken(t store.APIToken) error {
 	return im.add("api_tokens", 0, t.Name, t.Hash, mustJSON(t))
 }
 
-func (im *importer) Request(uri, messageID string) error { return im.add("requests", 0, uri, messageID) }
+func (im *importer) Request(uri, messageID string) error {
+	return im.add("requests", 0, uri, messageID)
+}
 
-func (im *importer) Campaign(c store.Campaign) error { return im.add("campaigns", 0, c.ID, mustJSON(c)) }
+func (im *importer) Campaign(c store.Campaign) error {
+	return im.add("campaigns", 0, c.ID, mustJSON(c))
+}
 
 func (im *importer) CampaignRecipient(r store.CampaignRecipient) error {
 	return im.add("campaign_rows", 0, r.Campaign, r.Row, r.Session, mustJSON(r))
