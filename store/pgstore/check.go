@@ -123,22 +123,30 @@ var reportCounts = `SELECT (SELECT count(*) FROM mailboxes), (SELECT count(*) FR
 func (s *Store) Check(ctx context.Context) (Report, error) {
 	var r Report
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(q pgx.Tx) error {
-		err := q.QueryRow(ctx, reportCounts).Scan(&r.Mailboxes, &r.Messages, &r.Blobs, &r.Sessions, &r.Outbound,
-			&r.Quarantined, &r.Archived, &r.Hooks)
-		if err != nil {
-			return err
-		}
-		for _, rule := range checkRules {
-			if err := collectProblems(ctx, q, &r, rule); err != nil {
-				return err
-			}
-		}
-		return checkCampaignCounts(&tx{ctx: ctx, q: q}, &r)
+		var err error
+		r, err = check(ctx, q)
+		return err
 	})
 	if err != nil {
 		return r, fmt.Errorf("pgstore: check: %w", err)
 	}
 	return r, nil
+}
+
+// check runs every rule in q.
+func check(ctx context.Context, q pgx.Tx) (Report, error) {
+	var r Report
+	err := q.QueryRow(ctx, reportCounts).Scan(&r.Mailboxes, &r.Messages, &r.Blobs, &r.Sessions, &r.Outbound,
+		&r.Quarantined, &r.Archived, &r.Hooks)
+	if err != nil {
+		return r, err
+	}
+	for _, rule := range checkRules {
+		if err := collectProblems(ctx, q, &r, rule); err != nil {
+			return r, err
+		}
+	}
+	return r, checkCampaignCounts(&tx{ctx: ctx, q: q}, &r)
 }
 
 func collectProblems(ctx context.Context, q pgx.Tx, r *Report, rule string) error {
