@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,31 +22,54 @@ import (
 // mxdesk data: a copy never merges into a live desk.
 var ErrNotEmpty = errors.New("the database already holds mxdesk data: migrate-store copies into an empty database only")
 
-// importTables are the tables Import fills, with their columns in the
-// order the importer gives them.
-var importTables = map[string][]string{
-	"mailboxes":     {"id", "owner", "name", "uid_next", "highest_modseq", "expunged_kept", "expunged_floor", "data"},
-	"blobs":         {"id", "refs", "data"},
-	"messages":      {"mailbox", "uid", "blob", "session", "data"},
-	"expunged":      {"mailbox", "modseq", "uid"},
-	"subscriptions": {"owner", "name"},
-	"sessions":      {"id", "queue", "status", "status_since", "due", "waiting_since", "active_agent", "data"},
-	"tokens":        {"token", "session"},
-	"message_ids":   {"message_id", "session"},
-	"events":        {"seq", "session", "data"},
-	"outbound":      {"id", "session", "next_attempt", "blob", "data"},
-	"hooks":         {"id", "session", "dead", "next_attempt", "data"},
-	"quarantine":    {"id", "blob", "data"},
-	"archived":      {"id", "data"},
-	"agent_states":  {"login", "data"},
-	"auto_mail":     {"address", "expires_at", "data"},
-	"import_states": {"account", "data"},
-	"sent_copies":   {"seq", "account", "outbound", "blob"},
-	"api_tokens":    {"name", "hash", "data"},
-	"requests":      {"uri", "message_id"},
-	"campaigns":     {"id", "data"},
-	"campaign_rows": {"campaign", "row_num", "session", "data"},
-	"suppressions":  {"address", "data"},
+// importTables are the tables Import fills, in the order store.Sink's
+// records come, with their columns in the order the importer gives them.
+var importTables = []struct {
+	name    string
+	columns []string
+}{
+	{"mailboxes", []string{"id", "owner", "name", "uid_next", "highest_modseq", "expunged_kept", "expunged_floor", "data"}},
+	{"blobs", []string{"id", "refs", "data"}},
+	{"messages", []string{"mailbox", "uid", "blob", "session", "data"}},
+	{"expunged", []string{"mailbox", "modseq", "uid"}},
+	{"subscriptions", []string{"owner", "name"}},
+	{"sessions", []string{"id", "queue", "status", "status_since", "due", "waiting_since", "active_agent", "data"}},
+	{"tokens", []string{"token", "session"}},
+	{"message_ids", []string{"message_id", "session"}},
+	{"events", []string{"seq", "session", "data"}},
+	{"outbound", []string{"id", "session", "next_attempt", "blob", "data"}},
+	{"hooks", []string{"id", "session", "dead", "next_attempt", "data"}},
+	{"quarantine", []string{"id", "blob", "data"}},
+	{"archived", []string{"id", "data"}},
+	{"agent_states", []string{"login", "data"}},
+	{"auto_mail", []string{"address", "expires_at", "data"}},
+	{"import_states", []string{"account", "data"}},
+	{"sent_copies", []string{"seq", "account", "outbound", "blob"}},
+	{"api_tokens", []string{"name", "hash", "data"}},
+	{"requests", []string{"uri", "message_id"}},
+	{"campaigns", []string{"id", "data"}},
+	{"campaign_rows", []string{"campaign", "row_num", "session", "data"}},
+	{"suppressions", []string{"address", "data"}},
+}
+
+// ImportTables lists the tables Import fills, in the order it fills them
+// (the keys of its counts).
+func ImportTables() []string {
+	names := make([]string, len(importTables))
+	for i, t := range importTables {
+		names[i] = t.name
+	}
+	return names
+}
+
+// columnsOf are the columns Import fills in table.
+func columnsOf(table string) []string {
+	for _, t := range importTables {
+		if t.name == table {
+			return t.columns
+		}
+	}
+	panic("pgstore: no import table " + table)
 }
 
 // importSequences are the sequences set after a copy: each above its
@@ -92,7 +113,7 @@ func (s *Store) Import(ctx context.Context, export func(store.Sink) error, progr
 // checkEmpty refuses a database with rows in any table Import fills.
 func checkEmpty(ctx context.Context, q pgx.Tx) error {
 	var full []string
-	for _, table := range slices.Sorted(maps.Keys(importTables)) {
+	for _, table := range ImportTables() {
 		var some bool
 		if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&some); err != nil {
 			return fmt.Errorf("pgstore: %w", err)
@@ -146,7 +167,7 @@ func (im *importer) flush() error {
 	if len(im.rows) == 0 {
 		return nil
 	}
-	n, err := im.q.CopyFrom(im.ctx, pgx.Identifier{im.table}, importTables[im.table], pgx.CopyFromRows(im.rows))
+	n, err := im.q.CopyFrom(im.ctx, pgx.Identifier{im.table}, columnsOf(im.table), pgx.CopyFromRows(im.rows))
 	if err != nil {
 		return fmt.Errorf("pgstore: copy into %s: %w", im.table, err)
 	}
