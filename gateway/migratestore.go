@@ -26,7 +26,7 @@ import (
 // copied per table and both checks' summaries to out.
 func MigrateStore(cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	if cfg.Store.DSN == "" {
-		return errors.New("store.dsn is not set: migrate-store copies into the PostgreSQL database it names")
+		return fmt.Errorf("store.dsn is not set: set store.backend = %q and store.dsn to the database to copy into", config.BackendPostgres)
 	}
 	src, err := openBadgerToCopy(cfg, log)
 	if err != nil {
