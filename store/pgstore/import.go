@@ -128,8 +128,9 @@ func checkEmpty(ctx context.Context, q pgx.Tx) error {
 	return nil
 }
 
-// Batches of COPY: bounded in rows and in body bytes.
-const (
+// Batches of COPY: bounded in rows and in body bytes (variables for the
+// tests, which make them small).
+var (
 	importBatchRows  = 2000
 	importBatchBytes = 16 << 20
 )

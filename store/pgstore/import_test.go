@@ -246,3 +246,33 @@ func BenchmarkImport(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// Tables larger than a batch go in several COPYs, each reported with
+// the rows so far; the copy is the same.
+func TestImportInBatches(t *testing.T) {
+	rows, bytes := importBatchRows, importBatchBytes
+	importBatchRows, importBatchBytes = 2, 1
+	defer func() { importBatchRows, importBatchBytes = rows, bytes }()
+	b := filledBadger(t)
+	p := openTest(t)
+	reported := map[string][]int{}
+	counts, err := p.Import(context.Background(), b.Export, func(table string, rows int) {
+		reported[table] = append(reported[table], rows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, n := range counts {
+		if got := reported[table]; len(got) == 0 || got[len(got)-1] != n {
+			t.Errorf("%s: progress %v, copied %d", table, got, n)
+		}
+	}
+	if got := reported["blobs"]; len(got) != counts["blobs"] {
+		t.Errorf("blobs copied in %v: want one batch per body (each over 1 byte)", got)
+	}
+	if got := reported["events"]; len(got) != 2 || got[0] != 2 {
+		t.Errorf("events copied in %v: want batches of 2", got)
+	}
+	compareStores(t, b, p)
+	checkClean(t, p)
+}
