@@ -66,8 +66,12 @@ func Restore(cfg *config.Config, log *slog.Logger, r io.Reader) error {
 
 // CheckStore checks the consistency of cfg's store while no server runs
 // (badgerstore.Check): it opens the store read-only, and fails with
-// badgerstore.ErrLocked when a server holds it.
+// badgerstore.ErrLocked when a server holds it. On PostgreSQL it runs
+// pgstore.Check, servers running or not.
 func CheckStore(cfg *config.Config, log *slog.Logger) (badgerstore.Report, error) {
+	if cfg.Store.Backend == config.BackendPostgres {
+		return checkPostgres(cfg, log) // migratestore.go
+	}
 	if err := checkBackend(cfg); err != nil {
 		return badgerstore.Report{}, err
 	}

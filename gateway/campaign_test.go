@@ -99,8 +99,14 @@ func (ss *campaignSinkSession) Data(r io.Reader) error {
 // campaign keys and a welcome template.
 func campaignConfig(t *testing.T, sink string) *config.Config {
 	t.Helper()
+	return campaignConfigWith(t, sink, "")
+}
+
+// campaignConfigWith is campaignConfig with more tables.
+func campaignConfigWith(t *testing.T, sink, extra string) *config.Config {
+	t.Helper()
 	secret := campaignSecretFile(t)
-	return testutil.Config(t, fmt.Sprintf(`
+	return testutil.Config(t, extra+fmt.Sprintf(`
 [delivery]
 smarthost = %q
 smarthost_tls = "none"

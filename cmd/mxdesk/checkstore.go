@@ -22,6 +22,12 @@ holds and exits 0.
 Stop the server first: the store is opened read-only, and a running server
 holds its lock (check-store says so and exits 1).
 
+With store.backend = "postgres" it checks the database of store.dsn in one
+snapshot, servers running or not: body reference counts, UIDs and
+mod-sequences within their mailbox's, the indexed columns against their
+records, reply tokens and Message-IDs leading to sessions, campaign counts,
+sequences above the IDs in use. Each problem's key is "table/key".
+
 Flags:
 `
 

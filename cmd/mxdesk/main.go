@@ -7,7 +7,8 @@
 // retry and drop the CRM feed's events (crm list|retry|drop) and
 // reload the running server's configuration (reload), back up and restore
 // the store (backup, restore), check the store's consistency
-// (check-store), migrate the PostgreSQL store's schema (migrate), archive closed sessions to S3 and restore them
+// (check-store), migrate the PostgreSQL store's schema (migrate), copy a badger
+// store into PostgreSQL (migrate-store), archive closed sessions to S3 and restore them
 // (archive) and load-test a running server (bench).
 package main
 
@@ -54,8 +55,9 @@ var commands = []command{
 	{"reload", "make the running server read its configuration file again", runReload},
 	{"backup", "write a consistent backup of the store, online or offline", runBackup},
 	{"restore", "create the store of a new data_dir from a backup", runRestore},
-	{"check-store", "check the store's indexes and reference counts (server stopped)", runCheckStore},
+	{"check-store", "check the store's indexes and reference counts (badger: server stopped)", runCheckStore},
 	{"migrate", "bring the PostgreSQL store's schema (store.backend = \"postgres\") to this mxdesk's", runMigrate},
+	{"migrate-store", "copy the badger store into PostgreSQL (--from badger --to postgres; server stopped), then check the copy", runMigrateStore},
 	{"archive", "archive closed sessions to S3 (test-connection, run, restore)", runArchive},
 	{"bench", "load-test a running mxdesk over SMTP (and IMAP IDLE); bench imap: IMAP load",
 		func(args []string, _ stdio) int { return runBench(args) }},

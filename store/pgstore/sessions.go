@@ -27,7 +27,7 @@ func (t *tx) PutSession(s store.Session) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (id) DO UPDATE SET queue = $2, status = $3, status_since = $4, due = $5,
 			waiting_since = $6, active_agent = $7, data = $8`,
-		s.ID, s.Queue, s.Status, nullTime(s.StatusSince), nullTime(s.Due), nullTime(s.WaitingSince), s.ActiveAgent, mustJSON(s))
+		sessionRow(s)...)
 	if err != nil || s.Token == "" || s.Token == old.Token {
 		return err
 	}
@@ -38,6 +38,11 @@ func (t *tx) PutSession(s store.Session) error {
 	}
 	_, err = t.exec(`INSERT INTO tokens (token, session) VALUES ($1, $2) ON CONFLICT (token) DO UPDATE SET session = $2`, s.Token, s.ID)
 	return err
+}
+
+// sessionRow is s as the sessions table's columns, in their order.
+func sessionRow(s store.Session) []any {
+	return []any{s.ID, s.Queue, s.Status, nullTime(s.StatusSince), nullTime(s.Due), nullTime(s.WaitingSince), s.ActiveAgent, mustJSON(s)}
 }
 
 // lookup returns the one text value sql selects, ErrNotFound for none.
