@@ -28,7 +28,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"mxdesk/testutil"
+	"mxdesk/testutil/serverproc"
 )
 
 // Bounds of the waits; none is a sleep.
@@ -86,6 +86,14 @@ func StopShared(code int) int {
 		shared.stop()
 	}
 	return code
+}
+
+// Installed reports whether the PostgreSQL binaries are there (nil), or
+// what is missing: a test run can leave out its PostgreSQL part up front
+// instead of skipping each test.
+func Installed() error {
+	_, err := binDir()
+	return err
 }
 
 // binDir finds the directory holding initdb and postgres: PATH first,
@@ -226,7 +234,7 @@ func freePort() (int, error) {
 // waitReady connects until postgres answers, or it exits, or the
 // deadline; the connection stays open for NewDB.
 func (s *Server) waitReady() error {
-	return testutil.WaitStarted(func() error {
+	return serverproc.WaitStarted(func() error {
 		conn, err := pgx.Connect(context.Background(), s.DSN("postgres"))
 		if err == nil {
 			s.adminCon = conn
