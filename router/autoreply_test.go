@@ -20,8 +20,8 @@ import (
 	"mxdesk/router"
 	"mxdesk/store"
 	"mxdesk/testutil"
-	"mxdesk/testutil/teststore"
 	"mxdesk/testutil/clamdtest"
+	"mxdesk/testutil/teststore"
 )
 
 // autoTOML adds the Sales queue, with an auto-reply, and its agent erin.
