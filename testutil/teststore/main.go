@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"mxdesk/testutil/pgtest"
 )
@@ -59,7 +60,11 @@ func flagSet(name string) bool {
 // its exit code.
 func runOnPostgres() int {
 	fmt.Fprintf(os.Stdout, "=== the same tests on postgres (%s=%s)\n", Env, Postgres)
-	cmd := exec.Command(os.Args[0], childArgs(os.Args[1:])...)
+	args := childArgs(os.Args[1:])
+	if f := flag.Lookup("test.timeout"); f != nil && f.Value.String() != f.DefValue {
+		args = append(args, "-test.timeout="+remaining(f.Value.(flag.Getter).Get().(time.Duration)).String())
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), Env+"="+Postgres)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -72,10 +77,12 @@ func runOnPostgres() int {
 	return 0
 }
 
-// parentOnly are the flags whose files belong to the first run: the
-// go command's test log (its cache) and the profiles, which a second
-// writer would overwrite.
-var parentOnly = []string{"test.testlogfile", "test.coverprofile", "test.gocoverdir",
+// parentOnly are the flags the second run must not copy: the timeout,
+// which it gets as what is left of it (the go command kills the binary
+// a minute after -timeout, both runs together), and the files of the
+// first run, the go command's test log (its cache) and the profiles,
+// which a second writer would overwrite.
+var parentOnly = []string{"test.timeout", "test.testlogfile", "test.coverprofile", "test.gocoverdir",
 	"test.cpuprofile", "test.memprofile", "test.blockprofile", "test.mutexprofile", "test.trace"}
 
 // childArgs are args without the parentOnly flags (the go command passes
@@ -92,4 +99,13 @@ next:
 		out = append(out, a)
 	}
 	return out
+}
+
+// started is about when the test binary started.
+var started = time.Now()
+
+// remaining is what is left of the binary's timeout for the second run
+// (a second at least, so that it fails with its own timeout's stacks).
+func remaining(timeout time.Duration) time.Duration {
+	return max(timeout-time.Since(started), time.Second).Round(time.Second)
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"mxdesk/store"
 	"mxdesk/store/badgerstore"
@@ -115,8 +116,18 @@ func withoutEnv(env []string, name string) []string {
 func TestChildArgs(t *testing.T) {
 	got := childArgs([]string{"-test.testlogfile=/tmp/x", "-test.run=^TestA$", "-test.coverprofile=c.out",
 		"-test.shuffle=on", "-test.timeout=20m0s", "-test.cpuprofile=cpu.out", "-test.v=true"})
-	want := []string{"-test.run=^TestA$", "-test.shuffle=on", "-test.timeout=20m0s", "-test.v=true"}
+	want := []string{"-test.run=^TestA$", "-test.shuffle=on", "-test.v=true"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("childArgs = %q, want %q", got, want)
+	}
+}
+
+// The second run gets what is left of the timeout.
+func TestRemainingTimeout(t *testing.T) {
+	if got := remaining(20 * time.Minute); got <= 19*time.Minute || got > 20*time.Minute {
+		t.Errorf("remaining(20m) = %v, want 20m less this binary's age so far", got)
+	}
+	if got := remaining(0); got != time.Second {
+		t.Errorf("remaining(0) = %v, want 1s", got)
 	}
 }
