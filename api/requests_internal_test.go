@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"mxdesk/store"
-	"mxdesk/store/badgerstore"
+	"mxdesk/testutil/teststore"
 )
 
 // recordRequest refuses, inside the delivery's transaction, a URI that
@@ -14,10 +14,7 @@ import (
 // either was filed): the second delivery is rolled back and answered with
 // the first one's session.
 func TestRecordRequestOnce(t *testing.T) {
-	st, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, "", teststore.Options{NoSync: true})
 	defer st.Close()
 	record := func(mid string) error {
 		return st.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {

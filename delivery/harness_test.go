@@ -30,8 +30,8 @@ import (
 	"mxdesk/delivery"
 	"mxdesk/router"
 	"mxdesk/store"
-	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
+	"mxdesk/testutil/teststore"
 )
 
 // waitTimeout bounds every wait for something a server or the worker does;
@@ -324,7 +324,7 @@ type desk struct {
 	cfg     *config.Config
 	clock   *testutil.Clock
 	dns     *dnsServer
-	st      *badgerstore.Store
+	st      store.Store
 	r       *router.Router
 	w       *delivery.Worker
 	reports chan delivery.Report
@@ -404,12 +404,10 @@ func newDesk(t *testing.T, dnsSrv *dnsServer, deliveryTOML string, opts delivery
 // open opens the store and builds router and worker (again, after close).
 func (d *desk) open() {
 	t := d.t
-	st, err := badgerstore.Open(filepath.Join(d.dir, "store"), badgerstore.Options{Sync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, filepath.Join(d.dir, "store"), teststore.Options{})
 	d.st = st
 	t.Cleanup(func() { st.Close() })
+	var err error
 	if d.r, err = router.New(d.cfg, st, router.Options{Now: d.clock.Now}); err != nil {
 		t.Fatal(err)
 	}

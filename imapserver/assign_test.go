@@ -272,7 +272,7 @@ func TestAssignLoggedInOnly(t *testing.T) {
 	h.wantAgent(h.toDesk("l5@customer.test"), ann)
 
 	// ann's connection, in IDLE, stays silent for presence_timeout.
-	stop := a.idle()
+	stop := h.idleRunning(ann, a, "l1@customer.test")
 	h.clock.Advance(30 * time.Minute)
 	if !h.r.Present(ann) {
 		t.Fatal("ann absent 30 minutes into IDLE")
@@ -293,6 +293,25 @@ func TestAssignLoggedInOnly(t *testing.T) {
 	if h.state(cid).Active != 0 {
 		t.Errorf("cid, never logged in, has sessions: %+v", h.state(cid))
 	}
+}
+
+// idleRunning starts IDLE on c, who's connection, and returns once the
+// server's Idle runs: it has renewed presence (the library answers
+// "+ idling" before it calls Idle, so a clock moved at the continuation
+// races the renewal). The proof is a flag that another connection of
+// who's sets on messageID in INBOX, which reaches c as a FETCH.
+func (h *harness) idleRunning(who string, c *client, messageID string) (stop func()) {
+	h.t.Helper()
+	c.selectBox("INBOX")
+	stop = c.idle()
+	other := h.login(who)
+	other.selectBox("INBOX")
+	if err := other.Store(imap.UIDSetNum(other.uidOf(messageID)), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Close(); err != nil {
+		h.t.Fatalf("STORE +FLAGS \\Flagged on %s: %v", messageID, err)
+	}
+	c.waitFetch()
+	logout(h.t, other)
+	return stop
 }
 
 // A client that polls with NOOP (no IDLE) stays present: NOOP reaches the

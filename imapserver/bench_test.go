@@ -12,18 +12,15 @@ import (
 
 	"mxdesk/imapserver"
 	"mxdesk/router"
-	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
+	"mxdesk/testutil/teststore"
 )
 
 // benchServer is a server on a fresh store with one agent logged in and a
 // personal folder of n messages, for the FETCH benchmarks.
 func benchServer(b *testing.B, n int) *imapclient.Client {
 	b.Helper()
-	st, err := badgerstore.Open(b.TempDir(), badgerstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := teststore.Open(b, "", teststore.Options{NoSync: true})
 	b.Cleanup(func() { st.Close() })
 	r, err := router.New(testutil.Config(b, ""), st, router.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -21,8 +21,9 @@ import (
 	"mxdesk/imapserver"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
-	"mxdesk/store/badgerstore"
+	mxstore "mxdesk/store"
 	"mxdesk/testutil"
+	"mxdesk/testutil/teststore"
 )
 
 // Agents of testutil.Config: alice and carol serve Support, bob Billing.
@@ -35,8 +36,9 @@ const (
 // waitTimeout bounds every wait for an event; reaching it fails the test.
 const waitTimeout = 5 * time.Second
 
-// harness is a real server on loopback over a badger store in a temporary
-// directory, which it can restart on the same directory. With smtp set it
+// harness is a real server on loopback over the run's store (teststore:
+// badger in a temporary directory, or a PostgreSQL database), which it can
+// restart on the same data. With smtp set it
 // also runs the real inbound MX on the same router.
 type harness struct {
 	t     *testing.T
@@ -47,7 +49,7 @@ type harness struct {
 	smtp  bool
 	logs  *logRecord // every line the server logged
 
-	st       *badgerstore.Store
+	st       mxstore.Store
 	r        *router.Router
 	srv      *imapserver.Server
 	addr     string
@@ -74,7 +76,7 @@ type harnessConfig struct {
 	submission bool
 	top        string // top-level TOML keys (testutil.ConfigTop)
 	// expungedKept bounds the expunged UIDs kept per mailbox
-	// (badgerstore.Options.ExpungedKept; 0: the default).
+	// (teststore.Options.ExpungedKept; 0: the default).
 	expungedKept int
 }
 
@@ -101,10 +103,7 @@ func newHarnessWith(t *testing.T, hc harnessConfig) *harness {
 func (h *harness) start() {
 	t := h.t
 	t.Helper()
-	st, err := badgerstore.Open(h.dir, badgerstore.Options{ExpungedKept: h.expungedKept})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, h.dir, teststore.Options{NoSync: true, ExpungedKept: h.expungedKept})
 	ro := router.Options{Logger: h.opts.Logger}
 	if h.clock != nil {
 		ro.Now = h.clock.Now

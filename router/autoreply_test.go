@@ -19,9 +19,9 @@ import (
 	"mxdesk/config"
 	"mxdesk/router"
 	"mxdesk/store"
-	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
 	"mxdesk/testutil/clamdtest"
+	"mxdesk/testutil/teststore"
 )
 
 // autoTOML adds the Sales queue, with an auto-reply, and its agent erin.
@@ -79,10 +79,7 @@ func newAutoDesk(t *testing.T, auto, extra string) *autoDesk {
 
 func (d *autoDesk) open(t *testing.T) {
 	t.Helper()
-	st, err := badgerstore.Open(d.dir, badgerstore.Options{Sync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, d.dir, teststore.Options{})
 	r, err := router.New(d.cfg, st, router.Options{Now: d.clock.Now, OnAutoReply: func(queue string, sent bool, reason string) {
 		d.mu.Lock()
 		defer d.mu.Unlock()

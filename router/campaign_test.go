@@ -7,8 +7,8 @@ import (
 
 	"mxdesk/router"
 	"mxdesk/store"
-	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
+	"mxdesk/testutil/teststore"
 )
 
 // TestCampaignRowFollowsDelivery: a campaign message's row goes sent →
@@ -17,10 +17,7 @@ import (
 // unassigned with the message queued for delivery.
 func TestCampaignRowFollowsDelivery(t *testing.T) {
 	clock := testutil.NewClock()
-	db, err := badgerstore.Open(t.TempDir(), badgerstore.Options{Sync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := teststore.Open(t, "", teststore.Options{})
 	defer db.Close()
 	r, err := router.New(testutil.Config(t, ""), db, router.Options{Now: clock.Now})
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 	"mxdesk/metrics"
 	"mxdesk/router"
 	"mxdesk/store"
-	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
+	"mxdesk/testutil/teststore"
 )
 
 // rerunStore runs every transaction function once in a transaction it
@@ -78,10 +78,7 @@ func labelValue(m *dto.Metric, name string) string {
 // second reply observes neither; a reply whose commit fails, nothing.
 func TestLatencyMetricsCountCommittedWorkOnce(t *testing.T) {
 	cfg := testutil.Config(t, "")
-	bs, err := badgerstore.Open(t.TempDir(), badgerstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bs := teststore.Open(t, "", teststore.Options{NoSync: true})
 	defer bs.Close()
 	st := &rerunStore{Store: bs}
 	clock := testutil.NewClock()

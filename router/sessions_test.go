@@ -11,8 +11,8 @@ import (
 	"mxdesk/config"
 	"mxdesk/router"
 	"mxdesk/store"
-	"mxdesk/store/badgerstore"
 	"mxdesk/testutil"
+	"mxdesk/testutil/teststore"
 )
 
 const day = 24 * time.Hour
@@ -155,10 +155,7 @@ type lifecycle struct {
 // (tests restart on the same dir).
 func openRouter(t *testing.T, cfg *config.Config, dir string, clock *testutil.Clock) (*router.Router, func()) {
 	t.Helper()
-	st, err := badgerstore.Open(dir, badgerstore.Options{Sync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, dir, teststore.Options{})
 	r, err := router.New(cfg, st, router.Options{Now: clock.Now})
 	if err != nil {
 		st.Close()

@@ -19,6 +19,7 @@ import (
 	"mxdesk/router"
 	"mxdesk/store"
 	"mxdesk/store/badgerstore"
+	"mxdesk/testutil/teststore"
 )
 
 // Every store a test binary that uses testutil opens, the gateway's
@@ -105,7 +106,8 @@ role = "supervisor"
 	return cfg
 }
 
-// Router opens a store in dir (a new temporary one when "") and builds a
+// Router opens the run's store in dir (a new temporary one when "";
+// teststore: badger, or PostgreSQL in the postgres run) and builds a
 // router on it; both close when the test ends.
 func Router(t testing.TB, cfg *config.Config, dir string) *router.Router {
 	t.Helper()
@@ -115,13 +117,7 @@ func Router(t testing.TB, cfg *config.Config, dir string) *router.Router {
 // RouterOpts is Router with options (an injected clock).
 func RouterOpts(t testing.TB, cfg *config.Config, dir string, opts router.Options) *router.Router {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	st, err := badgerstore.Open(dir, badgerstore.Options{Sync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, dir, teststore.Options{})
 	t.Cleanup(func() {
 		if err := st.Close(); err != nil {
 			t.Error(err)
