@@ -2,7 +2,8 @@
 // router's and the IMAP server's suites hold both backends to the same
 // rules (issue 22): badger in a directory, checked for consistency when
 // it closes (badgerstore.Check), or a fresh database on the package's
-// PostgreSQL (testutil/pgtest) when the run is the postgres one.
+// PostgreSQL (testutil/pgtest) when the run is the postgres one, checked
+// (pgstore.Check) when its test ends.
 //
 // MXDESK_TEST_STORE chooses: "badger" or "postgres" runs a package's tests
 // on that backend alone; unset, a package whose TestMain exits through
@@ -124,6 +125,28 @@ func databaseFor(t testing.TB, dir string) string {
 		dbsMu.Lock()
 		delete(dbs, dir)
 		dbsMu.Unlock()
+		checkDatabase(t, dsn)
 	})
 	return dsn
+}
+
+// checkDatabase runs the store's consistency check (pgstore.Check) on a
+// test's database once the test closed its stores, as badger's
+// CheckOnClose does.
+func checkDatabase(t testing.TB, dsn string) {
+	t.Helper()
+	st, err := pgstore.Open(context.Background(), dsn, pgstore.Options{})
+	if err != nil {
+		t.Errorf("checking the test's database: %v", err)
+		return
+	}
+	defer st.Close()
+	rep, err := st.Check(context.Background())
+	if err != nil {
+		t.Errorf("checking the test's database: %v", err)
+		return
+	}
+	for _, p := range rep.Problems {
+		t.Errorf("store inconsistent: %s", p)
+	}
 }
