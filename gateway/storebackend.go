@@ -1,19 +1,135 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"mxdesk/config"
+	"mxdesk/router"
+	"mxdesk/store"
+	"mxdesk/store/badgerstore"
+	"mxdesk/store/pgstore"
 )
 
-// checkBackend refuses a store the gateway can't serve yet: the
-// PostgreSQL store exists (store/pgstore, mxdesk migrate) but the
-// gateway's duties (space reserve, backup, check-store, the cross-node
-// change feed) are not wired to it (issue 22, docs/scale-out.md).
+// The powers only some stores have, asked for by type assertion: badger
+// keeps its files on data_dir's disk (a free-space reserve, sizes, an
+// online backup); PostgreSQL keeps its own disk and is backed up with
+// its own tools (pg_dump, pg_basebackup), so those are absent on it.
+type (
+	// spaceGuard is the free-space reserve (store.min_free_space).
+	spaceGuard interface {
+		router.Space
+		FreeSpace() (free, reserve int64)
+	}
+	// sizer measures the store's files.
+	sizer interface {
+		Size() (lsm, vlog int64, err error)
+	}
+	// backuper writes an online backup.
+	backuper interface {
+		Backup(w io.Writer) error
+	}
+	// commitHooker reports each commit to the metrics.
+	commitHooker interface {
+		SetCommitHook(fn func(took time.Duration, updates int, err error))
+	}
+	// pinger tells whether the store's server answers (/readyz).
+	pinger interface {
+		Ping(ctx context.Context) error
+	}
+)
+
+// badger's store has every power: a renamed method fails the build here
+// instead of the power silently going missing.
+var (
+	_ spaceGuard   = (*badgerstore.Store)(nil)
+	_ sizer        = (*badgerstore.Store)(nil)
+	_ backuper     = (*badgerstore.Store)(nil)
+	_ commitHooker = (*badgerstore.Store)(nil)
+)
+
+// isPostgres tells whether cfg's store is PostgreSQL's.
+func isPostgres(cfg *config.Config) bool { return cfg.Store.Backend == config.BackendPostgres }
+
+// openPostgres opens the PostgreSQL store of cfg (store.dsn,
+// store.password_file), bringing its schema to this mxdesk's first:
+// nodes starting at once take turns on the migration lock, and the
+// later ones find nothing left to apply.
+func openPostgres(cfg *config.Config, log *slog.Logger) (*pgstore.Store, error) {
+	var password string
+	if cfg.Store.PasswordFile != "" {
+		var err error
+		if password, err = config.ReadStorePassword(cfg.Store.PasswordFile); err != nil {
+			return nil, fmt.Errorf("store.password_file: %w", err)
+		}
+	}
+	st, err := pgstore.Open(context.Background(), cfg.Store.DSN, pgstore.Options{
+		Migrate: true, Password: password, Logger: log, ExpungedKept: cfg.IMAP.ExpungedKept,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store.dsn: %w", err)
+	}
+	return st, nil
+}
+
+// errNoBackupOnPostgres answers a backup asked of a PostgreSQL store:
+// the database is backed up with PostgreSQL's own tools.
+func errNoBackupOnPostgres() error {
+	return fmt.Errorf("store.backend = %q: mxdesk backup copies only badger's store; back up the PostgreSQL database with pg_dump (or pg_basebackup and WAL archiving) instead (docs/operations.md)",
+		config.BackendPostgres)
+}
+
+// checkBackend refuses check-store on PostgreSQL, whose check is not
+// written yet (issue 22, docs/scale-out.md).
 func checkBackend(cfg *config.Config) error {
-	if cfg.Store.Backend == config.BackendBadger || cfg.Store.Backend == "" {
+	if !isPostgres(cfg) {
 		return nil
 	}
-	return fmt.Errorf("store.backend = %q: serving from PostgreSQL is not finished yet (docs/scale-out.md); mxdesk migrate prepares the database, serve needs store.backend = %q for now",
-		cfg.Store.Backend, config.BackendBadger)
+	return fmt.Errorf("store.backend = %q: check-store checks only badger's store for now (docs/scale-out.md)", cfg.Store.Backend)
+}
+
+// commitMetrics sends st's commits to the metrics, if st reports them.
+func commitMetrics(st store.Store, fn func(took time.Duration, updates int, err error)) {
+	if h, ok := st.(commitHooker); ok {
+		h.SetCommitHook(fn)
+	}
+}
+
+// storeReady is nil when the store takes new messages: badger's disk is
+// above its reserve, PostgreSQL's server answers (storePing).
+func (g *Gateway) storeReady() error {
+	if space, ok := g.store.(spaceGuard); ok {
+		if err := space.LowSpace(); err != nil {
+			return fmt.Errorf("store refuses new messages: %w", err)
+		}
+	}
+	return nil
+}
+
+// collectStoreDisk reports the store's files and the free space of
+// their disk, which only badger's store has: on PostgreSQL the database
+// server's own monitoring tells them.
+func (g *Gateway) collectStoreDisk(gauge func(d *prometheus.Desc, v float64, labels ...string)) {
+	if sz, ok := g.store.(sizer); ok {
+		if lsm, vlog, err := sz.Size(); err == nil {
+			gauge(descStore, float64(lsm), "lsm")
+			gauge(descStore, float64(vlog), "vlog")
+		}
+	}
+	space, ok := g.store.(spaceGuard)
+	if !ok {
+		return
+	}
+	free, _ := space.FreeSpace()
+	gauge(descFree, float64(free))
+	low := 0.0
+	if space.LowSpace() != nil {
+		low = 1
+	}
+	gauge(descLowSpace, low)
 }

@@ -7,10 +7,12 @@ import (
 	"mxdesk/panics"
 	"mxdesk/testutil"
 	"mxdesk/testutil/dovecottest"
+	"mxdesk/testutil/pgtest"
 )
 
 // TestMain fails the run when a panic was recovered during it, and stops
-// the S3 server of the archive tests and the Dovecot of the account tests.
+// the S3 server of the archive tests, the Dovecot of the account tests
+// and the PostgreSQL of the postgres tests.
 func TestMain(m *testing.M) {
-	os.Exit(dovecottest.StopShared(testutil.StopSharedS3After(panics.Guard(m.Run()))))
+	os.Exit(pgtest.StopShared(dovecottest.StopShared(testutil.StopSharedS3After(panics.Guard(m.Run())))))
 }
