@@ -34,10 +34,14 @@ func (s *Server) Restart(t testing.TB, down func()) {
 	if err := s.halt(); err != nil {
 		t.Fatalf("pgtest: stop postgres: %v\n%s", err, s.Log())
 	}
+	// Started again even when down fails the test, so that the cleanups
+	// find a server to drop databases on and stop.
+	defer func() {
+		if err := s.restart(); err != nil {
+			t.Errorf("pgtest: start postgres again: %v\n%s", err, s.Log())
+		}
+	}()
 	down()
-	if err := s.restart(); err != nil {
-		t.Fatalf("pgtest: start postgres again: %v\n%s", err, s.Log())
-	}
 }
 
 // halt stops postgres and keeps its data directory.
@@ -61,6 +65,15 @@ func (s *Server) halt() error {
 
 // restart runs postgres again as start did, on its old port.
 func (s *Server) restart() error {
+	if err := s.rerun(); err != nil {
+		s.exited <- err // nothing runs: stop must not wait for it
+		return err
+	}
+	return s.waitReady()
+}
+
+// rerun starts the postgres process.
+func (s *Server) rerun() error {
 	bin, err := binDir()
 	if err != nil {
 		return err
@@ -71,8 +84,5 @@ func (s *Server) restart() error {
 	}
 	_, portText, _ := net.SplitHostPort(s.Addr)
 	port, _ := strconv.Atoi(portText)
-	if err := s.run(bin, port, uid, gid); err != nil {
-		return err
-	}
-	return s.waitReady()
+	return s.run(bin, port, uid, gid)
 }
