@@ -103,6 +103,7 @@ func TestStopUnderLoad(t *testing.T) {
 // load is crashClients SMTP clients sending unique messages until stopped.
 type load struct {
 	addr     string
+	prefix   string        // of the Message-IDs' local parts
 	redial   bool          // after a failed connection, connect again
 	acks     chan string   // every acknowledged Message-ID, in order
 	stop     chan struct{} // closed by finish
@@ -124,7 +125,7 @@ func startLoad(t *testing.T, addr string, clients int) *load {
 }
 
 func newLoad(addr string) *load {
-	return &load{addr: addr, acks: make(chan string, 1<<16), stop: make(chan struct{}), codes: map[int]int{}}
+	return &load{addr: addr, prefix: "crash", acks: make(chan string, 1<<16), stop: make(chan struct{}), codes: map[int]int{}}
 }
 
 // start runs the clients until finish or the end of the test.
@@ -157,7 +158,7 @@ func (l *load) client(w int) {
 				continue
 			}
 		}
-		id := fmt.Sprintf("crash-%d-%d@client.example", w, n)
+		id := fmt.Sprintf("%s-%d-%d@client.example", l.prefix, w, n)
 		if err := smtpTransaction(c, id); err != nil {
 			l.record(id, err)
 			c.Close()

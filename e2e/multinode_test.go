@@ -290,9 +290,10 @@ func deliverFrom(t *testing.T, smtpAddr, sender, id string) {
 
 // TestClusterKillNode: kill -9 of node A while both nodes take SMTP load
 // and A is in the middle of delivering an agent's reply. Every message
-// either node acknowledged is stored exactly once; node B delivers the
-// reply A never finished; alice's IMAP client, reconnected to node B,
-// finds the queue folder with the same UIDVALIDITY and the same UIDs.
+// either node acknowledged is stored exactly once; node B leaves the
+// reply alone while A holds its lease and delivers it once A is dead;
+// alice's IMAP client, reconnected to node B, finds the queue folder with
+// the same UIDVALIDITY and the same UIDs.
 func TestClusterKillNode(t *testing.T) {
 	holdA := startSmarthost(t, 0) // holds A's first delivery unanswered
 	sinkB := startSmarthost(t, 1) // accepts B's
@@ -305,11 +306,14 @@ func TestClusterKillNode(t *testing.T) {
 	}
 	b := cl.nodes[1].start(t)
 
-	loadA, loadB := startLoad(t, a.addr("smtp"), crashClients/2), startLoad(t, b.addr("smtp"), crashClients/2)
+	loadA, loadB := startNodeLoad(t, a, "a", false), startNodeLoad(t, b, "b", false)
 	loadA.waitAcks(t, clusterAcks)
 	loadB.waitAcks(t, clusterAcks)
 	aliceA := loginIMAP(t, a.addr("imap"), testLogin, testPassword)
 	before, seenOnA := readFolder(t, aliceA, testFolder)
+	if n := sinkB.receivedIDs()[reply]; n != 0 {
+		t.Errorf("node B sent the reply %d times while node A was sending it: no lease kept them apart", n)
+	}
 	a.kill()
 	loadB.waitAcks(t, clusterAcks) // B goes on alone
 	ackedA, cutA := loadA.finish()
@@ -362,7 +366,7 @@ func notSameUIDs(seen, all []folderMessage) []string {
 func TestClusterPostgresRestart(t *testing.T) {
 	pg := pgtest.Start(t)
 	nodes := newCluster(t, 2, clusterOptions{pg: pg}).startAll(t)
-	loads := []*load{startRedialLoad(t, nodes[0].addr("smtp")), startRedialLoad(t, nodes[1].addr("smtp"))}
+	loads := []*load{startNodeLoad(t, nodes[0], "a", true), startNodeLoad(t, nodes[1], "b", true)}
 	for _, l := range loads {
 		l.waitAcks(t, clusterAcks)
 	}
@@ -394,11 +398,12 @@ func TestClusterPostgresRestart(t *testing.T) {
 	}
 }
 
-// startRedialLoad is startLoad with clients that connect again after a
+// startNodeLoad is startLoad on node's SMTP listener, its Message-IDs
+// named after the node; with redial its clients connect again after a
 // refused connection, as an MTA retries.
-func startRedialLoad(t *testing.T, addr string) *load {
-	l := newLoad(addr)
-	l.redial = true
+func startNodeLoad(t *testing.T, node *proc, name string, redial bool) *load {
+	l := newLoad(node.addr("smtp"))
+	l.prefix, l.redial = "load-"+name, redial
 	l.start(t, crashClients/2)
 	return l
 }
