@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -84,5 +85,34 @@ func TestPostgresCheckStoreAndBackupRefused(t *testing.T) {
 	}
 	if err := gateway.Restore(cfg, quietLog(), nil); err == nil || !strings.Contains(err.Error(), `store.backend = "postgres"`) || !strings.Contains(err.Error(), "pg_restore") {
 		t.Errorf("Restore with the postgres backend: %v, want an error naming store.backend and pg_restore", err)
+	}
+}
+
+// On PostgreSQL the commit metrics count the store's commits; the
+// metrics of badger's disk (its files, data_dir's free space) are absent,
+// /readyz is ready, and the online backup names PostgreSQL's tools.
+func TestPostgresMetricsAndBackup(t *testing.T) {
+	cfg := testutil.Config(t, "")
+	usePostgres(t, cfg)
+	g := startGatewayCfg(t, cfg)
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", crlf(carlaWrites))
+	m := scrapeMetrics(t, g)
+	if got := m.value("mxdesk_store_commit_seconds"); got < 1 {
+		t.Errorf("mxdesk_store_commit_seconds counted %v commits after a delivery, want at least 1", got)
+	}
+	if got := m.value("mxdesk_store_commit_updates"); got < 1 {
+		t.Errorf("mxdesk_store_commit_updates counted %v commits after a delivery, want at least 1", got)
+	}
+	for _, name := range []string{"mxdesk_store_size_bytes", "mxdesk_store_free_bytes", "mxdesk_store_low_space"} {
+		if m[name] != nil {
+			t.Errorf("%s is reported on PostgreSQL: %v", name, m[name])
+		}
+	}
+	if code, body := readyz(t, g); code != http.StatusOK {
+		t.Errorf("/readyz = %d %q, want 200", code, body)
+	}
+	code, body := adminGet(t, gateway.AdminSocket(g.Router().Config()), "/v1/backup")
+	if code != http.StatusNotImplemented || !strings.Contains(string(body), `store.backend = \"postgres\"`) || !strings.Contains(string(body), "pg_dump") {
+		t.Errorf("GET /v1/backup = %d %s, want 501 naming store.backend and pg_dump", code, body)
 	}
 }

@@ -44,13 +44,14 @@ type (
 	}
 )
 
-// badger's store has every power: a renamed method fails the build here
+// badger's store has every power, PostgreSQL's the commit hook: a renamed method fails the build here
 // instead of the power silently going missing.
 var (
 	_ spaceGuard   = (*badgerstore.Store)(nil)
 	_ sizer        = (*badgerstore.Store)(nil)
 	_ backuper     = (*badgerstore.Store)(nil)
 	_ commitHooker = (*badgerstore.Store)(nil)
+	_ commitHooker = (*pgstore.Store)(nil)
 )
 
 // isPostgres tells whether cfg's store is PostgreSQL's.

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -66,6 +67,7 @@ type Store struct {
 	once     sync.Once
 	obsMu    sync.RWMutex
 	observer store.Observer
+	onCommit func(took time.Duration, updates int, err error) // SetCommitHook
 
 	expungedKept int // Options.ExpungedKept
 }
@@ -138,6 +140,26 @@ func (s *Store) SetObserver(o store.Observer) {
 	s.obsMu.Lock()
 	s.observer = o
 	s.obsMu.Unlock()
+}
+
+// SetCommitHook installs fn, called on the writer after every commit
+// with the duration of its COMMIT (the server's WAL flush and the round
+// trip), how many updates shared it and its error (metrics); a batch
+// that could not begin, or whose transaction broke, reports its error
+// too. fn must be quick. Install it before the first Update.
+func (s *Store) SetCommitHook(fn func(took time.Duration, updates int, err error)) {
+	s.obsMu.Lock()
+	s.onCommit = fn
+	s.obsMu.Unlock()
+}
+
+func (s *Store) commitDone(took time.Duration, updates int, err error) {
+	s.obsMu.RLock()
+	fn := s.onCommit
+	s.obsMu.RUnlock()
+	if fn != nil {
+		fn(took, updates, err)
+	}
 }
 
 // View runs fn in a read-only snapshot (REPEATABLE READ).

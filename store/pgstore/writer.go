@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -93,7 +94,7 @@ func (s *Store) commit(batch []*request) {
 	ctx := context.Background() // one request's end must not cut the others'
 	q, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		answer(batch, fmt.Errorf("pgstore: begin: %w", err))
+		s.failed(batch, fmt.Errorf("pgstore: begin: %w", err))
 		return
 	}
 	defer q.Rollback(ctx)
@@ -102,8 +103,7 @@ func (s *Store) commit(batch []*request) {
 	for i, r := range batch {
 		err := s.runSaved(ctx, q, r)
 		if errors.Is(err, errTxBroken) {
-			answer(ok, err)
-			answer(batch[i:], err)
+			s.failed(append(ok, batch[i:]...), err)
 			return
 		}
 		if err != nil {
@@ -115,14 +115,18 @@ func (s *Store) commit(batch []*request) {
 	}
 	if len(changes) > 0 {
 		if err := recordChanges(ctx, q, changes); err != nil {
-			answer(ok, err)
+			s.failed(ok, err)
 			return
 		}
 	}
-	if err := q.Commit(ctx); err != nil {
-		answer(ok, fmt.Errorf("pgstore: commit: %w", err))
+	start := time.Now()
+	err = q.Commit(ctx)
+	took := time.Since(start)
+	if err != nil {
+		s.failedAfter(took, ok, fmt.Errorf("pgstore: commit: %w", err))
 		return
 	}
+	s.commitDone(took, len(ok), nil)
 	for _, r := range ok {
 		s.publish(r.changes)
 		r.done <- nil
@@ -153,6 +157,17 @@ func (s *Store) runSaved(ctx context.Context, q pgx.Tx, r *request) error {
 	}
 	r.changes = t.changes
 	return nil
+}
+
+// failed answers rs with err, a failure of their whole transaction
+// before its COMMIT, and reports it to the commit hook.
+func (s *Store) failed(rs []*request, err error) { s.failedAfter(0, rs, err) }
+
+// failedAfter is failed for a transaction that failed after took.
+func (s *Store) failedAfter(took time.Duration, rs []*request, err error) {
+	s.commitDone(took, len(rs), err)
+	s.log.Error("store commit failed", "err", err, "updates", len(rs))
+	answer(rs, err)
 }
 
 func answer(rs []*request, err error) {
