@@ -10,17 +10,21 @@
 // one leaves no gap. The commit itself happens under an advisory lock
 // that also numbers the batch of changes in the changes table, so the
 // change feed's sequence is the commit order; this node's Observer gets
-// the batch before Update returns. Commits are durable when the server
-// runs with synchronous_commit = on (the default).
+// the batch before Update returns, and the other nodes' batches, read
+// from the changes table on a notification (feed.go), all in that order.
+// Reads of records an Update rewrites lock their rows (SELECT … FOR
+// UPDATE), so nodes changing one record take turns. Commits are durable
+// when the server runs with synchronous_commit = on (the default).
 package pgstore
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +55,18 @@ type Options struct {
 	// ExpungedKept is how many expunged UIDs each mailbox remembers for
 	// QRESYNC (imap.expunged_kept); 0: badgerstore.DefaultExpungedKept.
 	ExpungedKept int
+	// FeedPoll is how often the change feed reads the changes table
+	// without a notification (NOTIFY can be missed); 0: DefaultFeedPoll.
+	FeedPoll time.Duration
+	// ChangesKeptFor and ChangesKeptRows bound the changes table: older
+	// batches, and those beyond the newest ChangesKeptRows, are pruned;
+	// 0: DefaultChangesKeptFor, DefaultChangesKeptRows.
+	ChangesKeptFor  time.Duration
+	ChangesKeptRows int
+
+	// listenerLost, for tests, runs when the feed's listener lost its
+	// connection, before it reconnects.
+	listenerLost func()
 }
 
 // Store is a PostgreSQL-backed store.Store.
@@ -70,6 +86,20 @@ type Store struct {
 	onCommit func(took time.Duration, updates int, err error) // SetCommitHook
 
 	expungedKept int // Options.ExpungedKept
+
+	// The change feed across nodes (feed.go).
+	node         string         // this Open's ID in the changes table
+	feedMu       sync.Mutex     // one batch published at a time, in seq order
+	last         atomic.Int64   // the seq published last (written under feedMu)
+	early        map[int64]bool // own batches published before the ones below them (under feedMu)
+	kick         chan struct{}  // wakes the follower
+	feedPoll     time.Duration
+	keptFor      time.Duration
+	keptRows     int
+	listenerPID  atomic.Uint32 // the listener's backend, for tests
+	listenerLost func()
+	stopFeed     context.CancelFunc
+	wg           sync.WaitGroup // the listener and the follower
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
@@ -87,7 +117,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, log: opts.Logger, reqs: make(chan *request, maxBatch), quit: make(chan struct{}), done: make(chan struct{}),
-		expungedKept: opts.ExpungedKept}
+		expungedKept: opts.ExpungedKept, node: newNodeID(), early: map[int64]bool{}, kick: make(chan struct{}, 1),
+		feedPoll: cmp.Or(opts.FeedPoll, DefaultFeedPoll), keptFor: cmp.Or(opts.ChangesKeptFor, DefaultChangesKeptFor),
+		keptRows: cmp.Or(opts.ChangesKeptRows, DefaultChangesKeptRows), listenerLost: opts.listenerLost}
+	var last int64
+	if err := pgx.BeginFunc(ctx, pool, func(q pgx.Tx) (err error) { last, err = feedStart(ctx, q); return err }); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: change feed: %w", err)
+	}
+	s.last.Store(last)
+	feedCtx, stop := context.WithCancel(context.Background())
+	s.stopFeed = stop
+	s.wg.Add(2)
+	go s.listener(feedCtx)
+	go s.follower(feedCtx)
 	go s.writer()
 	return s, nil
 }
@@ -130,6 +173,8 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.done
+		s.stopFeed()
+		s.wg.Wait()
 		s.pool.Close()
 	})
 	return nil
@@ -183,29 +228,6 @@ func (s *Store) run(t *tx, fn func(store.Tx) error) (err error) {
 		}
 	}()
 	return fn(t)
-}
-
-// recordChanges numbers the batch in the changes table under the feed
-// lock (held to the commit) and notifies the other nodes of its seq.
-func recordChanges(ctx context.Context, q pgx.Tx, changes []store.Change) error {
-	if _, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", feedLock); err != nil {
-		return fmt.Errorf("pgstore: feed lock: %w", err)
-	}
-	wire := make([]store.Change, len(changes))
-	for i, c := range changes {
-		c.Origin = nil // this node's own value, meaningless elsewhere
-		wire[i] = c
-	}
-	b, err := json.Marshal(wire)
-	if err != nil {
-		return err
-	}
-	var seq int64
-	if err := q.QueryRow(ctx, "INSERT INTO changes (data) VALUES ($1) RETURNING seq", b).Scan(&seq); err != nil {
-		return fmt.Errorf("pgstore: change feed: %w", err)
-	}
-	_, err = q.Exec(ctx, "SELECT pg_notify('mxdesk_changes', $1)", fmt.Sprint(seq))
-	return err
 }
 
 func (s *Store) publish(changes []store.Change) {

@@ -113,24 +113,47 @@ func (s *Store) commit(batch []*request) {
 		ok = append(ok, r)
 		changes = append(changes, r.changes...)
 	}
-	if len(changes) > 0 {
-		if err := recordChanges(ctx, q, changes); err != nil {
-			s.failed(ok, err)
-			return
-		}
+	if len(changes) == 0 {
+		s.commitAndAnswer(ctx, q, ok)
+		return
 	}
+	// feedMu from before the batch is numbered to its publication: the
+	// follower can't publish it (without its Origin) or anything after it
+	// meanwhile.
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	seq, err := recordChanges(ctx, q, s.node, changes)
+	if err != nil {
+		s.failed(ok, err)
+		return
+	}
+	if !s.commitTimed(ctx, q, ok) {
+		return
+	}
+	s.publishOwn(ctx, seq, ok)
+	answer(ok, nil)
+}
+
+// commitAndAnswer commits a transaction that changed nothing the feed
+// carries and answers its requests.
+func (s *Store) commitAndAnswer(ctx context.Context, q pgx.Tx, ok []*request) {
+	if s.commitTimed(ctx, q, ok) {
+		answer(ok, nil)
+	}
+}
+
+// commitTimed commits q, reporting its duration to the commit hook; on
+// failure it answers ok with the error and returns false.
+func (s *Store) commitTimed(ctx context.Context, q pgx.Tx, ok []*request) bool {
 	start := time.Now()
-	err = q.Commit(ctx)
+	err := q.Commit(ctx)
 	took := time.Since(start)
 	if err != nil {
 		s.failedAfter(took, ok, fmt.Errorf("pgstore: commit: %w", err))
-		return
+		return false
 	}
 	s.commitDone(took, len(ok), nil)
-	for _, r := range ok {
-		s.publish(r.changes)
-		r.done <- nil
-	}
+	return true
 }
 
 // errTxBroken: a savepoint could not be set or rolled back to; the
