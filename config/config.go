@@ -274,6 +274,9 @@ type Delivery struct {
 	Timeout Duration `toml:"timeout"`
 	// Concurrency is how many deliveries run at once (default 8).
 	Concurrency int `toml:"concurrency"`
+	// Lease is how long a node holds a queued message it is sending
+	// when several nodes share the store (default 15m; duty.go).
+	Lease Duration `toml:"lease"`
 }
 
 // Smarthost TLS modes.

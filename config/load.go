@@ -334,6 +334,7 @@ func (p *parser) defaultDelivery() {
 	if !p.md.IsDefined("delivery", "concurrency") {
 		d.Concurrency = DefaultConcurrency
 	}
+	p.defaultDeliveryLease()
 	if !p.md.IsDefined("policy", "max_attachments") {
 		pol.MaxAttachments = DefaultMaxAttachments
 	}

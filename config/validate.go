@@ -136,6 +136,7 @@ func (p *parser) checkDelivery() {
 	if d.Concurrency < 1 || d.Concurrency > 1000 {
 		p.errorf("delivery.concurrency", "must be from 1 to 1000, not %d", d.Concurrency)
 	}
+	p.checkDeliveryLease()
 	if pol.MaxAttachments < 0 {
 		p.errorf("policy.max_attachments", "must not be negative")
 	}

@@ -86,8 +86,14 @@ func New(opts Options) *Connector {
 
 // Start runs a worker for each account of cfg until ctx ends; Wait waits
 // for them.
+// Started again (its duty taken back, gateway/duties.go), it drops the
+// workers of the last run, which ended with that run's ctx.
 func (c *Connector) Start(ctx context.Context, cfg *config.Config) {
 	c.mu.Lock()
+	for addr, w := range c.workers {
+		w.stop()
+		delete(c.workers, addr)
+	}
 	c.ctx = ctx
 	c.mu.Unlock()
 	c.Apply(cfg)
@@ -115,6 +121,9 @@ func (c *Connector) Apply(cfg *config.Config) {
 			w.stop()
 			delete(c.workers, addr)
 		}
+	}
+	if c.ctx.Err() != nil {
+		return // stopped (another node holds the duty): the next Start starts them
 	}
 	for _, a := range cfg.Account {
 		if _, running := c.workers[a.Address]; running || c.isPaused(a.Address) {

@@ -120,7 +120,11 @@ func (w *Worker) attempt(ctx context.Context, ob store.Outbound) Report {
 			w.setPending(ob.ID, carried)
 		}
 		rep.SentCopy = w.sentCopy(ob, last)
-		rep.Queued, err = w.record(ctx, ob.ID, router.OutboundProgress{Done: last, SentCopy: rep.SentCopy})
+		progress := router.OutboundProgress{Done: last, SentCopy: rep.SentCopy}
+		if w.lease > 0 {
+			progress.Release = now // give the lease back: another node sends it now
+		}
+		rep.Queued, err = w.record(ctx, ob.ID, progress)
 		rep.Err = firstErr(rep.Err, err)
 		return rep
 	}

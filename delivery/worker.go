@@ -51,6 +51,12 @@ type Options struct {
 	// its outcome (tests wait on it; metrics may count with it). It runs
 	// on the attempt's goroutine and must be quick.
 	AfterAttempt func(Report)
+	// Lease, when not zero, makes the worker take each message with a
+	// lease that long (router.LeaseOutbound) before sending it: nodes
+	// sharing a store (PostgreSQL) never send one message at once, and
+	// one that died sending loses the message after Lease
+	// (delivery.lease). Zero: one node alone (badger), no lease.
+	Lease time.Duration
 }
 
 // Report is the outcome of one delivery attempt of one queued message.
@@ -110,6 +116,7 @@ type Worker struct {
 	retryFor time.Duration
 
 	afterAttempt func(Report)
+	lease        time.Duration // Options.Lease; 0: none
 
 	loop *outboxloop.Loop // wakes when a message was queued or an attempt ended
 	sem  chan struct{}    // one token per running attempt
@@ -130,6 +137,7 @@ func New(r *router.Router, cfg *config.Config, opts Options) (*Worker, error) {
 		timeout:      cfg.Delivery.Timeout.Duration,
 		retryFor:     cfg.Delivery.RetryFor.Duration,
 		afterAttempt: opts.AfterAttempt,
+		lease:        opts.Lease,
 		loop:         outboxloop.New(),
 		sem:          make(chan struct{}, max(cfg.Delivery.Concurrency, 1)),
 		inflight:     map[uint64]bool{},
@@ -295,17 +303,12 @@ func (w *Worker) run(ctx context.Context, id uint64) (attempted bool) {
 		<-w.sem
 		w.Kick()
 	}()
-	var ob store.Outbound
-	err := w.r.View(func(rd store.Reader) error {
-		var err error
-		ob, err = rd.Outbound(id)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) || (err == nil && ob.NextAttempt.After(w.now())) {
-		return false
-	}
+	ob, ok, err := w.take(ctx, id)
 	if err != nil {
 		w.log.Error("delivery: reading the queue", "queue_id", id, "err", err)
+		return false
+	}
+	if !ok {
 		return false
 	}
 	defer func() {
@@ -322,6 +325,25 @@ func (w *Worker) run(ctx context.Context, id uint64) (attempted bool) {
 		w.afterAttempt(rep)
 	}
 	return true
+}
+
+// take reads queued message id for an attempt: ok is false when it left
+// the queue or is not due. With a lease it is leased to this worker in
+// the same step, and not ok when another node's worker holds it.
+func (w *Worker) take(ctx context.Context, id uint64) (ob store.Outbound, ok bool, err error) {
+	now := w.now()
+	if w.lease > 0 {
+		return w.r.LeaseOutbound(ctx, id, now, now.Add(w.lease))
+	}
+	err = w.r.View(func(rd store.Reader) error {
+		var err error
+		ob, err = rd.Outbound(id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ob.NextAttempt.After(now)) {
+		return ob, false, nil
+	}
+	return ob, err == nil, err
 }
 
 // Stats returns the counters and the queue size.

@@ -29,6 +29,7 @@ func (g *Gateway) opsHandler(next http.Handler) http.Handler {
 	mux.HandleFunc("POST /v1/archive/run", g.serveArchiveRun)
 	mux.HandleFunc("POST /v1/archive/restore/{id}", g.serveArchiveRestore)
 	mux.HandleFunc("GET /v1/accounts", g.serveAccounts)
+	mux.HandleFunc("GET /v1/duties", g.serveDuties)
 	g.campaignRoutes(mux)
 	mux.Handle("/", next)
 	return mux

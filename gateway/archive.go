@@ -63,7 +63,6 @@ func (g *Gateway) runArchive(ctx context.Context) {
 	}
 	tick := time.NewTicker(g.cfg.Archive.Interval.Duration)
 	defer tick.Stop()
-	first := true
 	for {
 		res, err := g.archiver.Run(ctx, false)
 		switch {
@@ -72,10 +71,7 @@ func (g *Gateway) runArchive(ctx context.Context) {
 		case len(res.Due) > 0:
 			g.log.Info("archive run", "archived", len(res.Archived), "failed", len(res.Failed), "bytes", res.Bytes)
 		}
-		if first {
-			close(g.archivedAtStart)
-			first = false
-		}
+		g.archiveStarted.Do(func() { close(g.archivedAtStart) }) // once: the duty may be taken again
 		select {
 		case <-ctx.Done():
 			return

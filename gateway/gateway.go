@@ -69,6 +69,9 @@ type Gateway struct {
 	archiver *archive.Archiver // nil when archive.bucket is not set (archive.go)
 	// archivedAtStart is closed when the run at start has ended.
 	archivedAtStart chan struct{}
+	archiveStarted  sync.Once
+
+	duties *duties // which duties this node holds (duties.go)
 
 	stopWork context.CancelFunc // ends the background work (session timers)
 	reloadMu sync.Mutex         // one Reload or ReloadTLS at a time (reload.go)
@@ -144,7 +147,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		st.Close()
 		return nil, err
 	}
-	dw, err := delivery.New(r, cfg, delivery.Options{Logger: log, AfterAttempt: obs.afterAttempt})
+	dw, err := delivery.New(r, cfg, delivery.Options{Logger: log, AfterAttempt: obs.afterAttempt, Lease: deliveryLease(st, cfg)})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -152,6 +155,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	g := &Gateway{cfg: cfg, log: log, store: st, router: r, delivery: dw, crm: feed, tls: tlsConfig, certs: certs, obs: obs, addrs: map[string]string{}, errs: make(chan error, 8),
 		inflight: ratelimit.NewBytes(int64(cfg.Limits.InflightMessageBytes))}
 	g.ratings = rates
+	g.duties = newDuties(obs.reg)
 	obs.reg.MustRegister(deskCollector{g})
 	obs.reg.MustRegister(ccCollector{g})
 	if err := g.newArchiver(now); err != nil {
@@ -323,18 +327,8 @@ func (g *Gateway) Start() error {
 	}
 	work, stop := context.WithCancel(context.Background())
 	g.stopWork = stop
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		g.router.Run(work)
-	}()
 	g.wg.Go(func() { g.delivery.Run(work) })
-	g.wg.Go(func() { g.runArchive(work) })
-	if g.crm != nil {
-		g.wg.Go(func() { g.crm.Run(work, g.router) })
-	}
-	g.connector.Start(work, g.cfg)
-	g.wg.Go(func() { g.runCampaigns(work) })
+	g.startDuties(work) // timers, archive, CRM feed, connector, campaigns (duties.go)
 	return nil
 }
 

@@ -27,6 +27,10 @@ type OutboundProgress struct {
 	// message: Done holds a recipient its SMTP accepted. It is recorded
 	// in the same transaction (store.SentCopy).
 	SentCopy string
+	// Release, when not zero and without Attempted, is the message's new
+	// NextAttempt: a lease given back (an attempt cut off by shutdown),
+	// so another node may send it at once.
+	Release time.Time
 }
 
 // RecordOutbound applies p to the queued message id in one durable update
@@ -40,6 +44,25 @@ func (r *Router) RecordOutbound(ctx context.Context, id uint64, p OutboundProgre
 		return err
 	})
 	return ob, queued, err
+}
+
+// LeaseOutbound takes the queued message id for this node's delivery
+// worker until until, when it is due by now and no other node holds it
+// (store.OutboundLeaser: a store several nodes share); ok is false when
+// it is not (gone, not due, leased elsewhere). The store must lease.
+func (r *Router) LeaseOutbound(ctx context.Context, id uint64, now, until time.Time) (ob store.Outbound, ok bool, err error) {
+	err = r.st.Update(ctx, store.UpdateOptions{}, func(tx store.Tx) error {
+		if m, metered := tx.(*meteredTx); metered {
+			tx = m.Tx
+		}
+		l, leases := tx.(store.OutboundLeaser)
+		if !leases {
+			return errors.New("router: this store does not lease queued messages (delivery leases need a shared store: store.backend = \"postgres\")")
+		}
+		ob, ok, err = l.LeaseOutbound(id, now, until)
+		return err
+	})
+	return ob, ok, err
 }
 
 func recordOutbound(tx store.Tx, id uint64, p OutboundProgress) (bool, error) {
@@ -63,6 +86,8 @@ func applyProgress(tx store.Tx, id uint64, p OutboundProgress) (store.Outbound, 
 		cur.Attempts++
 		cur.LastError = p.LastError
 		cur.NextAttempt = p.NextAttempt
+	} else if !p.Release.IsZero() {
+		cur.NextAttempt = p.Release
 	}
 	if p.SentCopy != "" {
 		if err := tx.PutSentCopy(store.SentCopy{Account: p.SentCopy, Outbound: id, Blob: cur.Blob}); err != nil {

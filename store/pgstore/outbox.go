@@ -230,3 +230,22 @@ func (t *tx) RemoveSentCopy(account string, outbound uint64) error {
 	}
 	return t.blobRef(blob, -1)
 }
+
+// LeaseOutbound leases a due message (store.OutboundLeaser): FOR UPDATE
+// SKIP LOCKED passes over a row another node is leasing, and a row it
+// leased and committed meanwhile is read again and no longer due.
+func (t *tx) LeaseOutbound(id uint64, now, until time.Time) (store.Outbound, bool, error) {
+	var o store.Outbound
+	err := t.getJSON(&o, `SELECT data FROM outbound WHERE id = $1 AND next_attempt <= $2 FOR UPDATE SKIP LOCKED`, id, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, false, nil
+	}
+	if err != nil {
+		return o, false, err
+	}
+	o.NextAttempt = until
+	if _, err := t.exec(`UPDATE outbound SET next_attempt = $2, data = $3 WHERE id = $1`, id, until, mustJSON(o)); err != nil {
+		return o, false, err
+	}
+	return o, true, nil
+}

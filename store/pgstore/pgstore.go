@@ -87,6 +87,12 @@ type Store struct {
 
 	expungedKept int // Options.ExpungedKept
 
+	// duties are the duty locks this node holds, each on a connection
+	// of its own (duty.go).
+	dutiesMu sync.Mutex
+	duties   map[*heldDuty]bool
+	// heldElsewhere: duties another node held at this node's last try.
+	heldElsewhere map[string]bool
 	// The change feed across nodes (feed.go).
 	node         string         // this Open's ID in the changes table
 	feedMu       sync.Mutex     // one batch published at a time, in seq order
@@ -175,6 +181,7 @@ func (s *Store) Close() error {
 		<-s.done
 		s.stopFeed()
 		s.wg.Wait()
+		s.releaseDuties()
 		s.pool.Close()
 	})
 	return nil
