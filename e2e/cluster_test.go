@@ -134,11 +134,15 @@ password_hash = %q
 queues = ["Support"]
 `
 
-// clusterDelivery sends the agents' replies to a loopback smarthost.
+// clusterDelivery sends the agents' replies to a loopback smarthost. The
+// lease is short so that a test sees another node take over a reply
+// within seconds; the timeout long enough that a held attempt outlasts
+// the test's load phase.
 const clusterDelivery = `
 [delivery]
 smarthost = %q
 smarthost_tls = "none"
 concurrency = 1
-timeout = "30s"
+timeout = "8s"
+lease = "16s"
 `

@@ -314,6 +314,9 @@ func TestClusterKillNode(t *testing.T) {
 	if n := sinkB.receivedIDs()[reply]; n != 0 {
 		t.Errorf("node B sent the reply %d times while node A was sending it: no lease kept them apart", n)
 	}
+	if strings.Contains(a.stderr.String(), "queue_id=") {
+		t.Fatalf("node A ended its attempt before the kill (delivery.timeout too short for this machine?)\n%s", a.logs())
+	}
 	a.kill()
 	loadB.waitAcks(t, clusterAcks) // B goes on alone
 	ackedA, cutA := loadA.finish()
