@@ -163,6 +163,9 @@ func (l *load) client(w int) {
 			l.record(id, err)
 			c.Close()
 			c = nil
+			if l.redial {
+				l.pause() // as an MTA waits before it retries
+			}
 			continue
 		}
 		l.record(id, nil)
