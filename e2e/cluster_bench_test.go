@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+
+	"mxdesk/testutil/pgtest"
 )
 
 // The multi-node benchmark (issue 22) runs only when asked, without -race
@@ -30,17 +34,18 @@ func TestClusterBench(t *testing.T) {
 	probes := envInt(t, "MXDESK_CLUSTER_BENCH_PROBES", 500)
 	intake := []string{"--conns", "64", "--messages", strconv.Itoa(messages), "--size", "5000", "--to", testQueueAddr}
 
+	t.Logf("load average before: %s", loadAverage())
 	t.Run("badger-1-node", func(t *testing.T) {
 		srv := newEnv(t).start(t)
-		logBench(t, runBench(t, append(intake, "--smtp", srv.addr("smtp"))...))
+		benchIntake(t, nil, []*proc{srv}, intake)
 	})
 	t.Run("postgres-1-node", func(t *testing.T) {
-		nodes := newCluster(t, 1, clusterOptions{}).startAll(t)
-		logBench(t, runBench(t, append(intake, "--smtp", nodes[0].addr("smtp"))...))
+		cl := newCluster(t, 1, clusterOptions{})
+		benchIntake(t, cl.pg, cl.startAll(t), intake)
 	})
 	t.Run("postgres-2-nodes", func(t *testing.T) {
-		nodes := newCluster(t, 2, clusterOptions{}).startAll(t)
-		logBench(t, runBench(t, append(intake, "--smtp", nodes[0].addr("smtp")+","+nodes[1].addr("smtp"))...))
+		cl := newCluster(t, 2, clusterOptions{})
+		benchIntake(t, cl.pg, cl.startAll(t), intake)
 	})
 	t.Run("idle-across-nodes", func(t *testing.T) {
 		nodes := newCluster(t, 2, clusterOptions{}).startAll(t)
@@ -50,9 +55,38 @@ func TestClusterBench(t *testing.T) {
 	})
 }
 
+// benchIntake runs the intake benchmark over nodes' SMTP listeners and
+// logs, beside its figures, where the CPU went (the nodes, PostgreSQL,
+// the load tool) and how many updates shared a store commit.
+func benchIntake(t *testing.T, pg *pgtest.Server, nodes []*proc, intake []string) {
+	t.Helper()
+	var addrs []string
+	for _, n := range nodes {
+		addrs = append(addrs, n.addr("smtp"))
+	}
+	nodesCPU, pgCPU := procsCPU(nodes), postgresCPU(pg)
+	out, tool := runBenchCPU(t, append(intake, "--smtp", strings.Join(addrs, ","))...)
+	logBench(t, out)
+	t.Logf("CPU seconds during the run: nodes %.1f, PostgreSQL %.1f, load tool %.1f; load average after: %s",
+		procsCPU(nodes)-nodesCPU, postgresCPU(pg)-pgCPU, tool, loadAverage())
+	for i, n := range nodes {
+		m := scrapeMetrics(t, n)
+		t.Logf("node %d: %.0f commits, %.1f updates per commit, %.2f ms per commit",
+			i, m["mxdesk_store_commit_updates_count"], m["mxdesk_store_commit_updates_sum"]/m["mxdesk_store_commit_updates_count"],
+			1000*m["mxdesk_store_commit_seconds_sum"]/m["mxdesk_store_commit_seconds_count"])
+	}
+}
+
 // runBench runs mxdesk bench --json with args; a failed transaction or
 // probe fails the test.
 func runBench(t *testing.T, args ...string) []byte {
+	t.Helper()
+	out, _ := runBenchCPU(t, args...)
+	return out
+}
+
+// runBenchCPU is runBench that also returns the tool's CPU seconds.
+func runBenchCPU(t *testing.T, args ...string) ([]byte, float64) {
 	t.Helper()
 	cmd := exec.Command(mxdeskBin, append([]string{"bench", "--json"}, args...)...)
 	var stdout, stderr bytes.Buffer
@@ -60,7 +94,85 @@ func runBench(t *testing.T, args ...string) []byte {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("mxdesk bench %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	return stdout.Bytes()
+	st := cmd.ProcessState
+	return stdout.Bytes(), (st.UserTime() + st.SystemTime()).Seconds()
+}
+
+// clockTicks is the unit of /proc/PID/stat's CPU times (USER_HZ, 100 on
+// Linux everywhere).
+const clockTicks = 100
+
+// procStat is the parent PID and CPU seconds (own, and of children
+// waited for) of a process, from /proc; zeros if it is gone.
+func procStat(pid int) (ppid int, own, children float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	num := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
+	ppid, _ = strconv.Atoi(f[1])
+	return ppid, (num(11) + num(12)) / clockTicks, (num(13) + num(14)) / clockTicks
+}
+
+func procsCPU(ps []*proc) float64 {
+	var sum float64
+	for _, p := range ps {
+		_, own, _ := procStat(p.cmd.Process.Pid)
+		sum += own
+	}
+	return sum
+}
+
+// postgresCPU is the CPU seconds of the postmaster and its backends, live
+// or ended; 0 without PostgreSQL.
+func postgresCPU(pg *pgtest.Server) float64 {
+	if pg == nil {
+		return 0
+	}
+	_, own, ended := procStat(pg.Pid())
+	sum := own + ended
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, own, _ := procStat(pid); ppid == pg.Pid() {
+			sum += own
+		}
+	}
+	return sum
+}
+
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// scrapeMetrics reads p's /metrics into name{labels} -> value.
+func scrapeMetrics(t *testing.T, p *proc) map[string]float64 {
+	t.Helper()
+	resp, err := readyClient.Get("http://" + p.addr("http") + "/metrics")
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err == nil {
+			m[name] = v
+		}
+	}
+	return m
 }
 
 // logBench logs the figures of a bench report.
