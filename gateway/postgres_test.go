@@ -254,3 +254,18 @@ func dataOn(c *smtp.Client, raw string) error {
 	}
 	return w.Close()
 }
+
+// A database out of reach at start fails New (serve exits 1, to be
+// restarted) naming store.dsn, never the DSN's password.
+func TestPostgresUnreachableAtStart(t *testing.T) {
+	cfg := testutil.Config(t, "")
+	cfg.Store.Backend, cfg.Store.DSN = config.BackendPostgres, "postgres://mxdesk:hunter2@127.0.0.1:1/mxdesk"
+	g, err := gateway.New(cfg, quietLog())
+	if err == nil {
+		g.Close()
+		t.Fatal("New with an unreachable database succeeded")
+	}
+	if !strings.HasPrefix(err.Error(), "store.dsn: ") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("New with an unreachable database: %v, want an error naming store.dsn without the password", err)
+	}
+}
