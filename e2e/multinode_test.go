@@ -367,19 +367,19 @@ func notSameUIDs(seen, all []folderMessage) []string {
 // store.dsn; afterwards they accept mail again without a restart, and
 // every message they acknowledged is stored exactly once.
 func TestClusterPostgresRestart(t *testing.T) {
-	pg := pgtest.Start(t)
+	pg := pgtest.New(t)
 	nodes := newCluster(t, 2, clusterOptions{pg: pg}).startAll(t)
 	loads := []*load{startNodeLoad(t, nodes[0], "a", true), startNodeLoad(t, nodes[1], "b", true)}
 	for _, l := range loads {
 		l.waitAcks(t, clusterAcks)
 	}
-	pg.Restart(t, func() {
-		for i, l := range loads {
-			l.drainAcks()
-			waitTempFailure(t, l, i)
-			checkNotReady(t, nodes[i], i)
-		}
-	})
+	pg.Stop(t)
+	for i, l := range loads {
+		l.drainAcks()
+		waitTempFailure(t, l, i)
+		checkNotReady(t, nodes[i], i)
+	}
+	pg.Start(t)
 	for _, l := range loads {
 		l.waitAcks(t, clusterAcks)
 	}

@@ -40,6 +40,7 @@ type Gateway struct {
 	cfg    *config.Config
 	log    *slog.Logger
 	store  store.Store // badger's or PostgreSQL's (storebackend.go)
+	ping   storePing   // the database store's last answer (/readyz)
 	router *router.Router
 	// delivery sends the outbound queue; Start runs it with the timers.
 	delivery *delivery.Worker

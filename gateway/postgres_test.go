@@ -1,10 +1,17 @@
 package gateway_test
 
 import (
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"mxdesk/config"
 	"mxdesk/gateway"
@@ -114,5 +121,151 @@ func TestPostgresMetricsAndBackup(t *testing.T) {
 	code, body := adminGet(t, gateway.AdminSocket(g.Router().Config()), "/v1/backup")
 	if code != http.StatusNotImplemented || !strings.Contains(string(body), `store.backend = \"postgres\"`) || !strings.Contains(string(body), "pg_dump") {
 		t.Errorf("GET /v1/backup = %d %s, want 501 naming store.backend and pg_dump", code, body)
+	}
+}
+
+// wantUnavailable fails unless err is SMTP's 451 4.3.0 saying the store
+// is unavailable, with a text that gives nothing of the store away.
+func wantUnavailable(t *testing.T, what string, err error) {
+	t.Helper()
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 || se.EnhancedCode != (smtp.EnhancedCode{4, 3, 0}) {
+		t.Errorf("%s while PostgreSQL is down: %v, want 451 4.3.0", what, err)
+		return
+	}
+	if !strings.Contains(se.Message, "temporarily unavailable") {
+		t.Errorf("%s: the reply %q does not say the store is unavailable", what, se.Message)
+	}
+	for _, leak := range []string{"SQLSTATE", "dial", "127.0.0.1", "pgstore", "postgres"} {
+		if strings.Contains(se.Message, leak) {
+			t.Errorf("%s: the reply %q shows the internal error (%s)", what, se.Message, leak)
+		}
+	}
+}
+
+// wantIMAPUnavailable fails unless err is NO [UNAVAILABLE].
+func wantIMAPUnavailable(t *testing.T, what string, err error) {
+	t.Helper()
+	var ie *imap.Error
+	if !errors.As(err, &ie) || ie.Type != imap.StatusResponseTypeNo || ie.Code != imap.ResponseCodeUnavailable {
+		t.Errorf("%s while PostgreSQL is down: %v, want NO [UNAVAILABLE]", what, err)
+	}
+}
+
+// TestPostgresDownAndBack stops PostgreSQL under a running gateway:
+// the MX answers 451 4.3.0 at RCPT (a new transaction) and at DATA (one
+// whose RCPT was taken before), submission at DATA, IMAP NO
+// [UNAVAILABLE], /readyz 503 naming store.dsn. When PostgreSQL is back
+// on the same port and data, the node recovers without a restart: the
+// next message is taken and readable over IMAP, with every message
+// answered 250.
+func TestPostgresDownAndBack(t *testing.T) {
+	pg := pgtest.New(t)
+	cfg := testutil.Config(t, "")
+	cfg.Listen.Submission = "127.0.0.1:0"
+	cfg.Store.Backend, cfg.Store.DSN = config.BackendPostgres, pg.NewDB(t)
+	logs := &testutil.SyncBuffer{}
+	g, err := gateway.New(cfg, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(); err != nil {
+		g.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail("before", "support@example.test", ""))
+	imapc := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	if got := messageIDs(t, imapc, "Queues/Support"); !slices.Equal(got, []string{"before@customer.test"}) {
+		t.Fatalf("Queues/Support before the stop: %v", got)
+	}
+	selected := loginIMAP(t, g.Addr("imap"), "alice@example.test")
+	if _, err := selected.Select("Queues/Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// A customer's transaction and an agent's, begun before the stop.
+	early := dialSMTP(t, g.Addr("smtp"))
+	if err := early.Mail("carla@customer.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := early.Rcpt("support@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	agent := dialSMTP(t, g.Addr("submission"))
+	if err := agent.Auth(sasl.NewPlainClient("", "alice@example.test", testutil.Password)); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Mail("alice@example.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Rcpt("carla@customer.test", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	pg.Stop(t)
+	wantUnavailable(t, "MX DATA", dataOn(early, customerMail("during", "support@example.test", "")))
+	fresh := dialSMTP(t, g.Addr("smtp"))
+	if err := fresh.Mail("carla@customer.test", nil); err != nil {
+		t.Fatalf("MAIL while PostgreSQL is down: %v", err)
+	}
+	wantUnavailable(t, "MX RCPT", fresh.Rcpt("support@example.test", nil))
+	wantUnavailable(t, "submission DATA", dataOn(agent, crlf(muttReplyToCarla)))
+	_, err = imapc.Select("Queues/Support", nil).Wait()
+	wantIMAPUnavailable(t, "SELECT", err)
+	late := loginIMAP(t, g.Addr("imap"), "alice@example.test") // logins need no database
+	_, err = late.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+	wantIMAPUnavailable(t, "STATUS on a new connection", err)
+	_, err = late.List("", "*", nil).Collect()
+	wantIMAPUnavailable(t, "LIST", err)
+	_, err = selected.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{}}}).Collect()
+	wantIMAPUnavailable(t, "FETCH BODY[]", err)
+	_, err = selected.Search(&imap.SearchCriteria{Body: []string{"where"}}, nil).Wait()
+	wantIMAPUnavailable(t, "SEARCH BODY", err)
+	_, err = selected.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Collect()
+	wantIMAPUnavailable(t, "STORE +FLAGS", err)
+	if code, body := readyz(t, g); code != http.StatusServiceUnavailable || !strings.Contains(body, "store.dsn") {
+		t.Errorf("/readyz while PostgreSQL is down: %d %q, want 503 naming store.dsn", code, body)
+	}
+
+	pg.Start(t)
+	waitFor(t, "/readyz after PostgreSQL is back", func() bool { code, _ := readyz(t, g); return code == http.StatusOK })
+	sendRawMX(t, g, "carla@customer.test", "support@example.test", customerMail("after", "support@example.test", ""))
+	if got, want := messageIDs(t, imapc, "Queues/Support"), []string{"before@customer.test", "after@customer.test"}; !slices.Equal(got, want) {
+		t.Errorf("Queues/Support after the restart: %v, want %v (every message answered 250, none answered 451)", got, want)
+	}
+	if got := scrapeMetrics(t, g).value("mxdesk_store_commit_errors_total"); got < 1 {
+		t.Errorf("mxdesk_store_commit_errors_total = %v after failed commits, want at least 1", got)
+	}
+	if !strings.Contains(logs.String(), "store.dsn") {
+		t.Errorf("no log line names store.dsn:\n%s", logs)
+	}
+}
+
+// dataOn sends raw as the DATA of c's open transaction and returns the
+// reply's error.
+func dataOn(c *smtp.Client, raw string) error {
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, raw); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// A database out of reach at start fails New (serve exits 1, to be
+// restarted) naming store.dsn, never the DSN's password.
+func TestPostgresUnreachableAtStart(t *testing.T) {
+	cfg := testutil.Config(t, "")
+	cfg.Store.Backend, cfg.Store.DSN = config.BackendPostgres, "postgres://mxdesk:hunter2@127.0.0.1:1/mxdesk"
+	g, err := gateway.New(cfg, quietLog())
+	if err == nil {
+		g.Close()
+		t.Fatal("New with an unreachable database succeeded")
+	}
+	if !strings.HasPrefix(err.Error(), "store.dsn: ") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("New with an unreachable database: %v, want an error naming store.dsn without the password", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,7 @@ var (
 	_ backuper     = (*badgerstore.Store)(nil)
 	_ commitHooker = (*badgerstore.Store)(nil)
 	_ commitHooker = (*pgstore.Store)(nil)
+	_ pinger       = (*pgstore.Store)(nil)
 )
 
 // isPostgres tells whether cfg's store is PostgreSQL's.
@@ -101,15 +103,55 @@ func commitMetrics(st store.Store, fn func(took time.Duration, updates int, err 
 	}
 }
 
-// storeReady is nil when the store takes new messages: badger's disk is
-// above its reserve, PostgreSQL's server answers (storePing).
+// storeReady is nil when the store takes new messages: PostgreSQL's
+// server answers (pingStore), badger's disk is above its reserve.
 func (g *Gateway) storeReady() error {
+	if err := g.pingStore(); err != nil {
+		return err
+	}
 	if space, ok := g.store.(spaceGuard); ok {
 		if err := space.LowSpace(); err != nil {
 			return fmt.Errorf("store refuses new messages: %w", err)
 		}
 	}
 	return nil
+}
+
+// Bounds of the readiness ping of a database store: /readyz and the
+// metrics' scrapes ask often, the database is asked at most once per
+// pingEvery, and waited for at most pingTimeout.
+const (
+	pingEvery   = time.Second
+	pingTimeout = time.Second
+)
+
+// storePing is the last answer of the store's database to a ping.
+type storePing struct {
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
+// pingStore asks a database store's server whether it answers (nil for
+// badger's), at most once per pingEvery; the error names store.dsn.
+func (g *Gateway) pingStore() error {
+	p, ok := g.store.(pinger)
+	if !ok {
+		return nil
+	}
+	g.ping.mu.Lock()
+	defer g.ping.mu.Unlock()
+	if !g.ping.at.IsZero() && time.Since(g.ping.at) < pingEvery {
+		return g.ping.err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+	defer cancel()
+	g.ping.err = nil
+	if err := p.Ping(ctx); err != nil {
+		g.ping.err = fmt.Errorf("store not ready: store.dsn: the database does not answer: %w", err)
+	}
+	g.ping.at = time.Now()
+	return g.ping.err
 }
 
 // collectStoreDisk reports the store's files and the free space of

@@ -26,13 +26,23 @@ type request struct {
 	done    chan error
 }
 
+// errCommitUnsure marks a COMMIT whose answer was lost with the
+// connection: it may have committed, so it is never run again.
+var errCommitUnsure = errors.New("pgstore: commit")
+
 // Update runs fn in the writer's next transaction, re-running it after a
-// deadlock or serialization failure, and returns once it is committed
-// and observed.
+// deadlock or serialization failure, and once after a connection lost
+// before COMMIT (the pool's next connection is a fresh one when the
+// server came back), and returns once it is committed and observed.
 func (s *Store) Update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
+	lost := false
 	for attempt := 0; ; attempt++ {
-		err := s.submit(ctx, &request{ctx: ctx, fn: fn, origin: opts.Origin, done: make(chan error, 1)})
-		if attempt >= maxRetries || !retryable(err) {
+		err := unavailable(s.submit(ctx, &request{ctx: ctx, fn: fn, origin: opts.Origin, done: make(chan error, 1)}))
+		switch {
+		case attempt < maxRetries && retryable(err):
+		case !lost && errors.Is(err, store.ErrUnavailable) && !errors.Is(err, errCommitUnsure):
+			lost = true
+		default:
 			return err
 		}
 	}
@@ -149,7 +159,7 @@ func (s *Store) commitTimed(ctx context.Context, q pgx.Tx, ok []*request) bool {
 	err := q.Commit(ctx)
 	took := time.Since(start)
 	if err != nil {
-		s.failedAfter(took, ok, fmt.Errorf("pgstore: commit: %w", err))
+		s.failedAfter(took, ok, fmt.Errorf("%w: %w", errCommitUnsure, err))
 		return false
 	}
 	s.commitDone(took, len(ok), nil)
@@ -166,17 +176,17 @@ func (s *Store) runSaved(ctx context.Context, q pgx.Tx, r *request) error {
 		return err
 	}
 	if _, err := q.Exec(ctx, "SAVEPOINT upd"); err != nil {
-		return fmt.Errorf("%w: %v", errTxBroken, err)
+		return fmt.Errorf("%w: %w", errTxBroken, err)
 	}
 	t := &tx{ctx: ctx, q: q, origin: r.origin, write: true, expungedKept: s.expungedKept}
 	if err := s.run(t, r.fn); err != nil {
 		if _, rerr := q.Exec(ctx, "ROLLBACK TO SAVEPOINT upd"); rerr != nil {
-			return fmt.Errorf("%w: %v (after %v)", errTxBroken, rerr, err)
+			return fmt.Errorf("%w: %w (after %v)", errTxBroken, rerr, err)
 		}
 		return err
 	}
 	if _, err := q.Exec(ctx, "RELEASE SAVEPOINT upd"); err != nil {
-		return fmt.Errorf("%w: %v", errTxBroken, err)
+		return fmt.Errorf("%w: %w", errTxBroken, err)
 	}
 	r.changes = t.changes
 	return nil
