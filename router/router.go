@@ -120,6 +120,7 @@ type Router struct {
 
 	ratingLink RatingLink // Options.RatingLink
 	csat       csatTotals // the ratings' totals (rating.go)
+	ronaChecks ronaChecks // RONA reread from the store (rona.go)
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.

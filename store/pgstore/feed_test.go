@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mxdesk/store"
+	"mxdesk/testutil"
 	"mxdesk/testutil/pgtest"
 )
 
@@ -408,5 +411,60 @@ func TestFeedSkipsRolledBackSeq(t *testing.T) {
 	got := logB.waitFor(t, 2)
 	if got[1].Kind != store.MessageAdded || got[1].UID != 1 {
 		t.Errorf("node b observed %+v after the gap, want UID 1 added", got[1])
+	}
+}
+
+// changesRows counts the changes table's rows and reads the highest seq
+// pruned.
+func changesRows(t *testing.T, s *Store) (rows, pruned int64) {
+	t.Helper()
+	err := s.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM changes), (SELECT upto FROM changes_pruned)`).Scan(&rows, &pruned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, pruned
+}
+
+// Pruning keeps the newest ChangesKeptRows batches (and none older than
+// ChangesKeptFor); a node that was away longer publishes what is left
+// and logs that it missed the rest.
+func TestFeedPruneAndTheNodeAwayTooLong(t *testing.T) {
+	lost, resume := make(chan struct{}, 1), make(chan struct{})
+	a := openWith(t, Options{FeedPoll: noPoll, ChangesKeptRows: 3})
+	var logged testutil.SyncBuffer
+	b := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, Logger: slog.New(slog.NewTextHandler(&logged, nil)),
+		listenerLost: func() {
+			lost <- struct{}{}
+			<-resume
+		}})
+	logB := observe(b)
+	mb := newMailbox(t, a, "Queues/Support")
+	logB.waitFor(t, 1)
+	if _, err := a.pool.Exec(context.Background(), "SELECT pg_terminate_backend($1)", b.listenerPID.Load()); err != nil {
+		t.Fatal(err)
+	}
+	<-lost
+	for range 10 {
+		if err := deliver(a, mb.ID, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.prune(context.Background())
+	if rows, pruned := changesRows(t, a); rows != 3 || pruned != 8 {
+		t.Errorf("after pruning to 3 rows: %d rows, pruned up to seq %d; want 3 and 8", rows, pruned)
+	}
+	close(resume)
+	uids, _ := uidsOf(logB.waitAdded(t, mb.ID, 3), mb.ID)
+	if !slices.Equal(uids, []store.UID{8, 9, 10}) {
+		t.Errorf("the node away observed UIDs %v, want the 3 kept: [8 9 10]", uids)
+	}
+	if !strings.Contains(logged.String(), "from_seq=2 to_seq=8") {
+		t.Errorf("the node away logged %q, want the seqs it missed (2 to 8)", logged.String())
+	}
+
+	aged := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, ChangesKeptFor: time.Microsecond})
+	aged.prune(context.Background())
+	if rows, pruned := changesRows(t, a); rows != 0 || pruned != 11 {
+		t.Errorf("after pruning what is older than 1µs: %d rows, pruned up to seq %d; want 0 and 11", rows, pruned)
 	}
 }

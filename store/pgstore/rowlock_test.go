@@ -174,10 +174,43 @@ func appendSubject(tx store.Tx, id, mark string) error {
 	return tx.PutSession(sess)
 }
 
+// inOneBatch queues updates fns on s so that its writer runs them in one
+// transaction (it holds the writer until all are queued); wait returns
+// their errors, in order.
+func inOneBatch(t *testing.T, s *Store, fns ...func(store.Tx) error) (wait func() []error) {
+	t.Helper()
+	gate, opened := make(chan struct{}), make(chan struct{})
+	errs := make([]chan error, len(fns)+1)
+	for i := range errs {
+		errs[i] = make(chan error, 1)
+	}
+	go func() {
+		errs[0] <- s.Update(context.Background(), store.UpdateOptions{}, func(store.Tx) error {
+			close(opened)
+			<-gate
+			return nil
+		})
+	}()
+	<-opened
+	for i, fn := range fns {
+		go func() { errs[i+1] <- s.Update(context.Background(), store.UpdateOptions{}, fn) }()
+		queued(t, s, i+1)
+	}
+	close(gate)
+	return func() []error {
+		out := make([]error, len(errs))
+		for i, c := range errs {
+			out[i] = <-c
+		}
+		return out[1:]
+	}
+}
+
 // Two nodes locking two sessions in crossed order deadlock; PostgreSQL
 // aborts one, whose savepoint is rolled back and whose Update alone is
-// re-run: the other requests of its batch commit once, and each session
-// gets each node's change once.
+// re-run, also when its function hid the deadlock (wrapped without %w):
+// the other updates of its batch commit once, and each session gets each
+// node's change once.
 func TestDeadlockRerunsOnlyItsUpdate(t *testing.T) {
 	nodes := openNodes(t, 2, Options{FeedPoll: noPoll})
 	for _, id := range []string{"x", "y", "by0", "by1"} {
@@ -185,46 +218,32 @@ func TestDeadlockRerunsOnlyItsUpdate(t *testing.T) {
 	}
 	holds := []chan struct{}{make(chan struct{}), make(chan struct{})}
 	var runs atomic.Int32
-	errs := make(chan error, 4)
+	var waits []func() []error
 	for i, s := range nodes {
 		first, second := "x", "y"
 		if i == 1 {
 			first, second = "y", "x"
 		}
-		// Hold the writer so that a bystander (a session of its own) and
-		// the crossed update wait together: one batch, one transaction.
-		gate, opened := make(chan struct{}), make(chan struct{})
-		go func() {
-			errs <- s.Update(context.Background(), store.UpdateOptions{}, func(store.Tx) error {
-				close(opened)
-				<-gate
-				return nil
-			})
-		}()
-		<-opened
-		go func() {
-			errs <- s.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {
-				return appendSubject(tx, fmt.Sprint("by", i), "!")
-			})
-		}()
-		queued(t, s, 1)
 		var once sync.Once
-		go func() {
-			errs <- s.Update(context.Background(), store.UpdateOptions{}, func(tx store.Tx) error {
-				runs.Add(1)
-				if err := appendSubject(tx, first, "+"); err != nil {
-					return err
-				}
-				once.Do(func() { close(holds[i]); <-holds[1-i] })
-				return appendSubject(tx, second, "+")
-			})
-		}()
-		queued(t, s, 2)
-		close(gate)
+		bystander := func(tx store.Tx) error { return appendSubject(tx, fmt.Sprint("by", i), "!") }
+		crossed := func(tx store.Tx) error {
+			runs.Add(1)
+			if err := appendSubject(tx, first, "+"); err != nil {
+				return err
+			}
+			once.Do(func() { close(holds[i]); <-holds[1-i] })
+			if err := appendSubject(tx, second, "+"); err != nil {
+				return fmt.Errorf("crossed update: %v", err) // not %w
+			}
+			return nil
+		}
+		waits = append(waits, inOneBatch(t, s, bystander, crossed))
 	}
-	for range 6 {
-		if err := <-errs; err != nil {
-			t.Fatalf("an update failed: %v", err)
+	for _, wait := range waits {
+		for _, err := range wait() {
+			if err != nil {
+				t.Fatalf("an update failed: %v", err)
+			}
 		}
 	}
 	if n := runs.Load(); n != 3 {
@@ -235,6 +254,32 @@ func TestDeadlockRerunsOnlyItsUpdate(t *testing.T) {
 		slices.Sort(got)
 		if string(got) != want {
 			t.Errorf("session %s: subject %q, want the marks %q once each", id, got, want)
+		}
+	}
+}
+
+// An update whose statement failed but whose function went on (and
+// returned nil) fails alone: the updates before and after it in its
+// batch commit.
+func TestSwallowedFailureFailsOnlyItsUpdate(t *testing.T) {
+	s := openTest(t)
+	for _, id := range []string{"before", "after"} {
+		putSession(t, s, store.Session{ID: id, Queue: "support", Status: "open"})
+	}
+	errs := inOneBatch(t, s,
+		func(tx store.Tx) error { return appendSubject(tx, "before", "!") },
+		func(tx store.Tx) error {
+			tx.PutSession(store.Session{ID: "nul\x00", Queue: "support"}) // PostgreSQL refuses NUL in text
+			return nil
+		},
+		func(tx store.Tx) error { return appendSubject(tx, "after", "!") },
+	)()
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("updates answered %v; want nil, the refused statement's error, nil", errs)
+	}
+	for _, id := range []string{"before", "after"} {
+		if got := readSession(t, s, id).Subject; got != "!" {
+			t.Errorf("session %s: subject %q, want its update's mark once", id, got)
 		}
 	}
 }

@@ -178,8 +178,15 @@ func (s *Store) runSaved(ctx context.Context, q pgx.Tx, r *request) error {
 	if _, err := q.Exec(ctx, "SAVEPOINT upd"); err != nil {
 		return fmt.Errorf("%w: %w", errTxBroken, err)
 	}
-	t := &tx{ctx: ctx, q: q, origin: r.origin, write: true, expungedKept: s.expungedKept}
-	if err := s.run(t, r.fn); err != nil {
+	w := &watchedTx{Tx: q}
+	t := &tx{ctx: ctx, q: w, origin: r.origin, write: true, expungedKept: s.expungedKept}
+	err := s.run(t, r.fn)
+	if failed := w.firstFailure(); failed != nil && (err == nil || retryable(failed) && !retryable(err)) {
+		// The savepoint is aborted: this is why, and a deadlock hidden
+		// by the function is re-run all the same.
+		err = failed
+	}
+	if err != nil {
 		if _, rerr := q.Exec(ctx, "ROLLBACK TO SAVEPOINT upd"); rerr != nil {
 			return fmt.Errorf("%w: %w (after %v)", errTxBroken, rerr, err)
 		}
