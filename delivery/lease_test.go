@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"mxdesk/delivery"
 	"mxdesk/router"
 	"mxdesk/store/pgstore"
@@ -154,4 +156,53 @@ func subjectOf(raw []byte) string {
 		}
 	}
 	return ""
+}
+
+// A node that stops in the middle of sending gives the lease back: the
+// message is due again at once, and another node sends it.
+func TestStoppedNodeGivesItsLeaseBack(t *testing.T) {
+	mx := startSMTP(t, "127.0.0.2", "0", nil)
+	entered, block := make(chan struct{}, 1), make(chan struct{})
+	defer close(block)
+	mx.mu.Lock()
+	mx.data = func() error {
+		entered <- struct{}{}
+		<-block
+		return reply(451, smtp.EnhancedCode{4, 3, 0}, "cut off")
+	}
+	mx.mu.Unlock()
+	dnsSrv := startDNS(t)
+	dnsSrv.addA("remote.test", "127.0.0.2")
+	d := newDesk(t, dnsSrv, "mx_port = "+mx.port(), delivery.Options{})
+	dsn := pgtest.Shared(t).NewDB(t)
+	reports := make(chan delivery.Report, 10)
+	a, b := d.pgNode(dsn, reports), d.pgNode(dsn, reports)
+	d.r = a.r
+	d.submit("alice@example.test", "cut off", "bob@remote.test")
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.w.Run(runCtx)
+	}()
+	select {
+	case <-entered: // node a is sending the message's DATA
+	case <-time.After(waitTimeout):
+		t.Fatal("node a did not send")
+	}
+	stop() // node a stops
+	<-done
+	<-reports // a's cut-off attempt
+	mx.mu.Lock()
+	mx.data = nil
+	mx.mu.Unlock()
+	if n, err := b.w.RunDue(ctx); err != nil || n != 1 {
+		t.Fatalf("node b attempted %d messages after a stopped, want 1 (%v)", n, err)
+	}
+	if rep := <-reports; len(rep.Delivered) != 1 {
+		t.Errorf("node b's attempt: %+v", rep)
+	}
+	if got := subjectOf(mx.next(t).data); got != "cut off" {
+		t.Errorf("the remote got %q", got)
+	}
 }

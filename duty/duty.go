@@ -65,14 +65,19 @@ func Run(ctx context.Context, l Locker, name string, log *slog.Logger, fn func(c
 	if log == nil {
 		log = slog.Default()
 	}
+	failing := false // logged once per outage, not every retry
 	for ctx.Err() == nil {
 		lost, release, err := l.Acquire(ctx, name)
 		switch {
 		case err == nil:
+			failing = false
 			hold(ctx, name, log, lost, release, fn)
-		case errors.Is(err, ErrHeld), ctx.Err() != nil:
-		default:
-			log.Warn("duty: cannot ask for the lock", "duty", name, "err", err)
+		case errors.Is(err, ErrHeld):
+			failing = false
+		case ctx.Err() != nil:
+		case !failing:
+			failing = true
+			log.Warn("duty: cannot ask for the lock; trying again", "duty", name, "err", err)
 		}
 		wait(ctx, time.Duration(retryInterval.Load()))
 	}

@@ -5,7 +5,8 @@ package gateway
 // the store's advisory locks (package duty); on badger, which one process
 // opens, every duty is this node's (duty.Local). Delivery is not a duty:
 // every node's worker sends, taking each message with a lease
-// (router.LeaseOutbound).
+// (router.LeaseOutbound); nor is the shared presence, which every node
+// publishes and reads (router.RunPresence).
 
 import (
 	"context"
@@ -19,6 +20,8 @@ import (
 	"mxdesk/config"
 	"mxdesk/duty"
 	"mxdesk/metrics"
+	"mxdesk/router"
+	"mxdesk/store/pgstore"
 )
 
 // The duties' names: in the log lines, the metric's label, the admin API
@@ -63,6 +66,7 @@ func (g *Gateway) dutyLocker() duty.Locker {
 // startDuties runs each duty of this configuration under its lock until
 // work ends.
 func (g *Gateway) startDuties(work context.Context) {
+	g.wg.Go(func() { g.router.RunPresence(work) }) // every node: no duty
 	locker := g.dutyLocker()
 	g.runDuty(work, locker, dutyTimers, g.router.Run)
 	if g.archiver != nil {
@@ -83,6 +87,15 @@ func deliveryLease(st any, cfg *config.Config) time.Duration {
 		return cfg.Delivery.Lease.Duration
 	}
 	return 0
+}
+
+// sharedPresence is the presence shared with the other nodes when st is
+// PostgreSQL, else nil (badger: one node).
+func sharedPresence(st any) router.SharedPresence {
+	if ps, ok := st.(*pgstore.Store); ok {
+		return ps.Presence(0)
+	}
+	return nil
 }
 
 // runDuty runs fn whenever this node holds the duty name.

@@ -129,6 +129,7 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	if space, ok := st.(spaceGuard); ok {
 		ropts.Space = space
 	}
+	ropts.SharedPresence = sharedPresence(st) // nil on badger (duties.go)
 	rates, err := newRatings(cfg, obs.reg)
 	if err != nil {
 		st.Close()

@@ -18,6 +18,8 @@ type presence struct {
 	mu    sync.Mutex
 	conns map[string]map[*Presence]time.Time // login -> connection -> last seen
 	rona  map[string]bool                    // logins that may be in RONA (rona.go)
+	// shared is the other nodes' presence (sharedpresence.go).
+	shared shared
 }
 
 // Presence is one IMAP connection's claim that its agent is here.
@@ -47,8 +49,12 @@ func (r *Router) Connect(a *Agent, revoke func()) *Presence {
 	if r.presence.conns[login] == nil {
 		r.presence.conns[login] = map[*Presence]time.Time{}
 	}
+	first := len(r.presence.conns[login]) == 0
 	r.presence.conns[login][p] = r.now()
 	r.presence.mu.Unlock()
+	if first {
+		signal(r.presence.shared.changed)
+	}
 	r.noteStates()
 	r.kickAssign()
 	return p
@@ -77,6 +83,7 @@ func (p *Presence) Close() {
 		delete(c, p)
 		if len(c) == 0 {
 			delete(ps.conns, p.login)
+			signal(ps.shared.changed)
 		}
 	}
 	ps.mu.Unlock()
@@ -105,8 +112,12 @@ func (r *Router) revokeChanged(cfg *config.Config) int {
 }
 
 // Present reports whether login has an IMAP connection seen within
-// presence_timeout.
+// presence_timeout, here or on another node sharing the store.
 func (r *Router) Present(login string) bool {
+	return r.presentHere(login) || r.presentElsewhere(login)
+}
+
+func (r *Router) presentHere(login string) bool {
 	limit := r.now().Add(-r.config().PresenceTimeout.Duration)
 	r.presence.mu.Lock()
 	defer r.presence.mu.Unlock()

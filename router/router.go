@@ -84,6 +84,9 @@ type Options struct {
 	// RatingLink, if set, makes the signed rating links that agents'
 	// replies in queues with [queue.rating] end with (rating.go).
 	RatingLink RatingLink
+	// SharedPresence, if set, joins the presence of the nodes sharing
+	// the store (RunPresence); nil: this process's connections only.
+	SharedPresence SharedPresence
 }
 
 // Space is the guard of the store's free space (badgerstore.Store).
@@ -133,6 +136,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 		r.log = slog.Default()
 	}
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
+	r.presence.shared = newShared(opts.SharedPresence)
 	r.cur.Store(newLive(cfg))
 	st.SetObserver(r.publish)
 	r.st = meteredStore{Store: st, m: opts.Metrics, sl: &r.sl}
@@ -182,6 +186,9 @@ func (r *Router) kickAssign() {
 	select {
 	case r.kick <- struct{}{}:
 	default:
+	}
+	if r.presence.shared.sp != nil {
+		signal(r.presence.shared.kickOut) // the timers duty may be another node's
 	}
 }
 

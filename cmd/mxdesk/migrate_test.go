@@ -37,11 +37,11 @@ func TestMigrate(t *testing.T) {
 	}
 	withStore(t, path, `backend = "postgres"`+"\ndsn = \""+pgtest.Shared(t).NewDB(t)+"\"\npassword_file = \""+pw+"\"")
 	status, out, errOut := runCmd(t, "", "migrate", "--config", path)
-	if want := "applied migration 1\napplied migration 2\napplied migration 3\nschema at version 3\n"; status != 0 || out != want || errOut != "" {
+	if want := "applied migration 1\napplied migration 2\napplied migration 3\napplied migration 4\nschema at version 4\n"; status != 0 || out != want || errOut != "" {
 		t.Errorf("first migrate: status %d, stdout %q, stderr %q; want 0, %q", status, out, errOut, want)
 	}
 	status, out, errOut = runCmd(t, "", "migrate", "--config", path)
-	if want := "schema at version 3\n"; status != 0 || out != want || errOut != "" {
+	if want := "schema at version 4\n"; status != 0 || out != want || errOut != "" {
 		t.Errorf("second migrate: status %d, stdout %q, stderr %q; want 0, %q", status, out, errOut, want)
 	}
 }
