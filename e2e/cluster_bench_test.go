@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -150,29 +149,6 @@ func loadAverage() string {
 	b, _ := os.ReadFile("/proc/loadavg")
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-// scrapeMetrics reads p's /metrics into name{labels} -> value.
-func scrapeMetrics(t *testing.T, p *proc) map[string]float64 {
-	t.Helper()
-	resp, err := readyClient.Get("http://" + p.addr("http") + "/metrics")
-	if err != nil {
-		t.Fatalf("/metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err == nil {
-			m[name] = v
-		}
-	}
-	return m
 }
 
 // logBench logs the figures of a bench report.

@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -135,9 +140,9 @@ queues = ["Support"]
 `
 
 // clusterDelivery sends the agents' replies to a loopback smarthost. The
-// lease is short so that a test sees another node take over a reply
-// within seconds; the timeout long enough that a held attempt outlasts
-// the test's load phase.
+// lease is short (twice the timeout, the least allowed) so that a test
+// sees another node take over a dead node's reply within seconds; the
+// timeout long enough for a held attempt to outlast a node's start.
 const clusterDelivery = `
 [delivery]
 smarthost = %q
@@ -146,3 +151,56 @@ concurrency = 1
 timeout = "8s"
 lease = "16s"
 `
+
+// scrapeMetrics reads p's /metrics into name{labels} -> value.
+func scrapeMetrics(t *testing.T, p *proc) map[string]float64 {
+	t.Helper()
+	resp, err := readyClient.Get("http://" + p.addr("http") + "/metrics")
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err == nil {
+			m[name] = v
+		}
+	}
+	return m
+}
+
+// dutiesHeld lists the duties p holds: its mxdesk_duty_held series at 1.
+func dutiesHeld(t *testing.T, p *proc) []string {
+	t.Helper()
+	var held []string
+	for name, v := range scrapeMetrics(t, p) {
+		if strings.HasPrefix(name, "mxdesk_duty_held{") && v == 1 {
+			held = append(held, name)
+		}
+	}
+	slices.Sort(held)
+	return held
+}
+
+// waitDuties waits until p holds every duty of want.
+func waitDuties(t *testing.T, p *proc, want []string) {
+	t.Helper()
+	deadline := time.Now().Add(loadTimeout)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for range tick.C {
+		held := dutiesHeld(t, p)
+		if !slices.ContainsFunc(want, func(d string) bool { return !slices.Contains(held, d) }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v the surviving node holds %v, want %v", loadTimeout, held, want)
+		}
+	}
+}
