@@ -103,12 +103,9 @@ func commitMetrics(st store.Store, fn func(took time.Duration, updates int, err 
 	}
 }
 
-// storeReady is nil when the store takes new messages: PostgreSQL's
-// server answers (pingStore), badger's disk is above its reserve.
-func (g *Gateway) storeReady() error {
-	if err := g.pingStore(); err != nil {
-		return err
-	}
+// lowSpace is non-nil while badger's disk is below its reserve
+// (store.min_free_space); PostgreSQL's disk is its server's.
+func (g *Gateway) lowSpace() error {
 	if space, ok := g.store.(spaceGuard); ok {
 		if err := space.LowSpace(); err != nil {
 			return fmt.Errorf("store refuses new messages: %w", err)
