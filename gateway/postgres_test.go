@@ -49,12 +49,25 @@ We refunded the second charge.
 `
 
 // TestPostgresDesk: the basic desk on PostgreSQL. A customer's message
-// comes in over SMTP, alice reads it over IMAP and claims it (Queues/Support
-// to Inbox), replies with mutt through submission, and the reply reaches
-// the smarthost.
+// comes in over SMTP and shows up on alice's IDLE, alice reads it over
+// IMAP and claims it (Queues/Support to Inbox), replies with mutt
+// through submission, and the reply reaches the smarthost.
 func TestPostgresDesk(t *testing.T) {
 	g, snk := gestureDeskWith(t, func(cfg *config.Config) { usePostgres(t, cfg) })
+	exists := make(chan uint32, 8)
+	watcher := loginIMAPWatching(t, g.Addr("imap"), "alice@example.test", exists)
+	if _, err := watcher.Select("Queues/Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := watcher.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := customerWrites(t, g, "support@example.test", carlaWrites)
+	waitExists(t, exists, 1, "alice's IDLE on Queues/Support after carla's message")
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if s.Queue != "Support" || s.Agent != "" {
 		t.Fatalf("session %+v, want waiting in Support", s)
 	}
