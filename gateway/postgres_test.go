@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/jackc/pgx/v5"
 
 	"mxdesk/config"
 	"mxdesk/gateway"
@@ -405,5 +407,40 @@ func TestPostgresUnreachableAtStart(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "store.dsn: ") || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("New with an unreachable database: %v, want an error naming store.dsn without the password", err)
+	}
+}
+
+// A database whose commits are not durable (synchronous_commit = off)
+// is served, with a warning naming store.dsn at start: a crash of the
+// database could lose mail answered 250. The default says nothing.
+func TestPostgresNotDurableWarned(t *testing.T) {
+	cfg := testutil.Config(t, "")
+	usePostgres(t, cfg)
+	const warning = "store.dsn: the database's commits are not durable"
+	start := func() string {
+		logs := &testutil.SyncBuffer{}
+		g, err := gateway.New(cfg, slog.New(slog.NewTextHandler(logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return logs.String()
+	}
+	if logs := start(); strings.Contains(logs, warning) {
+		t.Errorf("the default synchronous_commit warned:\n%s", logs)
+	}
+	conn, err := pgx.Connect(context.Background(), cfg.Store.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(context.Background(), "ALTER DATABASE "+conn.Config().Database+" SET synchronous_commit = off")
+	conn.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if logs := start(); !strings.Contains(logs, warning) || !strings.Contains(logs, "synchronous_commit is off") {
+		t.Errorf("synchronous_commit = off: no warning naming store.dsn and synchronous_commit:\n%s", logs)
 	}
 }

@@ -77,6 +77,11 @@ func openPostgres(cfg *config.Config, log *slog.Logger) (*pgstore.Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store.dsn: %w", err)
 	}
+	// store.sync = false is badger's explicit choice; the database's is
+	// its own, so it is said aloud.
+	if err := st.CheckDurable(context.Background()); err != nil {
+		log.Warn("store.dsn: the database's commits are not durable", "err", err)
+	}
 	return st, nil
 }
 
