@@ -115,11 +115,14 @@ func (o *observability) isUp(name string) bool {
 // reads, every configured listener is bound and served, the delivery
 // worker, the CRM feed and the campaign sender run. Otherwise the error says what is down.
 func (g *Gateway) readiness() error {
-	if err := g.storeReady(); err != nil {
+	if err := g.pingStore(); err != nil {
 		return err
 	}
 	if err := g.router.Ready(); err != nil {
 		return fmt.Errorf("store not ready: %w", err)
+	}
+	if err := g.lowSpace(); err != nil {
+		return err
 	}
 	if err := g.obs.listenerDown(g.listeners()); err != nil {
 		return err

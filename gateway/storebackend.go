@@ -77,6 +77,11 @@ func openPostgres(cfg *config.Config, log *slog.Logger) (*pgstore.Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store.dsn: %w", err)
 	}
+	// store.sync = false is badger's explicit choice; the database's is
+	// its own, so it is said aloud.
+	if err := st.CheckDurable(context.Background()); err != nil {
+		log.Warn("store.dsn: the database's commits are not durable", "err", err)
+	}
 	return st, nil
 }
 
@@ -103,12 +108,9 @@ func commitMetrics(st store.Store, fn func(took time.Duration, updates int, err 
 	}
 }
 
-// storeReady is nil when the store takes new messages: PostgreSQL's
-// server answers (pingStore), badger's disk is above its reserve.
-func (g *Gateway) storeReady() error {
-	if err := g.pingStore(); err != nil {
-		return err
-	}
+// lowSpace is non-nil while badger's disk is below its reserve
+// (store.min_free_space); PostgreSQL's disk is its server's.
+func (g *Gateway) lowSpace() error {
 	if space, ok := g.store.(spaceGuard); ok {
 		if err := space.LowSpace(); err != nil {
 			return fmt.Errorf("store refuses new messages: %w", err)

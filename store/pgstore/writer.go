@@ -206,7 +206,11 @@ func (s *Store) failed(rs []*request, err error) { s.failedAfter(0, rs, err) }
 // failedAfter is failed for a transaction that failed after took.
 func (s *Store) failedAfter(took time.Duration, rs []*request, err error) {
 	s.commitDone(took, len(rs), err)
-	s.log.Error("store commit failed", "err", err, "updates", len(rs))
+	msg := "store commit failed"
+	if connectionLost(err) {
+		msg = "store commit failed: the database is unavailable (store.dsn)"
+	}
+	s.log.Error(msg, "err", err, "updates", len(rs))
 	answer(rs, err)
 }
 
