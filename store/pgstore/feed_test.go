@@ -479,10 +479,36 @@ func TestFeedPruneAndTheNodeAwayTooLong(t *testing.T) {
 	if !strings.Contains(logged.String(), "from_seq=2 to_seq=8") {
 		t.Errorf("the node away logged %q, want the seqs it missed (2 to 8)", logged.String())
 	}
+	if n := strings.Count(logged.String(), "lost the database connection listening for other nodes' changes; reconnecting\" key=store.dsn"); n != 1 {
+		t.Errorf("the outage logged %d times naming store.dsn, want once:\n%s", n, logged.String())
+	}
 
 	aged := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, ChangesKeptFor: time.Microsecond})
 	aged.prune(context.Background())
 	if rows, pruned := changesRows(t, a); rows != 0 || pruned != 11 {
 		t.Errorf("after pruning what is older than 1µs: %d rows, pruned up to seq %d; want 0 and 11", rows, pruned)
+	}
+}
+
+// A batch whose notification never came (committed without NOTIFY, as
+// when the notification is lost) reaches the other node by the safety
+// poll.
+func TestFeedPollCatchesUpWithoutNotification(t *testing.T) {
+	nodes := openNodes(t, 2, Options{FeedPoll: 50 * time.Millisecond})
+	a, b := nodes[0], nodes[1]
+	logB := observe(b)
+	newMailbox(t, a, "Queues/Support")
+	logB.waitFor(t, 1) // b listens, and caught up
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, a.pool, func(q pgx.Tx) error {
+		_, err := q.Exec(ctx, "INSERT INTO changes (node, data) VALUES ('silent', $1)", `[{"Kind":4,"Mailbox":7}]`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := logB.waitFor(t, 2)
+	if got[1].Kind != store.MailboxCreated || got[1].Mailbox != 7 {
+		t.Errorf("node b observed %+v, want mailbox 7 created", got[1])
 	}
 }
