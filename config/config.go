@@ -130,6 +130,12 @@ type Store struct {
 	Backend      string `toml:"backend"`
 	DSN          string `toml:"dsn"`
 	PasswordFile string `toml:"password_file"`
+
+	// FeedPoll, ChangesKeptFor and ChangesKeptRows tune the change feed
+	// across nodes on PostgreSQL (feed.go).
+	FeedPoll        Duration `toml:"feed_poll"`
+	ChangesKeptFor  Duration `toml:"changes_kept_for"`
+	ChangesKeptRows int      `toml:"changes_kept_rows"`
 }
 
 // Domain is a mail domain mxdesk is the MX for.

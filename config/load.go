@@ -225,6 +225,7 @@ func (p *parser) applyDefaults() {
 		sync := true
 		c.Store.Sync = &sync
 	}
+	p.defaultStoreFeed() // store.feed_poll, changes_kept_for, changes_kept_rows (feed.go)
 	for i := range c.Agent {
 		if !p.tableHasKey("agent", i, "role") {
 			c.Agent[i].Role = DefaultRole

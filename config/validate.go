@@ -23,6 +23,7 @@ func (p *parser) validate() {
 	p.checkLog()
 	p.checkLimits()
 	p.checkStoreBackend() // store.backend, dsn, password_file (store.go)
+	p.checkStoreFeed()    // store.feed_poll, changes_kept_for, changes_kept_rows (feed.go)
 	p.checkSpool()
 	p.checkDomains()
 	addrs := map[string]string{} // lower-case address → key that defined it first

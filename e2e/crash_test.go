@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -101,6 +103,8 @@ func TestStopUnderLoad(t *testing.T) {
 // load is crashClients SMTP clients sending unique messages until stopped.
 type load struct {
 	addr     string
+	prefix   string        // of the Message-IDs' local parts
+	redial   bool          // after a failed connection, connect again
 	acks     chan string   // every acknowledged Message-ID, in order
 	stop     chan struct{} // closed by finish
 	stopOnce sync.Once
@@ -108,18 +112,28 @@ type load struct {
 
 	mu      sync.Mutex
 	acked   []string
-	unknown int   // transactions that failed: stored or not, nobody knows
-	dialErr error // the last failed connection attempt
+	unknown int         // transactions that failed: stored or not, nobody knows
+	codes   map[int]int // SMTP reply code of each failed transaction -> count (0: no reply)
+	dialErr error       // the last failed connection attempt
 }
 
 // startLoad starts the clients; they stop at finish or when the test ends.
 func startLoad(t *testing.T, addr string, clients int) *load {
-	l := &load{addr: addr, acks: make(chan string, 1<<16), stop: make(chan struct{})}
+	l := newLoad(addr)
+	l.start(t, clients)
+	return l
+}
+
+func newLoad(addr string) *load {
+	return &load{addr: addr, prefix: "crash", acks: make(chan string, 1<<16), stop: make(chan struct{}), codes: map[int]int{}}
+}
+
+// start runs the clients until finish or the end of the test.
+func (l *load) start(t *testing.T, clients int) {
 	for w := range clients {
 		l.wg.Go(func() { l.client(w) })
 	}
 	t.Cleanup(func() { l.finish() })
-	return l
 }
 
 // client sends messages over one connection, reconnecting after an error,
@@ -136,18 +150,25 @@ func (l *load) client(w int) {
 			var err error
 			if c, err = dialSMTP(l.addr); err != nil {
 				l.setDialErr(err)
-				<-l.stop // the server is gone or broken: stop sending
-				return
+				if !l.redial {
+					<-l.stop // the server is gone or broken: stop sending
+					return
+				}
+				l.pause() // refused for now (a 421 greeting): try again
+				continue
 			}
 		}
-		id := fmt.Sprintf("crash-%d-%d@client.example", w, n)
+		id := fmt.Sprintf("%s-%d-%d@client.example", l.prefix, w, n)
 		if err := smtpTransaction(c, id); err != nil {
-			l.record(id, false)
+			l.record(id, err)
 			c.Close()
 			c = nil
+			if l.redial {
+				l.pause() // as an MTA waits before it retries
+			}
 			continue
 		}
-		l.record(id, true)
+		l.record(id, nil)
 	}
 }
 
@@ -155,6 +176,29 @@ func (l *load) setDialErr(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.dialErr = err
+	var reply *smtp.SMTPError
+	if errors.As(err, &reply) {
+		l.codes[reply.Code]++
+	}
+}
+
+// redialPause paces a redialing client's attempts while the server
+// refuses connections, so that it does not spin.
+const redialPause = 20 * time.Millisecond
+
+// pause waits redialPause, or less if the load stops.
+func (l *load) pause() {
+	select {
+	case <-l.stop:
+	case <-time.After(redialPause):
+	}
+}
+
+// replyCodes is a copy of the failed transactions' reply codes.
+func (l *load) replyCodes() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.codes)
 }
 
 func (l *load) stopped() bool {
@@ -166,11 +210,18 @@ func (l *load) stopped() bool {
 	}
 }
 
-func (l *load) record(id string, ok bool) {
+// record notes the outcome of id's transaction: err nil is a 250.
+func (l *load) record(id string, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !ok {
+	if err != nil {
 		l.unknown++
+		var reply *smtp.SMTPError
+		if errors.As(err, &reply) {
+			l.codes[reply.Code]++
+		} else {
+			l.codes[0]++
+		}
 		return
 	}
 	l.acked = append(l.acked, id)

@@ -210,6 +210,14 @@ func startSmarthost(t *testing.T, acceptFirst int) *smarthost {
 	return s
 }
 
+// disarm makes the smarthost accept everything from now on, holding
+// nothing.
+func (s *smarthost) disarm() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holding = true
+}
+
 func (s *smarthost) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

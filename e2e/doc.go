@@ -11,8 +11,13 @@
 // `mxdesk bench` (inbound, and submission with delivery to its own sink),
 // `mxdesk session list|show` against the running server (over its admin
 // socket) and the stopped one, the content policy and antivirus with a
-// real clamd (`mxdesk quarantine`, 451 while clamd is down), and the demo
-// of `mxdesk serve` without flags.
+// real clamd (`mxdesk quarantine`, 451 while clamd is down), the demo
+// of `mxdesk serve` without flags, and several nodes on one PostgreSQL
+// (cluster_test.go, multinode_test.go: IDLE on node B for mail delivered
+// to node A, two agents on two nodes claiming one session, kill -9 of a
+// node under load with its duties and a leased reply taken over,
+// PostgreSQL restarted under load; an opt-in benchmark of intake on one
+// and two nodes and of IDLE across nodes).
 //
 // Every listener is configured on 127.0.0.1:0 and the harness reads the
 // bound addresses from the server's "msg=listening" log lines, so tests

@@ -27,6 +27,7 @@ import (
 
 	"mxdesk/panics"
 	"mxdesk/testutil/dovecottest"
+	"mxdesk/testutil/pgtest"
 )
 
 // mxdeskBin is the binary TestMain built.
@@ -52,7 +53,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := dovecottest.StopShared(panics.Guard(m.Run()))
+	code := pgtest.StopShared(dovecottest.StopShared(panics.Guard(m.Run())))
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

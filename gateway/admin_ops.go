@@ -69,10 +69,15 @@ func (g *Gateway) serveBackup(w http.ResponseWriter, req *http.Request) {
 		writeAdminError(w, http.StatusServiceUnavailable, "the server is stopping")
 		return
 	}
+	bk, ok := g.store.(backuper)
+	if !ok {
+		writeAdminError(w, http.StatusNotImplemented, errNoBackupOnPostgres().Error())
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	g.log.Info("backup started", "via", "admin API", "actor", adminActor(req))
 	cw := &countWriter{w: w}
-	if err := g.store.Backup(cw); err != nil {
+	if err := bk.Backup(cw); err != nil {
 		g.log.Error("backup failed", "err", err, "sent_bytes", cw.n)
 		if cw.n == 0 {
 			writeAdminError(w, http.StatusInternalServerError, "backup: "+err.Error())

@@ -27,10 +27,13 @@ func storeOptions(cfg *config.Config, log *slog.Logger) badgerstore.Options {
 // (a running server holds the store: ask it over the admin socket, GET
 // /v1/backup).
 func BackupOffline(cfg *config.Config, log *slog.Logger, w io.Writer) error {
+	if isPostgres(cfg) {
+		return errNoBackupOnPostgres()
+	}
 	if _, err := os.Stat(storeDir(cfg)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no store in data_dir %s (mxdesk serve has never run with it)", cfg.DataDir)
 	}
-	st, err := openStore(cfg, log)
+	st, err := openBadger(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -41,6 +44,10 @@ func BackupOffline(cfg *config.Config, log *slog.Logger, w io.Writer) error {
 // whose store directory holds anything, and one a server runs on; what a
 // failed restore wrote is removed.
 func Restore(cfg *config.Config, log *slog.Logger, r io.Reader) error {
+	if isPostgres(cfg) {
+		return fmt.Errorf("store.backend = %q: mxdesk restore fills only badger's store; restore the PostgreSQL database with pg_restore (or from pg_basebackup) instead (docs/operations.md)",
+			config.BackendPostgres)
+	}
 	if _, err := checkAdminSocket(AdminSocket(cfg)); err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +31,7 @@ import (
 	"mxdesk/ratelimit"
 	"mxdesk/router"
 	"mxdesk/smtpserver"
+	"mxdesk/store"
 	"mxdesk/store/badgerstore"
 )
 
@@ -39,7 +39,8 @@ import (
 type Gateway struct {
 	cfg    *config.Config
 	log    *slog.Logger
-	store  *badgerstore.Store
+	store  store.Store // badger's or PostgreSQL's (storebackend.go)
+	ping   storePing   // the database store's last answer (/readyz)
 	router *router.Router
 	// delivery sends the outbound queue; Start runs it with the timers.
 	delivery *delivery.Worker
@@ -107,15 +108,12 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	if log == nil {
 		log = slog.Default()
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "store"), 0o700); err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
-	}
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	obs := newObservability(cfg)
-	st.SetCommitHook(obs.set.Commit)
+	commitMetrics(st, obs.set.Commit)
 	spool, err := prepareSpool(cfg, log)
 	if err != nil {
 		st.Close()
@@ -127,7 +125,10 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 		st.Close()
 		return nil, err
 	}
-	ropts := router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply, Space: st}
+	ropts := router.Options{Now: now, Logger: log, Metrics: obs.set, OnAutoReply: obs.set.AutoReply}
+	if space, ok := st.(spaceGuard); ok {
+		ropts.Space = space
+	}
 	ropts.SharedPresence = sharedPresence(st) // nil on badger (duties.go)
 	rates, err := newRatings(cfg, obs.reg)
 	if err != nil {
@@ -219,10 +220,22 @@ func newGateway(cfg *config.Config, log *slog.Logger, now func() time.Time) (*Ga
 	return g, nil
 }
 
-// openStore opens the badger store in data_dir/store.
-func openStore(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error) {
-	if err := checkBackend(cfg); err != nil {
-		return nil, err
+// openStore opens the store of cfg: PostgreSQL's (store.backend =
+// "postgres"), or badger's in data_dir/store.
+func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	if isPostgres(cfg) {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil { // the spool and the admin socket
+			return nil, fmt.Errorf("data_dir: %w", err)
+		}
+		return openPostgres(cfg, log)
+	}
+	return openBadger(cfg, log)
+}
+
+// openBadger opens the badger store in data_dir/store.
+func openBadger(cfg *config.Config, log *slog.Logger) (*badgerstore.Store, error) {
+	if err := os.MkdirAll(storeDir(cfg), 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	st, err := badgerstore.Open(storeDir(cfg), storeOptions(cfg, log))
 	// badger formats the flock error away (%+v), so only its text tells

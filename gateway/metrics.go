@@ -115,11 +115,14 @@ func (o *observability) isUp(name string) bool {
 // reads, every configured listener is bound and served, the delivery
 // worker, the CRM feed and the campaign sender run. Otherwise the error says what is down.
 func (g *Gateway) readiness() error {
+	if err := g.pingStore(); err != nil {
+		return err
+	}
 	if err := g.router.Ready(); err != nil {
 		return fmt.Errorf("store not ready: %w", err)
 	}
-	if err := g.store.LowSpace(); err != nil {
-		return fmt.Errorf("store refuses new messages: %w", err)
+	if err := g.lowSpace(); err != nil {
+		return err
 	}
 	if err := g.obs.listenerDown(g.listeners()); err != nil {
 		return err
@@ -253,17 +256,7 @@ func (c deskCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descBounced, st.Bounced)
 	}
 	gauge(descInflight, float64(g.inflight.InUse()))
-	if lsm, vlog, err := g.store.Size(); err == nil {
-		gauge(descStore, float64(lsm), "lsm")
-		gauge(descStore, float64(vlog), "vlog")
-	}
-	free, _ := g.store.FreeSpace()
-	gauge(descFree, float64(free))
-	low := 0.0
-	if g.store.LowSpace() != nil {
-		low = 1
-	}
-	gauge(descLowSpace, low)
+	g.collectStoreDisk(gauge)
 	for _, l := range g.listeners() {
 		if l.addr == "" {
 			continue

@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mxdesk/router"
+	"mxdesk/store"
 )
 
 // errInternal is what a client sees of an unexpected failure; the details go
@@ -15,6 +16,26 @@ var errInternal = &imap.Error{
 	Type: imap.StatusResponseTypeNo,
 	Code: imap.ResponseCodeServerBug,
 	Text: "Internal server error",
+}
+
+// errUnavailable answers a command the store could not serve for now
+// (its database unreachable, store.ErrUnavailable): RFC 5530's
+// UNAVAILABLE, which clients show and retry, never SERVERBUG.
+var errUnavailable = &imap.Error{
+	Type: imap.StatusResponseTypeNo,
+	Code: imap.ResponseCodeUnavailable,
+	Text: "Mail store temporarily unavailable, try again later",
+}
+
+// storeUnavailable turns an error of the store's unreachable database
+// into errUnavailable, logged as a warning naming store.dsn; other errors
+// pass unchanged.
+func (s *session) storeUnavailable(err error) error {
+	if !errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	s.log.Warn("IMAP command deferred: the store's database is unavailable (store.dsn)", "err", err)
+	return errUnavailable
 }
 
 // Destination folders (APPEND, COPY, MOVE) answer a missing folder with
@@ -32,6 +53,9 @@ func (s *session) routerErr(err error, dest bool) error {
 	var ierr *imap.Error
 	if errors.As(err, &ierr) {
 		return ierr
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return s.storeUnavailable(err)
 	}
 	code, ok := kindCode(router.KindOf(err), dest)
 	if !ok {

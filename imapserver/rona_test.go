@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"mxdesk/router"
+	storepkg "mxdesk/store"
 )
 
 // wantState checks an agent's state as supervisors see it.
@@ -99,5 +100,29 @@ func TestRonaStatusAvailableAndInSession(t *testing.T) {
 	if _, err := a.Move(imap.UIDSetNum(a.uids()[0]), "Status/Available").Wait(); err != nil {
 		t.Fatal(err)
 	}
+	h.wantState(ann, router.StateAvailable)
+}
+
+// On several nodes the offer that timed out may have been another node's:
+// that node marked the agent in RONA in its memory, this one has only
+// the store's state. Her commands here reread it (at most every 30 s)
+// and bring her back.
+func TestRonaSetByAnotherNode(t *testing.T) {
+	h := newDeskHarness(t, desk{})
+	a := h.login(ann) // a command: her RONA is read now
+	err := h.st.Update(context.Background(), storepkg.UpdateOptions{}, func(tx storepkg.Tx) error {
+		st, err := tx.AgentState(ann)
+		if err != nil {
+			return err
+		}
+		st.RonaSince = h.clock.Now()
+		return tx.PutAgentState(st)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.noop()
+	h.wantState(ann, router.StateRona) // read at login, not again yet
+	h.advance(time.Minute, a)
 	h.wantState(ann, router.StateAvailable)
 }

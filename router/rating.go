@@ -172,6 +172,9 @@ func (r *Router) CSAT() (queues, agents map[string]CSAT, err error) {
 	c := &r.csat
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if r.csatStale() { // on several nodes (nodes.go)
+		c.built = false
+	}
 	if !c.built {
 		c.queues, c.agents = map[string]CSAT{}, map[string]CSAT{}
 		err := r.st.View(func(rd store.Reader) error {

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"mxdesk/store"
@@ -77,10 +78,39 @@ func (r *Router) loadRona() error {
 	})
 }
 
+// ronaRecheck is how often an agent's command rereads the store for RONA
+// when this node has no mark of it: on several nodes, the offer that
+// timed out may have been another node's (its session timers), which
+// marked only its own memory.
+const ronaRecheck = 30 * time.Second
+
+// ronaChecks is when each agent's RONA was last read from the store.
+type ronaChecks struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// recheckRona says whether login's command should read RONA from the
+// store: at most once per ronaRecheck per agent.
+func (r *Router) recheckRona(login string) bool {
+	c := &r.ronaChecks
+	now := r.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last, ok := c.at[login]; ok && now.Sub(last) < ronaRecheck {
+		return false
+	}
+	if c.at == nil {
+		c.at = map[string]time.Time{}
+	}
+	c.at[login] = now
+	return true
+}
+
 // comeBack takes login out of RONA, if they are in it: they spoke over
 // IMAP (how says why, for the log). Waiting sessions may go to them now.
 func (r *Router) comeBack(ctx context.Context, login, how string) {
-	if !r.markedRona(login) {
+	if !r.markedRona(login) && !r.recheckRona(login) {
 		return
 	}
 	was := false

@@ -123,6 +123,11 @@ type Router struct {
 
 	ratingLink RatingLink // Options.RatingLink
 	csat       csatTotals // the ratings' totals (rating.go)
+
+	// On several nodes (rona.go, nodes.go): RONA and the service level
+	// reread from the store.
+	ronaChecks ronaChecks
+	figures    figureRefresh
 }
 
 // New builds a router on st and makes sure every desk mailbox of cfg exists.
@@ -137,6 +142,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Router, error) {
 	r.logins = ratelimit.NewLogins(cfg.Limits.LoginLockAfter, cfg.Limits.LoginLockFor.Duration, time.Hour, r.now)
 	r.presence.shared = newShared(opts.SharedPresence)
 	r.cur.Store(newLive(cfg))
+	r.figures = newFigureRefresh(st)
 	st.SetObserver(r.publish)
 	r.st = meteredStore{Store: st, m: opts.Metrics, sl: &r.sl}
 	if err := r.ensureDesk(); err != nil {

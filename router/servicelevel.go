@@ -179,6 +179,7 @@ func (s ServiceLevel) Below() bool {
 // ServiceLevels reports, for every queue with a service level, its
 // level over the last hour and today, in configuration order.
 func (r *Router) ServiceLevels() []ServiceLevel {
+	r.refreshServiceLevel() // on several nodes (nodes.go)
 	cfg, now := r.config(), r.now()
 	r.sl.mu.Lock()
 	defer r.sl.mu.Unlock()

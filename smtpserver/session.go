@@ -279,6 +279,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", err.Error())
 		s.rejected(metrics.ReasonQueueSwitch)
 		return errQueueDisabled
+	case isStoreFailure(err):
+		s.rejected(metrics.ReasonStore)
+		return recipientUnchecked(s.log, err, "from", s.from, "rcpt", to)
 	default:
 		s.log.Info("rejected", "from", s.from, "rcpt", to, "reason", "unknown recipient")
 		s.rejected(metrics.ReasonUnknownRecipient)
@@ -402,6 +405,9 @@ func (s *session) deliveryRefusal(err error) error {
 	case router.KindNoSpace:
 		s.log.Warn("deferred", "from", s.from, "reason", "disk below store.min_free_space")
 		return errNoSpace
+	}
+	if reply, ok := storeUnavailable(s.log, err, "from", s.from, "rcpts", s.rcpts); ok {
+		return reply
 	}
 	s.log.Error("store failed", "from", s.from, "rcpts", s.rcpts, "err", err)
 	return errStore

@@ -243,6 +243,9 @@ func (s *submitSession) Data(r io.Reader) error {
 // KindInvalid: a bad address at RCPT, a bad message at DATA. Errors that
 // are not the sender's are temporary and logged.
 func (s *submitSession) refusal(err error, invalid *smtp.SMTPError) *smtp.SMTPError {
+	if reply, ok := storeUnavailable(s.log, err, "from", s.from, "rcpts", s.rcpts); ok {
+		return reply
+	}
 	var re *router.Error
 	if !errors.As(err, &re) {
 		s.log.Error("submit failed", "from", s.from, "rcpts", s.rcpts, "err", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -15,7 +16,8 @@ Load tool for a running mxdesk (or any SMTP server). It has two phases.
 
 Throughput: --conns workers each keep one SMTP connection open and send
 messages over it until --messages transactions have been attempted in
-total. Between two messages a worker sends RSET and EHLO (go-smtp's client
+total. --smtp may list several addresses separated by commas (the nodes
+of one desk): worker i connects to address i modulo their number. Between two messages a worker sends RSET and EHLO (go-smtp's client
 greets again after RSET; --no-rset skips both); after an error it opens a
 new connection. Every message is an RFC 5322 message of --size bytes with
 a unique Message-ID. It reports the acknowledged messages, the failed
@@ -25,7 +27,8 @@ reply to DATA): p50, p90, p99, max.
 
 IDLE probe (only with --imap): afterwards, with the server otherwise idle, it
 logs in over IMAP as --login, selects --folder, starts IDLE and sends
---idle-probes messages one at a time. For each it measures the time from the
+--idle-probes messages one at a time, to the first --smtp address (give
+another node's --imap to measure the cross-node change feed). For each it measures the time from the
 250 reply to DATA to the untagged EXISTS on the IDLE connection
 (delivery-to-IDLE) and from the start of the SMTP transaction to that EXISTS
 (transaction-to-IDLE). The server may announce EXISTS before its 250 reply
@@ -54,6 +57,10 @@ Example, against the demo (mxdesk serve with no flags):
   mxdesk bench --smtp 127.0.0.1:2525 --conns 64 --messages 20000 \
       --imap 127.0.0.1:1143 --login alice@example.test --password PASSWORD
 
+Two nodes on one PostgreSQL, mail to node A, IDLE on node B:
+  mxdesk bench --smtp nodea:25,nodeb:25 --conns 64 --messages 20000 \
+      --imap nodeb:143 --login alice@example.test --password PASSWORD
+
 Flags:
 `
 
@@ -77,18 +84,34 @@ type benchConfig struct {
 	CPUProfile string
 }
 
-// target is the address the throughput phase sends to.
-func (c *benchConfig) target() string {
+// targets are the addresses the throughput phase sends to: --submission,
+// or each address of --smtp's comma-separated list (several nodes of one
+// desk).
+func (c *benchConfig) targets() []string {
 	if c.Submission != "" {
-		return c.Submission
+		return []string{c.Submission}
 	}
-	return c.SMTP
+	var addrs []string
+	for _, a := range strings.Split(c.SMTP, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
+}
+
+// target is the address worker w connects to: the workers are spread
+// round-robin over the targets, and the IDLE probe (worker 0) sends to
+// the first.
+func (c *benchConfig) target(w int) string {
+	addrs := c.targets()
+	return addrs[w%len(addrs)]
 }
 
 // newBenchFlags defines the flags of mxdesk bench on c.
 func newBenchFlags(c *benchConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.StringVar(&c.SMTP, "smtp", "", "SMTP `address` of the server under test (this or --submission)")
+	fs.StringVar(&c.SMTP, "smtp", "", "SMTP `address` of the server under test (this or --submission); several nodes' addresses separated by commas share the connections round-robin")
 	fs.StringVar(&c.Submission, "submission", "", "submission `address`: send as the agent --login instead")
 	fs.StringVar(&c.Sink, "sink", "", "run a delivery sink on `address` (with --submission)")
 	fs.DurationVar(&c.SinkWait, "sink-wait", 2*time.Minute, "how long to wait for deliveries at the sink")
@@ -121,6 +144,8 @@ func (c *benchConfig) validate() error {
 	switch {
 	case (c.SMTP == "") == (c.Submission == ""):
 		return errors.New("give one of --smtp and --submission")
+	case c.Submission == "" && len(c.targets()) == 0:
+		return fmt.Errorf("--smtp %q names no address", c.SMTP)
 	case c.Submission != "" && (c.Login == "" || c.Password == ""):
 		return errors.New("--submission needs --login and --password")
 	case c.Sink != "" && c.Submission == "":

@@ -64,7 +64,7 @@ func runIdleProbe(c *benchConfig) *idleResult {
 	}()
 	for n := range c.IdleProbes {
 		if cl == nil {
-			if cl, err = dialSMTP(c); err != nil {
+			if cl, err = dialSMTP(c, c.target(0)); err != nil {
 				res.fail(err)
 				continue
 			}

@@ -38,7 +38,7 @@ func runThroughput(c *benchConfig) *throughputResult {
 	for i := range results {
 		results[i] = &workerResult{}
 		wg.Go(func() {
-			w := &smtpWorker{c: c, gen: gen, res: results[i]}
+			w := &smtpWorker{c: c, addr: c.target(i), gen: gen, res: results[i]}
 			w.run(func() (int, bool) {
 				n := int(next.Add(1)) - 1
 				return n, n < c.Messages
@@ -88,6 +88,7 @@ func mergeResults(rs []*workerResult, elapsed time.Duration) *throughputResult {
 // smtpWorker sends messages over one persistent SMTP connection.
 type smtpWorker struct {
 	c      *benchConfig
+	addr   string // the server it connects to
 	gen    *messageGen
 	res    *workerResult
 	client *smtp.Client
@@ -138,7 +139,7 @@ func (w *smtpWorker) send(from string, msg []byte) (time.Duration, error) {
 // prepare connects if needed, or resets the previous transaction.
 func (w *smtpWorker) prepare() error {
 	if w.client == nil {
-		cl, err := dialSMTP(w.c)
+		cl, err := dialSMTP(w.c, w.addr)
 		if err != nil {
 			return err
 		}
@@ -165,10 +166,10 @@ func (w *smtpWorker) close() {
 	}
 }
 
-// dialSMTP connects and greets with EHLO; on the submission port it
-// authenticates too.
-func dialSMTP(c *benchConfig) (*smtp.Client, error) {
-	conn, err := net.DialTimeout("tcp", c.target(), c.Timeout)
+// dialSMTP connects to addr and greets with EHLO; on the submission port
+// it authenticates too.
+func dialSMTP(c *benchConfig, addr string) (*smtp.Client, error) {
+	conn, err := net.DialTimeout("tcp", addr, c.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

@@ -123,3 +123,40 @@ func TestBenchIMAPFlags(t *testing.T) {
 		t.Errorf("bench imap --help through bench: status %d, output:\n%s", status, out)
 	}
 }
+
+// --smtp with several addresses spreads the connections round-robin over
+// them (the nodes of one desk): two loopback SMTP servers each receive
+// half of the messages, over real connections.
+func TestBenchSpreadsOverSeveralSMTP(t *testing.T) {
+	a, b := startTestSink(t), startTestSink(t)
+	status, out, errOut := runBenchCmd("--json", "--smtp", a.ln.Addr().String()+", "+b.ln.Addr().String(),
+		"--conns", "4", "--messages", "40", "--size", "500", "--no-rset")
+	if status != 0 {
+		t.Fatalf("bench over two addresses: status %d\n%s%s", status, out, errOut)
+	}
+	if na, nb := a.count(), b.count(); na == 0 || nb == 0 || na+nb != 40 {
+		t.Errorf("first address got %d messages, second %d; want both some, 40 in all", na, nb)
+	}
+	if status, _, errOut := runBenchCmd("--smtp", " , "); status != 2 || !strings.Contains(errOut, "names no address") {
+		t.Errorf("bench --smtp ' , ': status %d, stderr %q; want 2 and a message", status, errOut)
+	}
+}
+
+// startTestSink runs the bench's sink on a free loopback port until the
+// test ends.
+func startTestSink(t *testing.T) *sink {
+	t.Helper()
+	s, err := startSink("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	return s
+}
+
+// count is the number of messages the sink received.
+func (s *sink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.arrived)
+}

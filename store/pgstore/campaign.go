@@ -14,7 +14,7 @@ import (
 
 func (t *tx) Campaign(id uint64) (store.Campaign, error) {
 	var c store.Campaign
-	err := t.getJSON(&c, `SELECT data FROM campaigns WHERE id = $1`, id)
+	err := t.getJSON(&c, `SELECT data FROM campaigns WHERE id = $1`+t.forUpdate(), id)
 	return c, err
 }
 

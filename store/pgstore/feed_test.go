@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mxdesk/store"
+	"mxdesk/testutil"
 	"mxdesk/testutil/pgtest"
 )
 
@@ -327,15 +330,35 @@ func TestFeedAcrossNodesInCommitOrder(t *testing.T) {
 	}
 }
 
+// heldListener is a listenerLost hook that reports each loss and holds
+// the reconnection until released.
+type heldListener struct {
+	lost    chan struct{}
+	resume  chan struct{}
+	release func()
+}
+
+func holdListener() *heldListener {
+	h := &heldListener{lost: make(chan struct{}, 1), resume: make(chan struct{})}
+	h.release = sync.OnceFunc(func() { close(h.resume) })
+	return h
+}
+
+func (h *heldListener) hook() {
+	select {
+	case h.lost <- struct{}{}:
+	default:
+	}
+	<-h.resume
+}
+
 // A listener that lost its connection reconnects and catches up from the
 // changes table: nothing committed meanwhile is lost.
 func TestFeedCatchesUpAfterListenerDropped(t *testing.T) {
-	lost, resume := make(chan struct{}, 1), make(chan struct{})
+	held := holdListener()
 	a := openWith(t, Options{FeedPoll: noPoll})
-	b := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, listenerLost: func() {
-		lost <- struct{}{}
-		<-resume
-	}})
+	b := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, listenerLost: held.hook})
+	t.Cleanup(held.release) // before b's Close (cleanups run last first)
 	logB := observe(b)
 	mb := newMailbox(t, a, "Queues/Support")
 	logB.waitFor(t, 1) // b listens
@@ -343,13 +366,13 @@ func TestFeedCatchesUpAfterListenerDropped(t *testing.T) {
 	if _, err := a.pool.Exec(context.Background(), "SELECT pg_terminate_backend($1)", b.listenerPID.Load()); err != nil {
 		t.Fatal(err)
 	}
-	<-lost
+	<-held.lost
 	for range 5 {
 		if err := deliver(a, mb.ID, "a"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	close(resume)
+	held.release()
 	uids, _ := uidsOf(logB.waitAdded(t, mb.ID, 5), mb.ID)
 	if !slices.Equal(uids, []store.UID{1, 2, 3, 4, 5}) {
 		t.Errorf("after the reconnection node b observed UIDs %v, want [1 2 3 4 5]", uids)
@@ -408,5 +431,84 @@ func TestFeedSkipsRolledBackSeq(t *testing.T) {
 	got := logB.waitFor(t, 2)
 	if got[1].Kind != store.MessageAdded || got[1].UID != 1 {
 		t.Errorf("node b observed %+v after the gap, want UID 1 added", got[1])
+	}
+}
+
+// changesRows counts the changes table's rows and reads the highest seq
+// pruned.
+func changesRows(t *testing.T, s *Store) (rows, pruned int64) {
+	t.Helper()
+	err := s.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM changes), (SELECT upto FROM changes_pruned)`).Scan(&rows, &pruned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, pruned
+}
+
+// Pruning keeps the newest ChangesKeptRows batches (and none older than
+// ChangesKeptFor); a node that was away longer publishes what is left
+// and logs that it missed the rest.
+func TestFeedPruneAndTheNodeAwayTooLong(t *testing.T) {
+	held := holdListener()
+	a := openWith(t, Options{FeedPoll: noPoll, ChangesKeptRows: 3})
+	var logged testutil.SyncBuffer
+	b := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, Logger: slog.New(slog.NewTextHandler(&logged, nil)),
+		listenerLost: held.hook})
+	t.Cleanup(held.release)
+	logB := observe(b)
+	mb := newMailbox(t, a, "Queues/Support")
+	logB.waitFor(t, 1)
+	if _, err := a.pool.Exec(context.Background(), "SELECT pg_terminate_backend($1)", b.listenerPID.Load()); err != nil {
+		t.Fatal(err)
+	}
+	<-held.lost
+	for range 10 {
+		if err := deliver(a, mb.ID, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.prune(context.Background())
+	if rows, pruned := changesRows(t, a); rows != 3 || pruned != 8 {
+		t.Errorf("after pruning to 3 rows: %d rows, pruned up to seq %d; want 3 and 8", rows, pruned)
+	}
+	held.release()
+	uids, _ := uidsOf(logB.waitAdded(t, mb.ID, 3), mb.ID)
+	if !slices.Equal(uids, []store.UID{8, 9, 10}) {
+		t.Errorf("the node away observed UIDs %v, want the 3 kept: [8 9 10]", uids)
+	}
+	if !strings.Contains(logged.String(), "from_seq=2 to_seq=8") {
+		t.Errorf("the node away logged %q, want the seqs it missed (2 to 8)", logged.String())
+	}
+	if n := strings.Count(logged.String(), "lost the database connection listening for other nodes' changes; reconnecting\" key=store.dsn"); n != 1 {
+		t.Errorf("the outage logged %d times naming store.dsn, want once:\n%s", n, logged.String())
+	}
+
+	aged := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, ChangesKeptFor: time.Microsecond})
+	aged.prune(context.Background())
+	if rows, pruned := changesRows(t, a); rows != 0 || pruned != 11 {
+		t.Errorf("after pruning what is older than 1µs: %d rows, pruned up to seq %d; want 0 and 11", rows, pruned)
+	}
+}
+
+// A batch whose notification never came (committed without NOTIFY, as
+// when the notification is lost) reaches the other node by the safety
+// poll.
+func TestFeedPollCatchesUpWithoutNotification(t *testing.T) {
+	nodes := openNodes(t, 2, Options{FeedPoll: 50 * time.Millisecond})
+	a, b := nodes[0], nodes[1]
+	logB := observe(b)
+	newMailbox(t, a, "Queues/Support")
+	logB.waitFor(t, 1) // b listens, and caught up
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, a.pool, func(q pgx.Tx) error {
+		_, err := q.Exec(ctx, "INSERT INTO changes (node, data) VALUES ('silent', $1)", `[{"Kind":4,"Mailbox":7}]`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := logB.waitFor(t, 2)
+	if got[1].Kind != store.MailboxCreated || got[1].Mailbox != 7 {
+		t.Errorf("node b observed %+v, want mailbox 7 created", got[1])
 	}
 }

@@ -85,8 +85,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (applied []int, err error)
 // migrateTo applies the migrations ms (the first ones, in order): a test
 // stops at an older version to write data the next one must carry.
 func migrateTo(ctx context.Context, pool *pgxpool.Pool, ms []migration) (applied []int, err error) {
-	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+	// Under the lock: two CREATE TABLE IF NOT EXISTS at once can both
+	// try to create it, and one fails (a unique violation in the catalog).
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("pgstore: migrate: %w", err)
 	}
 	for _, m := range ms {

@@ -109,3 +109,35 @@ func TestMigrationGivesModSeqs(t *testing.T) {
 		return nil
 	})
 }
+
+// Nodes started at once on an empty database take turns migrating it:
+// every Open succeeds, each migration is applied once.
+func TestMigrateNodesAtOnce(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDB(t)
+	const nodes = 4
+	errs := make(chan error, nodes)
+	start := make(chan struct{})
+	for range nodes {
+		go func() {
+			<-start
+			s, err := Open(context.Background(), dsn, Options{Migrate: true})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Errorf("a node's Open: %v", err)
+		}
+	}
+	var n, max int
+	if err := pool(t, dsn).QueryRow(context.Background(), "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	if n != Latest() || max != Latest() {
+		t.Errorf("schema_migrations: %d rows up to version %d, want %d", n, max, Latest())
+	}
+}

@@ -11,7 +11,7 @@ import (
 
 func (t *tx) Outbound(id uint64) (store.Outbound, error) {
 	var o store.Outbound
-	err := t.getJSON(&o, `SELECT data FROM outbound WHERE id = $1`, id)
+	err := t.getJSON(&o, `SELECT data FROM outbound WHERE id = $1`+t.forUpdate(), id)
 	return o, err
 }
 
@@ -108,7 +108,7 @@ func (t *tx) Unquarantine(id uint64) error {
 
 func (t *tx) Hook(id uint64) (store.Hook, error) {
 	var h store.Hook
-	err := t.getJSON(&h, `SELECT data FROM hooks WHERE id = $1`, id)
+	err := t.getJSON(&h, `SELECT data FROM hooks WHERE id = $1`+t.forUpdate(), id)
 	return h, err
 }
 

@@ -83,6 +83,7 @@ type Store struct {
 	once     sync.Once
 	obsMu    sync.RWMutex
 	observer store.Observer
+	onCommit func(took time.Duration, updates int, err error) // SetCommitHook
 
 	expungedKept int // Options.ExpungedKept
 
@@ -150,6 +151,9 @@ func Connect(ctx context.Context, dsn, password string) (*pgxpool.Pool, error) {
 	if password != "" {
 		cfg.ConnConfig.Password = password
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
@@ -193,11 +197,46 @@ func (s *Store) SetObserver(o store.Observer) {
 	s.obsMu.Unlock()
 }
 
-// View runs fn in a read-only snapshot (REPEATABLE READ).
+// SetCommitHook installs fn, called on the writer after every commit
+// with the duration of its COMMIT (the server's WAL flush and the round
+// trip), how many updates shared it and its error (metrics); a batch
+// that could not begin, or whose transaction broke, reports its error
+// too. fn must be quick. Install it before the first Update.
+func (s *Store) SetCommitHook(fn func(took time.Duration, updates int, err error)) {
+	s.obsMu.Lock()
+	s.onCommit = fn
+	s.obsMu.Unlock()
+}
+
+func (s *Store) commitDone(took time.Duration, updates int, err error) {
+	s.obsMu.RLock()
+	fn := s.onCommit
+	s.obsMu.RUnlock()
+	if fn != nil {
+		fn(took, updates, err)
+	}
+}
+
+// View runs fn in a read-only snapshot (REPEATABLE READ). A snapshot
+// that could not begin for a lost connection (one the server closed
+// while it sat in the pool) is begun once more on the pool's next one;
+// once fn ran it is not run again (its caller may have seen rows).
 func (s *Store) View(fn func(r store.Reader) error) error {
+	ran, err := s.view(fn)
+	if !ran && errors.Is(err, store.ErrUnavailable) {
+		_, err = s.view(fn)
+	}
+	return err
+}
+
+func (s *Store) view(fn func(r store.Reader) error) (ran bool, err error) {
 	ctx := context.Background()
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(q pgx.Tx) error { return fn(&tx{ctx: ctx, q: q}) })
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(q pgx.Tx) error {
+			ran = true
+			return fn(&tx{ctx: ctx, q: q})
+		})
+	return ran, unavailable(err)
 }
 
 func retryable(err error) bool {

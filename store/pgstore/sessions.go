@@ -12,7 +12,7 @@ import (
 
 func (t *tx) Session(id string) (store.Session, error) {
 	var s store.Session
-	err := t.getJSON(&s, `SELECT data FROM sessions WHERE id = $1`, id)
+	err := t.getJSON(&s, `SELECT data FROM sessions WHERE id = $1`+t.forUpdate(), id)
 	return s, err
 }
 
@@ -165,7 +165,7 @@ func (t *tx) SessionsInStatus(status string, until time.Time, fn func(id string,
 
 func (t *tx) AgentState(login string) (store.AgentState, error) {
 	a := store.AgentState{Login: login}
-	err := t.getJSON(&a, `SELECT data FROM agent_states WHERE login = $1`, login)
+	err := t.getJSON(&a, `SELECT data FROM agent_states WHERE login = $1`+t.forUpdate(), login)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.AgentState{Login: login}, nil
 	}
@@ -199,7 +199,7 @@ func (t *tx) PutAutoMail(a store.AutoMail, ttl time.Duration) error {
 
 func (t *tx) ImportState(account string) (store.ImportState, error) {
 	var s store.ImportState
-	err := t.getJSON(&s, `SELECT data FROM import_states WHERE account = $1`, account)
+	err := t.getJSON(&s, `SELECT data FROM import_states WHERE account = $1`+t.forUpdate(), account)
 	return s, err
 }
 

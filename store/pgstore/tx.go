@@ -26,6 +26,18 @@ type tx struct {
 	expungedKept int
 }
 
+// forUpdate locks the row a write transaction reads (SELECT … FOR
+// UPDATE): an Update reads a record to rewrite it, and another node's
+// Update of the same record must wait for this commit and read its result
+// (READ COMMITTED alone would let both write, one change lost). Views
+// take no locks.
+func (t *tx) forUpdate() string {
+	if t.write {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 func (t *tx) emit(c store.Change) {
 	c.Origin = t.origin
 	t.changes = append(t.changes, c)
@@ -118,13 +130,13 @@ const mailboxColumns = `data || jsonb_build_object('UIDNext', uid_next, 'Name', 
 
 func (t *tx) Mailbox(id store.MailboxID) (store.Mailbox, error) {
 	var m store.Mailbox
-	err := t.getJSON(&m, `SELECT `+mailboxColumns+` FROM mailboxes WHERE id = $1`, id)
+	err := t.getJSON(&m, `SELECT `+mailboxColumns+` FROM mailboxes WHERE id = $1`+t.forUpdate(), id)
 	return m, err
 }
 
 func (t *tx) MailboxByName(owner, name string) (store.Mailbox, error) {
 	var m store.Mailbox
-	err := t.getJSON(&m, `SELECT `+mailboxColumns+` FROM mailboxes WHERE owner = $1 AND name = $2`, owner, name)
+	err := t.getJSON(&m, `SELECT `+mailboxColumns+` FROM mailboxes WHERE owner = $1 AND name = $2`+t.forUpdate(), owner, name)
 	return m, err
 }
 
@@ -247,7 +259,7 @@ func (t *tx) Messages(mbox store.MailboxID, from, to store.UID) ([]store.Message
 
 func (t *tx) Message(mbox store.MailboxID, uid store.UID) (store.Message, error) {
 	var m store.Message
-	err := t.getJSON(&m, `SELECT data FROM messages WHERE mailbox = $1 AND uid = $2`, mbox, uid)
+	err := t.getJSON(&m, `SELECT data FROM messages WHERE mailbox = $1 AND uid = $2`+t.forUpdate(), mbox, uid)
 	return m, err
 }
 

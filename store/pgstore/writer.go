@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,13 +26,23 @@ type request struct {
 	done    chan error
 }
 
+// errCommitUnsure marks a COMMIT whose answer was lost with the
+// connection: it may have committed, so it is never run again.
+var errCommitUnsure = errors.New("pgstore: commit")
+
 // Update runs fn in the writer's next transaction, re-running it after a
-// deadlock or serialization failure, and returns once it is committed
-// and observed.
+// deadlock or serialization failure, and once after a connection lost
+// before COMMIT (the pool's next connection is a fresh one when the
+// server came back), and returns once it is committed and observed.
 func (s *Store) Update(ctx context.Context, opts store.UpdateOptions, fn func(tx store.Tx) error) error {
+	lost := false
 	for attempt := 0; ; attempt++ {
-		err := s.submit(ctx, &request{ctx: ctx, fn: fn, origin: opts.Origin, done: make(chan error, 1)})
-		if attempt >= maxRetries || !retryable(err) {
+		err := unavailable(s.submit(ctx, &request{ctx: ctx, fn: fn, origin: opts.Origin, done: make(chan error, 1)}))
+		switch {
+		case attempt < maxRetries && retryable(err):
+		case !lost && errors.Is(err, store.ErrUnavailable) && !errors.Is(err, errCommitUnsure):
+			lost = true
+		default:
 			return err
 		}
 	}
@@ -93,7 +104,7 @@ func (s *Store) commit(batch []*request) {
 	ctx := context.Background() // one request's end must not cut the others'
 	q, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		answer(batch, fmt.Errorf("pgstore: begin: %w", err))
+		s.failed(batch, fmt.Errorf("pgstore: begin: %w", err))
 		return
 	}
 	defer q.Rollback(ctx)
@@ -102,8 +113,7 @@ func (s *Store) commit(batch []*request) {
 	for i, r := range batch {
 		err := s.runSaved(ctx, q, r)
 		if errors.Is(err, errTxBroken) {
-			answer(ok, err)
-			answer(batch[i:], err)
+			s.failed(append(ok, batch[i:]...), err)
 			return
 		}
 		if err != nil {
@@ -114,11 +124,7 @@ func (s *Store) commit(batch []*request) {
 		changes = append(changes, r.changes...)
 	}
 	if len(changes) == 0 {
-		if err := q.Commit(ctx); err != nil {
-			answer(ok, fmt.Errorf("pgstore: commit: %w", err))
-			return
-		}
-		answer(ok, nil)
+		s.commitAndAnswer(ctx, q, ok)
 		return
 	}
 	// feedMu from before the batch is numbered to its publication: the
@@ -128,15 +134,36 @@ func (s *Store) commit(batch []*request) {
 	defer s.feedMu.Unlock()
 	seq, err := recordChanges(ctx, q, s.node, changes)
 	if err != nil {
-		answer(ok, err)
+		s.failed(ok, err)
 		return
 	}
-	if err := q.Commit(ctx); err != nil {
-		answer(ok, fmt.Errorf("pgstore: commit: %w", err))
+	if !s.commitTimed(ctx, q, ok) {
 		return
 	}
 	s.publishOwn(ctx, seq, ok)
 	answer(ok, nil)
+}
+
+// commitAndAnswer commits a transaction that changed nothing the feed
+// carries and answers its requests.
+func (s *Store) commitAndAnswer(ctx context.Context, q pgx.Tx, ok []*request) {
+	if s.commitTimed(ctx, q, ok) {
+		answer(ok, nil)
+	}
+}
+
+// commitTimed commits q, reporting its duration to the commit hook; on
+// failure it answers ok with the error and returns false.
+func (s *Store) commitTimed(ctx context.Context, q pgx.Tx, ok []*request) bool {
+	start := time.Now()
+	err := q.Commit(ctx)
+	took := time.Since(start)
+	if err != nil {
+		s.failedAfter(took, ok, fmt.Errorf("%w: %w", errCommitUnsure, err))
+		return false
+	}
+	s.commitDone(took, len(ok), nil)
+	return true
 }
 
 // errTxBroken: a savepoint could not be set or rolled back to; the
@@ -149,20 +176,42 @@ func (s *Store) runSaved(ctx context.Context, q pgx.Tx, r *request) error {
 		return err
 	}
 	if _, err := q.Exec(ctx, "SAVEPOINT upd"); err != nil {
-		return fmt.Errorf("%w: %v", errTxBroken, err)
+		return fmt.Errorf("%w: %w", errTxBroken, err)
 	}
-	t := &tx{ctx: ctx, q: q, origin: r.origin, write: true, expungedKept: s.expungedKept}
-	if err := s.run(t, r.fn); err != nil {
+	w := &watchedTx{Tx: q}
+	t := &tx{ctx: ctx, q: w, origin: r.origin, write: true, expungedKept: s.expungedKept}
+	err := s.run(t, r.fn)
+	if failed := w.firstFailure(); failed != nil && (err == nil || retryable(failed) && !retryable(err)) {
+		// The savepoint is aborted: this is why, and a deadlock hidden
+		// by the function is re-run all the same.
+		err = failed
+	}
+	if err != nil {
 		if _, rerr := q.Exec(ctx, "ROLLBACK TO SAVEPOINT upd"); rerr != nil {
-			return fmt.Errorf("%w: %v (after %v)", errTxBroken, rerr, err)
+			return fmt.Errorf("%w: %w (after %v)", errTxBroken, rerr, err)
 		}
 		return err
 	}
 	if _, err := q.Exec(ctx, "RELEASE SAVEPOINT upd"); err != nil {
-		return fmt.Errorf("%w: %v", errTxBroken, err)
+		return fmt.Errorf("%w: %w", errTxBroken, err)
 	}
 	r.changes = t.changes
 	return nil
+}
+
+// failed answers rs with err, a failure of their whole transaction
+// before its COMMIT, and reports it to the commit hook.
+func (s *Store) failed(rs []*request, err error) { s.failedAfter(0, rs, err) }
+
+// failedAfter is failed for a transaction that failed after took.
+func (s *Store) failedAfter(took time.Duration, rs []*request, err error) {
+	s.commitDone(took, len(rs), err)
+	msg := "store commit failed"
+	if connectionLost(err) {
+		msg = "store commit failed: the database is unavailable (store.dsn)"
+	}
+	s.log.Error(msg, "err", err, "updates", len(rs))
+	answer(rs, err)
 }
 
 func answer(rs []*request, err error) {

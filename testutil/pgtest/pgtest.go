@@ -3,7 +3,8 @@
 // loopback port with durable commits (fsync and synchronous_commit on, as
 // production runs). One server is shared by the tests of a package
 // (Shared), each test with a fresh database of its own (NewDB); the
-// package's TestMain stops it (StopShared).
+// package's TestMain stops it (StopShared). A test that stops and starts
+// the server has one of its own (New, Stop, Start).
 //
 // initdb and postgres refuse to run as root, and CI runs as root: there
 // the cluster belongs to, and the server runs as, the user "nobody".
@@ -45,6 +46,10 @@ const unprivileged = "nobody"
 type Server struct {
 	Addr string // host:port of its TCP listener
 
+	bin      string // directory of initdb and postgres
+	port     int
+	uid, gid int  // the cluster's owner (-1: the current user)
+	running  bool // between run and halt (the test's goroutine only)
 	dir      string
 	log      string
 	cmd      *exec.Cmd
@@ -140,6 +145,46 @@ func owner() (uid, gid int, err error) {
 	return uid, gid, nil
 }
 
+// New starts a postgres of the test's own (a cluster of its own, on a
+// port of its own), stopped and removed when the test ends: for a test
+// that stops and starts the server (Stop, Start), which the package's
+// shared one must never be. Skipped without the PostgreSQL binaries, as
+// Shared is.
+func New(t testing.TB) *Server {
+	t.Helper()
+	s, err := start()
+	if errors.Is(err, errAbsent) {
+		t.Skipf("%v (apt-get install postgresql; looked on PATH and in /usr/lib/postgresql/*/bin)", err)
+	}
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// Stop shuts the server down as an administrator does (pg_ctl stop -m
+// fast: sessions are aborted, what was committed stays on disk) and
+// waits until it is gone; its data directory and port stay for Start.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.halt(); err != nil {
+		t.Fatalf("pgtest: stop: %v", err)
+	}
+}
+
+// Start runs the stopped server again on its data directory and port
+// and waits until it answers.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if err := s.run(s.bin, s.port, s.uid, s.gid); err != nil {
+		t.Fatalf("pgtest: start: %v", err)
+	}
+	if err := s.waitReady(); err != nil {
+		t.Fatalf("pgtest: start: %v", err)
+	}
+}
+
 func start() (*Server, error) {
 	bin, err := binDir()
 	if err != nil {
@@ -161,7 +206,7 @@ func start() (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{dir: dir, log: filepath.Join(dir, "postgres.log"), exited: make(chan error, 1)}
+	s := &Server{bin: bin, uid: uid, gid: gid, dir: dir, log: filepath.Join(dir, "postgres.log"), exited: make(chan error, 1)}
 	if err := s.initdb(bin, uid, gid); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -171,7 +216,7 @@ func start() (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	s.port, s.Addr = port, fmt.Sprintf("127.0.0.1:%d", port)
 	if err := s.run(bin, port, uid, gid); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -198,7 +243,7 @@ func (s *Server) initdb(bin string, uid, gid int) error {
 // run starts postgres in the foreground (a child killed with the test
 // binary, unlike pg_ctl's daemon), durable as in production.
 func (s *Server) run(bin string, port, uid, gid int) error {
-	logFile, err := os.Create(s.log)
+	logFile, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644) // a restart's lines follow the first run's
 	if err != nil {
 		return err
 	}
@@ -215,6 +260,7 @@ func (s *Server) run(bin string, port, uid, gid int) error {
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
+	s.running = true
 	go func() { s.exited <- s.cmd.Wait() }()
 	return nil
 }
@@ -237,25 +283,42 @@ func (s *Server) waitReady() error {
 	return serverproc.WaitStarted(func() error {
 		conn, err := pgx.Connect(context.Background(), s.DSN("postgres"))
 		if err == nil {
+			s.adminMu.Lock()
 			s.adminCon = conn
+			s.adminMu.Unlock()
 		}
 		return err
 	}, s.exited, s.Log, startTimeout, dialInterval)
 }
 
 func (s *Server) stop() {
+	if s.running {
+		s.halt()
+	}
+	os.RemoveAll(s.dir)
+}
+
+// halt stops postgres with its fast shutdown and waits for it; killed
+// after stopTimeout.
+func (s *Server) halt() error {
+	s.adminMu.Lock()
 	if s.adminCon != nil {
 		s.adminCon.Close(context.Background())
+		s.adminCon = nil
 	}
+	s.adminMu.Unlock()
 	// SIGINT is postgres's fast shutdown: it aborts the sessions.
 	s.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-s.exited:
+		s.running = false
+		return nil
 	case <-time.After(stopTimeout):
 		s.cmd.Process.Kill()
 		<-s.exited
+		s.running = false
+		return fmt.Errorf("postgres did not stop within %v: killed", stopTimeout)
 	}
-	os.RemoveAll(s.dir)
 }
 
 // DSN is the URL of database db on the server.
@@ -333,6 +396,9 @@ func (s *Server) NewDBFrom(t testing.TB, template string) string {
 func (s *Server) admin(sql string) error {
 	s.adminMu.Lock()
 	defer s.adminMu.Unlock()
+	if s.adminCon == nil {
+		return errors.New("the server is stopped (Stop without Start)")
+	}
 	_, err := s.adminCon.Exec(context.Background(), sql)
 	return err
 }

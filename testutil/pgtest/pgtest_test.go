@@ -131,3 +131,30 @@ func TestTemplate(t *testing.T) {
 		t.Fatalf("the other copy: %d rows, %v; want its own empty table", n, err)
 	}
 }
+
+// A server of the test's own stops and starts again on the same port and
+// data: what was committed before the stop is there after the start, and
+// nothing answers in between.
+func TestStopStart(t *testing.T) {
+	s := New(t)
+	dsn := s.NewDB(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	s.Stop(t)
+	if c, err := pgx.Connect(ctx, dsn); err == nil {
+		c.Close(ctx)
+		t.Fatal("a connection to the stopped server succeeded")
+	}
+	s.Start(t)
+	var x int
+	if err := connect(t, dsn).QueryRow(ctx, "SELECT x FROM kept").Scan(&x); err != nil || x != 42 {
+		t.Fatalf("after the restart: %d, %v; want the row committed before the stop", x, err)
+	}
+}
