@@ -1,25 +1,7 @@
 package testutil
 
-import (
-	"bytes"
-	"sync"
-)
+import "mxdesk/testutil/logbuf"
 
 // SyncBuffer is a bytes.Buffer that a server's goroutines can log into
-// while a test reads it.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// while a test reads it (logbuf.SyncBuffer).
+type SyncBuffer = logbuf.SyncBuffer

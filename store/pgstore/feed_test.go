@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"mxdesk/store"
-	"mxdesk/testutil"
+	"mxdesk/testutil/logbuf"
 	"mxdesk/testutil/pgtest"
 )
 
@@ -451,7 +451,7 @@ func changesRows(t *testing.T, s *Store) (rows, pruned int64) {
 func TestFeedPruneAndTheNodeAwayTooLong(t *testing.T) {
 	held := holdListener()
 	a := openWith(t, Options{FeedPoll: noPoll, ChangesKeptRows: 3})
-	var logged testutil.SyncBuffer
+	var logged logbuf.SyncBuffer
 	b := openDSN(t, a.pool.Config().ConnString(), Options{FeedPoll: noPoll, Logger: slog.New(slog.NewTextHandler(&logged, nil)),
 		listenerLost: held.hook})
 	t.Cleanup(held.release)
