@@ -79,9 +79,6 @@ func CheckStore(cfg *config.Config, log *slog.Logger) (badgerstore.Report, error
 	if cfg.Store.Backend == config.BackendPostgres {
 		return checkPostgres(cfg, log) // migratestore.go
 	}
-	if err := checkBackend(cfg); err != nil {
-		return badgerstore.Report{}, err
-	}
 	if _, err := os.Stat(storeDir(cfg)); errors.Is(err, fs.ErrNotExist) {
 		return badgerstore.Report{}, fmt.Errorf("no store in data_dir %s (mxdesk serve has never run with it)", cfg.DataDir)
 	}

@@ -41,7 +41,7 @@ func MigrateStore(cfg *config.Config, log *slog.Logger, out io.Writer) error {
 		return fmt.Errorf("data_dir %s: the badger store is inconsistent (%d problems; mxdesk check-store lists them): not copying it", cfg.DataDir, len(want.Problems))
 	}
 	fmt.Fprintf(out, "source consistent: %s\n", want.Summary())
-	dst, err := openPostgresTarget(cfg, log, true)
+	dst, err := openPostgresStore(cfg, log, true)
 	if err != nil {
 		return err
 	}
@@ -69,24 +69,6 @@ func openBadgerToCopy(cfg *config.Config, log *slog.Logger) (*badgerstore.Store,
 	st, err := badgerstore.Open(storeDir(cfg), opts)
 	if err != nil {
 		return nil, fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
-	}
-	return st, nil
-}
-
-// openPostgresTarget opens the store of store.dsn, bringing its schema
-// to this mxdesk's when migrate is set; errors name the key.
-func openPostgresTarget(cfg *config.Config, log *slog.Logger, migrate bool) (*pgstore.Store, error) {
-	var password string
-	if cfg.Store.PasswordFile != "" {
-		var err error
-		if password, err = config.ReadStorePassword(cfg.Store.PasswordFile); err != nil {
-			return nil, fmt.Errorf("store.password_file: %w", err)
-		}
-	}
-	st, err := pgstore.Open(context.Background(), cfg.Store.DSN, pgstore.Options{Migrate: migrate, Password: password,
-		Logger: log, ExpungedKept: cfg.IMAP.ExpungedKept})
-	if err != nil {
-		return nil, fmt.Errorf("store.dsn: %w", err)
 	}
 	return st, nil
 }
@@ -122,7 +104,7 @@ func checkCopy(dst *pgstore.Store, want badgerstore.Report, out io.Writer) error
 // checkPostgres is CheckStore for store.backend = "postgres": the
 // database's schema must be this mxdesk's (mxdesk migrate).
 func checkPostgres(cfg *config.Config, log *slog.Logger) (badgerstore.Report, error) {
-	st, err := openPostgresTarget(cfg, log, false)
+	st, err := openPostgresStore(cfg, log, false)
 	if err != nil {
 		return badgerstore.Report{}, err
 	}

@@ -96,14 +96,11 @@ func TestPostgresDesk(t *testing.T) {
 	}
 }
 
-// check-store checks only badger's store for now, and says so naming
-// store.backend; backup and restore name PostgreSQL's own tools.
-func TestPostgresCheckStoreAndBackupRefused(t *testing.T) {
+// Backup and restore on postgres refuse, naming store.backend and
+// PostgreSQL's own tools (check-store on postgres: migratestore_test.go).
+func TestPostgresBackupRefused(t *testing.T) {
 	cfg := testutil.Config(t, "")
 	cfg.Store.Backend, cfg.Store.DSN = config.BackendPostgres, "postgres://mxdesk@127.0.0.1:1/mxdesk"
-	if _, err := gateway.CheckStore(cfg, quietLog()); err == nil || !strings.Contains(err.Error(), `store.backend = "postgres"`) {
-		t.Errorf("CheckStore with the postgres backend: %v, want an error naming store.backend", err)
-	}
 	if err := gateway.BackupOffline(cfg, quietLog(), nil); err == nil || !strings.Contains(err.Error(), `store.backend = "postgres"`) || !strings.Contains(err.Error(), "pg_dump") {
 		t.Errorf("BackupOffline with the postgres backend: %v, want an error naming store.backend and pg_dump", err)
 	}

@@ -64,18 +64,9 @@ func isPostgres(cfg *config.Config) bool { return cfg.Store.Backend == config.Ba
 // nodes starting at once take turns on the migration lock, and the
 // later ones find nothing left to apply.
 func openPostgres(cfg *config.Config, log *slog.Logger) (*pgstore.Store, error) {
-	var password string
-	if cfg.Store.PasswordFile != "" {
-		var err error
-		if password, err = config.ReadStorePassword(cfg.Store.PasswordFile); err != nil {
-			return nil, fmt.Errorf("store.password_file: %w", err)
-		}
-	}
-	st, err := pgstore.Open(context.Background(), cfg.Store.DSN, pgstore.Options{
-		Migrate: true, Password: password, Logger: log, ExpungedKept: cfg.IMAP.ExpungedKept,
-	})
+	st, err := openPostgresStore(cfg, log, true)
 	if err != nil {
-		return nil, fmt.Errorf("store.dsn: %w", err)
+		return nil, err
 	}
 	// store.sync = false is badger's explicit choice; the database's is
 	// its own, so it is said aloud.
@@ -85,20 +76,33 @@ func openPostgres(cfg *config.Config, log *slog.Logger) (*pgstore.Store, error) 
 	return st, nil
 }
 
+// openPostgresStore opens the store of store.dsn with the password of
+// store.password_file and the keys of [store] and [imap] that tune it,
+// bringing its schema to this mxdesk's when migrate is set; errors name
+// the key.
+func openPostgresStore(cfg *config.Config, log *slog.Logger, migrate bool) (*pgstore.Store, error) {
+	var password string
+	if cfg.Store.PasswordFile != "" {
+		var err error
+		if password, err = config.ReadStorePassword(cfg.Store.PasswordFile); err != nil {
+			return nil, fmt.Errorf("store.password_file: %w", err)
+		}
+	}
+	st, err := pgstore.Open(context.Background(), cfg.Store.DSN, pgstore.Options{
+		Migrate: migrate, Password: password, Logger: log, ExpungedKept: cfg.IMAP.ExpungedKept,
+		FeedPoll: cfg.Store.FeedPoll.Duration, ChangesKeptFor: cfg.Store.ChangesKeptFor.Duration, ChangesKeptRows: cfg.Store.ChangesKeptRows,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store.dsn: %w", err)
+	}
+	return st, nil
+}
+
 // errNoBackupOnPostgres answers a backup asked of a PostgreSQL store:
 // the database is backed up with PostgreSQL's own tools.
 func errNoBackupOnPostgres() error {
 	return fmt.Errorf("store.backend = %q: mxdesk backup copies only badger's store; back up the PostgreSQL database with pg_dump (or pg_basebackup and WAL archiving) instead (docs/operations.md)",
 		config.BackendPostgres)
-}
-
-// checkBackend refuses check-store on PostgreSQL, whose check is not
-// written yet (issue 22, docs/scale-out.md).
-func checkBackend(cfg *config.Config) error {
-	if !isPostgres(cfg) {
-		return nil
-	}
-	return fmt.Errorf("store.backend = %q: check-store checks only badger's store for now (docs/scale-out.md)", cfg.Store.Backend)
 }
 
 // commitMetrics sends st's commits to the metrics, if st reports them.
