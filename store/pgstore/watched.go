@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -71,7 +72,7 @@ type watchedRow struct {
 // Scan notes the row's error but "no rows", which is an answer.
 func (r watchedRow) Scan(dst ...any) error {
 	err := r.row.Scan(dst...)
-	if err != pgx.ErrNoRows {
+	if !errors.Is(err, pgx.ErrNoRows) {
 		r.w.note(err)
 	}
 	return err
