@@ -26,7 +26,7 @@ type node struct {
 	name    string
 	st      *pgstore.Store
 	log     *testutil.SyncBuffer
-	refused atomic.Int64 // Acquire answered ErrHeld
+	refused chan struct{} // one per time Acquire answered ErrHeld
 	running chan context.Context
 }
 
@@ -39,7 +39,10 @@ type countingLocker struct {
 func (c countingLocker) Acquire(ctx context.Context, name string) (<-chan struct{}, func(), error) {
 	lost, release, err := c.Locker.Acquire(ctx, name)
 	if errors.Is(err, duty.ErrHeld) {
-		c.n.refused.Add(1)
+		select {
+		case c.n.refused <- struct{}{}:
+		default: // the test has seen enough
+		}
 	}
 	return lost, release, err
 }
@@ -51,7 +54,7 @@ func openNode(t *testing.T, name, dsn string) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &node{name: name, st: st, log: &testutil.SyncBuffer{}, running: make(chan context.Context, 4)}
+	return &node{name: name, st: st, log: &testutil.SyncBuffer{}, running: make(chan context.Context, 4), refused: make(chan struct{}, 16)}
 }
 
 // run runs the duty "timers" on n until the test ends; holders counts
@@ -96,7 +99,7 @@ func TestOneNodeHoldsADuty(t *testing.T) {
 	case <-time.After(waitTimeout):
 		t.Fatal("no node took the duty")
 	}
-	waitFor(t, "the other node refused 5 times", func() bool { return other.refused.Load() >= 5 })
+	waitRefused(t, other, 5)
 	if m := most.Load(); m != 1 {
 		t.Fatalf("%d nodes ran the duty at once", m)
 	}
@@ -125,7 +128,7 @@ func TestDutyTakenOverWhenHolderSessionEnds(t *testing.T) {
 		t.Fatal("node a did not take the duty")
 	}
 	b.run(t, &holders, &most)
-	waitFor(t, "node b refused", func() bool { return b.refused.Load() >= 1 })
+	waitRefused(t, b, 1)
 
 	key := pgstore.DutyKey("timers")
 	admin, err := pgx.Connect(context.Background(), dsn)
@@ -179,13 +182,15 @@ func TestLocalAlwaysGranted(t *testing.T) {
 	<-done
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitRefused waits until n was refused the duty times times.
+func waitRefused(t *testing.T, n *node, times int) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	deadline := time.After(waitTimeout)
+	for i := 0; i < times; i++ {
+		select {
+		case <-n.refused:
+		case <-deadline:
+			t.Fatalf("node %s refused the duty %d times, want %d", n.name, i, times)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -21,7 +21,9 @@ import (
 
 	"mxdesk/config"
 	"mxdesk/gateway"
+	"mxdesk/router"
 	"mxdesk/store"
+	"mxdesk/testutil"
 )
 
 // deskTOML is one mxdesk for domain DOMAIN whose queue Support
@@ -198,27 +200,11 @@ func (p *proxy) forward(c net.Conn) {
 // holds, for at most 30 seconds.
 func waitFor(t *testing.T, what string, cond func() bool, gs ...*gateway.Gateway) {
 	t.Helper()
-	changed := make(chan struct{}, 1)
-	for _, g := range gs {
-		unsub := g.Router().Subscribe(func([]store.Change) {
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
-		})
-		defer unsub()
+	rs := make([]*router.Router, len(gs))
+	for i, g := range gs {
+		rs[i] = g.Router()
 	}
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for !cond() {
-		select {
-		case <-changed:
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testutil.WaitFor(t, what, cond, rs...)
 }
 
 // events lists every event of every session of g, "kind: detail".

@@ -2,8 +2,8 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
-	"time"
 
 	"mxdesk/gateway"
 	"mxdesk/testutil"
@@ -15,25 +15,18 @@ func TestBadgerNodeHoldsEveryDuty(t *testing.T) {
 	cfg := testutil.Config(t, "")
 	g := startGatewayCfg(t, cfg)
 	want := []string{"campaigns", "connector", "timers"}
-	deadline := time.Now().Add(20 * time.Second)
-	var got []gateway.DutyStatus
-	for {
+	held := func() bool {
 		code, body := adminGet(t, gateway.AdminSocket(cfg), "/v1/duties")
 		if code != 200 {
 			t.Fatalf("GET /v1/duties: %d %s", code, body)
 		}
-		got = nil
+		var got []gateway.DutyStatus
 		if err := json.Unmarshal(body, &got); err != nil {
 			t.Fatal(err)
 		}
-		if allHeld(got, want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /v1/duties = %s, want %v held", body, want)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return allHeld(got, want)
 	}
+	waitFor(t, fmt.Sprintf("GET /v1/duties to show %v held", want), held, g)
 	m := scrapeMetrics(t, g)
 	for _, d := range want {
 		if v := m.value("mxdesk_duty_held", "duty", d); v != 1 {

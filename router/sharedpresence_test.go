@@ -70,7 +70,7 @@ func TestPresenceSeenAcrossNodes(t *testing.T) {
 		t.Fatal("dora present on b before logging in anywhere")
 	}
 	p := a.Connect(login(t, a, "dora@example.test"), nil)
-	waitUntil(t, "b to see dora present", func() bool { return b.Present("dora@example.test") })
+	testutil.WaitFor(t, "b to see dora present", func() bool { return b.Present("dora@example.test") }, b)
 	sts, err := b.AgentStatuses()
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestPresenceSeenAcrossNodes(t *testing.T) {
 		}
 	}
 	p.Close()
-	waitUntil(t, "b to see dora gone", func() bool { return !b.Present("dora@example.test") })
+	testutil.WaitFor(t, "b to see dora gone", func() bool { return !b.Present("dora@example.test") }, b)
 }
 
 // A session waits on node B, which runs the assignment, for want of an
@@ -96,7 +96,7 @@ func TestAssignmentOffersToAgentOnAnotherNode(t *testing.T) {
 		t.Fatalf("session assigned to %q with nobody logged in", s.Agent)
 	}
 	defer a.Connect(login(t, a, "dora@example.test"), nil).Close()
-	waitUntil(t, "b to assign the session to dora", func() bool { return session(t, b, d.Session).Agent == "dora@example.test" })
+	testutil.WaitFor(t, "b to assign the session to dora", func() bool { return session(t, b, d.Session).Agent == "dora@example.test" }, b)
 }
 
 // A node that died (its presence rows no longer renewed) stops counting
@@ -132,19 +132,8 @@ func TestDeadNodesPresenceIgnored(t *testing.T) {
 			}
 		}
 	}()
-	waitUntil(t, "b to see dora present", func() bool { return b.Present("dora@example.test") })
+	testutil.WaitFor(t, "b to see dora present", func() bool { return b.Present("dora@example.test") }, b)
 	close(alive)
 	<-beating
-	waitUntil(t, "b to forget the dead node's dora", func() bool { return !b.Present("dora@example.test") })
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "b to forget the dead node's dora", func() bool { return !b.Present("dora@example.test") }, b)
 }
